@@ -1,0 +1,43 @@
+# dagwright developer commands. Everything runs from a local virtualenv (.venv).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export DAGWRIGHT_HOME ?= $(CURDIR)/.dagwright
+
+.PHONY: setup run test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+## run: set up, then run the example jobs and list their runs
+run: setup
+	$(BIN)/dagwright job list -f examples/jobs.py
+	$(BIN)/dagwright job execute -f examples/jobs.py -j my_job_with_metadata --tag team=docs
+	$(BIN)/dagwright job execute -f examples/jobs.py -j daily_sales --partition 2026-01-02 \
+		--tags '{"run_by": "make run"}'
+	$(BIN)/dagwright job execute -f examples/jobs.py -j daily_sales --op-selection 'extract+' \
+		--partition 2026-01-03
+	$(BIN)/dagwright run list --system-tags
+
+## lint: ruff and mypy (strict) over the sources
+lint: setup
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/mypy
+
+## test: lint, then the whole test suite (PostgreSQL tests are mandatory when CI=true)
+test: lint
+	$(BIN)/pytest
+
+## bench: dagwright against Dagster, side by side (creates bench/.venv-dagster)
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .dagwright .pytest_cache .mypy_cache .ruff_cache

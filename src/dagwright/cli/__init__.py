@@ -1,0 +1,1 @@
+"""The ``dagwright`` command line: click groups, one module per command group."""

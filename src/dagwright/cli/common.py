@@ -1,0 +1,124 @@
+"""Options and helpers shared by the command groups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dagwright.definitions.container import Definitions
+from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.loader import load_definitions
+from dagwright.errors import DagwrightInvalidConfigError
+from dagwright.instance import Instance
+from dagwright.tags import parse_tag_pair
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def code_options(fn: F) -> F:
+    """``-f FILE`` / ``-m MODULE``: where the jobs are."""
+    fn = click.option("-m", "--module", "module", help="Python module to load jobs from.")(fn)
+    return click.option(
+        "-f", "--file", "python_file", type=click.Path(dir_okay=False),
+        help="Python file to load jobs from.",
+    )(fn)
+
+
+def load_code(python_file: str | None, module: str | None) -> Definitions:
+    """The definitions named by ``-f``/``-m``."""
+    if python_file is None and module is None:
+        raise click.UsageError("give a code file with -f FILE or a module with -m MODULE")
+    return load_definitions(python_file=python_file, module=module)
+
+
+def pick_job(definitions: Definitions, name: str | None) -> JobDefinition:
+    """The job named ``-j``, or the only job when there is one."""
+    if name is not None:
+        return definitions.get_job(name)
+    if len(definitions.jobs) == 1:
+        return next(iter(definitions.jobs.values()))
+    raise click.UsageError(
+        f"several jobs, choose one with -j JOB ({', '.join(definitions.jobs)})"
+    )
+
+
+def parse_tags(tags_json: str | None, tag_pairs: tuple[str, ...]) -> dict[str, object]:
+    """Merge ``--tags JSON`` and repeated ``--tag k=v`` (the latter win)."""
+    tags: dict[str, object] = {}
+    if tags_json is not None:
+        try:
+            loaded = json.loads(tags_json)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not JSON: {exc.msg}", param_hint="--tags") from None
+        if not isinstance(loaded, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--tags")
+        tags.update(loaded)
+    for pair in tag_pairs:
+        key, value = parse_tag_pair(pair)
+        tags[key] = value
+    return tags
+
+
+def parse_tag_filters(tag_pairs: tuple[str, ...]) -> dict[str, list[str]]:
+    """``--tag k=v`` filters: several values of one key match any of them."""
+    filters: dict[str, list[str]] = {}
+    for pair in tag_pairs:
+        key, value = parse_tag_pair(pair)
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+def load_run_config(path: str | None) -> dict[str, Any] | None:
+    """Read ``--config run.yaml`` (YAML or JSON)."""
+    if path is None:
+        return None
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise DagwrightInvalidConfigError(str(file), "config file not found")
+    try:
+        loaded = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DagwrightInvalidConfigError(str(file), f"not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise DagwrightInvalidConfigError(str(file), "must hold a mapping")
+    return loaded
+
+
+def open_instance() -> Instance:
+    """The instance of ``$DAGWRIGHT_HOME``."""
+    return Instance.get()
+
+
+def echo_json(data: Any) -> None:
+    """Print JSON the way the HTTP API returns it."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def format_time(ts: float | None) -> str:
+    """A timestamp as local ISO time to the second, or ``-``."""
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_tags(tags: Mapping[str, str]) -> str:
+    """Tags as ``k=v`` separated by spaces (for terminals)."""
+    return " ".join(f"{k}={v}" for k, v in tags.items())
+
+
+def split_selection(text: str | None) -> list[str] | None:
+    """``--op-selection a,b`` into a list."""
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise click.BadParameter("give at least one op name", param_hint="--op-selection")
+    return items
+

@@ -1,0 +1,46 @@
+"""The ``dagwright`` entry point; bad input becomes exit code 2 and one line on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from dagwright.cli.job import job_group
+from dagwright.cli.run import run_group
+from dagwright.errors import DagwrightError
+
+#: Exit code for bad input (a usage error, a bad tag, an unknown run …).
+EXIT_BAD_INPUT = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dagwright", prog_name="dagwright")
+def cli() -> None:
+    """dagwright: jobs with typed metadata, runs driven by tags.
+
+    The instance lives in $DAGWRIGHT_HOME (default ./.dagwright).
+    """
+
+
+cli.add_command(job_group)
+cli.add_command(run_group)
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    click.echo(f"Error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; turn every error meant for the user into one line on stderr."""
+    try:
+        code = cli.main(args=argv, prog_name="dagwright", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 1)
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except DagwrightError as exc:
+        _fail(str(exc))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,144 @@
+"""``dagwright run list|show|tags|delete``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from dagwright.cli.common import (
+    echo_json,
+    format_tags,
+    format_time,
+    open_instance,
+    parse_tag_filters,
+    parse_tags,
+)
+from dagwright.errors import DagwrightRunNotFoundError
+from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.tags import is_system_tag
+
+_STATUS_STYLE = {
+    RunStatus.SUCCESS: "green", RunStatus.FAILURE: "red", RunStatus.CANCELED: "yellow",
+    RunStatus.STARTED: "blue", RunStatus.QUEUED: "magenta",
+}
+
+
+def _duration(run: Run) -> str:
+    if run.started_at is None or run.ended_at is None:
+        return "-"
+    return f"{run.ended_at - run.started_at:.2f}s"
+
+
+@click.group("run")
+def run_group() -> None:
+    """List, inspect, tag and delete runs of $DAGWRIGHT_HOME."""
+
+
+def _print_runs_table(runs: list[Run], show_system: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run id", "job", "status", "created", "duration", "tags")
+    for run in runs:
+        tags = {k: v for k, v in run.tags.items() if show_system or not is_system_tag(k)}
+        style = _STATUS_STYLE.get(run.status, "")
+        table.add_row(run.run_id, run.job_name, f"[{style}]{run.status.value}[/]" if style
+                      else run.status.value, format_time(run.created_at), _duration(run),
+                      format_tags(tags))
+    Console().print(table)
+
+
+@run_group.command("list")
+@click.option("--tag", "tag_pairs", multiple=True,
+              help="Only runs with tag key=value (repeat: keys AND, values of one key OR).")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice([s.value for s in RunStatus], case_sensitive=False),
+              help="Only runs in this status (repeatable).")
+@click.option("--job", "job_name", help="Only runs of this job.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many runs.")
+@click.option("--cursor", help="Run id of the last run of the previous page.")
+@click.option("--system-tags/--no-system-tags", default=False,
+              help="Show dagwright/ system tags in the table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
+def list_runs(tag_pairs: tuple[str, ...], statuses: tuple[str, ...], job_name: str | None,
+              limit: int, cursor: str | None, system_tags: bool, as_json: bool) -> None:
+    """List runs, newest first."""
+    filters = RunsFilter(
+        job_name=job_name,
+        statuses=[RunStatus(s.upper()) for s in statuses] or None,
+        tags=parse_tag_filters(tag_pairs) or None,
+    )
+    with open_instance() as instance:
+        runs = instance.get_runs(filters, limit=limit, cursor=cursor)
+    next_cursor = runs[-1].run_id if len(runs) == limit else None
+    if as_json:
+        echo_json({"runs": [r.to_json() for r in runs], "cursor": next_cursor})
+        return
+    _print_runs_table(runs, system_tags)
+    if next_cursor:
+        click.echo(f"more: --cursor {next_cursor}")
+
+
+def _get(run_id: str) -> tuple[Run, list[Any]]:
+    with open_instance() as instance:
+        run = instance.get_run(run_id)
+        if run is None:
+            raise DagwrightRunNotFoundError(run_id)
+        return run, instance.get_events(run_id)
+
+
+@run_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the run and its events).")
+def show_run(run_id: str, as_json: bool) -> None:
+    """Show a run: status, timing, tags and its event log."""
+    run, events = _get(run_id)
+    if as_json:
+        echo_json({**run.to_json(), "events": [e.to_json() for e in events]})
+        return
+    click.echo(f"run {run.run_id}  job {run.job_name}  {run.status.value}")
+    click.echo(f"created {format_time(run.created_at)}  started {format_time(run.started_at)}"
+               f"  ended {format_time(run.ended_at)}  duration {_duration(run)}")
+    click.echo("tags:")
+    for key, value in run.tags.items():
+        click.echo(f"  {key}={value}")
+    click.echo("events:")
+    for event in events:
+        step = f" [{event.step_key}]" if event.step_key else ""
+        click.echo(f"  {format_time(event.timestamp)} {event.level:<7} "
+                   f"{event.event_type.value}{step} {event.message}")
+
+
+@run_group.command("tags")
+@click.argument("run_id")
+@click.option("--add", "add_pairs", multiple=True, help="Add or change a tag key=value.")
+@click.option("--remove", "remove_keys", multiple=True, help="Remove the tag with this key.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tags as JSON.")
+def run_tags(run_id: str, add_pairs: tuple[str, ...], remove_keys: tuple[str, ...],
+             as_json: bool) -> None:
+    """Show a run's tags; add or remove user tags."""
+    with open_instance() as instance:
+        to_add = parse_tags(None, add_pairs)
+        if to_add:
+            instance.add_run_tags(run_id, to_add)
+        if remove_keys:
+            instance.remove_run_tags(run_id, list(remove_keys))
+        run = instance.get_run(run_id)
+    if run is None:
+        raise DagwrightRunNotFoundError(run_id)
+    if as_json:
+        echo_json(dict(run.tags))
+        return
+    for key, value in run.tags.items():
+        click.echo(f"{key}={value}")
+
+
+@run_group.command("delete")
+@click.argument("run_id")
+def delete_run(run_id: str) -> None:
+    """Delete a finished run with its tags and events."""
+    with open_instance() as instance:
+        instance.delete_run(run_id)
+    click.echo(f"deleted run {run_id}")

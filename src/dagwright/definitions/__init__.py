@@ -1,0 +1,1 @@
+"""Definitions: ops, graphs, jobs, config, partitions and the containers that hold them (pure)."""

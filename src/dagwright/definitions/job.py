@@ -1,0 +1,222 @@
+"""Jobs: a graph plus the metadata, tags, config, executor and partitions it runs with."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+from dagwright.definitions.graph import GraphDefinition, make_graph
+from dagwright.definitions.op import _check_name
+from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidTagError
+from dagwright.metadata import MetadataValue, normalize_metadata
+from dagwright.tags import normalize_tags
+
+if TYPE_CHECKING:
+    from dagwright.definitions.partitions import PartitionsDefinition
+    from dagwright.execution.executors import ExecutorDefinition
+    from dagwright.execution.result import ExecuteInProcessResult
+    from dagwright.instance import Instance
+
+
+@dataclass(frozen=True)
+class DefinedIn:
+    """The module (and file) a job was defined in, for code pointers."""
+
+    module: str | None
+    file: str | None
+
+
+def caller_location(depth: int = 2) -> DefinedIn:
+    """Where the code that called the caller of this function lives."""
+    frame_globals = sys._getframe(depth).f_globals
+    return DefinedIn(frame_globals.get("__name__"), frame_globals.get("__file__"))
+
+
+def _module_location(fn: Callable[..., Any]) -> DefinedIn:
+    module = sys.modules.get(fn.__module__)
+    return DefinedIn(fn.__module__, getattr(module, "__file__", None))
+
+
+@dataclass(frozen=True, eq=False)
+class JobDefinition:
+    """A runnable graph with typed metadata and string tags.
+
+    Attributes:
+        name: unique among the jobs of a code location.
+        graph: the ops and edges (``graph.nodes``, ``graph.edges``).
+        metadata: typed values shown in the UI (``owner``, ``docs`` …).
+        tags: string tags every run of this job starts with.
+        config: default run config (or a partitioned config), used when a run gives none.
+    """
+
+    name: str
+    graph: GraphDefinition
+    description: str | None = None
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    config: Any = None
+    executor_def: ExecutorDefinition | None = None
+    partitions_def: PartitionsDefinition | None = None
+    defined_in: DefinedIn = DefinedIn(None, None)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        graph: GraphDefinition,
+        description: str | None = None,
+        metadata: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+        config: Any = None,
+        executor_def: ExecutorDefinition | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+        defined_in: DefinedIn = DefinedIn(None, None),
+    ) -> JobDefinition:
+        """Validate the options and build a job.
+
+        Raises:
+            DagwrightDefinitionError: (or a subclass) naming the job and the bad option.
+        """
+        _check_name(name, "job")
+        _check_options(name, config, executor_def, partitions_def)
+        return cls(
+            name=name,
+            graph=graph,
+            description=description,
+            metadata=normalize_metadata(metadata),
+            tags=_job_tags(name, tags),
+            config=config,
+            executor_def=executor_def,
+            partitions_def=partitions_def,
+            defined_in=defined_in,
+        )
+
+    @property
+    def op_names(self) -> list[str]:
+        """Node names, in graph order."""
+        return list(self.graph.nodes)
+
+    def execute_in_process(
+        self,
+        run_config: Mapping[str, Any] | None = None,
+        *,
+        tags: Mapping[str, object] | None = None,
+        op_selection: Sequence[str] | None = None,
+        partition_key: str | None = None,
+        instance: Instance | None = None,
+        raise_on_error: bool = True,
+    ) -> ExecuteInProcessResult:
+        """Run this job in this process and return its result.
+
+        Args:
+            run_config: ``{"ops": {name: {"config": {...}}}}``; default: the job's config.
+            tags: launch tags, merged over the job's tags.
+            op_selection: ops to run (``"name"``, ``"*name"``, ``"name+"`` …).
+            partition_key: the partition to run, for a partitioned job.
+            instance: where the run is stored; default: a new ephemeral in-memory one.
+            raise_on_error: raise :class:`DagwrightUserCodeError` if an op fails.
+
+        Raises:
+            DagwrightInvalidTagError, DagwrightInvalidConfigError, DagwrightInvalidPartitionError:
+                bad input, before any run is stored.
+            DagwrightUserCodeError: an op raised and ``raise_on_error`` is true.
+        """
+        from dagwright.execution.in_process import execute_job_in_process
+
+        return execute_job_in_process(
+            self,
+            run_config=run_config,
+            tags=tags,
+            op_selection=op_selection,
+            partition_key=partition_key,
+            instance=instance,
+            raise_on_error=raise_on_error,
+        )
+
+
+def _job_tags(name: str, tags: Mapping[str, object] | None) -> dict[str, str]:
+    try:
+        return normalize_tags(tags)
+    except DagwrightInvalidTagError as exc:
+        raise DagwrightInvalidTagError(exc.key, f"{exc.rule} (job {name!r})") from None
+
+
+def _check_options(name: str, config: Any, executor_def: Any, partitions_def: Any) -> None:
+    from dagwright.definitions.partitions import PartitionsDefinition
+    from dagwright.execution.executors import ExecutorDefinition
+
+    if config is not None and not isinstance(config, Mapping) and not callable(config):
+        raise DagwrightDefinitionError(f"job {name!r}: config must be a run-config dict")
+    if executor_def is not None and not isinstance(executor_def, ExecutorDefinition):
+        raise DagwrightDefinitionError(f"job {name!r}: executor_def must be an executor")
+    if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
+        raise DagwrightDefinitionError(
+            f"job {name!r}: partitions_def must be a PartitionsDefinition"
+        )
+
+
+@overload
+def job(fn: Callable[[], Any], /) -> JobDefinition: ...
+
+
+@overload
+def job(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, object] | None = None,
+    tags: Mapping[str, object] | None = None,
+    config: Any = None,
+    executor_def: ExecutorDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+) -> Callable[[Callable[[], Any]], JobDefinition]: ...
+
+
+def job(
+    fn: Callable[[], Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, object] | None = None,
+    tags: Mapping[str, object] | None = None,
+    config: Any = None,
+    executor_def: ExecutorDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+) -> JobDefinition | Callable[[Callable[[], Any]], JobDefinition]:
+    """Turn a function whose body calls ops into a job (``@job`` or ``@job(...)``).
+
+    Args:
+        name: job name (default: the function's name).
+        description: shown in the UI (default: the docstring).
+        metadata: typed metadata; plain values are converted (``str`` -> text …).
+        tags: tags every run of this job starts with.
+        config: default run config.
+        executor_def: how the ops of a run are executed (default: in process).
+        partitions_def: the job's partitions.
+
+    Raises:
+        DagwrightDefinitionError: (or a subclass) naming the job and what is wrong.
+    """
+
+    def decorate(body: Callable[[], Any]) -> JobDefinition:
+        job_name = name or body.__name__
+        the_graph = make_graph(body, name=job_name, description=description)
+        if the_graph.input_names:
+            raise DagwrightDefinitionError(f"job {job_name!r}: a job body takes no parameters")
+        return JobDefinition.create(
+            name=job_name,
+            graph=the_graph,
+            description=the_graph.description,
+            metadata=metadata,
+            tags=tags,
+            config=config,
+            executor_def=executor_def,
+            partitions_def=partitions_def,
+            defined_in=_module_location(body),
+        )
+
+    return decorate(fn) if fn is not None else decorate

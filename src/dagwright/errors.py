@@ -1,0 +1,167 @@
+"""The dagwright error tree.
+
+Every error dagwright raises on purpose is a :class:`DagwrightError`; a user catches the
+branch they care about::
+
+    DagwrightError
+    ├── DagwrightDefinitionError          a job, graph, op or definition is malformed
+    │   ├── DagwrightInvalidMetadataError a metadata key or value is not allowed
+    │   └── DagwrightInvalidTagError      a tag key or value breaks a tag rule
+    ├── DagwrightInvalidConfigError       run config, settings or dagwright.yaml is wrong
+    ├── DagwrightInvalidPartitionError    a partition key is not in the definition
+    ├── DagwrightCodeLoadError            a code file, module or job cannot be loaded
+    ├── DagwrightRunNotFoundError         no run with that id
+    ├── DagwrightInvalidTransitionError   a run status change that is not allowed
+    ├── DagwrightStorageError             the database failed or is at an unknown schema
+    ├── DagwrightExecutionError           a run failed (raise_on_error=True)
+    └── DagwrightUserCodeError            user code raised; wraps the original exception
+
+Each error carries the facts that caused it as attributes (``key``, ``rule``, ``run_id`` …)
+and builds its message from them, so that the CLI, the API and the UI can show one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DagwrightCodeLoadError",
+    "DagwrightDefinitionError",
+    "DagwrightError",
+    "DagwrightExecutionError",
+    "DagwrightInvalidConfigError",
+    "DagwrightInvalidMetadataError",
+    "DagwrightInvalidPartitionError",
+    "DagwrightInvalidTagError",
+    "DagwrightInvalidTransitionError",
+    "DagwrightRunNotFoundError",
+    "DagwrightStorageError",
+    "DagwrightUserCodeError",
+]
+
+
+class DagwrightError(Exception):
+    """Base of every error dagwright raises on purpose."""
+
+
+class DagwrightDefinitionError(DagwrightError):
+    """A job, graph, op, schedule or other definition is malformed."""
+
+
+class DagwrightInvalidMetadataError(DagwrightDefinitionError):
+    """A metadata entry is not allowed.
+
+    Attributes:
+        key: the metadata key at fault.
+        rule: what was wrong with it.
+    """
+
+    def __init__(self, key: str, rule: str) -> None:
+        self.key = key
+        self.rule = rule
+        super().__init__(f"metadata {key!r}: {rule}")
+
+
+class DagwrightInvalidTagError(DagwrightDefinitionError):
+    """A tag breaks a tag rule (key shape, value type or size, reserved prefix).
+
+    Attributes:
+        key: the tag key at fault.
+        rule: the rule it breaks.
+    """
+
+    def __init__(self, key: str, rule: str) -> None:
+        self.key = key
+        self.rule = rule
+        super().__init__(f"tag {key!r}: {rule}")
+
+
+class DagwrightInvalidConfigError(DagwrightError):
+    """Run config, instance settings or a config file is wrong.
+
+    Attributes:
+        where: what holds the fault (``op 'load'``, ``dagwright.yaml``, …).
+        key: the dotted key or field at fault, if one is known.
+        rule: what was wrong.
+    """
+
+    def __init__(self, where: str, rule: str, key: str | None = None) -> None:
+        self.where = where
+        self.key = key
+        self.rule = rule
+        at = f"{where}, {key}" if key else where
+        super().__init__(f"{at}: {rule}")
+
+
+class DagwrightInvalidPartitionError(DagwrightError):
+    """A partition key is not one of the job's partitions (or the job has none).
+
+    Attributes:
+        partition_key: the key that was asked for.
+        job_name: the job it was asked of.
+    """
+
+    def __init__(self, partition_key: str, job_name: str, rule: str) -> None:
+        self.partition_key = partition_key
+        self.job_name = job_name
+        self.rule = rule
+        super().__init__(f"partition {partition_key!r} of job {job_name!r}: {rule}")
+
+
+class DagwrightCodeLoadError(DagwrightError):
+    """A code file, module or job named by the user cannot be loaded."""
+
+
+class DagwrightRunNotFoundError(DagwrightError):
+    """No run has this id.
+
+    Attributes:
+        run_id: the id that was looked up.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id!r} not found")
+
+
+class DagwrightInvalidTransitionError(DagwrightError):
+    """A run status change that the transition table does not allow.
+
+    Attributes:
+        run_id: the run.
+        from_status: its status now.
+        to_status: the status that was asked for.
+    """
+
+    def __init__(self, run_id: str, from_status: str, to_status: str) -> None:
+        self.run_id = run_id
+        self.from_status = from_status
+        self.to_status = to_status
+        super().__init__(f"run {run_id!r} cannot go from {from_status} to {to_status}")
+
+
+class DagwrightStorageError(DagwrightError):
+    """The database failed, or holds a schema this version of dagwright does not know."""
+
+
+class DagwrightExecutionError(DagwrightError):
+    """A run did not succeed and the caller asked for an exception.
+
+    Attributes:
+        run_id: the failed run.
+    """
+
+    def __init__(self, run_id: str, message: str) -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class DagwrightUserCodeError(DagwrightError):
+    """User code (an op, a config function …) raised; the original is ``__cause__``.
+
+    Attributes:
+        where: which piece of user code raised (``op 'load'``).
+    """
+
+    def __init__(self, where: str, original: BaseException) -> None:
+        self.where = where
+        self.original = original
+        super().__init__(f"error in {where}: {type(original).__name__}: {original}")

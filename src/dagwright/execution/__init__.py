@@ -1,0 +1,1 @@
+"""Execution: plans, op contexts, executors and the events a run writes."""

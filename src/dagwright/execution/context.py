@@ -1,0 +1,111 @@
+"""``OpExecutionContext``: what an op sees of its run (tags, partition, config, log)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from dagwright.errors import DagwrightInvalidPartitionError
+from dagwright.execution.events import LEVELS
+from dagwright.runs.models import Run
+
+#: Python logger that op log lines are mirrored to.
+_PY_LOGGER = logging.getLogger("dagwright.ops")
+
+LogSink = Callable[[str, str, str], None]
+"""Receives (step_key, level, message) and stores a LOG event."""
+
+
+class OpLogger:
+    """``context.log``: each line is stored as a LOG event of the run (and sent to
+    Python's ``dagwright.ops`` logger)."""
+
+    __slots__ = ("_sink", "_step_key")
+
+    def __init__(self, step_key: str, sink: LogSink) -> None:
+        self._step_key = step_key
+        self._sink = sink
+
+    def log(self, level: str, message: object) -> None:
+        """Store a line at ``level`` (one of DEBUG, INFO, WARNING, ERROR, CRITICAL)."""
+        level = level.upper()
+        if level not in LEVELS:
+            raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LEVELS)}")
+        text = str(message)
+        _PY_LOGGER.log(logging.getLevelName(level), "%s: %s", self._step_key, text)
+        self._sink(self._step_key, level, text)
+
+    def debug(self, message: object) -> None:
+        """Store a DEBUG line."""
+        self.log("DEBUG", message)
+
+    def info(self, message: object) -> None:
+        """Store an INFO line."""
+        self.log("INFO", message)
+
+    def warning(self, message: object) -> None:
+        """Store a WARNING line."""
+        self.log("WARNING", message)
+
+    def error(self, message: object) -> None:
+        """Store an ERROR line."""
+        self.log("ERROR", message)
+
+    def critical(self, message: object) -> None:
+        """Store a CRITICAL line."""
+        self.log("CRITICAL", message)
+
+
+class OpExecutionContext:
+    """Passed as the first argument (``context``) of an op that asks for it.
+
+    Attributes:
+        run: the run being executed (``context.run.tags`` …).
+        op_name: the node name of the op (its alias, if it has one).
+        op_config: the op's config object, or None.
+        log: store log lines as events of the run.
+    """
+
+    __slots__ = ("log", "op_config", "op_name", "run")
+
+    def __init__(self, run: Run, op_name: str, op_config: Any, log: OpLogger) -> None:
+        self.run = run
+        self.op_name = op_name
+        self.op_config = op_config
+        self.log = log
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.run.run_id
+
+    @property
+    def job_name(self) -> str:
+        """The job's name."""
+        return self.run.job_name
+
+    def get_tag(self, key: str) -> str | None:
+        """The run's tag ``key``, or None."""
+        return self.run.tags.get(key)
+
+    def has_tag(self, key: str) -> bool:
+        """Whether the run has tag ``key``."""
+        return key in self.run.tags
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether the run is for one partition."""
+        return self.run.partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition this run is for.
+
+        Raises:
+            DagwrightInvalidPartitionError: the run is not for a partition.
+        """
+        key = self.run.partition_key
+        if key is None:
+            raise DagwrightInvalidPartitionError("", self.run.job_name, "this run has no partition")
+        return key

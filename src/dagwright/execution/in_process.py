@@ -1,0 +1,139 @@
+"""The in-process executor: the steps of a run one after another in this process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from dagwright.definitions.composition import NodeOutput
+from dagwright.errors import DagwrightUserCodeError
+from dagwright.execution.context import OpExecutionContext, OpLogger
+from dagwright.execution.events import Event, EventType
+from dagwright.execution.plan import Step
+from dagwright.execution.result import ExecuteInProcessResult
+from dagwright.execution.step import StepInputError, call_op, error_info, gather_inputs
+from dagwright.execution.step import split_outputs
+from dagwright.runs.request import PreparedRun, prepare_run
+
+if TYPE_CHECKING:
+    from dagwright.definitions.job import JobDefinition
+    from dagwright.instance import Instance
+
+
+class InProcessExecution:
+    """Executes one prepared run's plan, writing every event through the instance."""
+
+    def __init__(self, instance: Instance, prepared: PreparedRun) -> None:
+        self.instance = instance
+        self.run = prepared.run
+        self.plan = prepared.plan
+        self.op_configs = prepared.op_configs
+        self.events: list[Event] = []
+        self.outputs: dict[NodeOutput, Any] = {}
+        self.first_error: tuple[str, BaseException] | None = None
+
+    def emit(
+        self,
+        event_type: EventType,
+        step_key: str | None = None,
+        message: str = "",
+        level: str = "INFO",
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store an event (and the status change it implies) and keep it for the result."""
+        event = Event(self.run.run_id, event_type, time.time(), step_key, message, level,
+                      data or {})
+        stored, run = self.instance.handle_event(event)
+        self.events.append(stored)
+        if run is not None:
+            self.run = run
+
+    def _log(self, step_key: str, level: str, message: str) -> None:
+        self.emit(EventType.LOG, step_key, message, level)
+
+    def execute(self) -> None:
+        """Run every step; end the run in SUCCESS or FAILURE (also when interrupted)."""
+        self.emit(EventType.RUN_START, message=f"started run of job {self.run.job_name!r}")
+        not_done: set[str] = set()
+        try:
+            for step in self.plan.steps:
+                if not self._run_or_skip(step, not_done):
+                    not_done.add(step.key)
+        except BaseException as exc:
+            self.emit(EventType.RUN_FAILURE, message=f"run interrupted: {type(exc).__name__}",
+                      level="ERROR", data={"error": error_info(exc)})
+            raise
+        if not_done:
+            self.emit(EventType.RUN_FAILURE, message=f"steps failed: {', '.join(sorted(not_done))}",
+                      level="ERROR", data={"failed_steps": sorted(not_done)})
+        else:
+            self.emit(EventType.RUN_SUCCESS, message="all steps succeeded")
+
+    def _run_or_skip(self, step: Step, not_done: set[str]) -> bool:
+        blocked = [key for key in step.upstream if key in not_done]
+        if blocked:
+            self.emit(EventType.STEP_SKIPPED, step.key,
+                      f"skipped: upstream {', '.join(blocked)} did not succeed",
+                      data={"upstream": blocked})
+            return False
+        return self._run_step(step)
+
+    def _run_step(self, step: Step) -> bool:
+        started = time.perf_counter()
+        self.emit(EventType.STEP_START, step.key, f"started op {step.node.op.name!r}")
+        context = OpExecutionContext(
+            self.run, step.key, self.op_configs.get(step.key), OpLogger(step.key, self._log)
+        )
+        try:
+            inputs = gather_inputs(step, self.outputs)
+            produced = split_outputs(step, call_op(step.node.op, context, inputs))
+        except Exception as exc:  # the user-code boundary: any op error fails the step
+            self._step_failed(step, exc)
+            return False
+        self.outputs.update(produced)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.emit(EventType.STEP_SUCCESS, step.key, f"op {step.key!r} succeeded",
+                  data={"outputs": [o.output for o in produced], "duration_ms": duration_ms})
+        return True
+
+    def _step_failed(self, step: Step, exc: Exception) -> None:
+        if self.first_error is None:
+            self.first_error = (step.key, exc)
+        kind = "type error" if isinstance(exc, StepInputError) else type(exc).__name__
+        self.emit(EventType.STEP_FAILURE, step.key, f"op {step.key!r} failed: {kind}: {exc}",
+                  level="ERROR", data={"error": error_info(exc)})
+
+
+def execute_job_in_process(
+    job: JobDefinition,
+    *,
+    run_config: Mapping[str, Any] | None,
+    tags: Mapping[str, object] | None,
+    op_selection: Sequence[str] | None,
+    partition_key: str | None,
+    instance: Instance | None,
+    raise_on_error: bool,
+) -> ExecuteInProcessResult:
+    """Validate, store and execute a run of ``job`` in this process (see
+    :meth:`JobDefinition.execute_in_process`)."""
+    prepared = prepare_run(
+        job, run_config=run_config, tags=tags, op_selection=op_selection,
+        partition_key=partition_key,
+    )
+    owned = instance is None
+    if instance is None:
+        from dagwright.instance import Instance
+
+        instance = Instance.ephemeral()
+    try:
+        instance.add_run(prepared.run)
+        execution = InProcessExecution(instance, prepared)
+        execution.execute()
+    finally:
+        if owned:
+            instance.close()
+    if raise_on_error and execution.first_error is not None:
+        step_key, exc = execution.first_error
+        raise DagwrightUserCodeError(f"op {step_key!r}", exc) from exc
+    return ExecuteInProcessResult(execution.run, execution.events, execution.outputs)

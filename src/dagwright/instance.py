@@ -1,0 +1,191 @@
+"""``Instance``: the one facade over settings, storage and (later) the run machinery.
+
+The CLI, the HTTP API and the UI are thin layers over these methods. Storage (and so
+SQLAlchemy) is imported only when an instance is made, never by ``import dagwright``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from dagwright.errors import DagwrightInvalidTagError, DagwrightRunNotFoundError
+from dagwright.execution.events import Event
+from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter
+from dagwright.tags import is_system_tag, normalize_tags, validate_tag_key
+
+if TYPE_CHECKING:
+    from dagwright.settings import Settings
+    from dagwright.storage import Storage
+
+
+class Instance:
+    """A dagwright home: its settings and its run storage.
+
+    Make one with :meth:`ephemeral`, :meth:`from_home` or :meth:`get`.
+    """
+
+    def __init__(self, storage: Storage, settings: Settings, home: Path | None = None) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.home = home
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def ephemeral(cls) -> Instance:
+        """An instance in memory (SQLite), gone when closed. Used by ``execute_in_process``."""
+        from dagwright.settings import Settings
+        from dagwright.storage import Storage
+
+        return cls(Storage.open("sqlite://"), Settings())
+
+    @classmethod
+    def from_home(cls, path: str | Path) -> Instance:
+        """The instance whose home is ``path`` (created if missing; migrated if old).
+
+        Raises:
+            DagwrightInvalidConfigError: ``dagwright.yaml`` is wrong (file, key, rule).
+            DagwrightStorageError: the database cannot be opened or is too new.
+        """
+        from dagwright.settings import load_settings
+        from dagwright.storage import Storage
+
+        home = Path(path).expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        settings = load_settings(home)
+        return cls(Storage.open(settings.storage_url(home)), settings, home)
+
+    @classmethod
+    def get(cls) -> Instance:
+        """The instance of ``$DAGWRIGHT_HOME`` (default ``./.dagwright``)."""
+        from dagwright.settings import home_from_env
+
+        return cls.from_home(home_from_env())
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.storage.close()
+
+    def __enter__(self) -> Instance:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def add_run(self, run: Run) -> Run:
+        """Store a new, already validated run (see ``dagwright.runs.request``)."""
+        self.storage.runs.add_run(run)
+        return run
+
+    def handle_event(self, event: Event) -> tuple[Event, Run | None]:
+        """Store an event; a run-level event also moves the run's status (one transaction).
+
+        Returns:
+            The stored event, and the run if its status changed.
+
+        Raises:
+            DagwrightInvalidTransitionError: the status change is not allowed.
+        """
+        return self.storage.events.store_event(event)
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+        return self.storage.runs.get_run(run_id)
+
+    def _require_run(self, run_id: str) -> Run:
+        run = self.storage.runs.get_run(run_id)
+        if run is None:
+            raise DagwrightRunNotFoundError(run_id)
+        return run
+
+    def get_runs(
+        self,
+        filters: RunsFilter | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> list[Run]:
+        """Runs matching ``filters``, newest first.
+
+        Args:
+            filters: which runs (tags AND across keys, any of a key's values).
+            limit: at most this many.
+            cursor: the ``run_id`` of the last run of the previous page.
+
+        Raises:
+            DagwrightRunNotFoundError: the cursor names no run.
+        """
+        return self.storage.runs.get_runs(filters, limit=limit, cursor=cursor)
+
+    def get_runs_count(self, filters: RunsFilter | None = None) -> int:
+        """How many runs match ``filters``."""
+        return self.storage.runs.get_runs_count(filters)
+
+    def get_run_tag_keys(self) -> list[str]:
+        """Every tag key used by some run, sorted."""
+        return self.storage.runs.get_run_tag_keys()
+
+    def get_run_tag_values(
+        self, key: str, *, prefix: str = "", limit: int = 100
+    ) -> list[tuple[str, int]]:
+        """The values of tag ``key`` (starting with ``prefix``) with their run counts,
+        most used first."""
+        return self.storage.runs.get_run_tag_values(key, prefix=prefix, limit=limit)
+
+    def add_run_tags(self, run_id: str, tags: Mapping[str, object]) -> Run:
+        """Add (or overwrite) user tags on a run.
+
+        Raises:
+            DagwrightInvalidTagError: a tag breaks a rule (nothing is stored).
+            DagwrightRunNotFoundError: no such run.
+        """
+        normalized = normalize_tags(tags)
+        self._require_run(run_id)
+        return self.storage.runs.add_run_tags(run_id, normalized)
+
+    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> Run:
+        """Remove user tags from a run; system tags cannot be removed.
+
+        Raises:
+            DagwrightInvalidTagError: a key is malformed or is a system tag.
+            DagwrightRunNotFoundError: no such run.
+        """
+        for key in keys:
+            validate_tag_key(key)
+            if is_system_tag(key):
+                raise DagwrightInvalidTagError(key, "system tags cannot be removed")
+        self._require_run(run_id)
+        return self.storage.runs.remove_run_tags(run_id, list(keys))
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run with its tags and events.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+            DagwrightInvalidTransitionError: the run is in progress (terminate it first).
+        """
+        run = self._require_run(run_id)
+        if run.status in IN_PROGRESS_STATUSES:
+            from dagwright.errors import DagwrightInvalidTransitionError
+
+            raise DagwrightInvalidTransitionError(run_id, run.status.value, "deleted")
+        self.storage.runs.delete_run(run_id)
+
+    def get_events(self, run_id: str, *, after: int | None = None) -> list[Event]:
+        """The run's events in order; ``after`` is a ``storage_id`` (exclusive).
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+        """
+        self._require_run(run_id)
+        return self.storage.events.get_events(run_id, after=after)

@@ -1,0 +1,139 @@
+"""Turning a request to run a job into a validated, not yet stored :class:`Run`.
+
+Everything a user can get wrong is checked here, before anything is stored: tags, run
+config, op selection and partition key. Tags merge in the order job -> schedule/sensor
+-> launch -> system (later wins).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.loader import code_pointer_for
+from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
+from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
+from dagwright.runs.models import Run, RunStatus
+from dagwright.tags import OP_SELECTION_TAG, PARTITION_TAG, merge_tags, normalize_tags
+
+_OPS_KEY = "ops"
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated run, not yet stored, with its plan and each op's config."""
+
+    run: Run
+    plan: ExecutionPlan
+    op_configs: Mapping[str, Any]
+
+
+def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(run_config, Mapping):
+        raise DagwrightInvalidConfigError("run_config", "must be a mapping")
+    unknown = set(run_config) - {_OPS_KEY}
+    if unknown:
+        raise DagwrightInvalidConfigError(
+            "run_config", f"unknown key {sorted(unknown)[0]!r} (allowed: ops)"
+        )
+    try:
+        json.dumps(run_config, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise DagwrightInvalidConfigError("run_config", f"must be JSON: {exc}") from None
+    ops = run_config.get(_OPS_KEY) or {}
+    if not isinstance(ops, Mapping):
+        raise DagwrightInvalidConfigError("run_config", "must be a mapping of op names", key="ops")
+    for name, entry in ops.items():
+        if name not in job.graph.nodes:
+            known = ", ".join(job.graph.nodes)
+            raise DagwrightInvalidConfigError(
+                "run_config", f"job {job.name!r} has no op {name!r} (ops: {known})", key="ops"
+            )
+        if not isinstance(entry, Mapping) or set(entry) - {"config"}:
+            raise DagwrightInvalidConfigError(
+                f"op {name!r}", "expected {'config': {...}}", key=f"ops.{name}"
+            )
+    return ops
+
+
+def resolve_op_configs(
+    job: JobDefinition, run_config: Mapping[str, Any], step_keys: Sequence[str]
+) -> dict[str, Any]:
+    """Validate run config and build each planned op's config object.
+
+    Raises:
+        DagwrightInvalidConfigError: naming the op and field at fault.
+    """
+    ops = _check_run_config(job, run_config)
+    configs: dict[str, Any] = {}
+    for key in step_keys:
+        node = job.graph.nodes[key]
+        given = (ops.get(key) or {}).get("config")
+        if node.op.config_type is None and not given:
+            continue
+        from dagwright.definitions.config import build_config
+
+        configs[key] = build_config(node, given)
+    return configs
+
+
+def _check_partition(job: JobDefinition, partition_key: str | None) -> dict[str, str]:
+    if partition_key is None:
+        return {}
+    if not isinstance(partition_key, str):
+        raise DagwrightInvalidPartitionError(str(partition_key), job.name, "must be a string")
+    if job.partitions_def is None:
+        raise DagwrightInvalidPartitionError(partition_key, job.name, "the job is not partitioned")
+    job.partitions_def.validate_key(partition_key, job.name)
+    return {PARTITION_TAG: partition_key}
+
+
+def prepare_run(
+    job: JobDefinition,
+    *,
+    run_config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, object] | None = None,
+    op_selection: Sequence[str] | None = None,
+    partition_key: str | None = None,
+    definition_tags: Mapping[str, str] | None = None,
+    status: RunStatus = RunStatus.NOT_STARTED,
+) -> PreparedRun:
+    """Validate a run request and build the run (nothing is stored).
+
+    Args:
+        job: the job to run.
+        run_config: the run's config; default: the job's ``config``.
+        tags: launch tags (user tags: reserved keys other than control tags are refused).
+        op_selection: ops to run; recorded in ``dagwright/op_selection``.
+        partition_key: recorded in ``dagwright/partition``.
+        definition_tags: tags from a schedule, sensor or RunRequest (already normalised).
+        status: the status the run is created in.
+
+    Raises:
+        DagwrightInvalidTagError, DagwrightInvalidConfigError, DagwrightInvalidPartitionError.
+    """
+    launch_tags = normalize_tags(tags)
+    system_tags = _check_partition(job, partition_key)
+    selected = None
+    if op_selection is not None:
+        selected = resolve_selection(job.graph, op_selection)
+        system_tags[OP_SELECTION_TAG] = json.dumps(list(op_selection))
+    plan = build_plan(job.graph, selected)
+    config = dict(run_config) if run_config is not None else dict(job.config or {})
+    op_configs = resolve_op_configs(job, config, plan.step_keys)
+    run = Run(
+        run_id=str(uuid.uuid4()),
+        job_name=job.name,
+        status=status,
+        tags=merge_tags(job.tags, definition_tags, launch_tags, system_tags),
+        run_config=config,
+        op_selection=tuple(op_selection) if op_selection is not None else None,
+        created_at=time.time(),
+        code_pointer=code_pointer_for(job),
+    )
+    return PreparedRun(run, plan, op_configs)

@@ -1,0 +1,227 @@
+"""Tag rules: key shape, value normalisation, the reserved prefix, merge order.
+
+A tag key is ``name`` or ``prefix/name``; each part is 1–63 characters of
+``A-Z a-z 0-9 _ . -``. A value is a string, or a JSON value that survives a JSON round
+trip, stored as its canonical JSON string; at most 64 KiB. The ``dagwright/`` prefix is
+reserved: users may set only the control tags.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from dagwright.errors import DagwrightInvalidTagError
+
+#: The prefix reserved for tags that dagwright sets or interprets.
+SYSTEM_PREFIX: Final = "dagwright/"
+
+# System tags (set by dagwright only).
+OP_SELECTION_TAG: Final = "dagwright/op_selection"
+PARTITION_TAG: Final = "dagwright/partition"
+SCHEDULE_NAME_TAG: Final = "dagwright/schedule_name"
+SENSOR_NAME_TAG: Final = "dagwright/sensor_name"
+RUN_KEY_TAG: Final = "dagwright/run_key"
+BACKFILL_TAG: Final = "dagwright/backfill"
+PARENT_RUN_ID_TAG: Final = "dagwright/parent_run_id"
+ROOT_RUN_ID_TAG: Final = "dagwright/root_run_id"
+RETRY_NUMBER_TAG: Final = "dagwright/retry_number"
+IMAGE_TAG: Final = "dagwright/image"
+FAILURE_REASON_TAG: Final = "dagwright/failure_reason"
+
+#: Every tag dagwright sets on its own.
+SYSTEM_TAGS: Final = frozenset(
+    {
+        OP_SELECTION_TAG,
+        PARTITION_TAG,
+        SCHEDULE_NAME_TAG,
+        SENSOR_NAME_TAG,
+        RUN_KEY_TAG,
+        BACKFILL_TAG,
+        PARENT_RUN_ID_TAG,
+        ROOT_RUN_ID_TAG,
+        RETRY_NUMBER_TAG,
+        IMAGE_TAG,
+        FAILURE_REASON_TAG,
+    }
+)
+
+# Control tags (users may set them; they change execution).
+PRIORITY_TAG: Final = "dagwright/priority"
+MAX_RETRIES_TAG: Final = "dagwright/max_retries"
+RETRY_STRATEGY_TAG: Final = "dagwright/retry_strategy"
+MAX_RUNTIME_TAG: Final = "dagwright/max_runtime"
+CELERY_QUEUE_TAG: Final = "dagwright-celery/queue"
+CELERY_PRIORITY_TAG: Final = "dagwright-celery/priority"
+CELERY_RUN_PRIORITY_TAG: Final = "dagwright-celery/run_priority"
+K8S_CONFIG_TAG: Final = "dagwright-k8s/config"
+
+#: The ``dagwright/`` tags a user may set.
+CONTROL_TAGS: Final = frozenset(
+    {PRIORITY_TAG, MAX_RETRIES_TAG, RETRY_STRATEGY_TAG, MAX_RUNTIME_TAG}
+)
+
+#: Retry strategies accepted by ``dagwright/retry_strategy``.
+RETRY_STRATEGIES: Final = ("FROM_FAILURE", "ALL_STEPS")
+
+#: Largest tag value, in bytes of UTF-8.
+MAX_VALUE_BYTES: Final = 64 * 1024
+
+_PART = r"[A-Za-z0-9_.\-]{1,63}"
+_KEY_RE: Final = re.compile(rf"(?:{_PART}/)?{_PART}")
+
+
+def validate_tag_key(key: object) -> str:
+    """Check a tag key's shape.
+
+    Returns:
+        The key, unchanged.
+
+    Raises:
+        DagwrightInvalidTagError: the key is not ``name`` or ``prefix/name`` of allowed parts.
+    """
+    if not isinstance(key, str):
+        raise DagwrightInvalidTagError(repr(key), "a tag key must be a string")
+    if not _KEY_RE.fullmatch(key):
+        raise DagwrightInvalidTagError(
+            key,
+            "a key is 'name' or 'prefix/name', each part 1-63 characters of A-Z a-z 0-9 _ . -",
+        )
+    return key
+
+
+def normalize_tag_value(key: str, value: object) -> str:
+    """Turn a tag value into its stored string.
+
+    Strings are kept; other values are stored as canonical JSON if they survive a round trip.
+
+    Raises:
+        DagwrightInvalidTagError: the value is not JSON, does not round-trip, or is too large.
+    """
+    text = value if isinstance(value, str) else _canonical_json(key, value)
+    if len(text) > MAX_VALUE_BYTES // 4 and len(text.encode()) > MAX_VALUE_BYTES:
+        raise DagwrightInvalidTagError(key, f"a value is at most {MAX_VALUE_BYTES} bytes")
+    return text
+
+
+def _canonical_json(key: str, value: object) -> str:
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise DagwrightInvalidTagError(
+            key, f"a value must be a string or JSON-serialisable, not {type(value).__name__}"
+        ) from exc
+    if json.loads(text) != value or _has_tuple(value):
+        raise DagwrightInvalidTagError(key, "a non-string value must survive a JSON round trip")
+    return text
+
+
+def _has_tuple(value: object) -> bool:
+    if isinstance(value, tuple):
+        return True
+    if isinstance(value, list):
+        return any(_has_tuple(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_tuple(v) for v in value.values())
+    return False
+
+
+def validate_control_tag(key: str, value: str) -> None:
+    """Check the value of a control tag that dagwright interprets.
+
+    Raises:
+        DagwrightInvalidTagError: the value cannot drive execution as the tag asks.
+    """
+    if key == PRIORITY_TAG:
+        _parse_int(key, value, minimum=None)
+    elif key == MAX_RETRIES_TAG:
+        _parse_int(key, value, minimum=0)
+    elif key == RETRY_STRATEGY_TAG and value not in RETRY_STRATEGIES:
+        raise DagwrightInvalidTagError(key, f"must be one of {', '.join(RETRY_STRATEGIES)}")
+    elif key == MAX_RUNTIME_TAG:
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not seconds > 0 or seconds == float("inf"):
+            raise DagwrightInvalidTagError(key, "must be a positive number of seconds")
+
+
+def _parse_int(key: str, value: str, minimum: int | None) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise DagwrightInvalidTagError(key, "must be an integer given as a string") from None
+    if minimum is not None and number < minimum:
+        raise DagwrightInvalidTagError(key, f"must be an integer >= {minimum}")
+    return number
+
+
+def normalize_tags(tags: Mapping[str, object] | None, *, system: bool = False) -> dict[str, str]:
+    """Validate user (or, with ``system=True``, dagwright's own) tags and stringify values.
+
+    Args:
+        tags: tags as given; ``None`` means none.
+        system: allow any ``dagwright/`` key (only dagwright's own code passes True).
+
+    Returns:
+        A new dict of string keys to string values, in the given order.
+
+    Raises:
+        DagwrightInvalidTagError: a key, value or reserved-prefix rule is broken.
+    """
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        kind = type(tags).__name__
+        raise DagwrightInvalidTagError("<tags>", f"tags must be a mapping, not {kind}")
+    result: dict[str, str] = {}
+    for key, value in tags.items():
+        validate_tag_key(key)
+        if not system and key.startswith(SYSTEM_PREFIX) and key not in CONTROL_TAGS:
+            raise DagwrightInvalidTagError(
+                key,
+                "the 'dagwright/' prefix is reserved for system tags; users may set only "
+                + ", ".join(sorted(CONTROL_TAGS)),
+            )
+        text = normalize_tag_value(key, value)
+        validate_control_tag(key, text)
+        result[key] = text
+    return result
+
+
+def merge_tags(*layers: Mapping[str, str] | None) -> dict[str, str]:
+    """Merge tag layers; a later layer wins on a shared key.
+
+    The run order is: job tags, schedule/sensor/RunRequest tags, launch tags, system tags.
+    """
+    merged: dict[str, str] = {}
+    for layer in layers:
+        if layer:
+            merged.update(layer)
+    return merged
+
+
+def is_system_tag(key: str) -> bool:
+    """Whether a key is one dagwright sets itself (hidden by the UI's system-tags toggle)."""
+    return key.startswith(SYSTEM_PREFIX) and key not in CONTROL_TAGS
+
+
+def run_priority(tags: Mapping[str, str]) -> int:
+    """The queue priority a run's tags ask for (``dagwright/priority``, default 0)."""
+    value = tags.get(PRIORITY_TAG)
+    return 0 if value is None else _parse_int(PRIORITY_TAG, value, minimum=None)
+
+
+def parse_tag_pair(text: str) -> tuple[str, str]:
+    """Split a ``key=value`` string (CLI ``--tag``, API ``tag=`` filter) at its first ``=``.
+
+    Raises:
+        DagwrightInvalidTagError: there is no ``=`` or the key is malformed.
+    """
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise DagwrightInvalidTagError(text, "expected key=value")
+    return validate_tag_key(key.strip()), value
