@@ -149,9 +149,7 @@ class Instance:
             DagwrightInvalidTagError: a tag breaks a rule (nothing is stored).
             DagwrightRunNotFoundError: no such run.
         """
-        normalized = normalize_tags(tags)
-        self._require_run(run_id)
-        return self.storage.runs.add_run_tags(run_id, normalized)
+        return self.update_run_tags(run_id, add=tags)
 
     def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> Run:
         """Remove user tags from a run; system tags cannot be removed.
@@ -160,12 +158,36 @@ class Instance:
             DagwrightInvalidTagError: a key is malformed or is a system tag.
             DagwrightRunNotFoundError: no such run.
         """
-        for key in keys:
+        return self.update_run_tags(run_id, remove=keys)
+
+    def update_run_tags(
+        self,
+        run_id: str,
+        *,
+        add: Mapping[str, object] | None = None,
+        remove: Sequence[str] = (),
+    ) -> Run:
+        """Add and remove user tags in one call; everything is checked before anything
+        is stored.
+
+        Raises:
+            DagwrightInvalidTagError: a tag breaks a rule, a key to remove is a system tag,
+                or a key is both added and removed.
+            DagwrightRunNotFoundError: no such run.
+        """
+        to_add = normalize_tags(add)
+        for key in remove:
             validate_tag_key(key)
             if is_system_tag(key):
                 raise DagwrightInvalidTagError(key, "system tags cannot be removed")
-        self._require_run(run_id)
-        return self.storage.runs.remove_run_tags(run_id, list(keys))
+            if key in to_add:
+                raise DagwrightInvalidTagError(key, "a key cannot be both added and removed")
+        run = self._require_run(run_id)
+        if to_add:
+            run = self.storage.runs.add_run_tags(run_id, to_add)
+        if remove:
+            run = self.storage.runs.remove_run_tags(run_id, list(remove))
+        return run
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its tags and events.

@@ -1,0 +1,348 @@
+"""Instance settings: ``$DAGWRIGHT_HOME/dagwright.yaml``, then ``DAGWRIGHT_*`` env.
+
+Settings are resolved once into frozen, validated models and passed down; nothing below
+this module reads the environment. Every error names the file, the dotted key and the rule.
+
+Example (every section optional)::
+
+    storage:
+      sqlite: {}                      # default: $DAGWRIGHT_HOME/dagwright.db; or {path: ...}
+      # postgres: {url: "postgresql+psycopg://user@host/db"}   (or env DAGWRIGHT_PG_URL)
+    run_queue:                        # absent: runs launch immediately
+      max_concurrent_runs: 10         # -1: no cap
+      dequeue_interval_seconds: 1
+      tag_concurrency_limits:
+        - {key: team, value: docs, limit: 1}
+        - {key: database, limit: 2}
+        - {key: dagwright/backfill, value: {applyLimitPerUniqueValue: true}, limit: 3}
+    run_launcher:
+      default: {}                     # or k8s: {namespace: ..., image: ...}
+    run_monitoring: {enabled: true, poll_interval_seconds: 5}
+    run_retries: {enabled: true, max_retries: 0}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidTagError
+from dagwright.tags import validate_tag_key
+
+#: The settings file inside ``$DAGWRIGHT_HOME``.
+SETTINGS_FILE: Final = "dagwright.yaml"
+
+#: The SQLite database file inside ``$DAGWRIGHT_HOME`` when no path is configured.
+DEFAULT_SQLITE_FILE: Final = "dagwright.db"
+
+#: Environment variable that switches storage to PostgreSQL at this URL.
+PG_URL_ENV: Final = "DAGWRIGHT_PG_URL"
+
+_PG_SCHEMES: Final = ("postgresql+psycopg://", "postgresql://", "postgres://")
+
+PositiveSeconds = Annotated[float, Field(gt=0, strict=True, allow_inf_nan=False)]
+NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _exactly_one(section: str, values: Mapping[str, object]) -> str:
+    chosen = [name for name, value in values.items() if value is not None]
+    if len(chosen) != 1:
+        raise ValueError(f"{section} takes exactly one of {', '.join(values)}")
+    return chosen[0]
+
+
+def _null_means_empty(data: Any) -> Any:
+    # ``sqlite:`` with nothing after it is YAML null; read it as ``sqlite: {}``.
+    if isinstance(data, dict):
+        return {key: {} if value is None else value for key, value in data.items()}
+    return data
+
+
+class SqliteStorage(_Section):
+    """SQLite storage.
+
+    Attributes:
+        path: the database file; relative paths are relative to ``$DAGWRIGHT_HOME``.
+            None means ``$DAGWRIGHT_HOME/dagwright.db``.
+    """
+
+    path: Annotated[str, Field(min_length=1, strict=True)] | None = None
+
+
+class PostgresStorage(_Section):
+    """PostgreSQL storage.
+
+    Attributes:
+        url: ``postgresql+psycopg://user:password@host:port/db`` (``postgresql://`` is
+            rewritten to use psycopg 3).
+    """
+
+    url: Annotated[str, Field(strict=True)]
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, url: str) -> str:
+        for scheme in _PG_SCHEMES:
+            if url.startswith(scheme) and len(url) > len(scheme):
+                return "postgresql+psycopg://" + url[len(scheme) :]
+        raise ValueError("must be a postgresql+psycopg://user@host/db url")
+
+
+class StorageSettings(_Section):
+    """Where runs, tags and events are stored: exactly one of ``sqlite`` and ``postgres``."""
+
+    sqlite: SqliteStorage | None = None
+    postgres: PostgresStorage | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _null_means_empty(data)
+
+    @model_validator(mode="after")
+    def _one(self) -> StorageSettings:
+        _exactly_one("storage", {"sqlite": self.sqlite, "postgres": self.postgres})
+        return self
+
+
+class PerUniqueValue(_Section):
+    """``{applyLimitPerUniqueValue: true}``: the limit applies to each value separately."""
+
+    apply_limit_per_unique_value: Annotated[bool, Field(strict=True)] = Field(
+        alias="applyLimitPerUniqueValue"
+    )
+
+
+class TagConcurrencyLimit(_Section):
+    """At most ``limit`` launched, unfinished runs carrying a tag.
+
+    Attributes:
+        key: the tag key.
+        value: None: any value of the key, together; a string: only that value;
+            ``PerUniqueValue``: each value separately.
+        limit: how many such runs may be in progress (0 blocks them).
+    """
+
+    key: Annotated[str, Field(strict=True)]
+    value: str | PerUniqueValue | None = None
+    limit: NonNegativeInt
+
+    @field_validator("key")
+    @classmethod
+    def _tag_key(cls, key: str) -> str:
+        try:
+            return validate_tag_key(key)
+        except DagwrightInvalidTagError as exc:
+            raise ValueError(exc.rule) from None
+
+    @field_validator("value", mode="plain")
+    @classmethod
+    def _value(cls, value: object) -> str | PerUniqueValue | None:
+        if value is None or isinstance(value, (str, PerUniqueValue)):
+            return value
+        if isinstance(value, dict) and set(value) == {"applyLimitPerUniqueValue"}:
+            flag = value["applyLimitPerUniqueValue"]
+            if isinstance(flag, bool):
+                return PerUniqueValue(applyLimitPerUniqueValue=flag)
+        raise ValueError("must be a string or {applyLimitPerUniqueValue: true}")
+
+    @property
+    def per_unique_value(self) -> bool:
+        """Whether each value of the key gets its own limit."""
+        return isinstance(self.value, PerUniqueValue) and self.value.apply_limit_per_unique_value
+
+    @property
+    def match_value(self) -> str | None:
+        """The one value this limit counts, or None for any value."""
+        return self.value if isinstance(self.value, str) else None
+
+
+class RunQueueSettings(_Section):
+    """The run queue (present: runs wait in the queue for a launch slot).
+
+    Attributes:
+        max_concurrent_runs: launched, unfinished runs allowed at once; -1 for no cap.
+        dequeue_interval_seconds: how often the queue daemon looks for runs to launch.
+        tag_concurrency_limits: per-tag caps, all of which a run must fit.
+    """
+
+    max_concurrent_runs: Annotated[int, Field(ge=-1, strict=True)] = 10
+    dequeue_interval_seconds: PositiveSeconds = 1.0
+    tag_concurrency_limits: tuple[TagConcurrencyLimit, ...] = ()
+
+
+class DefaultLauncher(_Section):
+    """Launch each run as a local process."""
+
+
+class K8sLauncher(_Section):
+    """Launch each run as a Kubernetes Job.
+
+    Attributes:
+        namespace: the namespace Jobs are created in.
+        image: the container image, if not given by ``DAGWRIGHT_CURRENT_IMAGE``.
+    """
+
+    namespace: Annotated[str, Field(min_length=1, strict=True)] = "default"
+    image: Annotated[str, Field(min_length=1, strict=True)] | None = None
+
+
+class RunLauncherSettings(_Section):
+    """How runs are launched: exactly one of ``default`` and ``k8s``."""
+
+    default: DefaultLauncher | None = None
+    k8s: K8sLauncher | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _null_means_empty(data)
+
+    @model_validator(mode="after")
+    def _one(self) -> RunLauncherSettings:
+        _exactly_one("run_launcher", {"default": self.default, "k8s": self.k8s})
+        return self
+
+
+class RunMonitoringSettings(_Section):
+    """Detection of runs whose worker died or that exceed ``dagwright/max_runtime``."""
+
+    enabled: Annotated[bool, Field(strict=True)] = True
+    poll_interval_seconds: PositiveSeconds = 5.0
+
+
+class RunRetriesSettings(_Section):
+    """Automatic retries of failed runs (``dagwright/max_retries`` overrides per run)."""
+
+    enabled: Annotated[bool, Field(strict=True)] = True
+    max_retries: NonNegativeInt = 0
+
+
+class Settings(_Section):
+    """Everything ``dagwright.yaml`` and the environment configure."""
+
+    storage: StorageSettings = StorageSettings(sqlite=SqliteStorage())
+    run_queue: RunQueueSettings | None = None
+    run_launcher: RunLauncherSettings = RunLauncherSettings(default=DefaultLauncher())
+    run_monitoring: RunMonitoringSettings = RunMonitoringSettings()
+    run_retries: RunRetriesSettings = RunRetriesSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_sections(cls, data: Any) -> Any:
+        # A section key with nothing after it (YAML null) means that section's defaults;
+        # for ``run_queue`` that is a queue with default limits (only absence means none).
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if v is not None or k == "run_queue"}
+            if "run_queue" in data and data["run_queue"] is None:
+                data["run_queue"] = {}
+        return data
+
+    def storage_url(self, home: Path) -> str:
+        """The SQLAlchemy URL of the configured storage.
+
+        Args:
+            home: ``$DAGWRIGHT_HOME``, against which a relative SQLite path is resolved.
+        """
+        if self.storage.postgres is not None:
+            return self.storage.postgres.url
+        path = Path((self.storage.sqlite and self.storage.sqlite.path) or DEFAULT_SQLITE_FILE)
+        path = Path(home).expanduser() / path.expanduser()
+        return f"sqlite:///{path.absolute()}"
+
+
+#: The environment variable naming the instance home.
+HOME_ENV: Final = "DAGWRIGHT_HOME"
+
+#: The home used when ``$DAGWRIGHT_HOME`` is not set (relative to the working directory).
+DEFAULT_HOME: Final = ".dagwright"
+
+
+def home_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """The instance home: ``$DAGWRIGHT_HOME``, or ``./.dagwright`` when it is not set.
+
+    Args:
+        env: the environment; None means ``os.environ``.
+    """
+    env = os.environ if env is None else env
+    return Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser().absolute()
+
+
+def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``home/dagwright.yaml`` (if present), then apply the environment.
+
+    Args:
+        home: ``$DAGWRIGHT_HOME``.
+        env: the environment; None means ``os.environ``. ``DAGWRIGHT_PG_URL`` switches
+            storage to PostgreSQL at that URL.
+
+    Raises:
+        DagwrightInvalidConfigError: the file cannot be read or parsed, is not a mapping,
+            or a key or value is wrong (``where`` is the file, ``key`` the dotted key).
+    """
+    env = os.environ if env is None else env
+    path = Path(home) / SETTINGS_FILE
+    data = _read_yaml(path)
+    pg_url = env.get(PG_URL_ENV)
+    if pg_url:
+        data = {**data, "storage": {"postgres": {"url": pg_url}}}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        where = PG_URL_ENV if _first_loc(exc)[:2] == ("storage", "postgres") and pg_url else path
+        raise _config_error(str(where), exc) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DagwrightInvalidConfigError(str(path), f"cannot read the file: {exc}") from exc
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise DagwrightInvalidConfigError(str(path), _yaml_problem(exc)) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        rule = f"the top level must be a mapping of sections, not {type(data).__name__}"
+        raise DagwrightInvalidConfigError(str(path), rule)
+    return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    return f"invalid YAML: {exc}"
+
+
+def _first_loc(exc: ValidationError) -> tuple[int | str, ...]:
+    return tuple(exc.errors()[0]["loc"])
+
+
+def _config_error(where: str, exc: ValidationError) -> DagwrightInvalidConfigError:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or None
+    rule = error["msg"].removeprefix("Value error, ")
+    if exc.error_count() > 1:
+        rule += f" (and {exc.error_count() - 1} more)"
+    return DagwrightInvalidConfigError(where, rule, key=key)

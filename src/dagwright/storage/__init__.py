@@ -1,0 +1,72 @@
+"""SQL storage for runs, tags and events (SQLAlchemy Core; SQLite or PostgreSQL).
+
+Importing this package imports SQLAlchemy, so ``dagwright`` itself imports it lazily.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from dagwright.storage.engine import Database, create_engine_for, database_for, normalize_url
+from dagwright.storage.events import EventStorage
+from dagwright.storage.migrations import HEAD_REVISION, ensure_schema
+from dagwright.storage.runs import RunStorage
+
+__all__ = [
+    "HEAD_REVISION",
+    "EventStorage",
+    "RunStorage",
+    "Storage",
+    "create_engine_for",
+    "ensure_schema",
+]
+
+
+class Storage:
+    """The stores of one database, opened together.
+
+    Attributes:
+        url: the SQLAlchemy URL it was opened with (``postgresql://`` normalised).
+        dialect: ``"sqlite"`` or ``"postgresql"``.
+        engine: the SQLAlchemy engine (for stores added later: queue, schedules …).
+        database: the engine's transaction helper, shared by every store.
+        runs: runs and their tags.
+        events: events, and run status changes.
+    """
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        """Wrap an engine whose schema is current; use :meth:`open` instead."""
+        self.url = url
+        self.engine = engine
+        self.database: Database = database_for(engine)
+        self.dialect = self.database.dialect
+        self.runs = RunStorage(engine)
+        self.events = EventStorage(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Storage:
+        """Connect to ``url`` and bring its schema to this version's head.
+
+        Args:
+            url: ``sqlite:///path``, ``sqlite://`` (in memory, private to this object) or
+                ``postgresql+psycopg://user@host/db``.
+
+        Raises:
+            DagwrightStorageError: the URL is unsupported, the database cannot be reached,
+                or its schema is at a revision this version does not know.
+        """
+        url = normalize_url(url)
+        engine = create_engine_for(url)
+        try:
+            ensure_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(url, engine)
+
+    def close(self) -> None:
+        """Close every pooled connection (an in-memory database is gone afterwards)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Storage({self.engine.url.render_as_string(hide_password=True)!r})"

@@ -1,0 +1,269 @@
+"""Engines for SQLite and PostgreSQL, and the transactions every store uses.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL``, foreign keys on and a 30 s busy
+timeout. The driver's own transaction handling is switched off so that dagwright emits
+``BEGIN`` itself: ``BEGIN IMMEDIATE`` for writes (the write lock is taken up front, so two
+writers queue on the busy timeout instead of failing on a lock upgrade) and a deferred
+``BEGIN`` for reads. An in-memory ``sqlite://`` database lives in one connection shared
+by every thread, guarded by a lock.
+
+Driver errors are translated here, at the edge, into :class:`DagwrightStorageError`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from dagwright.errors import DagwrightStorageError
+
+#: How long a SQLite writer waits for the write lock before failing.
+BUSY_TIMEOUT_SECONDS: Final = 30.0
+
+_WRITE_OPTION: Final = "dagwright_write"
+_PG_PREFIXES: Final = ("postgresql://", "postgres://")
+
+
+def normalize_url(url: str) -> str:
+    """Rewrite a bare ``postgresql://`` (or ``postgres://``) URL to use psycopg 3."""
+    for prefix in _PG_PREFIXES:
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_memory_url(url: URL) -> bool:
+    """Whether a parsed URL names an in-memory SQLite database."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def describe_url(url: str | URL) -> str:
+    """A URL fit for messages: dialect and location, password hidden."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite at {parsed.database or ':memory:'}"
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+    return f"postgresql at {where}"
+
+
+def create_engine_for(url: str) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL (psycopg 3) URL.
+
+    Args:
+        url: ``sqlite:///path``, ``sqlite://`` (in memory) or ``postgresql+psycopg://…``
+            (a bare ``postgresql://`` is accepted).
+
+    Returns:
+        A configured engine; nothing is connected yet.
+
+    Raises:
+        DagwrightStorageError: the URL is malformed or names another database or driver.
+    """
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError as exc:
+        raise DagwrightStorageError(f"invalid database url {url!r}: {exc}") from exc
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if (backend, driver) == ("sqlite", "pysqlite"):
+        return _sqlite_engine(parsed)
+    if (backend, driver) == ("postgresql", "psycopg"):
+        return create_engine(parsed, pool_pre_ping=True)
+    raise DagwrightStorageError(
+        f"unsupported database url {parsed.render_as_string(hide_password=True)!r}: "
+        "use sqlite:///PATH, sqlite:// or postgresql+psycopg://USER@HOST/DB"
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    memory = is_memory_url(url)
+    if memory:
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    pragmas = _sqlite_pragmas(memory)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        if not memory:
+            _enable_wal(cursor)
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _sqlite_pragmas(memory: bool) -> tuple[str, ...]:
+    timeout_ms = int(BUSY_TIMEOUT_SECONDS * 1000)
+    common = (f"PRAGMA busy_timeout = {timeout_ms}", "PRAGMA foreign_keys = ON")
+    return common if memory else (*common, "PRAGMA synchronous = NORMAL")
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent: done once per file, then only checked).
+
+    The switch needs the database to itself and SQLite does not wait for it through the
+    busy timeout, so two processes opening a fresh file at once retry here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get(_WRITE_OPTION, False)
+    # straight to the driver: a full SQLAlchemy execution would double the cost of a
+    # short transaction
+    conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+        "BEGIN IMMEDIATE" if write else "BEGIN"
+    )
+
+
+class Database:
+    """An engine plus the two kinds of transaction the stores use.
+
+    Attributes:
+        engine: the SQLAlchemy engine.
+        dialect: ``"sqlite"`` or ``"postgresql"``.
+        is_postgres: whether the database is PostgreSQL.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine made by :func:`create_engine_for`."""
+        self.engine = engine
+        self.dialect: str = engine.dialect.name
+        self.is_postgres = self.dialect == "postgresql"
+        self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+        shared = isinstance(engine.pool, StaticPool)
+        self._lock: threading.RLock | None = threading.RLock() if shared else None
+        self._driver_sql: dict[str, str] = {}
+        self._shared_connection: Any = None
+
+    def _guard(self) -> AbstractContextManager[Any]:
+        return self._lock if self._lock is not None else nullcontext()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in a read transaction, rolled back at the end.
+
+        Raises:
+            DagwrightStorageError: the database failed.
+        """
+        try:
+            with self._guard(), self.engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise self.error(exc) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection in a write transaction, committed unless the block raises.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``.
+
+        Raises:
+            DagwrightStorageError: the database failed.
+        """
+        try:
+            with self._guard(), self._writer.begin() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise self.error(exc) from exc
+
+    @contextmanager
+    def driver_write(self) -> Iterator[Any]:
+        """A DB-API cursor in a write transaction, committed unless the block raises.
+
+        For the few hottest statements only (an event, a new run): it skips SQLAlchemy's
+        execution layer, which costs several times what SQLite itself does. Write the SQL
+        with :meth:`driver_sql`. Driver errors other than the driver's ``IntegrityError``
+        (which the caller handles) become :class:`DagwrightStorageError`.
+        """
+        with self._guard():
+            raw = self._shared_connection or self._checkout()
+            try:
+                cursor = raw.cursor()
+                if not self.is_postgres:
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                raw.commit()
+            except BaseException as exc:
+                with suppress(Exception):
+                    raw.rollback()
+                if isinstance(exc, self.dbapi.Error) and not isinstance(
+                    exc, self.dbapi.IntegrityError
+                ):
+                    raise self.error(exc) from exc
+                raise
+            finally:
+                if raw is not self._shared_connection:
+                    raw.close()
+
+    def _checkout(self) -> Any:
+        try:
+            raw = self.engine.raw_connection()
+        except DBAPIError as exc:
+            raise self.error(exc) from exc
+        if self._lock is not None:
+            # one shared in-memory connection (StaticPool): keep the driver's connection and
+            # skip the pool from now on
+            self._shared_connection = raw.driver_connection
+            raw.close()
+            return self._shared_connection
+        return raw
+
+    @property
+    def dbapi(self) -> Any:
+        """The DB-API module of the driver (``sqlite3`` or ``psycopg``)."""
+        return self.engine.dialect.loaded_dbapi
+
+    def driver_sql(self, template: str) -> str:
+        """SQL for :meth:`driver_write`: ``{name}`` placeholders in the driver's style."""
+        sql = self._driver_sql.get(template)
+        if sql is None:
+            style = "%({})s" if self.is_postgres else ":{}"
+            names = re.findall(r"\{(\w+)\}", template)
+            sql = template.format(**{name: style.format(name) for name in names})
+            self._driver_sql[template] = sql
+        return sql
+
+    def error(
+        self, exc: DBAPIError | Exception, doing: str = "database error"
+    ) -> DagwrightStorageError:
+        """Translate a driver error into a :class:`DagwrightStorageError`."""
+        where = describe_url(self.engine.url)
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        reason = str(orig).strip() if orig is not None else str(exc)
+        return DagwrightStorageError(f"{doing} on {where}: {reason}")
+
+
+_databases: weakref.WeakKeyDictionary[Engine, Database] = weakref.WeakKeyDictionary()
+
+
+def database_for(engine: Engine) -> Database:
+    """The one :class:`Database` of an engine, so that every store shares its lock."""
+    database = _databases.get(engine)
+    if database is None:
+        database = _databases[engine] = Database(engine)
+    return database

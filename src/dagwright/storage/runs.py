@@ -1,0 +1,410 @@
+"""Run storage: the ``runs`` row with its JSON body, and the ``run_tags`` index table.
+
+Listing is newest first by storage id with a keyset cursor. A tag filter is driven from
+the ``(key, value_idx, run_sid)`` index of its first key, walked backwards, so a page costs
+``limit`` index steps whatever the number of runs; further tag keys are checked with an
+``EXISTS`` on the ``(run_sid, key)`` index. Nothing loads all runs into memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    FromClause,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
+from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.storage.engine import database_for
+from dagwright.storage.schema import (
+    LONG_PREFIX_CHARS,
+    SHORT_VALUE_CHARS,
+    events,
+    index_form,
+    run_tags,
+    runs,
+)
+from dagwright.storage.serde import run_body, run_from_body
+
+# add_run is hot (every launch); it goes straight through the driver.
+_INSERT_RUN_SQL: Final = (
+    "INSERT INTO runs"
+    " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body)"
+    " VALUES ({run_id}, {job_name}, {status}, {created_at}, {updated_at}, {started_at},"
+    " {ended_at}, {body})"
+)
+_INSERT_TAG_SQL: Final = (
+    'INSERT INTO run_tags (run_sid, "key", value, value_idx)'
+    " VALUES ({run_sid}, {key}, {value}, {value_idx})"
+)
+_INSERT_TAG: Final = insert(run_tags)
+_SELECT_BODY: Final = select(runs.c.body).where(runs.c.run_id == bindparam("run_id"))
+_SELECT_SID: Final = select(runs.c.id).where(runs.c.run_id == bindparam("run_id"))
+#: The run row, locked against concurrent changes (``FOR NO KEY UPDATE`` on PostgreSQL;
+#: SQLite writes already hold the database lock).
+LOCK_RUN: Final = (
+    select(runs.c.id, runs.c.body)
+    .where(runs.c.run_id == bindparam("run_id"))
+    .with_for_update(key_share=True)
+)
+# A loose index scan: one index seek per distinct key instead of reading every tag row.
+_TAG_KEYS: Final = text(
+    "WITH RECURSIVE k(key) AS ("
+    " SELECT min(key) FROM run_tags"
+    " UNION ALL"
+    " SELECT (SELECT min(t.key) FROM run_tags t WHERE t.key > k.key) FROM k"
+    " WHERE k.key IS NOT NULL"
+    ") SELECT key FROM k WHERE key IS NOT NULL"
+)
+
+
+def run_row(run: Run, updated_at: float) -> dict[str, Any]:
+    """The ``runs`` row of a run."""
+    return {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "status": run.status.value,
+        "created_at": run.created_at,
+        "updated_at": updated_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "body": run_body(run),
+    }
+
+
+def tag_rows(run_sid: int, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The ``run_tags`` rows of a run's tags."""
+    return [
+        {"run_sid": run_sid, "key": key, "value": value, "value_idx": index_form(value)}
+        for key, value in tags.items()
+    ]
+
+
+class RunStorage:
+    """Runs and their tags in one SQL database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``, whose schema :func:`ensure_schema` has made current."""
+        self._db = database_for(engine)
+        returning = " RETURNING id" if self._db.is_postgres else ""
+        self._insert_run_sql = self._db.driver_sql(_INSERT_RUN_SQL) + returning
+        self._insert_tag_sql = self._db.driver_sql(_INSERT_TAG_SQL)
+
+    def add_run(self, run: Run) -> None:
+        """Store a new run and its tags in one transaction.
+
+        Raises:
+            DagwrightStorageError: a run with this id already exists, or the database failed.
+        """
+        db = self._db
+        with db.driver_write() as cursor:
+            try:
+                cursor.execute(self._insert_run_sql, run_row(run, run.created_at))
+            except db.dbapi.IntegrityError as exc:
+                raise DagwrightStorageError(f"run id {run.run_id!r} already exists") from exc
+            sid = cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid
+            if run.tags:
+                cursor.executemany(self._insert_tag_sql, tag_rows(sid, run.tags))
+
+    def add_runs(self, new_runs: Sequence[Run]) -> None:
+        """Store many new runs in one transaction (bulk loads and benchmarks).
+
+        Raises:
+            DagwrightStorageError: a run id already exists, or the database failed.
+        """
+        if not new_runs:
+            return
+        statement = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
+        with self._db.write() as conn:
+            try:
+                rows = [run_row(run, run.created_at) for run in new_runs]
+                sids = conn.execute(statement, rows).scalars().all()
+            except IntegrityError as exc:
+                raise DagwrightStorageError(f"a run id already exists: {exc.orig}") from exc
+            tags = [
+                row
+                for sid, run in zip(sids, new_runs, strict=True)
+                for row in tag_rows(sid, run.tags)
+            ]
+            if tags:
+                conn.execute(_INSERT_TAG, tags)
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+        with self._db.read() as conn:
+            body = conn.execute(_SELECT_BODY, {"run_id": run_id}).scalar()
+        return None if body is None else run_from_body(body)
+
+    def get_runs(
+        self,
+        filters: RunsFilter | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> list[Run]:
+        """Runs matching ``filters``, newest first.
+
+        Args:
+            filters: which runs; None means all.
+            limit: at most this many; None means no limit.
+            cursor: the ``run_id`` of the last run of the previous page.
+
+        Raises:
+            DagwrightRunNotFoundError: the cursor names no run.
+        """
+        with self._db.read() as conn:
+            before = None if cursor is None else _storage_id(conn, cursor)
+            bodies = conn.execute(_page_query(filters, before, limit)).scalars().all()
+        return [run_from_body(body) for body in bodies]
+
+    def get_runs_count(self, filters: RunsFilter | None = None) -> int:
+        """How many runs match ``filters``."""
+        query, _ = _filtered(select(func.count()), filters, _tag_items(filters), with_runs=False)
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def get_run_tag_keys(self) -> list[str]:
+        """Every tag key used by some run, sorted."""
+        with self._db.read() as conn:
+            return sorted(conn.execute(_TAG_KEYS).scalars())
+
+    def get_run_tag_values(
+        self, key: str, *, prefix: str = "", limit: int = 100
+    ) -> list[tuple[str, int]]:
+        """The values of a tag key with the number of runs using each.
+
+        Args:
+            key: the tag key.
+            prefix: only values starting with this text (matched literally).
+            limit: at most this many values.
+
+        Returns:
+            ``(value, count)`` pairs, most used first, then by value (code point order).
+            Where the limit cuts between equally used values longer than 128
+            characters that share their first 64, which of them are kept is arbitrary.
+        """
+        count = func.count().label("n")
+        order: ColumnElement[str] = run_tags.c.value_idx
+        if self._db.is_postgres:
+            order = order.collate("C")
+        query = (
+            select(run_tags.c.value_idx, count)
+            .where(run_tags.c.key == key, *_prefix_match(prefix))
+            .group_by(run_tags.c.value_idx)
+            .order_by(count.desc(), order)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+            values = [(_full_value(conn, key, row[0]), int(row[1])) for row in rows]
+        # the database orders by index form, which for long values is not value order
+        return sorted(values, key=lambda pair: (-pair[1], pair[0]))
+
+    def add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> Run:
+        """Add tags to a run; a key it already has takes the new value.
+
+        Returns:
+            The run as stored now.
+
+        Raises:
+            DagwrightRunNotFoundError: no run has this id.
+        """
+        with self._db.write() as conn:
+            sid, run = _lock_run(conn, run_id)
+            updated = replace(run, tags={**run.tags, **tags})
+            if tags:
+                _delete_tags(conn, sid, tags.keys())
+                conn.execute(_INSERT_TAG, tag_rows(sid, tags))
+            _update_body(conn, sid, updated)
+        return updated
+
+    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> Run:
+        """Remove tags from a run; keys it does not have are ignored.
+
+        Returns:
+            The run as stored now.
+
+        Raises:
+            DagwrightRunNotFoundError: no run has this id.
+        """
+        gone = set(keys)
+        with self._db.write() as conn:
+            sid, run = _lock_run(conn, run_id)
+            updated = replace(run, tags={k: v for k, v in run.tags.items() if k not in gone})
+            if gone:
+                _delete_tags(conn, sid, gone)
+            _update_body(conn, sid, updated)
+        return updated
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run with its tags and events.
+
+        Raises:
+            DagwrightRunNotFoundError: no run has this id.
+        """
+        with self._db.write() as conn:
+            sid = _storage_id(conn, run_id)
+            conn.execute(delete(events).where(events.c.run_id == run_id))
+            conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid))
+            conn.execute(delete(runs).where(runs.c.id == sid))
+
+
+def _storage_id(conn: Connection, run_id: str) -> int:
+    sid = conn.execute(_SELECT_SID, {"run_id": run_id}).scalar()
+    if sid is None:
+        raise DagwrightRunNotFoundError(run_id)
+    return int(sid)
+
+
+def _lock_run(conn: Connection, run_id: str) -> tuple[int, Run]:
+    row = conn.execute(LOCK_RUN, {"run_id": run_id}).first()
+    if row is None:
+        raise DagwrightRunNotFoundError(run_id)
+    return int(row[0]), run_from_body(row[1])
+
+
+def _delete_tags(conn: Connection, sid: int, keys: Iterable[str]) -> None:
+    conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid, run_tags.c.key.in_(list(keys))))
+
+
+def _update_body(conn: Connection, sid: int, run: Run) -> None:
+    values = {"body": run_body(run), "updated_at": time.time()}
+    conn.execute(update(runs).where(runs.c.id == sid).values(values))
+
+
+TagItems = list[tuple[str, tuple[str, ...]]]
+
+
+def _tag_items(filters: RunsFilter | None) -> TagItems:
+    """The tag filter, the key with the fewest values first (it drives the query)."""
+    items = filters.tag_items() if filters else []
+    return sorted(items, key=lambda item: len(item[1]) > 1)
+
+
+def _page_query(filters: RunsFilter | None, before: int | None, limit: int | None) -> Select[Any]:
+    """Bodies of one page of runs, newest first, every step an index walk.
+
+    A filter that lets a run match one of several index ranges (several values of the
+    driving tag key, or several statuses) becomes one walk per range, each stopping after
+    ``limit``, merged; a single ``IN`` would read every match of every range and sort them.
+    """
+    parts = _split(filters)
+    if len(parts) == 1:
+        return _one_walk(parts[0], before).limit(limit)
+    walks = [_one_walk(part, before, with_sid=True).limit(limit) for part in parts]
+    merged = union_all(*(select(walk.subquery()) for walk in walks)).subquery()
+    return select(merged.c.body).order_by(merged.c.sid.desc()).limit(limit)
+
+
+def _split(filters: RunsFilter | None) -> list[RunsFilter | None]:
+    if filters is None:
+        return [filters]
+    items = _tag_items(filters)
+    if items:
+        key, values = items[0]
+        if len(values) < 2:
+            return [filters]
+        tags = dict(filters.tags or {})
+        return [replace(filters, tags={**tags, key: value}) for value in dict.fromkeys(values)]
+    statuses = list(dict.fromkeys(filters.statuses or ()))
+    if len(statuses) < 2:
+        return [filters]
+    return [replace(filters, statuses=[status]) for status in statuses]
+
+
+def _one_walk(
+    filters: RunsFilter | None, before: int | None, *, with_sid: bool = False
+) -> Select[Any]:
+    query, sid = _filtered(select(runs.c.body), filters, _tag_items(filters), with_runs=True)
+    if with_sid:
+        query = query.add_columns(sid.label("sid"))
+    if before is not None:
+        query = query.where(sid < before)
+    return query.order_by(sid.desc())
+
+
+def _filtered(
+    query: Select[Any], filters: RunsFilter | None, items: TagItems, *, with_runs: bool
+) -> tuple[Select[Any], ColumnElement[int]]:
+    """Apply ``filters`` to a query; also return the storage id column to order pages by.
+
+    With tag filters the query is driven from the first key's tag rows and ordered by
+    their ``run_sid``, so that the database walks that index backwards and stops early;
+    the other keys are checked with ``EXISTS``. ``runs`` is joined only when the query
+    selects from it (``with_runs``) or filters on its columns.
+    """
+    conditions = _run_conditions(filters)
+    if not items:
+        return query.select_from(runs).where(*conditions), runs.c.id
+    first = run_tags.alias("t0")
+    sid = first.c.run_sid
+    source: FromClause = first
+    if with_runs or conditions:
+        source = first.join(runs, runs.c.id == sid)
+    query = query.select_from(source).where(*_tag_match(first, *items[0]), *conditions)
+    for n, (key, values) in enumerate(items[1:], start=1):
+        other = run_tags.alias(f"t{n}")
+        match = select(other.c.id).where(other.c.run_sid == sid, *_tag_match(other, key, values))
+        query = query.where(match.exists())
+    return query, sid
+
+
+def _tag_match(table: FromClause, key: str, values: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    forms = [index_form(value) for value in values]
+    column = table.c.value_idx
+    matches_value = column == forms[0] if len(forms) == 1 else column.in_(forms)
+    return [table.c.key == key, matches_value]
+
+
+def _run_conditions(filters: RunsFilter | None) -> list[ColumnElement[bool]]:
+    if filters is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if filters.run_ids is not None:
+        conditions.append(runs.c.run_id.in_(list(filters.run_ids)))
+    if filters.job_name is not None:
+        conditions.append(runs.c.job_name == filters.job_name)
+    if filters.statuses is not None:
+        conditions.append(runs.c.status.in_([RunStatus(s).value for s in filters.statuses]))
+    if filters.created_after is not None:
+        conditions.append(runs.c.created_at > filters.created_after)
+    if filters.created_before is not None:
+        conditions.append(runs.c.created_at < filters.created_before)
+    return conditions
+
+
+def _prefix_match(prefix: str) -> list[ColumnElement[bool]]:
+    """A literal prefix test (no LIKE, so ``%`` and ``_`` are plain characters).
+
+    A prefix of up to 64 characters is tested on the index form, which starts with the
+    first 64 characters of any value; a longer one on the value itself.
+    """
+    if not prefix:
+        return []
+    column = run_tags.c.value_idx if len(prefix) <= LONG_PREFIX_CHARS else run_tags.c.value
+    return [func.substr(column, 1, len(prefix)) == prefix]
+
+
+def _full_value(conn: Connection, key: str, value_idx: str) -> str:
+    """The value behind an index form (a lookup only for long values)."""
+    if len(value_idx) <= SHORT_VALUE_CHARS:
+        return value_idx
+    query = select(run_tags.c.value).where(run_tags.c.key == key, run_tags.c.value_idx == value_idx)
+    return str(conn.execute(query.limit(1)).scalar_one())

@@ -1,0 +1,123 @@
+"""The database schema: one SQLAlchemy Core ``MetaData`` for every table dagwright owns.
+
+A record is stored as a versioned JSON ``body`` plus the few columns that queries filter
+or sort on. The Alembic migrations in ``migrations/versions`` build exactly this schema
+(a test compares them).
+
+Tag values and the index
+------------------------
+A tag value may be up to 64 KiB, but a PostgreSQL b-tree entry must stay under ~2.7 KB,
+so ``run_tags.value`` itself is never indexed. Each row also carries ``value_idx``, the
+*index form* of the value (:func:`index_form`):
+
+* a value of at most :data:`SHORT_VALUE_CHARS` characters is its own index form;
+* a longer value becomes its first 64 characters, ``~`` and the SHA-256 hex digest of
+  the whole value — always exactly ``SHORT_VALUE_CHARS + 1`` characters.
+
+The two forms have different lengths, so two values share an index form only if they are
+equal (up to a SHA-256 collision). Equality filters compare ``value_idx`` with the index
+form of the wanted value and walk ``(key, value_idx, run_sid)``; insertion never fails
+whatever the value's size, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+from sqlalchemy import (
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+#: Longest tag value (in characters) that is its own index form.
+SHORT_VALUE_CHARS: Final = 128
+
+#: Characters of a long value kept at the front of its index form.
+LONG_PREFIX_CHARS: Final = 64
+
+#: Every dagwright table (``alembic_version`` excepted).
+metadata: Final = MetaData()
+
+#: One row per run; ``id`` is the storage id and gives the order of creation.
+runs: Final = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("job_name", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("started_at", Double, nullable=True),
+    Column("ended_at", Double, nullable=True),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("run_id", name="uq_runs_run_id"),
+    Index("ix_runs_job_name_id", "job_name", "id"),
+    Index("ix_runs_status_id", "status", "id"),
+    Index("ix_runs_created_at", "created_at"),
+)
+
+#: One row per tag of a run; at most one row per (run, key).
+run_tags: Final = Table(
+    "run_tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_sid",
+        Integer,
+        ForeignKey("runs.id", ondelete="CASCADE", name="fk_run_tags_run_sid"),
+        nullable=False,
+    ),
+    Column("key", String(255), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("value_idx", String(SHORT_VALUE_CHARS + 1), nullable=False),
+    Index("ix_run_tags_key_value_run_sid", "key", "value_idx", "run_sid"),
+    Index("ux_run_tags_run_sid_key", "run_sid", "key", unique=True),
+)
+
+#: The events of every run, in order of storage id.
+events: Final = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_events_run_id"),
+        nullable=False,
+    ),
+    Column("event_type", String(32), nullable=False),
+    Column("step_key", String(255), nullable=True),
+    Column("timestamp", Double, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_events_run_id_id", "run_id", "id"),
+)
+
+#: Alembic's own table, declared apart so that a fresh database can be stamped directly.
+alembic_metadata: Final = MetaData()
+
+#: The schema revision the database is at (one row).
+alembic_version: Final = Table(
+    "alembic_version",
+    alembic_metadata,
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def index_form(value: str) -> str:
+    """The form of a tag value stored in (and compared through) ``run_tags.value_idx``."""
+    if len(value) <= SHORT_VALUE_CHARS:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{value[:LONG_PREFIX_CHARS]}~{digest}"

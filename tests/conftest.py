@@ -1,0 +1,80 @@
+"""Shared fixtures. Each group is marked by a header; add new groups below the last one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from dagwright.storage import Storage
+
+# --------------------------------------------------------------------------------------
+# Storage: a database URL and an open Storage, parametrised over SQLite and PostgreSQL.
+# dagwright.storage (and so SQLAlchemy) is imported lazily, inside the fixtures.
+# --------------------------------------------------------------------------------------
+
+#: The PostgreSQL database used to create and drop one throwaway database per test.
+PG_ADMIN_URL = os.environ.get(
+    "DAGWRIGHT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _pg_unavailable(reason: str) -> None:
+    message = f"PostgreSQL not reachable at {PG_ADMIN_URL} ({reason}); set DAGWRIGHT_TEST_PG_URL"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (``dagwright_test_<hex>``), dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"dagwright_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(_libpq_url(PG_ADMIN_URL), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).strip().splitlines()[0])
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dagwright.db'}"
+    url: str = request.getfixturevalue("pg_database_url")
+    return url
+
+
+@pytest.fixture
+def storage(storage_url: str) -> Iterator[Storage]:
+    """An open Storage on :func:`storage_url`, closed afterwards."""
+    from dagwright.storage import Storage
+
+    opened = Storage.open(storage_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

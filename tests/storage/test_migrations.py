@@ -1,0 +1,188 @@
+"""Schema creation, migrations and the no-Alembic fast path, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+import dagwright.storage
+from dagwright.errors import DagwrightStorageError
+from dagwright.runs.models import Run, RunStatus
+from dagwright.storage import HEAD_REVISION, Storage
+from dagwright.storage.engine import create_engine_for
+from dagwright.storage.migrations import MIGRATIONS_DIR, ensure_schema, read_revision, upgrade
+from dagwright.storage.schema import metadata
+
+TABLES = {"runs", "run_tags", "events", "alembic_version"}
+
+
+@pytest.fixture
+def engine(storage_url: str) -> Iterator[Engine]:
+    created = create_engine_for(storage_url)
+    try:
+        yield created
+    finally:
+        created.dispose()
+
+
+def schema_diffs(engine: Engine) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+def execute(engine: Engine, *statements: str) -> None:
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
+
+
+def test_fresh_database_is_created_at_head(engine: Engine) -> None:
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    assert schema_diffs(engine) == []
+
+
+def test_migrations_build_exactly_the_schema(engine: Engine) -> None:
+    upgrade(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert schema_diffs(engine) == []
+    execute(engine, "DROP INDEX ix_runs_created_at")
+    assert schema_diffs(engine) != []  # the comparison does see a difference
+
+
+def test_database_at_base_is_upgraded(engine: Engine) -> None:
+    upgrade(engine, "base")  # alembic_version exists, with no row
+    assert read_revision(engine) is None
+    assert "runs" not in inspect(engine).get_table_names()
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert schema_diffs(engine) == []
+
+
+def test_unknown_revision_is_refused(engine: Engine) -> None:
+    ensure_schema(engine)
+    execute(engine, "UPDATE alembic_version SET version_num = 'ffff9999'")
+    with pytest.raises(DagwrightStorageError, match="ffff9999"):
+        ensure_schema(engine)
+    with pytest.raises(DagwrightStorageError, match="does not know"):
+        Storage.open(str(engine.url.render_as_string(hide_password=False)))
+
+
+def test_foreign_tables_without_a_revision_are_refused(engine: Engine) -> None:
+    execute(engine, "CREATE TABLE runs (id INTEGER PRIMARY KEY)")
+    with pytest.raises(DagwrightStorageError, match="not made by dagwright"):
+        ensure_schema(engine)
+
+
+def test_concurrent_first_opens_create_the_schema_once(storage_url: str) -> None:
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_and_add(n: int) -> None:
+        engine = create_engine_for(storage_url)
+        try:
+            barrier.wait()
+            ensure_schema(engine)
+            storage = Storage(storage_url, engine)
+            storage.runs.add_run(Run(run_id=f"r{n}", job_name="j", status=RunStatus.QUEUED))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=open_and_add, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    storage = Storage.open(storage_url)
+    try:
+        assert storage.runs.get_runs_count() == 4
+    finally:
+        storage.close()
+
+
+def test_current_database_opens_without_importing_alembic(storage_url: str) -> None:
+    Storage.open(storage_url).close()  # create it
+    script = (
+        "import sys\n"
+        "from dagwright.storage import Storage\n"
+        f"Storage.open({storage_url!r}).close()\n"
+        "print('alembic' in sys.modules, 'alembic.config' in sys.modules)\n"
+    )
+    src = str(Path(dagwright.storage.__file__).parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_in_memory_database_has_the_schema() -> None:
+    storage = Storage.open("sqlite://")
+    try:
+        assert read_revision(storage.engine) == HEAD_REVISION
+        assert schema_diffs(storage.engine) == []
+        with storage.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        storage.close()
+
+
+def test_file_database_settings(tmp_path: Path) -> None:
+    storage = Storage.open(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with storage.engine.connect() as conn:
+            pragma = conn.exec_driver_sql
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert pragma("PRAGMA foreign_keys").scalar() == 1
+            assert pragma("PRAGMA busy_timeout").scalar() == 30000
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "unsupported database url"),
+        ("postgresql+psycopg2://u@h/db", "unsupported database url"),
+        ("not a url", "invalid database url"),
+        ("postgresql://nobody@127.0.0.1:1/nothing", "cannot open the database on postgresql"),
+    ],
+)
+def test_bad_urls_raise_storage_errors(url: str, message: str) -> None:
+    with pytest.raises(DagwrightStorageError, match=message):
+        Storage.open(url)
+
+
+def test_missing_sqlite_directory_raises_a_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(DagwrightStorageError, match="cannot open the database on sqlite"):
+        Storage.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+
+def test_bare_postgresql_url_uses_psycopg() -> None:
+    engine = create_engine_for("postgresql://u@h/db")
+    assert engine.url.drivername == "postgresql+psycopg"
+    engine.dispose()

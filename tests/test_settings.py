@@ -1,0 +1,230 @@
+"""dagwright.yaml and environment settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from dagwright.errors import DagwrightInvalidConfigError
+from dagwright.settings import (
+    K8sLauncher,
+    PerUniqueValue,
+    PostgresStorage,
+    RunQueueSettings,
+    Settings,
+    SqliteStorage,
+    StorageSettings,
+    TagConcurrencyLimit,
+    load_settings,
+)
+
+FULL_EXAMPLE = """
+storage:
+  sqlite: {}
+run_queue:
+  max_concurrent_runs: 10
+  dequeue_interval_seconds: 1
+  tag_concurrency_limits:
+    - {key: team, value: docs, limit: 1}
+    - {key: database, limit: 2}
+    - {key: dagwright/backfill, value: {applyLimitPerUniqueValue: true}, limit: 3}
+run_launcher:
+  default: {}
+run_monitoring: {enabled: true, poll_interval_seconds: 5}
+run_retries: {enabled: true, max_retries: 0}
+"""
+
+
+def write(home: Path, text: str) -> Path:
+    path = home / "dagwright.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(
+    home: Path, text: str, env: dict[str, str] | None = None
+) -> DagwrightInvalidConfigError:
+    write(home, text)
+    with pytest.raises(DagwrightInvalidConfigError) as info:
+        load_settings(home, env or {})
+    return info.value
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {})
+    assert settings == Settings()
+    assert settings.storage.sqlite == SqliteStorage() and settings.storage.postgres is None
+    assert settings.run_queue is None
+    assert settings.run_launcher.default is not None and settings.run_launcher.k8s is None
+    assert settings.run_monitoring.enabled and settings.run_monitoring.poll_interval_seconds == 5
+    assert settings.run_retries.enabled and settings.run_retries.max_retries == 0
+    assert settings.storage_url(tmp_path) == f"sqlite:///{tmp_path.absolute()}/dagwright.db"
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "storage:\n"])
+def test_empty_file_and_empty_sections_give_defaults(tmp_path: Path, text: str) -> None:
+    write(tmp_path, text)
+    assert load_settings(tmp_path, {}) == Settings()
+
+
+def test_empty_run_queue_section_turns_the_queue_on(tmp_path: Path) -> None:
+    write(tmp_path, "run_queue:\n")
+    assert load_settings(tmp_path, {}).run_queue == RunQueueSettings()
+
+
+def test_full_example(tmp_path: Path) -> None:
+    write(tmp_path, FULL_EXAMPLE)
+    settings = load_settings(tmp_path, {})
+    queue = settings.run_queue
+    assert queue is not None
+    assert queue.max_concurrent_runs == 10 and queue.dequeue_interval_seconds == 1.0
+    team, database, backfill = queue.tag_concurrency_limits
+    assert team == TagConcurrencyLimit(key="team", value="docs", limit=1)
+    assert (team.match_value, team.per_unique_value) == ("docs", False)
+    assert (database.value, database.match_value, database.per_unique_value) == (None, None, False)
+    assert backfill.key == "dagwright/backfill" and backfill.limit == 3
+    assert backfill.value == PerUniqueValue(applyLimitPerUniqueValue=True)
+    assert (backfill.match_value, backfill.per_unique_value) == (None, True)
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {})
+    with pytest.raises(ValidationError):
+        settings.run_retries = settings.run_retries
+
+
+def test_k8s_launcher_and_no_cap(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "run_launcher: {k8s: {namespace: jobs, image: 'reg/img:1'}}\n"
+        "run_queue: {max_concurrent_runs: -1}\n",
+    )
+    settings = load_settings(tmp_path, {})
+    assert settings.run_launcher.k8s == K8sLauncher(namespace="jobs", image="reg/img:1")
+    assert settings.run_launcher.default is None
+    assert settings.run_queue is not None and settings.run_queue.max_concurrent_runs == -1
+
+
+def test_sqlite_path_relative_to_home_or_absolute(tmp_path: Path) -> None:
+    write(tmp_path, "storage: {sqlite: {path: data/runs.db}}")
+    url = load_settings(tmp_path, {}).storage_url(tmp_path)
+    assert url == f"sqlite:///{tmp_path.absolute()}/data/runs.db"
+    write(tmp_path, "storage: {sqlite: {path: /var/db/x.db}}")
+    assert load_settings(tmp_path, {}).storage_url(tmp_path) == "sqlite:////var/db/x.db"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgres://u@h/db"],
+)
+def test_postgres_urls_use_psycopg(tmp_path: Path, url: str) -> None:
+    write(tmp_path, f"storage: {{postgres: {{url: '{url}'}}}}")
+    settings = load_settings(tmp_path, {})
+    assert settings.storage == StorageSettings(postgres=PostgresStorage(url=url))
+    assert settings.storage_url(tmp_path) == "postgresql+psycopg://u@h/db"
+
+
+def test_env_switches_storage_to_postgres(tmp_path: Path) -> None:
+    write(tmp_path, "storage: {sqlite: {path: x.db}}\nrun_retries: {max_retries: 2}\n")
+    settings = load_settings(tmp_path, {"DAGWRIGHT_PG_URL": "postgresql://me@db:5433/runs"})
+    assert settings.storage_url(tmp_path) == "postgresql+psycopg://me@db:5433/runs"
+    assert settings.storage.sqlite is None
+    assert settings.run_retries.max_retries == 2
+    assert load_settings(tmp_path, {"DAGWRIGHT_PG_URL": ""}).storage.sqlite is not None
+
+
+def test_env_defaults_to_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGWRIGHT_PG_URL", "postgresql://env@h/db")
+    assert load_settings(tmp_path).storage_url(tmp_path) == "postgresql+psycopg://env@h/db"
+
+
+def test_bad_env_url_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(DagwrightInvalidConfigError) as info:
+        load_settings(tmp_path, {"DAGWRIGHT_PG_URL": "mysql://h/db"})
+    assert (info.value.where, info.value.key) == ("DAGWRIGHT_PG_URL", "storage.postgres.url")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "rule"),
+    [
+        ("unknown: 1", "unknown", "Extra inputs are not permitted"),
+        ("storage: {}", "storage", "exactly one of sqlite, postgres"),
+        ("storage: {sqlite: {}, postgres: {url: 'postgresql://h/d'}}", "storage", "exactly one"),
+        ("storage: {mysql: {}}", "storage.mysql", "Extra inputs"),
+        ("storage: {sqlite: {file: x}}", "storage.sqlite.file", "Extra inputs"),
+        ("storage: {postgres: {url: 'http://x'}}", "storage.postgres.url", "postgresql"),
+        ("storage: {postgres: {}}", "storage.postgres.url", "Field required"),
+        ("run_queue: {max_concurrent_runs: -2}", "run_queue.max_concurrent_runs", "-1"),
+        ("run_queue: {max_concurrent_runs: '10'}", "run_queue.max_concurrent_runs", "integer"),
+        ("run_queue: {max_concurrent_runs: 1.5}", "run_queue.max_concurrent_runs", "integer"),
+        ("run_queue: {max_concurrent_runs: true}", "run_queue.max_concurrent_runs", "integer"),
+        (
+            "run_queue: {dequeue_interval_seconds: 0}",
+            "run_queue.dequeue_interval_seconds",
+            "greater than 0",
+        ),
+        ("run_queue: {dequeue_interval_seconds: .inf}", "run_queue.dequeue_interval_seconds", ""),
+        ("run_queue: {tag_concurrency_limits: {key: a}}", "run_queue.tag_concurrency_limits", ""),
+        (
+            "run_queue: {tag_concurrency_limits: [{key: t, limit: 1}, {key: t, limit: -1}]}",
+            "run_queue.tag_concurrency_limits.1.limit",
+            "greater than or equal to 0",
+        ),
+        (
+            "run_queue: {tag_concurrency_limits: [{key: 'has space', limit: 1}]}",
+            "run_queue.tag_concurrency_limits.0.key",
+            "prefix/name",
+        ),
+        (
+            "run_queue: {tag_concurrency_limits: [{key: team}]}",
+            "run_queue.tag_concurrency_limits.0.limit",
+            "Field required",
+        ),
+        (
+            "run_queue: {tag_concurrency_limits: [{key: team, value: 5, limit: 1}]}",
+            "run_queue.tag_concurrency_limits.0.value",
+            "applyLimitPerUniqueValue",
+        ),
+        (
+            "run_queue: {tag_concurrency_limits: [{key: t, value: {perValue: true}, limit: 1}]}",
+            "run_queue.tag_concurrency_limits.0.value",
+            "applyLimitPerUniqueValue",
+        ),
+        (
+            "run_queue: {tag_concurrency_limits: [{key: t, limit: 1, max: 2}]}",
+            "run_queue.tag_concurrency_limits.0.max",
+            "Extra inputs",
+        ),
+        ("run_launcher: {default: {}, k8s: {}}", "run_launcher", "exactly one"),
+        ("run_launcher: {docker: {}}", "run_launcher.docker", "Extra inputs"),
+        ("run_monitoring: {poll_interval_seconds: -5}", "run_monitoring.poll_interval_seconds", ""),
+        ("run_monitoring: {enabled: maybe}", "run_monitoring.enabled", "boolean"),
+        ("run_retries: {max_retries: -1}", "run_retries.max_retries", "greater than or equal"),
+        ("run_retries: 3", "run_retries", ""),
+    ],
+)
+def test_errors_name_file_key_and_rule(tmp_path: Path, text: str, key: str, rule: str) -> None:
+    error = config_error(tmp_path, text)
+    assert error.where == str(tmp_path / "dagwright.yaml")
+    assert error.key == key
+    assert rule in error.rule
+    assert str(tmp_path / "dagwright.yaml") in str(error) and key in str(error)
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    error = config_error(tmp_path, "run_queue:\n  max_concurrent_runs: [1,\n")
+    assert error.where == str(tmp_path / "dagwright.yaml") and error.key is None
+    assert "invalid YAML at line" in error.rule
+
+
+@pytest.mark.parametrize("text", ["- storage\n", "just a string\n", "42\n"])
+def test_top_level_must_be_a_mapping(tmp_path: Path, text: str) -> None:
+    error = config_error(tmp_path, text)
+    assert error.key is None and "top level must be a mapping" in error.rule
+
+
+def test_several_errors_are_counted(tmp_path: Path) -> None:
+    error = config_error(tmp_path, "a: 1\nb: 2\n")
+    assert error.key == "a" and error.rule.endswith("(and 1 more)")
