@@ -608,6 +608,7 @@ class PythonArtifact:
             return cls(_require_str(module, "module"), name)
         if isinstance(module, str):
             _fail("a python_artifact given a module name also needs a name")
+        module = getattr(module, "__wrapped__", module)  # an op: the function it wraps
         qualname = getattr(module, "__qualname__", None) or getattr(module, "__name__", None)
         module_name = getattr(module, "__module__", None)
         if not isinstance(module_name, str) or not isinstance(qualname, str):

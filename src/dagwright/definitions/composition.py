@@ -79,8 +79,9 @@ def compose(graph_name: str, body: Callable[..., Any], params: list[str]) -> dic
     return frame.nodes
 
 
-def compose_nested(prefix: str, body: Callable[..., Any], args: tuple[Any, ...],
-                   kwargs: dict[str, Any]) -> Any:
+def compose_nested(
+    prefix: str, body: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     """Trace a graph body inside the current one, its nodes named ``prefix.node``."""
     frame = _STACK.frames[-1]
     saved = frame.prefix
@@ -114,15 +115,16 @@ def _node_name(frame: _Composition, op_def: OpDefinition, name: str) -> str:
     return f"{full}_{number}"
 
 
-def _bind_inputs(node: str, op_def: OpDefinition, args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> dict[str, InputSource]:
+def _bind_inputs(
+    node: str, op_def: OpDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, InputSource]:
     names = op_def.input_names
     if len(args) > len(names):
         raise DagwrightDefinitionError(
             f"op {node!r} takes {len(names)} inputs ({', '.join(names) or 'none'}), "
             f"got {len(args)} positional arguments"
         )
-    bound: dict[str, Any] = dict(zip(names, args))
+    bound: dict[str, Any] = dict(zip(names, args, strict=False))
     for key, value in kwargs.items():
         if key not in op_def.ins:
             raise DagwrightDefinitionError(
@@ -154,4 +156,5 @@ def invoke(op_def: OpDefinition, name: str, args: tuple[Any, ...], kwargs: dict[
     handles = [NodeOutput(node_name, out) for out in op_def.outs]
     if len(handles) == 1:
         return handles[0]
-    return namedtuple("Outputs", list(op_def.outs))(*handles)  # type: ignore[misc]
+    outputs: Any = namedtuple("Outputs", list(op_def.outs))  # type: ignore[misc]
+    return outputs(*handles)

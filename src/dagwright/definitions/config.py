@@ -46,6 +46,9 @@ def build_config(node: Node, given: Mapping[str, Any] | None) -> Any:
     """
     config_type = node.op.config_type
     where = f"op {node.name!r}"
+    if given is not None and not isinstance(given, Mapping):
+        kind = type(given).__name__
+        raise DagwrightInvalidConfigError(where, f"must be a mapping, not {kind}", key="config")
     if config_type is None:
         if given:
             raise DagwrightInvalidConfigError(where, "this op takes no config", key="config")

@@ -60,6 +60,10 @@ class GraphDefinition:
                 raise DagwrightDefinitionError(
                     f"graph {self.name!r} can only be called inside a @graph or @job body"
                 )
+            try:
+                inspect.signature(self.body).bind(*args, **kwargs)
+            except TypeError as exc:
+                raise DagwrightDefinitionError(f"graph {name!r}: {exc}") from None
             return composition.compose_nested(name, self.body, args, kwargs)
 
         return invoke
@@ -99,8 +103,9 @@ class GraphDefinition:
         )
 
 
-def make_graph(body: Callable[..., Any], name: str | None = None,
-               description: str | None = None) -> GraphDefinition:
+def make_graph(
+    body: Callable[..., Any], name: str | None = None, description: str | None = None
+) -> GraphDefinition:
     """Trace ``body`` into a :class:`GraphDefinition` (what ``@graph`` does)."""
     graph_name = _check_name(name or body.__name__, "graph")
     params = list(inspect.signature(body).parameters)

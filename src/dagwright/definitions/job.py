@@ -9,7 +9,11 @@ from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.definitions.graph import GraphDefinition, make_graph
 from dagwright.definitions.op import _check_name
-from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidTagError
+from dagwright.errors import (
+    DagwrightDefinitionError,
+    DagwrightInvalidMetadataError,
+    DagwrightInvalidTagError,
+)
 from dagwright.metadata import MetadataValue, normalize_metadata
 from dagwright.tags import normalize_tags
 
@@ -62,7 +66,7 @@ class JobDefinition:
     defined_in: DefinedIn = DefinedIn(None, None)
 
     @classmethod
-    def create(
+    def create(  # noqa: PLR0913 - one keyword per public job option
         cls,
         *,
         name: str,
@@ -86,7 +90,7 @@ class JobDefinition:
             name=name,
             graph=graph,
             description=description,
-            metadata=normalize_metadata(metadata),
+            metadata=_job_metadata(name, metadata),
             tags=_job_tags(name, tags),
             config=config,
             executor_def=executor_def,
@@ -135,6 +139,13 @@ class JobDefinition:
             instance=instance,
             raise_on_error=raise_on_error,
         )
+
+
+def _job_metadata(name: str, metadata: Mapping[str, object] | None) -> dict[str, MetadataValue]:
+    try:
+        return normalize_metadata(metadata)
+    except DagwrightInvalidMetadataError as exc:
+        raise DagwrightInvalidMetadataError(exc.key, f"{exc.rule} (job {name!r})") from None
 
 
 def _job_tags(name: str, tags: Mapping[str, object] | None) -> dict[str, str]:

@@ -57,7 +57,7 @@ def _load_module(module_name: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        if exc.name and (module_name + ".").startswith(exc.name + "."):
             raise DagwrightCodeLoadError(f"module {module_name!r} not found") from exc
         raise DagwrightCodeLoadError(f"error loading module {module_name!r}: {exc}") from exc
     except DagwrightError:

@@ -7,10 +7,13 @@ import sys
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidTagError
 from dagwright.tags import normalize_tags
+
+if TYPE_CHECKING:
+    from dagwright.definitions.config import Config
 
 #: The name of an op's output when it declares a single one.
 DEFAULT_OUTPUT: Final = "result"
@@ -66,7 +69,7 @@ class OpDefinition:
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     config_param: str | None = None
-    config_type: type | None = None
+    config_type: type[Config] | None = None
     takes_context: bool = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -75,6 +78,11 @@ class OpDefinition:
         if composition.is_composing():
             return composition.invoke(self, self.name, args, kwargs)
         return self.fn(*args, **kwargs)
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        """The decorated function (for ``inspect`` and ``MetadataValue.python_artifact``)."""
+        return self.fn
 
     def alias(self, name: str) -> AliasedOp:
         """Use this op under another node name in a graph body."""
@@ -113,6 +121,13 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
+def _plain_type(annotation: Any) -> type | None:
+    # typing.Any is a class on Python >= 3.11, but isinstance() refuses it: it means "any".
+    if isinstance(annotation, type) and annotation is not Any:
+        return annotation
+    return None
+
+
 def _is_config_type(annotation: Any) -> bool:
     config_module = sys.modules.get("dagwright.definitions.config")
     if config_module is None or not isinstance(annotation, type):
@@ -124,7 +139,7 @@ def _is_config_type(annotation: Any) -> bool:
 class _Signature:
     takes_context: bool = False
     config_param: str | None = None
-    config_type: type | None = None
+    config_type: type[Config] | None = None
     inputs: dict[str, In] = field(default_factory=dict)
 
 
@@ -144,8 +159,7 @@ def _read_signature(name: str, fn: Callable[..., Any]) -> _Signature:
                 raise DagwrightDefinitionError(f"op {name!r}: more than one Config parameter")
             sig.config_param, sig.config_type = param.name, annotation
             continue
-        hint = annotation if isinstance(annotation, type) else None
-        sig.inputs[param.name] = In(type=hint, default_value=param.default)
+        sig.inputs[param.name] = In(type=_plain_type(annotation), default_value=param.default)
     return sig
 
 
@@ -168,7 +182,7 @@ def _merge_ins(name: str, sig: _Signature, ins: Mapping[str, In] | None) -> dict
 
 def _make_outs(name: str, out: Out | Mapping[str, Out] | None, hints: Any) -> dict[str, Out]:
     if out is None:
-        return {DEFAULT_OUTPUT: Out(type=hints if isinstance(hints, type) else None)}
+        return {DEFAULT_OUTPUT: Out(type=_plain_type(hints))}
     if isinstance(out, Out):
         return {DEFAULT_OUTPUT: out}
     if not isinstance(out, Mapping) or not out:

@@ -18,7 +18,11 @@ class StepInputError(Exception):
 
 def _check_type(what: str, spec: In | Out, value: Any) -> None:
     expected = spec.type
-    if isinstance(expected, type) and expected is not object and not isinstance(value, expected):
+    if (
+        isinstance(expected, type)
+        and expected not in (object, Any)
+        and not isinstance(value, expected)
+    ):
         raise StepInputError(
             f"{what} must be {expected.__name__}, got {type(value).__name__}: {value!r:.80}"
         )
@@ -43,9 +47,7 @@ def gather_inputs(step: Step, outputs: Mapping[NodeOutput, Any]) -> dict[str, An
     return values
 
 
-def call_op(
-    op_def: OpDefinition, context: OpExecutionContext, inputs: dict[str, Any]
-) -> Any:
+def call_op(op_def: OpDefinition, context: OpExecutionContext, inputs: dict[str, Any]) -> Any:
     """Call the op's function with context, config and inputs as it declares them."""
     if op_def.config_param is not None:
         inputs = {**inputs, op_def.config_param: context.op_config}
@@ -70,7 +72,7 @@ def split_outputs(step: Step, returned: Any) -> dict[NodeOutput, Any]:
             f"op declares {len(outs)} outputs ({', '.join(outs)}); return a tuple of that length"
         )
     result = {}
-    for (name, spec), value in zip(outs.items(), values):
+    for (name, spec), value in zip(outs.items(), values, strict=True):
         _check_type(f"output {name!r}", spec, value)
         result[NodeOutput(step.key, name)] = value
     return result

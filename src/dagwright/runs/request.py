@@ -124,6 +124,8 @@ def prepare_run(
         selected = resolve_selection(job.graph, op_selection)
         system_tags[OP_SELECTION_TAG] = json.dumps(list(op_selection))
     plan = build_plan(job.graph, selected)
+    if run_config is not None and not isinstance(run_config, Mapping):
+        raise DagwrightInvalidConfigError("run_config", "must be a mapping")
     config = dict(run_config) if run_config is not None else dict(job.config or {})
     op_configs = resolve_op_configs(job, config, plan.step_keys)
     run = Run(

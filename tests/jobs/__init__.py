@@ -1,0 +1,1 @@
+"""Importable job code for tests (``tests.jobs.<module>``), also loadable by other processes."""
