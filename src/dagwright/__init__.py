@@ -27,19 +27,24 @@ from dagwright.errors import (
 
 if TYPE_CHECKING:
     from dagwright.definitions.composition import Node, NodeOutput
+    from dagwright.definitions.config import Config
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
     from dagwright.definitions.op import In, OpDefinition, Out, op
-    from dagwright.definitions.config import Config
-    from dagwright.definitions.partitions import DailyPartitionsDefinition, HourlyPartitionsDefinition, PartitionsDefinition, StaticPartitionsDefinition
+    from dagwright.definitions.partitions import (
+        DailyPartitionsDefinition,
+        HourlyPartitionsDefinition,
+        PartitionsDefinition,
+        StaticPartitionsDefinition,
+    )
     from dagwright.execution.context import OpExecutionContext
     from dagwright.execution.events import Event, EventType
     from dagwright.execution.executors import ExecutorDefinition, in_process_executor
     from dagwright.execution.result import ExecuteInProcessResult
     from dagwright.instance import Instance
     from dagwright.metadata import MetadataValue, TableColumn, TableSchema
-    from dagwright.runs.models import CodePointer, Run, RunStatus, RunsFilter
+    from dagwright.runs.models import CodePointer, Run, RunsFilter, RunStatus
 
 #: Public name -> the module that defines it (loaded on first access, PEP 562).
 _LAZY: dict[str, str] = {

@@ -24,7 +24,10 @@ def code_options(fn: F) -> F:
     """``-f FILE`` / ``-m MODULE``: where the jobs are."""
     fn = click.option("-m", "--module", "module", help="Python module to load jobs from.")(fn)
     return click.option(
-        "-f", "--file", "python_file", type=click.Path(dir_okay=False),
+        "-f",
+        "--file",
+        "python_file",
+        type=click.Path(dir_okay=False),
         help="Python file to load jobs from.",
     )(fn)
 
@@ -42,9 +45,7 @@ def pick_job(definitions: Definitions, name: str | None) -> JobDefinition:
         return definitions.get_job(name)
     if len(definitions.jobs) == 1:
         return next(iter(definitions.jobs.values()))
-    raise click.UsageError(
-        f"several jobs, choose one with -j JOB ({', '.join(definitions.jobs)})"
-    )
+    raise click.UsageError(f"several jobs, choose one with -j JOB ({', '.join(definitions.jobs)})")
 
 
 def parse_tags(tags_json: str | None, tag_pairs: tuple[str, ...]) -> dict[str, object]:
@@ -108,6 +109,16 @@ def format_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def print_table(table: Any) -> None:
+    """Print a rich table: fitted to a terminal, never truncated when piped."""
+    import sys
+
+    from rich.console import Console
+
+    wide = None if sys.stdout.isatty() else 10_000
+    Console(width=wide).print(table)
+
+
 def format_tags(tags: Mapping[str, str]) -> str:
     """Tags as ``k=v`` separated by spaces (for terminals)."""
     return " ".join(f"{k}={v}" for k, v in tags.items())
@@ -121,4 +132,3 @@ def split_selection(text: str | None) -> list[str] | None:
     if not items:
         raise click.BadParameter("give at least one op name", param_hint="--op-selection")
     return items
-

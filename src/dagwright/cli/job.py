@@ -14,6 +14,7 @@ from dagwright.cli.common import (
     open_instance,
     parse_tags,
     pick_job,
+    print_table,
     split_selection,
 )
 from dagwright.definitions.job import JobDefinition
@@ -32,8 +33,14 @@ def job_json(job_def: JobDefinition) -> dict[str, Any]:
         "tags": dict(job_def.tags),
         "graph": {
             "nodes": [
-                {"name": n.name, "op": n.op.name, "description": n.op.description,
-                 "tags": dict(n.op.tags), "inputs": list(n.op.ins), "outputs": list(n.op.outs)}
+                {
+                    "name": n.name,
+                    "op": n.op.name,
+                    "description": n.op.description,
+                    "tags": dict(n.op.tags),
+                    "inputs": list(n.op.ins),
+                    "outputs": list(n.op.outs),
+                }
                 for n in graph.nodes.values()
             ],
             "edges": [
@@ -59,26 +66,28 @@ def list_jobs(python_file: str | None, module: str | None, as_json: bool) -> Non
     if as_json:
         echo_json({"jobs": [job_json(j) for j in definitions.jobs.values()]})
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("job", "ops", "owner", "tags", "description")
     for job_def in definitions.jobs.values():
         owner = job_def.metadata.get("owner")
         table.add_row(
-            job_def.name, str(len(job_def.graph.nodes)), str(owner.value) if owner else "",
+            job_def.name,
+            str(len(job_def.graph.nodes)),
+            str(owner.value) if owner else "",
             " ".join(f"{k}={v}" for k, v in job_def.tags.items()),
             (job_def.description or "").split("\n")[0],
         )
-    Console().print(table)
+    print_table(table)
 
 
 @job_group.command("show")
 @code_options
 @click.option("-j", "--job", "job_name", help="Job name (optional when there is one job).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show_job(python_file: str | None, module: str | None, job_name: str | None,
-             as_json: bool) -> None:
+def show_job(
+    python_file: str | None, module: str | None, job_name: str | None, as_json: bool
+) -> None:
     """Show a job: description, metadata by type, tags, ops and edges."""
     job_def = pick_job(load_code(python_file, module), job_name)
     data = job_json(job_def)
@@ -109,12 +118,24 @@ def show_job(python_file: str | None, module: str | None, job_name: str | None,
 @click.option("--tag", "tag_pairs", multiple=True, help="A launch tag key=value (repeatable).")
 @click.option("--op-selection", help="Ops to run, comma-separated ('*load', 'clean+').")
 @click.option("--partition", "partition_key", help="Partition key to run.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Run config file (YAML or JSON).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Run config file (YAML or JSON).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
-def execute_job(python_file: str | None, module: str | None, job_name: str | None,
-                tags_json: str | None, tag_pairs: tuple[str, ...], op_selection: str | None,
-                partition_key: str | None, config_path: str | None, as_json: bool) -> None:
+def execute_job(
+    python_file: str | None,
+    module: str | None,
+    job_name: str | None,
+    tags_json: str | None,
+    tag_pairs: tuple[str, ...],
+    op_selection: str | None,
+    partition_key: str | None,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
     """Execute a job in this process and store the run in $DAGWRIGHT_HOME.
 
     Exits 0 if the run succeeds, 1 if it fails, 2 on bad input (nothing is stored).
@@ -125,15 +146,22 @@ def execute_job(python_file: str | None, module: str | None, job_name: str | Non
     run_config = load_run_config(config_path)
     with open_instance() as instance:
         result = job_def.execute_in_process(
-            run_config, tags=tags, op_selection=selection, partition_key=partition_key,
-            instance=instance, raise_on_error=False,
+            run_config,
+            tags=tags,
+            op_selection=selection,
+            partition_key=partition_key,
+            instance=instance,
+            raise_on_error=False,
         )
     if as_json:
         echo_json(result.run.to_json())
     else:
         for event in result.all_events:
-            if event.event_type in (EventType.STEP_SUCCESS, EventType.STEP_FAILURE,
-                                    EventType.STEP_SKIPPED):
+            if event.event_type in (
+                EventType.STEP_SUCCESS,
+                EventType.STEP_FAILURE,
+                EventType.STEP_SKIPPED,
+            ):
                 click.echo(f"  {event.message}")
         click.echo(f"run {result.run_id} {result.run.status.value}")
     click.get_current_context().exit(0 if result.success else 1)

@@ -13,14 +13,18 @@ from dagwright.cli.common import (
     open_instance,
     parse_tag_filters,
     parse_tags,
+    print_table,
 )
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.tags import is_system_tag
 
 _STATUS_STYLE = {
-    RunStatus.SUCCESS: "green", RunStatus.FAILURE: "red", RunStatus.CANCELED: "yellow",
-    RunStatus.STARTED: "blue", RunStatus.QUEUED: "magenta",
+    RunStatus.SUCCESS: "green",
+    RunStatus.FAILURE: "red",
+    RunStatus.CANCELED: "yellow",
+    RunStatus.STARTED: "blue",
+    RunStatus.QUEUED: "magenta",
 }
 
 
@@ -36,34 +40,61 @@ def run_group() -> None:
 
 
 def _print_runs_table(runs: list[Run], show_system: bool) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("run id", "job", "status", "created", "duration", "tags")
     for run in runs:
         tags = {k: v for k, v in run.tags.items() if show_system or not is_system_tag(k)}
         style = _STATUS_STYLE.get(run.status, "")
-        table.add_row(run.run_id, run.job_name, f"[{style}]{run.status.value}[/]" if style
-                      else run.status.value, format_time(run.created_at), _duration(run),
-                      format_tags(tags))
-    Console().print(table)
+        table.add_row(
+            run.run_id,
+            run.job_name,
+            f"[{style}]{run.status.value}[/]" if style else run.status.value,
+            format_time(run.created_at),
+            _duration(run),
+            format_tags(tags),
+        )
+    print_table(table)
 
 
 @run_group.command("list")
-@click.option("--tag", "tag_pairs", multiple=True,
-              help="Only runs with tag key=value (repeat: keys AND, values of one key OR).")
-@click.option("--status", "statuses", multiple=True,
-              type=click.Choice([s.value for s in RunStatus], case_sensitive=False),
-              help="Only runs in this status (repeatable).")
+@click.option(
+    "--tag",
+    "tag_pairs",
+    multiple=True,
+    help="Only runs with tag key=value (repeat: keys AND, values of one key OR).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in RunStatus], case_sensitive=False),
+    help="Only runs in this status (repeatable).",
+)
 @click.option("--job", "job_name", help="Only runs of this job.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most this many runs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many runs.",
+)
 @click.option("--cursor", help="Run id of the last run of the previous page.")
-@click.option("--system-tags/--no-system-tags", default=False,
-              help="Show dagwright/ system tags in the table.")
+@click.option(
+    "--system-tags/--no-system-tags",
+    default=False,
+    help="Show dagwright/ system tags in the table.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
-def list_runs(tag_pairs: tuple[str, ...], statuses: tuple[str, ...], job_name: str | None,
-              limit: int, cursor: str | None, system_tags: bool, as_json: bool) -> None:
+def list_runs(
+    tag_pairs: tuple[str, ...],
+    statuses: tuple[str, ...],
+    job_name: str | None,
+    limit: int,
+    cursor: str | None,
+    system_tags: bool,
+    as_json: bool,
+) -> None:
     """List runs, newest first."""
     filters = RunsFilter(
         job_name=job_name,
@@ -99,16 +130,20 @@ def show_run(run_id: str, as_json: bool) -> None:
         echo_json({**run.to_json(), "events": [e.to_json() for e in events]})
         return
     click.echo(f"run {run.run_id}  job {run.job_name}  {run.status.value}")
-    click.echo(f"created {format_time(run.created_at)}  started {format_time(run.started_at)}"
-               f"  ended {format_time(run.ended_at)}  duration {_duration(run)}")
+    click.echo(
+        f"created {format_time(run.created_at)}  started {format_time(run.started_at)}"
+        f"  ended {format_time(run.ended_at)}  duration {_duration(run)}"
+    )
     click.echo("tags:")
     for key, value in run.tags.items():
         click.echo(f"  {key}={value}")
     click.echo("events:")
     for event in events:
         step = f" [{event.step_key}]" if event.step_key else ""
-        click.echo(f"  {format_time(event.timestamp)} {event.level:<7} "
-                   f"{event.event_type.value}{step} {event.message}")
+        click.echo(
+            f"  {format_time(event.timestamp)} {event.level:<7} "
+            f"{event.event_type.value}{step} {event.message}"
+        )
 
 
 @run_group.command("tags")
@@ -116,18 +151,19 @@ def show_run(run_id: str, as_json: bool) -> None:
 @click.option("--add", "add_pairs", multiple=True, help="Add or change a tag key=value.")
 @click.option("--remove", "remove_keys", multiple=True, help="Remove the tag with this key.")
 @click.option("--json", "as_json", is_flag=True, help="Print the tags as JSON.")
-def run_tags(run_id: str, add_pairs: tuple[str, ...], remove_keys: tuple[str, ...],
-             as_json: bool) -> None:
+def run_tags(
+    run_id: str, add_pairs: tuple[str, ...], remove_keys: tuple[str, ...], as_json: bool
+) -> None:
     """Show a run's tags; add or remove user tags."""
+    to_add = parse_tags(None, add_pairs)
     with open_instance() as instance:
-        to_add = parse_tags(None, add_pairs)
-        if to_add:
-            instance.add_run_tags(run_id, to_add)
-        if remove_keys:
-            instance.remove_run_tags(run_id, list(remove_keys))
-        run = instance.get_run(run_id)
-    if run is None:
-        raise DagwrightRunNotFoundError(run_id)
+        if to_add or remove_keys:
+            run = instance.update_run_tags(run_id, add=to_add, remove=remove_keys)
+        else:
+            found = instance.get_run(run_id)
+            if found is None:
+                raise DagwrightRunNotFoundError(run_id)
+            run = found
     if as_json:
         echo_json(dict(run.tags))
         return

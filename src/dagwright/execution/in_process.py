@@ -12,8 +12,13 @@ from dagwright.execution.context import OpExecutionContext, OpLogger
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.plan import Step
 from dagwright.execution.result import ExecuteInProcessResult
-from dagwright.execution.step import StepInputError, call_op, error_info, gather_inputs
-from dagwright.execution.step import split_outputs
+from dagwright.execution.step import (
+    StepInputError,
+    call_op,
+    error_info,
+    gather_inputs,
+    split_outputs,
+)
 from dagwright.runs.request import PreparedRun, prepare_run
 
 if TYPE_CHECKING:
@@ -42,8 +47,9 @@ class InProcessExecution:
         data: Mapping[str, Any] | None = None,
     ) -> None:
         """Store an event (and the status change it implies) and keep it for the result."""
-        event = Event(self.run.run_id, event_type, time.time(), step_key, message, level,
-                      data or {})
+        event = Event(
+            self.run.run_id, event_type, time.time(), step_key, message, level, data or {}
+        )
         stored, run = self.instance.handle_event(event)
         self.events.append(stored)
         if run is not None:
@@ -61,21 +67,32 @@ class InProcessExecution:
                 if not self._run_or_skip(step, not_done):
                     not_done.add(step.key)
         except BaseException as exc:
-            self.emit(EventType.RUN_FAILURE, message=f"run interrupted: {type(exc).__name__}",
-                      level="ERROR", data={"error": error_info(exc)})
+            self.emit(
+                EventType.RUN_FAILURE,
+                message=f"run interrupted: {type(exc).__name__}",
+                level="ERROR",
+                data={"error": error_info(exc)},
+            )
             raise
         if not_done:
-            self.emit(EventType.RUN_FAILURE, message=f"steps failed: {', '.join(sorted(not_done))}",
-                      level="ERROR", data={"failed_steps": sorted(not_done)})
+            self.emit(
+                EventType.RUN_FAILURE,
+                message=f"steps failed: {', '.join(sorted(not_done))}",
+                level="ERROR",
+                data={"failed_steps": sorted(not_done)},
+            )
         else:
             self.emit(EventType.RUN_SUCCESS, message="all steps succeeded")
 
     def _run_or_skip(self, step: Step, not_done: set[str]) -> bool:
         blocked = [key for key in step.upstream if key in not_done]
         if blocked:
-            self.emit(EventType.STEP_SKIPPED, step.key,
-                      f"skipped: upstream {', '.join(blocked)} did not succeed",
-                      data={"upstream": blocked})
+            self.emit(
+                EventType.STEP_SKIPPED,
+                step.key,
+                f"skipped: upstream {', '.join(blocked)} did not succeed",
+                data={"upstream": blocked},
+            )
             return False
         return self._run_step(step)
 
@@ -93,16 +110,25 @@ class InProcessExecution:
             return False
         self.outputs.update(produced)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        self.emit(EventType.STEP_SUCCESS, step.key, f"op {step.key!r} succeeded",
-                  data={"outputs": [o.output for o in produced], "duration_ms": duration_ms})
+        self.emit(
+            EventType.STEP_SUCCESS,
+            step.key,
+            f"op {step.key!r} succeeded",
+            data={"outputs": [o.output for o in produced], "duration_ms": duration_ms},
+        )
         return True
 
     def _step_failed(self, step: Step, exc: Exception) -> None:
         if self.first_error is None:
             self.first_error = (step.key, exc)
         kind = "type error" if isinstance(exc, StepInputError) else type(exc).__name__
-        self.emit(EventType.STEP_FAILURE, step.key, f"op {step.key!r} failed: {kind}: {exc}",
-                  level="ERROR", data={"error": error_info(exc)})
+        self.emit(
+            EventType.STEP_FAILURE,
+            step.key,
+            f"op {step.key!r} failed: {kind}: {exc}",
+            level="ERROR",
+            data={"error": error_info(exc)},
+        )
 
 
 def execute_job_in_process(
@@ -118,7 +144,10 @@ def execute_job_in_process(
     """Validate, store and execute a run of ``job`` in this process (see
     :meth:`JobDefinition.execute_in_process`)."""
     prepared = prepare_run(
-        job, run_config=run_config, tags=tags, op_selection=op_selection,
+        job,
+        run_config=run_config,
+        tags=tags,
+        op_selection=op_selection,
         partition_key=partition_key,
     )
     owned = instance is None

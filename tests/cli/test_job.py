@@ -1,0 +1,159 @@
+"""``dagwright job list|show|execute``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CliRunner = Callable[..., Any]
+F = str(Path(__file__).resolve().parents[2] / "examples" / "jobs.py")
+
+
+def test_job_list_shows_every_job(cli: CliRunner) -> None:
+    outcome = cli("job", "list", "-f", F)
+    assert outcome.code == 0, outcome.err
+    for name in ("my_job_with_metadata", "my_graph", "daily_sales"):
+        assert name in outcome.out
+    jobs = cli("job", "list", "-f", F, "--json").json()["jobs"]
+    assert [j["name"] for j in jobs] == ["my_job_with_metadata", "my_graph", "daily_sales"]
+
+
+def test_job_show_json_has_typed_metadata_tags_and_graph(cli: CliRunner) -> None:
+    data = cli("job", "show", "-f", F, "-j", "daily_sales", "--json").json()
+    assert data["metadata"]["owner"] == {"type": "text", "value": "analytics"}
+    assert data["metadata"]["pii"] == {"type": "bool", "value": False}
+    assert data["metadata"]["docs"]["type"] == "url"
+    assert data["tags"] == {"team": "analytics", "dagwright/priority": "5"}
+    assert [n["name"] for n in data["graph"]["nodes"]] == ["extract", "clean", "report"]
+    assert {"from": "extract", "output": "result", "to": "clean", "input": "rows"} in data["graph"][
+        "edges"
+    ]
+    text = cli("job", "show", "-f", F, "-j", "daily_sales").out
+    assert "owner (text): analytics" in text
+
+
+def test_job_execute_stores_a_run_with_merged_tags(cli: CliRunner) -> None:
+    outcome = cli(
+        "job",
+        "execute",
+        "-f",
+        F,
+        "-j",
+        "daily_sales",
+        "--partition",
+        "2026-01-02",
+        "--tags",
+        '{"team": "docs", "n": 3}',
+        "--tag",
+        "who=me",
+        "--json",
+    )
+    assert outcome.code == 0, outcome.err
+    run = outcome.json()
+    assert run["status"] == "SUCCESS"
+    assert run["tags"] == {
+        "team": "docs",
+        "dagwright/priority": "5",
+        "n": "3",
+        "who": "me",
+        "dagwright/partition": "2026-01-02",
+    }
+    listed = cli("run", "list", "--tag", "who=me", "--json").json()["runs"]
+    assert [r["run_id"] for r in listed] == [run["run_id"]]
+
+
+def test_job_execute_with_op_selection_and_config(cli: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("ops:\n  extract:\n    config:\n      rows: 5\n")
+    outcome = cli(
+        "job",
+        "execute",
+        "-f",
+        F,
+        "-j",
+        "daily_sales",
+        "--op-selection",
+        "extract,clean",
+        "--config",
+        str(config),
+        "--partition",
+        "2026-01-01",
+    )
+    assert outcome.code == 0, outcome.err
+    assert "op 'extract' succeeded" in outcome.out and "report" not in outcome.out
+    (run,) = cli("run", "list", "--json").json()["runs"]
+    assert run["tags"]["dagwright/op_selection"] == '["extract", "clean"]'
+    assert run["run_config"] == {"ops": {"extract": {"config": {"rows": 5}}}}
+
+
+def test_failed_run_exits_1(cli: CliRunner, tmp_path: Path) -> None:
+    code = tmp_path / "bad.py"
+    code.write_text(
+        "from dagwright import op, job\n"
+        "@op\ndef explode():\n    raise RuntimeError('no')\n"
+        "@job\ndef doomed():\n    explode()\n"
+    )
+    outcome = cli("job", "execute", "-f", str(code))
+    assert outcome.code == 1
+    assert "FAILURE" in outcome.out and "RuntimeError: no" in outcome.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["job", "list", "-f", "nowhere.py"], "code file 'nowhere.py' not found"),
+        (["job", "list"], "give a code file with -f FILE or a module with -m MODULE"),
+        (["job", "list", "-m", "no_such_module_xyz"], "module 'no_such_module_xyz' not found"),
+        (["job", "show", "-f", F, "-j", "nope"], "no job named 'nope'"),
+        (["job", "show", "-f", F], "several jobs, choose one with -j JOB"),
+        (["job", "execute", "-f", F, "-j", "daily_sales", "--tag", "bad key=1"], "bad key"),
+        (["job", "execute", "-f", F, "-j", "daily_sales", "--tag", "novalue"], "key=value"),
+        (["job", "execute", "-f", F, "-j", "daily_sales", "--tags", "[1]"], "JSON object"),
+        (["job", "execute", "-f", F, "-j", "daily_sales", "--tags", "{"], "not JSON"),
+        (["job", "execute", "-f", F, "-j", "daily_sales", "--tag", "dagwright/x=1"], "reserved"),
+        (
+            ["job", "execute", "-f", F, "-j", "daily_sales", "--tag", "dagwright/priority=hi"],
+            "integer",
+        ),
+        (
+            ["job", "execute", "-f", F, "-j", "daily_sales", "--partition", "1999-01-01"],
+            "1999-01-01",
+        ),
+        (["job", "execute", "-f", F, "-j", "my_graph", "--partition", "x"], "not partitioned"),
+        (["job", "execute", "-f", F, "-j", "daily_sales", "--op-selection", "zzz"], "zzz"),
+        (
+            ["job", "execute", "-f", F, "-j", "daily_sales", "--config", "missing.yaml"],
+            "missing.yaml",
+        ),
+        (["job", "nope"], "No such command"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_stores_nothing(
+    cli: CliRunner, args: list[str], message: str
+) -> None:
+    outcome = cli(*args)
+    assert outcome.code == 2
+    assert outcome.err.count("\n") == 1, outcome.err
+    assert outcome.err.startswith("Error: ")
+    assert message in outcome.err
+    assert cli("run", "list", "--json").json()["runs"] == []
+
+
+def test_python_dash_m_dagwright_works_and_errors_without_traceback(home: Path) -> None:
+    env_run = subprocess.run(
+        [sys.executable, "-m", "dagwright", "job", "list", "-f", "missing.py"],
+        capture_output=True,
+        text=True,
+        env={"DAGWRIGHT_HOME": str(home), "PATH": ""},
+    )
+    assert env_run.returncode == 2
+    assert env_run.stderr == "Error: code file 'missing.py' not found\n"
+    ok = subprocess.run(
+        [sys.executable, "-m", "dagwright", "--help"], capture_output=True, text=True
+    )
+    assert ok.returncode == 0 and "job" in ok.stdout and "run" in ok.stdout

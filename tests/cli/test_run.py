@@ -1,0 +1,80 @@
+"""``dagwright run list|show|tags|delete``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CliRunner = Callable[..., Any]
+F = str(Path(__file__).resolve().parents[2] / "examples" / "jobs.py")
+
+
+def _execute(cli: CliRunner, *tags: str) -> str:
+    args = ["job", "execute", "-f", F, "-j", "my_job_with_metadata", "--json"]
+    for tag in tags:
+        args += ["--tag", tag]
+    outcome = cli(*args)
+    assert outcome.code == 0, outcome.err
+    run_id: str = outcome.json()["run_id"]
+    return run_id
+
+
+def test_run_list_filters_by_tags_status_and_job(cli: CliRunner) -> None:
+    docs = _execute(cli, "team=docs", "env=prod")
+    ml = _execute(cli, "team=ml", "env=prod")
+    _execute(cli, "team=ml", "env=dev")
+
+    def ids(*args: str) -> list[str]:
+        return [r["run_id"] for r in cli("run", "list", "--json", *args).json()["runs"]]
+
+    assert ids("--tag", "team=docs") == [docs]
+    assert ids("--tag", "team=ml", "--tag", "env=prod") == [ml]
+    assert ids("--tag", "team=docs", "--tag", "team=ml", "--tag", "env=prod") == [ml, docs]
+    assert len(ids("--status", "success")) == 3
+    assert ids("--status", "FAILURE") == []
+    assert ids("--job", "daily_sales") == []
+    table = cli("run", "list", "--tag", "team=docs")
+    assert docs in table.out and "team=docs" in table.out
+
+
+def test_run_list_pages_with_a_cursor(cli: CliRunner) -> None:
+    made = [_execute(cli, f"n={i}") for i in range(5)]
+    first = cli("run", "list", "--limit", "2", "--json").json()
+    second = cli("run", "list", "--limit", "2", "--cursor", first["cursor"], "--json").json()
+    third = cli("run", "list", "--limit", "2", "--cursor", second["cursor"], "--json").json()
+    seen = [r["run_id"] for page in (first, second, third) for r in page["runs"]]
+    assert seen == list(reversed(made))
+    assert third["cursor"] is None
+
+
+def test_run_show_tags_and_delete(cli: CliRunner) -> None:
+    run_id = _execute(cli, "team=docs")
+    shown = cli("run", "show", run_id, "--json").json()
+    assert shown["status"] == "SUCCESS"
+    assert shown["events"][0]["event_type"] == "RUN_START"
+    assert "team=docs" in cli("run", "show", run_id).out
+
+    tags = cli("run", "tags", run_id, "--add", "owner=ana", "--remove", "team", "--json").json()
+    assert tags == {"foo": "bar", "owner": "ana"}
+    assert cli("run", "list", "--tag", "team=docs", "--json").json()["runs"] == []
+
+    assert cli("run", "delete", run_id).code == 0
+    missing = cli("run", "show", run_id)
+    assert missing.code == 2 and f"run '{run_id}' not found" in missing.err
+
+
+def test_run_tags_refuses_bad_tags_and_changes_nothing(cli: CliRunner) -> None:
+    run_id = _execute(cli, "team=docs")
+    bad = cli("run", "tags", run_id, "--add", "ok=1", "--add", "dagwright/backfill=x")
+    assert bad.code == 2 and "dagwright/backfill" in bad.err
+    assert cli("run", "tags", run_id, "--json").json() == {"foo": "bar", "team": "docs"}
+    system = cli("run", "tags", run_id, "--remove", "dagwright/partition")
+    assert system.code == 2 and "system tags cannot be removed" in system.err
+
+
+def test_unknown_run_and_cursor_exit_2(cli: CliRunner) -> None:
+    assert cli("run", "delete", "nope").code == 2
+    assert cli("run", "tags", "nope", "--add", "a=b").code == 2
+    outcome = cli("run", "list", "--cursor", "nope")
+    assert outcome.code == 2 and "nope" in outcome.err
