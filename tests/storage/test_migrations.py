@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 import dagwright.storage
 from dagwright.errors import DagwrightStorageError
 from dagwright.runs.models import Run, RunStatus
 from dagwright.storage import HEAD_REVISION, Storage
-from dagwright.storage.engine import create_engine_for
+from dagwright.storage.engine import Database, create_engine_for
 from dagwright.storage.migrations import MIGRATIONS_DIR, ensure_schema, read_revision, upgrade
 from dagwright.storage.schema import metadata
 
@@ -33,11 +33,15 @@ def engine(storage_url: str) -> Iterator[Engine]:
 
 
 def schema_diffs(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        return connection_diffs(conn)
+
+
+def connection_diffs(conn: Connection) -> list[object]:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+    return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
 
 def execute(engine: Engine, *statements: str) -> None:
@@ -103,7 +107,7 @@ def test_concurrent_first_opens_create_the_schema_once(storage_url: str) -> None
         try:
             barrier.wait()
             ensure_schema(engine)
-            storage = Storage(storage_url, engine)
+            storage = Storage(storage_url, Database(engine))
             storage.runs.add_run(Run(run_id=f"r{n}", job_name="j", status=RunStatus.QUEUED))
         except BaseException as exc:
             errors.append(exc)
@@ -142,12 +146,24 @@ def test_current_database_opens_without_importing_alembic(storage_url: str) -> N
 def test_in_memory_database_has_the_schema() -> None:
     storage = Storage.open("sqlite://")
     try:
-        assert read_revision(storage.engine) == HEAD_REVISION
-        assert schema_diffs(storage.engine) == []
-        with storage.engine.connect() as conn:
+        with storage.database.read() as conn:
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            assert version == HEAD_REVISION
+            assert connection_diffs(conn) == []
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         storage.close()
+
+
+def test_in_memory_databases_are_private_to_their_storage() -> None:
+    first, second = Storage.open("sqlite://"), Storage.open("sqlite://")
+    try:
+        first.runs.add_run(Run(run_id="only-in-first", job_name="j", status=RunStatus.QUEUED))
+        assert first.runs.get_runs_count() == 1
+        assert second.runs.get_runs_count() == 0
+    finally:
+        first.close()
+        second.close()
 
 
 def test_file_database_settings(tmp_path: Path) -> None:

@@ -314,7 +314,7 @@ def _plan(storage: Storage, filters: RunsFilter, limit: int = 50) -> str:
 
     query = _page_query(filters, None, limit)
     compiled = query.compile(storage.engine, compile_kwargs={"literal_binds": True})
-    with storage.engine.connect() as conn:
+    with storage.database.read() as conn:
         rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
     return "\n".join(str(row[-1]) for row in rows)
 

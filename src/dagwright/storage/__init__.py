@@ -6,10 +6,11 @@ Importing this package imports SQLAlchemy, so ``dagwright`` itself imports it la
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-from dagwright.storage.engine import Database, create_engine_for, database_for, normalize_url
+from dagwright.storage.engine import Database, create_engine_for, is_memory_url, normalize_url
 from dagwright.storage.events import EventStorage
-from dagwright.storage.migrations import HEAD_REVISION, ensure_schema
+from dagwright.storage.migrations import HEAD_REVISION, create_in_memory, ensure_schema
 from dagwright.storage.runs import RunStorage
 
 __all__ = [
@@ -34,14 +35,14 @@ class Storage:
         events: events, and run status changes.
     """
 
-    def __init__(self, url: str, engine: Engine) -> None:
-        """Wrap an engine whose schema is current; use :meth:`open` instead."""
+    def __init__(self, url: str, database: Database) -> None:
+        """Wrap a database whose schema is current; use :meth:`open` instead."""
         self.url = url
-        self.engine = engine
-        self.database: Database = database_for(engine)
-        self.dialect = self.database.dialect
-        self.runs = RunStorage(engine)
-        self.events = EventStorage(engine)
+        self.database = database
+        self.engine: Engine = database.engine
+        self.dialect = database.dialect
+        self.runs = RunStorage(database)
+        self.events = EventStorage(database)
 
     @classmethod
     def open(cls, url: str) -> Storage:
@@ -56,17 +57,21 @@ class Storage:
                 or its schema is at a revision this version does not know.
         """
         url = normalize_url(url)
-        engine = create_engine_for(url)
+        memory = is_memory_url(make_url(url)) if url.startswith("sqlite") else False
+        database = Database.in_memory() if memory else Database(create_engine_for(url))
         try:
-            ensure_schema(engine)
+            if memory:
+                create_in_memory(database.driver_connection)
+            else:
+                ensure_schema(database.engine)
         except BaseException:
-            engine.dispose()
+            database.close()
             raise
-        return cls(url, engine)
+        return cls(url, database)
 
     def close(self) -> None:
-        """Close every pooled connection (an in-memory database is gone afterwards)."""
-        self.engine.dispose()
+        """Close every connection (an in-memory database is gone afterwards)."""
+        self.database.close()
 
     def __repr__(self) -> str:
         return f"Storage({self.engine.url.render_as_string(hide_password=True)!r})"

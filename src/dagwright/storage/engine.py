@@ -4,8 +4,12 @@ SQLite runs in WAL mode with ``synchronous=NORMAL``, foreign keys on and a 30 s 
 timeout. The driver's own transaction handling is switched off so that dagwright emits
 ``BEGIN`` itself: ``BEGIN IMMEDIATE`` for writes (the write lock is taken up front, so two
 writers queue on the busy timeout instead of failing on a lock upgrade) and a deferred
-``BEGIN`` for reads. An in-memory ``sqlite://`` database lives in one connection shared
-by every thread, guarded by a lock.
+``BEGIN`` for reads.
+
+In-memory ``sqlite://`` databases share one engine per process (so its dialect and its
+compiled-statement cache are shared, and an ephemeral instance costs no compilation); each
+:class:`Database` made by :meth:`Database.in_memory` pins a connection of its own (its own
+private database) for its lifetime, guarded by a lock.
 
 Driver errors are translated here, at the edge, into :class:`DagwrightStorageError`.
 """
@@ -16,7 +20,6 @@ import re
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Any, Final
@@ -24,7 +27,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool
 
 from dagwright.errors import DagwrightStorageError
 
@@ -88,7 +91,8 @@ def create_engine_for(url: str) -> Engine:
 def _sqlite_engine(url: URL) -> Engine:
     memory = is_memory_url(url)
     if memory:
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        # every connection is a new private database: Database.in_memory pins one
+        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
     else:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
     pragmas = _sqlite_pragmas(memory)
@@ -155,13 +159,50 @@ class Database:
         self.dialect: str = engine.dialect.name
         self.is_postgres = self.dialect == "postgresql"
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
-        shared = isinstance(engine.pool, StaticPool)
-        self._lock: threading.RLock | None = threading.RLock() if shared else None
+        self._lock: threading.RLock | None = None
+        self._pinned: Connection | None = None
         self._driver_sql: dict[str, str] = {}
-        self._shared_connection: Any = None
+
+    @classmethod
+    def in_memory(cls) -> Database:
+        """A new private in-memory SQLite database, on the process's shared memory engine.
+
+        Raises:
+            DagwrightStorageError: SQLite could not open it.
+        """
+        database = cls(_memory_engine())
+        try:
+            database._pinned = database.engine.connect()
+        except DBAPIError as exc:
+            raise database.error(exc) from exc
+        database._lock = threading.RLock()
+        return database
+
+    @property
+    def driver_connection(self) -> Any:
+        """The driver connection of an in-memory database (for loading its schema)."""
+        assert self._pinned is not None, "only in-memory databases pin a connection"
+        return self._pinned.connection.driver_connection
+
+    def close(self) -> None:
+        """Close the database: an in-memory one is gone afterwards."""
+        if self._pinned is not None:
+            self._pinned.close()
+        else:
+            self.engine.dispose()
 
     def _guard(self) -> AbstractContextManager[Any]:
         return self._lock if self._lock is not None else nullcontext()
+
+    @contextmanager
+    def _pinned_transaction(self, pinned: Connection) -> Iterator[Connection]:
+        assert self._lock is not None
+        with self._lock:
+            if pinned.in_transaction():  # nested in a transaction of this thread
+                yield pinned
+                return
+            with pinned.begin():
+                yield pinned
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -171,7 +212,11 @@ class Database:
             DagwrightStorageError: the database failed.
         """
         try:
-            with self._guard(), self.engine.connect() as conn:
+            if self._pinned is not None:
+                with self._pinned_transaction(self._pinned) as conn:
+                    yield conn
+                return
+            with self.engine.connect() as conn:
                 yield conn
         except DBAPIError as exc:
             raise self.error(exc) from exc
@@ -186,7 +231,11 @@ class Database:
             DagwrightStorageError: the database failed.
         """
         try:
-            with self._guard(), self._writer.begin() as conn:
+            if self._pinned is not None:
+                with self._pinned_transaction(self._pinned) as conn:
+                    yield conn
+                return
+            with self._writer.begin() as conn:
                 yield conn
         except DBAPIError as exc:
             raise self.error(exc) from exc
@@ -201,7 +250,7 @@ class Database:
         (which the caller handles) become :class:`DagwrightStorageError`.
         """
         with self._guard():
-            raw = self._shared_connection or self._checkout()
+            raw = self.driver_connection if self._pinned is not None else self._checkout()
             try:
                 cursor = raw.cursor()
                 if not self.is_postgres:
@@ -217,21 +266,14 @@ class Database:
                     raise self.error(exc) from exc
                 raise
             finally:
-                if raw is not self._shared_connection:
+                if self._pinned is None:
                     raw.close()
 
     def _checkout(self) -> Any:
         try:
-            raw = self.engine.raw_connection()
+            return self.engine.raw_connection()
         except DBAPIError as exc:
             raise self.error(exc) from exc
-        if self._lock is not None:
-            # one shared in-memory connection (StaticPool): keep the driver's connection and
-            # skip the pool from now on
-            self._shared_connection = raw.driver_connection
-            raw.close()
-            return self._shared_connection
-        return raw
 
     @property
     def dbapi(self) -> Any:
@@ -258,12 +300,11 @@ class Database:
         return DagwrightStorageError(f"{doing} on {where}: {reason}")
 
 
-_databases: weakref.WeakKeyDictionary[Engine, Database] = weakref.WeakKeyDictionary()
+_memory_engines: list[Engine] = []
 
 
-def database_for(engine: Engine) -> Database:
-    """The one :class:`Database` of an engine, so that every store shares its lock."""
-    database = _databases.get(engine)
-    if database is None:
-        database = _databases[engine] = Database(engine)
-    return database
+def _memory_engine() -> Engine:
+    """The process's one engine for in-memory databases (made on first use)."""
+    if not _memory_engines:
+        _memory_engines.append(create_engine_for("sqlite://"))
+    return _memory_engines[0]

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunStatus, check_transition
-from dagwright.storage.engine import database_for
+from dagwright.storage.engine import Database
 from dagwright.storage.runs import LOCK_RUN
 from dagwright.storage.schema import events, runs
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
@@ -35,9 +35,9 @@ _INSERT_EVENT_SQL: Final = (
 class EventStorage:
     """Events of runs in one SQL database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
-        """Use ``engine``, whose schema :func:`ensure_schema` has made current."""
-        self._db = database_for(engine)
+    def __init__(self, database: Database) -> None:
+        """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
+        self._db = database
         returning = " RETURNING id" if self._db.is_postgres else ""
         self._insert_sql = self._db.driver_sql(_INSERT_EVENT_SQL) + returning
 

@@ -16,7 +16,6 @@ from typing import Any, Final
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     FromClause,
     Select,
     bindparam,
@@ -32,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.runs.models import Run, RunsFilter, RunStatus
-from dagwright.storage.engine import database_for
+from dagwright.storage.engine import Database
 from dagwright.storage.schema import (
     LONG_PREFIX_CHARS,
     SHORT_VALUE_CHARS,
@@ -100,9 +99,9 @@ def tag_rows(run_sid: int, tags: Mapping[str, str]) -> list[dict[str, Any]]:
 class RunStorage:
     """Runs and their tags in one SQL database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
-        """Use ``engine``, whose schema :func:`ensure_schema` has made current."""
-        self._db = database_for(engine)
+    def __init__(self, database: Database) -> None:
+        """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
+        self._db = database
         returning = " RETURNING id" if self._db.is_postgres else ""
         self._insert_run_sql = self._db.driver_sql(_INSERT_RUN_SQL) + returning
         self._insert_tag_sql = self._db.driver_sql(_INSERT_TAG_SQL)

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, Dialect, Engine, select, text
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dagwright.errors import DagwrightStorageError
-from dagwright.storage.engine import database_for, describe_url, is_memory_url
+from dagwright.storage.engine import Database, describe_url
 from dagwright.storage.schema import alembic_metadata, alembic_version, metadata
 
 if TYPE_CHECKING:
@@ -50,12 +51,10 @@ def ensure_schema(engine: Engine) -> None:
             version does not know, or holds foreign tables in the way.
     """
     try:
-        if is_memory_url(engine.url):
-            _create_in_memory(engine)
-        elif read_revision(engine) != HEAD_REVISION:
+        if read_revision(engine) != HEAD_REVISION:
             _migrate_locked(engine)
     except DBAPIError as exc:
-        raise database_for(engine).error(exc, "cannot open the database") from exc
+        raise Database(engine).error(exc, "cannot open the database") from exc
 
 
 def read_revision(engine: Engine) -> str | None:
@@ -105,22 +104,18 @@ def _compile_ddl(dialect: Dialect) -> tuple[str, ...]:
 _memory_image: list[bytes] = []
 
 
-def _create_in_memory(engine: Engine) -> None:
-    """Load the schema into a fresh in-memory database.
+def create_in_memory(driver: Any) -> None:
+    """Load the schema into a fresh in-memory SQLite database (a ``sqlite3`` connection).
 
     The first call per process builds an empty database from the DDL and keeps its
     serialised image; later calls load that image with ``deserialize`` (~30 µs instead of
     ~800 µs of DDL parsing). Python builds without ``deserialize`` run the DDL each time.
     """
-    raw = engine.raw_connection()
-    try:
-        driver: Any = raw.driver_connection
-        if hasattr(driver, "deserialize"):
-            driver.deserialize(_empty_image(engine.dialect))
-        else:  # pragma: no cover - Python 3.10
-            driver.executescript(_memory_script(engine.dialect))
-    finally:
-        raw.close()
+    dialect = sqlite_dialect()
+    if hasattr(driver, "deserialize"):
+        driver.deserialize(_empty_image(dialect))
+    else:  # pragma: no cover - Python 3.10
+        driver.executescript(_memory_script(dialect))
 
 
 def _memory_script(dialect: Dialect) -> str:
