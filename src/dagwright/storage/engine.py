@@ -161,7 +161,6 @@ class Database:
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
         self._lock: threading.RLock | None = None
         self._pinned: Connection | None = None
-        self._driver_sql: dict[str, str] = {}
 
     @classmethod
     def in_memory(cls) -> Database:
@@ -282,12 +281,12 @@ class Database:
 
     def driver_sql(self, template: str) -> str:
         """SQL for :meth:`driver_write`: ``{name}`` placeholders in the driver's style."""
-        sql = self._driver_sql.get(template)
+        key = (self.is_postgres, template)
+        sql = _driver_sql.get(key)
         if sql is None:
             style = "%({})s" if self.is_postgres else ":{}"
             names = re.findall(r"\{(\w+)\}", template)
-            sql = template.format(**{name: style.format(name) for name in names})
-            self._driver_sql[template] = sql
+            sql = _driver_sql[key] = template.format(**{name: style.format(name) for name in names})
         return sql
 
     def error(
@@ -299,6 +298,9 @@ class Database:
         reason = str(orig).strip() if orig is not None else str(exc)
         return DagwrightStorageError(f"{doing} on {where}: {reason}")
 
+
+#: Driver SQL by (is PostgreSQL, template), shared by every database of the process.
+_driver_sql: dict[tuple[bool, str], str] = {}
 
 _memory_engines: list[Engine] = []
 

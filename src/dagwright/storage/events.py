@@ -4,9 +4,11 @@
 status, checks the move against the transition table and updates the run row and body in
 the same transaction. No other code updates ``runs.status``.
 
-A plain event (no status change) is one ``INSERT``, sent straight through the driver (see
-:meth:`Database.driver_write`); the foreign key from ``events.run_id`` to ``runs.run_id``
-rejects an event of an unknown run without an extra query.
+Events are written straight through the driver (see :meth:`Database.driver_write`), the
+hottest path of a run: a plain event is one ``INSERT`` (the foreign key from
+``events.run_id`` to ``runs.run_id`` rejects an event of an unknown run without an extra
+query); a status change reads the run row (locked on PostgreSQL), updates it and inserts
+the event in one transaction.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Final
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import select
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.engine import Database
-from dagwright.storage.runs import LOCK_RUN
-from dagwright.storage.schema import events, runs
+from dagwright.storage.schema import events
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
 
-_INSERT_EVENT: Final = insert(events).returning(events.c.id)
-_UPDATE_RUN: Final = update(runs).where(runs.c.id == bindparam("sid"))
+_LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
+_UPDATE_RUN_SQL: Final = (
+    "UPDATE runs SET status = {status}, updated_at = {updated_at}, started_at = {started_at},"
+    " ended_at = {ended_at}, body = {body} WHERE id = {sid}"
+)
 _INSERT_EVENT_SQL: Final = (
     "INSERT INTO events (run_id, event_type, step_key, timestamp, body)"
     " VALUES ({run_id}, {event_type}, {step_key}, {timestamp}, {body})"
@@ -38,8 +42,12 @@ class EventStorage:
     def __init__(self, database: Database) -> None:
         """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
         self._db = database
-        returning = " RETURNING id" if self._db.is_postgres else ""
-        self._insert_sql = self._db.driver_sql(_INSERT_EVENT_SQL) + returning
+        db = self._db
+        returning = " RETURNING id" if db.is_postgres else ""
+        self._insert_sql = db.driver_sql(_INSERT_EVENT_SQL) + returning
+        lock = " FOR NO KEY UPDATE" if db.is_postgres else ""
+        self._lock_sql = db.driver_sql(_LOCK_RUN_SQL) + lock
+        self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
     def store_event(self, event: Event) -> tuple[Event, Run | None]:
         """Store an event, applying the status change it carries, in one transaction.
@@ -54,22 +62,45 @@ class EventStorage:
                 stored.
         """
         new_status = event.run_status
-        if new_status is None:
-            return _with_storage_id(event, self._insert_plain(event)), None
-        with self._db.write() as conn:
-            run = _change_status(conn, event, new_status)
-            storage_id = conn.execute(_INSERT_EVENT, _event_row(event)).scalar_one()
+        run = None
+        with self._db.driver_write() as cursor:
+            if new_status is not None:
+                run = self._change_status(cursor, event, new_status)
+            storage_id = self._insert(cursor, event)
         return _with_storage_id(event, storage_id), run
 
-    def _insert_plain(self, event: Event) -> int:
-        """The hot path: one INSERT through the driver; returns the storage id."""
+    def _insert(self, cursor: Any, event: Event) -> int:
         db = self._db
-        with db.driver_write() as cursor:
-            try:
-                cursor.execute(self._insert_sql, _event_row(event))
-            except db.dbapi.IntegrityError as exc:
-                raise DagwrightRunNotFoundError(event.run_id) from exc
-            return int(cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid)
+        try:
+            cursor.execute(self._insert_sql, _event_row(event))
+        except db.dbapi.IntegrityError as exc:
+            raise DagwrightRunNotFoundError(event.run_id) from exc
+        return int(cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid)
+
+    def _change_status(self, cursor: Any, event: Event, new: RunStatus) -> Run:
+        cursor.execute(self._lock_sql, {"run_id": event.run_id})
+        row = cursor.fetchone()
+        if row is None:
+            raise DagwrightRunNotFoundError(event.run_id)
+        run = run_from_body(row[1])
+        check_transition(run.run_id, run.status, new)
+        now = event.timestamp
+        updated = replace(
+            run,
+            status=new,
+            started_at=now if new is RunStatus.STARTED else run.started_at,
+            ended_at=now if new.is_finished else run.ended_at,
+        )
+        values = {
+            "sid": row[0],
+            "status": new.value,
+            "updated_at": now,
+            "started_at": updated.started_at,
+            "ended_at": updated.ended_at,
+            "body": run_body(updated),
+        }
+        cursor.execute(self._update_sql, values)
+        return updated
 
     def get_events(
         self, run_id: str, *, after: int | None = None, limit: int | None = None
@@ -115,28 +146,3 @@ def _event_row(event: Event) -> dict[str, Any]:
         "timestamp": event.timestamp,
         "body": event_body(event),
     }
-
-
-def _change_status(conn: Connection, event: Event, new: RunStatus) -> Run:
-    row = conn.execute(LOCK_RUN, {"run_id": event.run_id}).first()
-    if row is None:
-        raise DagwrightRunNotFoundError(event.run_id)
-    run = run_from_body(row[1])
-    check_transition(run.run_id, run.status, new)
-    now = event.timestamp
-    updated = replace(
-        run,
-        status=new,
-        started_at=now if new is RunStatus.STARTED else run.started_at,
-        ended_at=now if new.is_finished else run.ended_at,
-    )
-    values = {
-        "sid": row[0],
-        "status": new.value,
-        "updated_at": now,
-        "started_at": updated.started_at,
-        "ended_at": updated.ended_at,
-        "body": run_body(updated),
-    }
-    conn.execute(_UPDATE_RUN, values)
-    return updated

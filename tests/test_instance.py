@@ -1,0 +1,169 @@
+"""``Instance``: homes, settings, and the run facade over SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dagwright import (
+    DagwrightInvalidConfigError,
+    DagwrightInvalidTagError,
+    DagwrightInvalidTransitionError,
+    DagwrightRunNotFoundError,
+    Event,
+    EventType,
+    Instance,
+    Run,
+    RunsFilter,
+    RunStatus,
+    job,
+    op,
+)
+
+
+@op
+def hello() -> str:
+    return "hi"
+
+
+@job(tags={"team": "core"})
+def greet() -> None:
+    hello()
+
+
+@pytest.fixture
+def instance(storage_url: str, tmp_path: Path) -> Iterator[Instance]:
+    """An instance whose home configures the parametrised store (SQLite file or PostgreSQL)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_url.startswith("postgresql"):
+        (home / "dagwright.yaml").write_text(f"storage:\n  postgres:\n    url: {storage_url}\n")
+    with Instance.from_home(home) as opened:
+        yield opened
+
+
+def test_runs_are_stored_in_the_configured_store(instance: Instance, storage_url: str) -> None:
+    assert instance.storage.dialect == storage_url.split(":")[0].split("+")[0]
+    result = greet.execute_in_process(instance=instance, tags={"env": "prod"})
+    other = greet.execute_in_process(instance=instance, tags={"env": "dev"})
+    found = instance.get_runs(RunsFilter(tags={"env": "prod", "team": "core"}))
+    assert [r.run_id for r in found] == [result.run_id]
+    assert instance.get_runs_count(RunsFilter(job_name="greet")) == 2
+    assert instance.get_run_tag_keys() == ["env", "team"]
+    assert instance.get_run_tag_values("env") == [("dev", 1), ("prod", 1)]
+    assert instance.get_run_tag_values("team") == [("core", 2)]
+    page = instance.get_runs(limit=1)
+    assert [r.run_id for r in page] == [other.run_id]
+    assert [r.run_id for r in instance.get_runs(limit=1, cursor=page[0].run_id)] == [result.run_id]
+
+
+def test_update_run_tags_checks_everything_before_storing(instance: Instance) -> None:
+    run_id = greet.execute_in_process(instance=instance).run_id
+    with pytest.raises(DagwrightInvalidTagError, match="system tags cannot be removed"):
+        instance.update_run_tags(run_id, add={"ok": "1"}, remove=["dagwright/partition"])
+    with pytest.raises(DagwrightInvalidTagError, match="both added and removed"):
+        instance.update_run_tags(run_id, add={"ok": "1"}, remove=["ok"])
+    with pytest.raises(DagwrightInvalidTagError, match="reserved"):
+        instance.add_run_tags(run_id, {"fine": "1", "dagwright/backfill": "x"})
+    run = instance.get_run(run_id)
+    assert run is not None and dict(run.tags) == {"team": "core"}
+    run = instance.update_run_tags(run_id, add={"owner": "ana", "n": 2}, remove=["team"])
+    assert dict(run.tags) == {"owner": "ana", "n": "2"}
+    assert instance.get_runs(RunsFilter(tags={"team": "core"})) == []
+    assert instance.remove_run_tags(run_id, ["owner"]).tags == {"n": "2"}
+
+
+def test_unknown_runs(instance: Instance) -> None:
+    assert instance.get_run("nope") is None
+    for call in (
+        lambda: instance.add_run_tags("nope", {"a": "b"}),
+        lambda: instance.remove_run_tags("nope", ["a"]),
+        lambda: instance.delete_run("nope"),
+        lambda: instance.get_events("nope"),
+        lambda: instance.get_runs(cursor="nope"),
+    ):
+        with pytest.raises(DagwrightRunNotFoundError, match="nope"):
+            call()
+
+
+def test_delete_refuses_a_run_in_progress_and_deletes_a_finished_one(instance: Instance) -> None:
+    run = instance.add_run(
+        Run(
+            run_id="r1",
+            job_name="greet",
+            status=RunStatus.NOT_STARTED,
+            tags={"a": "b"},
+            created_at=time.time(),
+        )
+    )
+    instance.handle_event(Event(run.run_id, EventType.RUN_START, time.time()))
+    with pytest.raises(DagwrightInvalidTransitionError, match="STARTED"):
+        instance.delete_run("r1")
+    _, ended = instance.handle_event(Event(run.run_id, EventType.RUN_SUCCESS, time.time()))
+    assert ended is not None and ended.status is RunStatus.SUCCESS
+    instance.delete_run("r1")
+    assert instance.get_run("r1") is None
+    assert instance.get_run_tag_keys() == []
+
+
+def test_illegal_transition_is_refused_and_stores_nothing(instance: Instance) -> None:
+    result = greet.execute_in_process(instance=instance)
+    before = instance.get_events(result.run_id)
+    with pytest.raises(DagwrightInvalidTransitionError):
+        instance.handle_event(Event(result.run_id, EventType.RUN_START, time.time()))
+    assert instance.get_events(result.run_id) == before
+    after_id = before[1].storage_id
+    assert instance.get_events(result.run_id, after=after_id) == before[2:]
+
+
+def test_from_home_creates_the_home_and_a_sqlite_database(tmp_path: Path) -> None:
+    home = tmp_path / "a" / "b"
+    with Instance.from_home(home) as instance:
+        assert instance.home == home.resolve()
+        assert instance.storage.dialect == "sqlite"
+    assert (home / "dagwright.db").is_file()
+
+
+def test_get_uses_dagwright_home_or_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGWRIGHT_PG_URL", raising=False)
+    monkeypatch.setenv("DAGWRIGHT_HOME", str(tmp_path / "env-home"))
+    with Instance.get() as instance:
+        assert instance.home == (tmp_path / "env-home").resolve()
+    monkeypatch.delenv("DAGWRIGHT_HOME")
+    monkeypatch.chdir(tmp_path)
+    with Instance.get() as instance:
+        assert instance.home == (tmp_path / ".dagwright").resolve()
+
+
+@pytest.mark.postgres
+def test_pg_url_from_the_environment(
+    pg_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGWRIGHT_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGWRIGHT_PG_URL", pg_database_url.replace("+psycopg", ""))
+    with Instance.get() as instance:
+        assert instance.storage.dialect == "postgresql"
+        run_id = greet.execute_in_process(instance=instance).run_id
+    with Instance.get() as instance:
+        run = instance.get_run(run_id)
+        assert run is not None and run.status is RunStatus.SUCCESS
+
+
+def test_a_wrong_settings_file_names_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "dagwright.yaml").write_text("run_queue:\n  max_concurent_runs: 3\n")
+    with pytest.raises(DagwrightInvalidConfigError) as info:
+        Instance.from_home(tmp_path)
+    assert str(tmp_path / "dagwright.yaml") in str(info.value)
+    assert info.value.key == "run_queue.max_concurent_runs"
+
+
+def test_ephemeral_instances_are_independent() -> None:
+    with Instance.ephemeral() as first, Instance.ephemeral() as second:
+        greet.execute_in_process(instance=first)
+        assert first.get_runs_count() == 1
+        assert second.get_runs_count() == 0
