@@ -27,20 +27,30 @@ class Instance:
     Make one with :meth:`ephemeral`, :meth:`from_home` or :meth:`get`.
     """
 
-    def __init__(self, storage: Storage, settings: Settings, home: Path | None = None) -> None:
+    def __init__(
+        self, storage: Storage, settings: Settings | None = None, home: Path | None = None
+    ) -> None:
         self.storage = storage
-        self.settings = settings
+        self._settings = settings
         self.home = home
+
+    @property
+    def settings(self) -> Settings:
+        """The instance's settings (defaults for an ephemeral instance, built on first use)."""
+        if self._settings is None:
+            from dagwright.settings import Settings
+
+            self._settings = Settings()
+        return self._settings
 
     # -- construction -------------------------------------------------------------------
 
     @classmethod
     def ephemeral(cls) -> Instance:
         """An instance in memory (SQLite), gone when closed. Used by ``execute_in_process``."""
-        from dagwright.settings import Settings
         from dagwright.storage import Storage
 
-        return cls(Storage.open("sqlite://"), Settings())
+        return cls(Storage.open("sqlite://"))
 
     @classmethod
     def from_home(cls, path: str | Path) -> Instance:

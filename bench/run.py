@@ -1,0 +1,475 @@
+"""Run the same workloads on dagwright and on Dagster; print both figures and their ratio.
+
+    .venv/bin/python bench/run.py [--only NAME ...] [--quick] [--json out.json]
+                                  [--dagster-python PATH]
+
+Every measurement runs in a fresh child process (``bench/child.py``), so imports are cold
+and memory is per process. dagwright runs on the interpreter running this script (with the
+repository's ``src`` on its path); Dagster runs on ``--dagster-python`` / ``$DAGSTER_PYTHON``,
+by default ``bench/.venv-dagster`` (created on first use). See ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CHILD = BENCH / "child.py"
+DATA = BENCH / ".data"
+DAGSTER_VENV = BENCH / ".venv-dagster"
+DAGSTER_PINS = ("dagster==1.13.27", "dagster-webserver==1.13.27")
+SYSTEMS = ("dagwright", "dagster")
+#: Processes filling a tag_query database: Dagster has no bulk insert, so it gets two.
+FILL_WORKERS = {"dagwright": 1, "dagster": 2}
+#: Bump when the tag_query data set changes, so cached databases are rebuilt.
+FILL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Params:
+    """Sizes of one benchmark run (full or ``--quick``)."""
+
+    import_reps: int = 5
+    run_warmup: int = 3
+    run_n: int = 30
+    chain: int = 100
+    fanout: int = 500
+    per_op_reps: int = 3
+    insert_n: int = 20_000
+    insert_max_s: float = 10.0
+    tag_small: int = 100_000
+    tag_big: int = 1_000_000
+    tag_reps: int = 20
+    mem_reps: int = 3
+
+
+FULL = Params()
+QUICK = Params(
+    import_reps=3,
+    run_n=5,
+    chain=20,
+    fanout=50,
+    per_op_reps=1,
+    insert_n=2_000,
+    insert_max_s=2.0,
+    tag_small=10_000,
+    tag_big=100_000,
+    tag_reps=5,
+    mem_reps=1,
+)
+
+
+class ChildError(Exception):
+    """A child process failed; the message is the tail of its stderr."""
+
+
+@dataclass
+class Row:
+    """One line of the result table. ``ratio`` is the quantity the goal applies to."""
+
+    metric: str
+    unit: str
+    dagwright: float | None = None
+    dagster: float | None = None
+    ratio: float | None = None
+    goal: str = ""
+    ok: bool | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Bench:
+    """What every figure needs: interpreters, sizes, a scratch directory."""
+
+    pythons: dict[str, str]
+    p: Params
+    scratch: Path
+    versions: dict[str, str | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def _env(self, system: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("DAGWRIGHT_") and k != "DAGSTER_HOME"
+        }
+        if system == "dagwright":
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
+            )
+        return env
+
+    def start(self, system: str, workload: str, **params: Any) -> subprocess.Popen[str]:
+        cmd = [self.pythons[system], str(CHILD), system, workload, json.dumps(params)]
+        return subprocess.Popen(
+            cmd,
+            cwd=self.scratch,
+            env=self._env(system),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def finish(self, proc: subprocess.Popen[str], system: str, timeout: float) -> dict[str, Any]:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise ChildError(f"timed out after {timeout:.0f} s") from None
+        for line in reversed(out.splitlines()):
+            if line.startswith("BENCH_RESULT "):
+                result: dict[str, Any] = json.loads(line[len("BENCH_RESULT ") :])
+                self.versions.setdefault(system, result.get("version"))
+                return result
+        tail = [ln for ln in err.strip().splitlines() if ln.strip()][-3:]
+        raise ChildError(" | ".join(tail) or f"exit code {proc.returncode}, no result")
+
+    def child(
+        self, system: str, workload: str, timeout: float = 3600, **params: Any
+    ) -> dict[str, Any]:
+        """Run one measurement in a fresh process and return its JSON result."""
+        return self.finish(self.start(system, workload, **params), system, timeout)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def per_system(
+    fn: Callable[[str], float], systems: tuple[str, ...] = SYSTEMS
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Call ``fn`` for each system; a failure becomes an error message, not a crash."""
+    values, errors = {}, {}
+    for system in systems:
+        try:
+            values[system] = fn(system)
+            log(f"    {system:<9} {values[system]:.6g}")
+        except Exception as exc:  # a broken side must not stop the other rows
+            errors[system] = f"{type(exc).__name__}: {exc}"
+            log(f"    {system:<9} ERROR {errors[system]}")
+    return values, errors
+
+
+def check(ratio: float | None, goal: str) -> bool | None:
+    if ratio is None or not goal:
+        return None
+    op, limit = goal.split()
+    return ratio <= float(limit) if op == "≤" else ratio >= float(limit)
+
+
+def compare(metric: str, unit: str, fn: Callable[[str], float], goal: str = "") -> Row:
+    """A row with both systems; ratio = dagwright / dagster."""
+    log(f"  {metric}")
+    values, errors = per_system(fn)
+    dw, ds = values.get("dagwright"), values.get("dagster")
+    ratio = dw / ds if dw is not None and ds else None
+    return Row(metric, unit, dw, ds, ratio, goal, check(ratio, goal), errors)
+
+
+# --- figures -------------------------------------------------------------------------
+
+
+def fig_import(b: Bench) -> list[Row]:
+    def measure(system: str) -> float:
+        b.child(system, "import")  # discarded: compiles .pyc files, warms the page cache
+        return statistics.median(
+            b.child(system, "import")["import_s"] for _ in range(b.p.import_reps)
+        )
+
+    def measure_define(system: str) -> float:
+        return statistics.median(
+            b.child(system, "import_define")["define_s"] for _ in range(b.p.import_reps)
+        )
+
+    return [
+        compare("import (cold process)", "s", measure, "≤ 0.10"),
+        compare("import op, job, MetadataValue + define a job", "s", measure_define, "≤ 0.10"),
+    ]
+
+
+def _run_1op(persisted: bool) -> Callable[[Bench], list[Row]]:
+    def figure(b: Bench) -> list[Row]:
+        store = "SQLite" if persisted else "memory"
+        return [
+            compare(
+                f"1-op run, {store} (per call)",
+                "s",
+                lambda s: b.child(
+                    s, "run_1op", persisted=persisted, warmup=b.p.run_warmup, n=b.p.run_n
+                )["median_s"],
+                "≤ 0.02",
+            )
+        ]
+
+    return figure
+
+
+def fig_per_op(b: Bench) -> list[Row]:
+    def per_op(shape: str, n_ops: int, persisted: bool) -> Callable[[str], float]:
+        return lambda system: b.child(
+            system,
+            "per_op",
+            shape=shape,
+            n_ops=n_ops,
+            persisted=persisted,
+            warmup=1,
+            reps=b.p.per_op_reps,
+        )["per_op_s"]
+
+    shapes = [
+        ("chain", b.p.chain, f"chain of {b.p.chain}"),
+        ("fanout", b.p.fanout, f"fan-out 1 → {b.p.fanout - 1}"),
+    ]
+    return [
+        compare(
+            f"per op, {label}, {'SQLite' if persisted else 'memory'}",
+            "s",
+            per_op(shape, n_ops, persisted),
+            "≤ 0.03",
+        )
+        for shape, n_ops, label in shapes
+        for persisted in (False, True)
+    ]
+
+
+def fig_insert_runs(b: Bench) -> list[Row]:
+    return [
+        compare(
+            "runs inserted (4 tags each)",
+            "runs/s",
+            lambda s: b.child(s, "insert_runs", n=b.p.insert_n, max_seconds=b.p.insert_max_s)[
+                "runs_per_s"
+            ],
+            "≥ 20",
+        )
+    ]
+
+
+def _stage_root() -> Path:
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm
+    (DATA / "tmp").mkdir(parents=True, exist_ok=True)
+    return DATA / "tmp"
+
+
+def filled_home(b: Bench, system: str, n: int) -> Path:
+    """The home of an instance holding the ``n``-run tag data set, filled once and cached."""
+    final = DATA / "tag_query" / f"{system}-{n}-v{FILL_VERSION}"
+    if (final / "FILLED.json").exists():
+        return final
+    workers = FILL_WORKERS[system]
+    log(f"    filling {system} with {n:,} runs ({workers} process(es), cached in {final})")
+    stage = Path(tempfile.mkdtemp(prefix=f"bench-{system}-{n}-", dir=_stage_root()))
+    try:
+        t0 = time.perf_counter()
+        b.child(system, "tag_fill", home=str(stage), start=0, stop=0, batch=1)  # schema
+        bounds = [n * k // workers for k in range(workers + 1)]
+        procs = [
+            b.start(system, "tag_fill", home=str(stage), start=lo, stop=hi, batch=10_000)
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        for proc in procs:
+            b.finish(proc, system, timeout=7200)
+        elapsed = time.perf_counter() - t0
+        shutil.rmtree(final, ignore_errors=True)
+        shutil.copytree(stage, final)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    info = {"system": system, "runs": n, "fill_s": elapsed, "workers": workers}
+    (final / "FILLED.json").write_text(json.dumps(info))
+    b.notes.append(f"filled {system} with {n:,} runs in {elapsed:.0f} s ({workers} process(es))")
+    return final
+
+
+def fig_tag_query(b: Bench) -> list[Row]:
+    small, big = b.p.tag_small, b.p.tag_big
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def query(system: str, n: int) -> float:
+        home = filled_home(b, system, n)
+        res = b.child(system, "tag_query", home=str(home), warmup=2, reps=b.p.tag_reps)
+        results[system, n] = res
+        return float(res["median_s"])
+
+    rows = [
+        compare(f"tag query, 50 newest of {small:,} runs", "s", lambda s: query(s, small), "≤ 0.10")
+    ]
+    log(f"  tag query at {big:,} runs (dagwright only)")
+    values, errors = per_system(lambda s: query(s, big), systems=("dagwright",))
+    base = results.get(("dagwright", small))
+    at_big = results.get(("dagwright", big))
+    t_ratio = at_big["median_s"] / base["median_s"] if base and at_big else None
+    m_ratio = at_big["peak_rss_mb"] / base["peak_rss_mb"] if base and at_big else None
+    rss = at_big["peak_rss_mb"] if at_big else None
+    goal = "≤ 1.5"
+    time_row = Row(f"tag query at {big:,} (ratio: ÷ {small:,})", "s", values.get("dagwright"))
+    rss_row = Row(f"querying process peak RSS at {big:,} (ratio: ÷ {small:,})", "MB", rss)
+    for row, ratio in ((time_row, t_ratio), (rss_row, m_ratio)):
+        row.ratio, row.goal, row.ok, row.errors = ratio, goal, check(ratio, goal), dict(errors)
+        rows.append(row)
+    return rows
+
+
+def fig_memory(b: Bench) -> list[Row]:
+    return [
+        compare(
+            "peak RSS, import + 1-op run",
+            "MB",
+            lambda s: statistics.median(
+                b.child(s, "memory")["peak_rss_mb"] for _ in range(b.p.mem_reps)
+            ),
+            "≤ 0.5",
+        )
+    ]
+
+
+FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
+    "import": fig_import,
+    "run_1op_memory": _run_1op(persisted=False),
+    "run_1op_sqlite": _run_1op(persisted=True),
+    "per_op": fig_per_op,
+    "insert_runs": fig_insert_runs,
+    "tag_query": fig_tag_query,
+    "memory": fig_memory,
+}
+
+# --- output --------------------------------------------------------------------------
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value * 1e6:.3g} µs" if value < 1e-3 else f"{value * 1e3:.4g} ms"
+    if unit == "runs/s":
+        return f"{value:,.0f}/s"
+    return f"{value:.1f} {unit}"
+
+
+def table(rows: list[Row]) -> str:
+    head = ("metric", "dagwright", "dagster", "ratio", "goal", "ok?")
+    lines = [head] + [
+        (
+            r.metric,
+            "ERROR" if "dagwright" in r.errors else fmt(r.dagwright, r.unit),
+            "ERROR" if "dagster" in r.errors else fmt(r.dagster, r.unit),
+            "—" if r.ratio is None else f"{r.ratio:.3g}",
+            r.goal or "—",
+            {True: "yes", False: "NO", None: "—"}[r.ok],
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = [
+        " | ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    ]
+    out.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# --- setup ---------------------------------------------------------------------------
+
+
+def dagster_python(given: str | None) -> str:
+    """The interpreter with Dagster installed; creates ``bench/.venv-dagster`` if needed."""
+    if given:
+        return given
+    python = DAGSTER_VENV / "bin" / "python"
+    if not python.exists():
+        log(f"creating {DAGSTER_VENV} with {' '.join(DAGSTER_PINS)} (one-off)")
+        subprocess.run([sys.executable, "-m", "venv", str(DAGSTER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *DAGSTER_PINS], check=True)
+    return str(python)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        action="extend",
+        choices=list(FIGURES),
+        metavar="NAME",
+        help=f"figures to run (default all): {', '.join(FIGURES)}",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="also write results here")
+    parser.add_argument(
+        "--dagster-python",
+        default=os.environ.get("DAGSTER_PYTHON"),
+        metavar="PATH",
+        help="interpreter with dagster (env DAGSTER_PYTHON)",
+    )
+    parser.add_argument(
+        "--dagwright-python",
+        default=sys.executable,
+        metavar="PATH",
+        help="interpreter for dagwright (default: this one)",
+    )
+    args = parser.parse_args(argv)
+
+    pythons = {"dagwright": args.dagwright_python, "dagster": dagster_python(args.dagster_python)}
+    params = QUICK if args.quick else FULL
+    names = args.only or list(FIGURES)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-scratch-") as scratch:
+        b = Bench(pythons, params, Path(scratch))
+        rows: list[Row] = []
+        for name in names:
+            log(f"[{name}]")
+            rows.extend(FIGURES[name](b))
+    elapsed = time.perf_counter() - t0
+
+    print(
+        f"\ndagwright {b.versions.get('dagwright')} vs dagster {b.versions.get('dagster')}"
+        f" | Python {platform.python_version()} | {os.cpu_count()} CPUs"
+        f" | {'quick' if args.quick else 'full'} run, {elapsed:.0f} s\n"
+    )
+    print(table(rows))
+    errors = [f"  {r.metric} — {s}: {e}" for r in rows for s, e in r.errors.items()]
+    if errors:
+        print("\nerrors:\n" + "\n".join(errors))
+    if b.notes:
+        print("\nnotes:\n" + "\n".join(f"  {n}" for n in b.notes))
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "quick": args.quick,
+                    "params": asdict(params),
+                    "versions": b.versions,
+                    "pythons": pythons,
+                    "cpus": os.cpu_count(),
+                    "elapsed_s": elapsed,
+                    "rows": [asdict(r) for r in rows],
+                    "notes": b.notes,
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
