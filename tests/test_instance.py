@@ -167,3 +167,18 @@ def test_ephemeral_instances_are_independent() -> None:
         greet.execute_in_process(instance=first)
         assert first.get_runs_count() == 1
         assert second.get_runs_count() == 0
+
+
+def test_a_home_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(DagwrightInvalidConfigError, match="cannot use as the dagwright home"):
+        Instance.from_home(blocker)
+
+
+def test_a_file_that_is_not_a_database_is_a_storage_error(tmp_path: Path) -> None:
+    from dagwright import DagwrightStorageError
+
+    (tmp_path / "dagwright.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DagwrightStorageError, match=r"dagwright\.db"):
+        Instance.from_home(tmp_path)

@@ -11,7 +11,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from dagwright.errors import DagwrightInvalidTagError, DagwrightRunNotFoundError
+from dagwright.errors import (
+    DagwrightInvalidConfigError,
+    DagwrightInvalidTagError,
+    DagwrightRunNotFoundError,
+)
 from dagwright.execution.events import Event
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter
 from dagwright.tags import is_system_tag, normalize_tags, validate_tag_key
@@ -64,7 +68,12 @@ class Instance:
         from dagwright.storage import Storage
 
         home = Path(path).expanduser().resolve()
-        home.mkdir(parents=True, exist_ok=True)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DagwrightInvalidConfigError(
+                str(home), f"cannot use as the dagwright home: {exc.strerror or exc}"
+            ) from exc
         settings = load_settings(home)
         return cls(Storage.open(settings.storage_url(home)), settings, home)
 
