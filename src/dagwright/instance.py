@@ -7,20 +7,25 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import (
+    DagwrightCodeLoadError,
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
     DagwrightRunNotFoundError,
 )
 from dagwright.execution.events import Event
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter
-from dagwright.tags import is_system_tag, normalize_tags, validate_tag_key
+from dagwright.tags import IMAGE_TAG, is_system_tag, normalize_tags, validate_tag_key
 
 if TYPE_CHECKING:
+    from dagwright.definitions.job import JobDefinition
+    from dagwright.runs.coordinator import RunCoordinator
+    from dagwright.runs.launcher import RunLauncher
     from dagwright.settings import Settings
     from dagwright.storage import Storage
 
@@ -98,6 +103,84 @@ class Instance:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- submitting and launching ------------------------------------------------------------
+
+    _launcher: RunLauncher | None = None
+    _coordinator: RunCoordinator | None = None
+
+    @property
+    def launcher(self) -> RunLauncher:
+        """Starts the process of each launched run (one OS process per run)."""
+        if self._launcher is None:
+            from dagwright.runs.launcher import ProcessRunLauncher
+
+            self._launcher = ProcessRunLauncher(self)
+        return self._launcher
+
+    @property
+    def coordinator(self) -> RunCoordinator:
+        """Queues submitted runs when ``run_queue`` is configured, else launches them."""
+        if self._coordinator is None:
+            from dagwright.runs.coordinator import ImmediateRunCoordinator, QueuedRunCoordinator
+
+            kind = QueuedRunCoordinator if self.settings.run_queue else ImmediateRunCoordinator
+            self._coordinator = kind(self)
+        return self._coordinator
+
+    def submit_run(
+        self,
+        job: JobDefinition,
+        *,
+        run_config: Mapping[str, Any] | None = None,
+        tags: Mapping[str, object] | None = None,
+        op_selection: Sequence[str] | None = None,
+        partition_key: str | None = None,
+    ) -> Run:
+        """Validate and store a run of ``job``, then hand it to the run coordinator.
+
+        The run records a code pointer (the file or module that defined the job) so that a
+        run worker in another process loads the same job.
+
+        Returns:
+            The run, ``QUEUED`` (with ``run_queue`` configured) or ``STARTING``.
+
+        Raises:
+            DagwrightInvalidTagError, DagwrightInvalidConfigError,
+            DagwrightInvalidPartitionError: bad input; nothing is stored.
+            DagwrightCodeLoadError: the job has no code pointer (defined interactively).
+        """
+        from dagwright.runs.request import prepare_run
+
+        prepared = prepare_run(
+            job,
+            run_config=run_config,
+            tags=tags,
+            op_selection=op_selection,
+            partition_key=partition_key,
+        )
+        run = prepared.run
+        if run.code_pointer is None:
+            raise DagwrightCodeLoadError(
+                f"job {job.name!r} was not defined in a file or module, so a run worker "
+                "cannot load it; define it in a .py file"
+            )
+        image = self.settings.current_image
+        if image:
+            run = replace(run, tags={**run.tags, IMAGE_TAG: image})
+        self.add_run(run)
+        return self.coordinator.submit(run)
+
+    def set_system_tags(self, run_id: str, tags: Mapping[str, object]) -> Run:
+        """Set tags that only dagwright's own services may set (``dagwright/failure_reason``…).
+
+        Raises:
+            DagwrightInvalidTagError: a key or value breaks a tag rule.
+            DagwrightRunNotFoundError: no such run.
+        """
+        normalized = normalize_tags(tags, system=True)
+        self._require_run(run_id)
+        return self.storage.runs.add_run_tags(run_id, normalized)
 
     # -- runs -----------------------------------------------------------------------------
 

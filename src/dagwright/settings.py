@@ -49,6 +49,8 @@ DEFAULT_SQLITE_FILE: Final = "dagwright.db"
 
 #: Environment variable that switches storage to PostgreSQL at this URL.
 PG_URL_ENV: Final = "DAGWRIGHT_PG_URL"
+#: The environment variable naming the container image of the code (``dagwright/image``).
+IMAGE_ENV: Final = "DAGWRIGHT_CURRENT_IMAGE"
 
 _PG_SCHEMES: Final = ("postgresql+psycopg://", "postgresql://", "postgres://")
 
@@ -242,6 +244,8 @@ class Settings(_Section):
     run_launcher: RunLauncherSettings = RunLauncherSettings(default=DefaultLauncher())
     run_monitoring: RunMonitoringSettings = RunMonitoringSettings()
     run_retries: RunRetriesSettings = RunRetriesSettings()
+    #: The container image of the code, recorded on each run as ``dagwright/image``.
+    current_image: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -290,7 +294,8 @@ def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
     Args:
         home: ``$DAGWRIGHT_HOME``.
         env: the environment; None means ``os.environ``. ``DAGWRIGHT_PG_URL`` switches
-            storage to PostgreSQL at that URL.
+            storage to PostgreSQL at that URL; ``DAGWRIGHT_CURRENT_IMAGE`` sets
+            ``current_image``.
 
     Raises:
         DagwrightInvalidConfigError: the file cannot be read or parsed, is not a mapping,
@@ -302,6 +307,8 @@ def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
     pg_url = env.get(PG_URL_ENV)
     if pg_url:
         data = {**data, "storage": {"postgres": {"url": pg_url}}}
+    if env.get(IMAGE_ENV):
+        data = {**data, "current_image": env[IMAGE_ENV]}
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

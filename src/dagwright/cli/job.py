@@ -165,3 +165,46 @@ def execute_job(
                 click.echo(f"  {event.message}")
         click.echo(f"run {result.run_id} {result.run.status.value}")
     click.get_current_context().exit(0 if result.success else 1)
+
+
+@job_group.command("launch")
+@code_options
+@click.option("-j", "--job", "job_name", help="Job name (optional when there is one job).")
+@click.option("--tags", "tags_json", help='Launch tags as a JSON object: \'{"team": "docs"}\'.')
+@click.option("--tag", "tag_pairs", multiple=True, help="A launch tag key=value (repeatable).")
+@click.option("--op-selection", help="Ops to run, comma-separated ('*load', 'clean+').")
+@click.option("--partition", "partition_key", help="Partition key to run.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Run config file (YAML or JSON).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+def launch_job(
+    python_file: str | None,
+    module: str | None,
+    job_name: str | None,
+    tags_json: str | None,
+    tag_pairs: tuple[str, ...],
+    op_selection: str | None,
+    partition_key: str | None,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
+    """Submit a run to $DAGWRIGHT_HOME: queued when run_queue is configured, else launched
+    at once in its own process. Prints the run id and returns without waiting."""
+    job_def = pick_job(load_code(python_file, module), job_name)
+    tags = parse_tags(tags_json, tag_pairs)
+    with open_instance() as instance:
+        run = instance.submit_run(
+            job_def,
+            run_config=load_run_config(config_path),
+            tags=tags,
+            op_selection=split_selection(op_selection),
+            partition_key=partition_key,
+        )
+    if as_json:
+        echo_json(run.to_json())
+    else:
+        click.echo(f"run {run.run_id} {run.status.value}")

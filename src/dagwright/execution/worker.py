@@ -1,0 +1,75 @@
+"""The run worker: ``python -m dagwright.execution.worker RUN_ID``.
+
+Started by the process launcher with ``DAGWRIGHT_HOME`` set. It loads the instance and the
+job (from the run's code pointer), executes the run's plan in this process, writes every
+event, and exits 0 on success, 1 on failure. A worker that cannot even load the job ends
+the run as FAILURE with ``dagwright/failure_reason``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+
+from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.loader import load_job
+from dagwright.errors import DagwrightError
+from dagwright.execution.events import Event, EventType
+from dagwright.execution.in_process import InProcessExecution
+from dagwright.execution.plan import build_plan, resolve_selection
+from dagwright.execution.step import error_info
+from dagwright.instance import Instance
+from dagwright.runs.models import Run
+from dagwright.runs.request import PreparedRun, resolve_op_configs
+from dagwright.tags import FAILURE_REASON_TAG
+
+
+def prepare_stored_run(job: JobDefinition, run: Run) -> PreparedRun:
+    """Rebuild the plan and op configs of a run that was validated when it was submitted."""
+    selected = resolve_selection(job.graph, run.op_selection) if run.op_selection else None
+    plan = build_plan(job.graph, selected)
+    return PreparedRun(run, plan, resolve_op_configs(job, run.run_config, plan.step_keys))
+
+
+def _fail(instance: Instance, run: Run, reason: str, exc: BaseException) -> None:
+    instance.set_system_tags(run.run_id, {FAILURE_REASON_TAG: reason})
+    instance.handle_event(
+        Event(
+            run.run_id,
+            EventType.RUN_FAILURE,
+            time.time(),
+            message=f"{reason}: {exc}",
+            level="ERROR",
+            data={"error": error_info(exc)},
+        )
+    )
+
+
+def execute_run(instance: Instance, run_id: str) -> bool:
+    """Load and execute a stored run in this process; whether it succeeded."""
+    run = instance.get_run(run_id)
+    if run is None or run.code_pointer is None:
+        raise DagwrightError(f"run {run_id!r} not found or not launchable")
+    try:
+        prepared = prepare_stored_run(load_job(run.code_pointer), run)
+    except Exception as exc:  # the code or config changed under the run: fail it, clearly
+        _fail(instance, run, "could not load the job", exc)
+        return False
+    execution = InProcessExecution(instance, prepared)
+    execution.execute()
+    return execution.first_error is None and execution.run.status.value == "SUCCESS"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m dagwright.execution.worker RUN_ID", file=sys.stderr)
+        return 2
+    with Instance.get() as instance:
+        return 0 if execute_run(instance, args[0]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Run launchers: start the process that executes a run, and stop it.
+
+The default launcher starts one OS process per run: ``python -m dagwright.execution.worker
+RUN_ID``, with ``DAGWRIGHT_HOME`` pointing at the instance. The worker loads the job from
+the run's code pointer, so nothing but the run id crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidConfigError
+from dagwright.execution.events import Event, EventType
+from dagwright.runs.models import Run
+
+if TYPE_CHECKING:
+    from dagwright.instance import Instance
+
+#: The module a launched run's process runs.
+WORKER_MODULE = "dagwright.execution.worker"
+
+
+class RunLauncher(Protocol):
+    """Starts and stops the processes that execute runs."""
+
+    def launch(self, run: Run) -> Run:
+        """Claim the run (``STARTING``) and start its process; returns the claimed run.
+
+        Raises:
+            DagwrightInvalidTransitionError: the run was already claimed (by another daemon).
+        """
+        ...
+
+    def terminate(self, run: Run) -> bool:
+        """Stop the run's process (and its children); whether there was one to stop."""
+        ...
+
+
+def worker_log_path(home: Path, run_id: str) -> Path:
+    """Where a run worker's stdout and stderr go."""
+    return home / "logs" / f"{run_id}.log"
+
+
+class ProcessRunLauncher:
+    """One OS process per run, in its own process group."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._instance = instance
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _home(self) -> Path:
+        home = self._instance.home
+        if home is None:
+            raise DagwrightInvalidConfigError(
+                "instance",
+                "an ephemeral instance cannot launch runs in other processes; "
+                "use Instance.from_home(path) or Instance.get()",
+            )
+        return home
+
+    def launch(self, run: Run) -> Run:
+        """Claim the run and start ``python -m dagwright.execution.worker RUN_ID``."""
+        home = self._home()
+        if run.code_pointer is None:
+            raise DagwrightCodeLoadError(
+                f"run {run.run_id!r} has no code pointer: define job {run.job_name!r} in a "
+                "file or module so that a run worker can load it"
+            )
+        _, claimed = self._instance.handle_event(
+            Event(run.run_id, EventType.RUN_STARTING, time.time(), message="launching run worker")
+        )
+        assert claimed is not None
+        log_path = worker_log_path(home, run.run_id)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", WORKER_MODULE, run.run_id],
+                env={**os.environ, "DAGWRIGHT_HOME": str(home)},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._processes[run.run_id] = process
+        # reap the worker when it exits (no zombie), whoever ends it
+        threading.Thread(target=self._reap, args=(run.run_id,), daemon=True).start()
+        self._instance.handle_event(
+            Event(
+                run.run_id,
+                EventType.ENGINE,
+                time.time(),
+                message=f"started run worker, pid {process.pid}",
+                data={"pid": process.pid, "host": socket.gethostname(), "log": str(log_path)},
+            )
+        )
+        return claimed
+
+    def _reap(self, run_id: str) -> None:
+        self._processes[run_id].wait()
+        self._processes.pop(run_id, None)
+
+    def _reap(self, run_id: str) -> None:
+        self._processes[run_id].wait()
+        self._processes.pop(run_id, None)
+
+    def terminate(self, run: Run) -> bool:
+        """Send SIGTERM to the worker's process group."""
+        pid = worker_pid(self._instance, run.run_id)
+        if pid is None:
+            return False
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def worker_pid(instance: Instance, run_id: str) -> int | None:
+    """The pid the launcher recorded for a run's worker, if any."""
+    for event in reversed(instance.get_events(run_id)):
+        if event.event_type is EventType.ENGINE and "pid" in event.data:
+            return int(event.data["pid"])
+    return None

@@ -1,0 +1,144 @@
+"""Submitting runs: the coordinators, the process launcher and the run worker, for real."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from tests.jobs import simple
+
+from dagwright import (
+    DagwrightCodeLoadError,
+    DagwrightInvalidConfigError,
+    DagwrightInvalidTagError,
+    DagwrightInvalidTransitionError,
+    EventType,
+    Instance,
+    Run,
+    RunStatus,
+    job,
+    op,
+)
+from dagwright.definitions.loader import load_definitions
+from dagwright.runs.launcher import worker_log_path, worker_pid
+
+
+def wait_until_finished(instance: Instance, run_id: str, timeout: float = 60.0) -> Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run(run_id)
+        assert run is not None
+        if run.status.is_finished:
+            return run
+        time.sleep(0.02)
+    raise AssertionError(f"run {run_id} did not finish within {timeout}s")
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Instance:
+    return Instance.from_home(tmp_path / "home")
+
+
+def test_a_submitted_run_executes_in_its_own_process(instance: Instance) -> None:
+    run = instance.submit_run(simple.chain, tags={"team": "docs"})
+    assert run.status is RunStatus.STARTING
+    assert run.code_pointer is not None and run.code_pointer.module == "tests.jobs.simple"
+    ended = wait_until_finished(instance, run.run_id)
+    assert ended.status is RunStatus.SUCCESS
+    assert ended.tags["team"] == "docs"
+    types = [e.event_type for e in instance.get_events(run.run_id)]
+    assert types[:3] == [EventType.RUN_STARTING, EventType.ENGINE, EventType.RUN_START]
+    assert types[-1] is EventType.RUN_SUCCESS
+    pid = worker_pid(instance, run.run_id)
+    assert pid is not None and pid > 0
+    assert instance.home is not None and worker_log_path(instance.home, run.run_id).is_file()
+
+
+def test_a_run_from_a_code_file_reloads_the_file(instance: Instance, tmp_path: Path) -> None:
+    code = tmp_path / "pipeline.py"
+    code.write_text(
+        "from dagwright import op, job, OpExecutionContext\n"
+        "@op\ndef where(context: OpExecutionContext) -> str:\n"
+        "    context.log.info(f'partition-less run {context.run_id}')\n"
+        "    return __file__\n"
+        "@job\ndef located():\n    where()\n"
+    )
+    located = load_definitions(python_file=str(code)).get_job("located")
+    run = instance.submit_run(located)
+    assert run.code_pointer is not None and run.code_pointer.python_file == str(code)
+    assert wait_until_finished(instance, run.run_id).status is RunStatus.SUCCESS
+
+
+def test_with_run_queue_configured_runs_are_queued(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagwright.yaml").write_text("run_queue:\n  max_concurrent_runs: 2\n")
+    with Instance.from_home(home) as instance:
+        run = instance.submit_run(simple.chain)
+        assert run.status is RunStatus.QUEUED
+        assert instance.get_events(run.run_id)[0].event_type is EventType.RUN_ENQUEUED
+        launched = instance.launcher.launch(run)
+        assert launched.status is RunStatus.STARTING
+        with pytest.raises(DagwrightInvalidTransitionError):
+            instance.launcher.launch(run)  # a second claim of the same run is refused
+        assert wait_until_finished(instance, run.run_id).status is RunStatus.SUCCESS
+
+
+def test_bad_input_stores_nothing(instance: Instance) -> None:
+    with pytest.raises(DagwrightInvalidTagError):
+        instance.submit_run(simple.chain, tags={"dagwright/partition": "x"})
+    with pytest.raises(DagwrightInvalidTagError, match="integer"):
+        instance.submit_run(simple.chain, tags={"dagwright/priority": "high"})
+    with pytest.raises(DagwrightInvalidTagError, match="FROM_FAILURE"):
+        instance.submit_run(simple.chain, tags={"dagwright/retry_strategy": "SOMETIMES"})
+    assert instance.get_runs_count() == 0
+
+
+def test_a_job_without_a_code_pointer_is_refused(instance: Instance) -> None:
+    @op
+    def inline() -> None:
+        return None
+
+    @job
+    def interactive() -> None:
+        inline()
+
+    # a job made at run time in __main__ has no loadable origin
+    object.__setattr__(interactive, "defined_in", type(interactive.defined_in)("__main__", None))
+    with pytest.raises(DagwrightCodeLoadError, match="cannot load it"):
+        instance.submit_run(interactive)
+    assert instance.get_runs_count() == 0
+
+
+def test_an_ephemeral_instance_cannot_launch() -> None:
+    with (
+        Instance.ephemeral() as instance,
+        pytest.raises(DagwrightInvalidConfigError, match="ephemeral"),
+    ):
+        instance.submit_run(simple.chain)
+
+
+def test_a_worker_that_cannot_load_the_job_fails_the_run_with_a_reason(
+    instance: Instance, tmp_path: Path
+) -> None:
+    code = tmp_path / "vanishing.py"
+    code.write_text(
+        "from dagwright import op, job\n@op\ndef a(): return 1\n@job\ndef gone(): a()\n"
+    )
+    gone = load_definitions(python_file=str(code)).get_job("gone")
+    code.write_text("raise RuntimeError('the code changed')\n")  # before the worker loads it
+    run = instance.submit_run(gone)
+    ended = wait_until_finished(instance, run.run_id)
+    assert ended.status is RunStatus.FAILURE
+    assert ended.tags["dagwright/failure_reason"] == "could not load the job"
+    failure = instance.get_events(run.run_id)[-1]
+    assert "the code changed" in failure.message
+
+
+def test_current_image_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGWRIGHT_CURRENT_IMAGE", "registry.example/etl:1.2")
+    with Instance.from_home(tmp_path / "home") as instance:
+        run = instance.submit_run(simple.chain)
+        assert run.tags["dagwright/image"] == "registry.example/etl:1.2"
+        wait_until_finished(instance, run.run_id)
