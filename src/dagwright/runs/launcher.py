@@ -107,10 +107,6 @@ class ProcessRunLauncher:
         self._processes[run_id].wait()
         self._processes.pop(run_id, None)
 
-    def _reap(self, run_id: str) -> None:
-        self._processes[run_id].wait()
-        self._processes.pop(run_id, None)
-
     def terminate(self, run: Run) -> bool:
         """Send SIGTERM to the worker's process group."""
         pid = worker_pid(self._instance, run.run_id)
