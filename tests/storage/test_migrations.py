@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,13 +15,13 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 import dagwright.storage
 from dagwright.errors import DagwrightStorageError
-from dagwright.runs.models import Run, RunStatus
+from dagwright.runs.models import Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.storage import HEAD_REVISION, Storage
 from dagwright.storage.engine import Database, create_engine_for
 from dagwright.storage.migrations import MIGRATIONS_DIR, ensure_schema, read_revision, upgrade
 from dagwright.storage.schema import metadata
 
-TABLES = {"runs", "run_tags", "events", "alembic_version"}
+TABLES = {"runs", "run_tags", "events", "run_workers", "daemon_heartbeats", "alembic_version"}
 
 
 @pytest.fixture
@@ -81,6 +82,34 @@ def test_database_at_base_is_upgraded(engine: Engine) -> None:
     ensure_schema(engine)
     assert read_revision(engine) == HEAD_REVISION
     assert schema_diffs(engine) == []
+
+
+def test_a_database_at_0001_with_runs_upgrades_and_keeps_them(engine: Engine) -> None:
+    upgrade(engine, "0001")
+    body = json.dumps(
+        {
+            "v": 1,
+            "run_id": "r1",
+            "job_name": "j",
+            "status": "SUCCESS",
+            "tags": {"team": "docs"},
+            "created_at": 1.0,
+        }
+    )
+    execute(
+        engine,
+        "INSERT INTO runs (run_id, job_name, status, created_at, updated_at, body)"
+        f" VALUES ('r1', 'j', 'SUCCESS', 1.0, 2.0, '{body}')",
+        "INSERT INTO run_tags (run_sid, key, value, value_idx) VALUES (1, 'team', 'docs', 'docs')",
+    )
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert schema_diffs(engine) == []
+    storage = Storage(str(engine.url), Database(engine))
+    (run,) = storage.runs.get_runs(RunsFilter(tags={"team": "docs"}))
+    assert run.run_id == "r1" and run.status is RunStatus.SUCCESS
+    storage.workers.register("r1", pid=42, host="h", now=3.0)
+    assert storage.workers.get("r1") == WorkerInfo("r1", 42, "h", 3.0, 3.0)
 
 
 def test_unknown_revision_is_refused(engine: Engine) -> None:

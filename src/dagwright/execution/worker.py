@@ -8,9 +8,12 @@ the run as FAILURE with ``dagwright/failure_reason``.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from types import FrameType
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
@@ -61,14 +64,48 @@ def execute_run(instance: Instance, run_id: str) -> bool:
     return execution.first_error is None and execution.run.status.value == "SUCCESS"
 
 
+class RunTerminated(BaseException):
+    """Raised in the worker's main thread when it receives SIGTERM (``terminate``)."""
+
+
+def _raise_terminated(signum: int, _frame: FrameType | None) -> None:
+    raise RunTerminated(f"run worker received {signal.Signals(signum).name}")
+
+
+def heartbeat_interval(instance: Instance) -> float:
+    """How often a worker shows life: twice per run-monitor poll, at most every 5 s."""
+    return min(5.0, instance.settings.run_monitoring.poll_interval_seconds / 2)
+
+
+def _beat(instance: Instance, run_id: str, stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            instance.storage.workers.beat(run_id, time.time())
+        except Exception as exc:  # a missed beat is not fatal; the next one may succeed
+            print(f"heartbeat failed: {exc}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: python -m dagwright.execution.worker RUN_ID", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _raise_terminated)
     with Instance.get() as instance:
-        return 0 if execute_run(instance, args[0]) else 1
+        stop = threading.Event()
+        beats = threading.Thread(
+            target=_beat,
+            args=(instance, args[0], stop, heartbeat_interval(instance)),
+            daemon=True,
+        )
+        beats.start()
+        try:
+            return 0 if execute_run(instance, args[0]) else 1
+        except RunTerminated:
+            return 143
+        finally:
+            stop.set()
 
 
 if __name__ == "__main__":

@@ -90,6 +90,9 @@ class ProcessRunLauncher:
                 start_new_session=True,
             )
         self._processes[run.run_id] = process
+        self._instance.storage.workers.register(
+            run.run_id, pid=process.pid, host=socket.gethostname(), now=time.time()
+        )
         # reap the worker when it exits (no zombie), whoever ends it
         threading.Thread(target=self._reap, args=(run.run_id,), daemon=True).start()
         self._instance.handle_event(
@@ -120,8 +123,8 @@ class ProcessRunLauncher:
 
 
 def worker_pid(instance: Instance, run_id: str) -> int | None:
-    """The pid the launcher recorded for a run's worker, if any."""
-    for event in reversed(instance.get_events(run_id)):
-        if event.event_type is EventType.ENGINE and "pid" in event.data:
-            return int(event.data["pid"])
-    return None
+    """The pid of a run's worker, if it runs on this host."""
+    worker = instance.storage.workers.get(run_id)
+    if worker is None or worker.pid is None or worker.host != socket.gethostname():
+        return None
+    return worker.pid

@@ -157,6 +157,17 @@ class Run:
         )
 
 
+@dataclass(frozen=True)
+class WorkerInfo:
+    """The process executing a run: where it runs and when it last showed life."""
+
+    run_id: str
+    pid: int | None
+    host: str
+    started_at: float
+    heartbeat_at: float
+
+
 TagFilterValue = str | Sequence[str]
 
 

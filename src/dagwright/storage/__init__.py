@@ -12,11 +12,13 @@ from dagwright.storage.engine import Database, create_engine_for, is_memory_url,
 from dagwright.storage.events import EventStorage
 from dagwright.storage.migrations import HEAD_REVISION, create_in_memory, ensure_schema
 from dagwright.storage.runs import RunStorage
+from dagwright.storage.workers import WorkerStorage
 
 __all__ = [
     "HEAD_REVISION",
     "EventStorage",
     "RunStorage",
+    "WorkerStorage",
     "Storage",
     "create_engine_for",
     "ensure_schema",
@@ -33,6 +35,7 @@ class Storage:
         database: the engine's transaction helper, shared by every store.
         runs: runs and their tags.
         events: events, and run status changes.
+        workers: the process of each launched run, and daemon heartbeats.
     """
 
     def __init__(self, url: str, database: Database) -> None:
@@ -43,6 +46,7 @@ class Storage:
         self.dialect = database.dialect
         self.runs = RunStorage(database)
         self.events = EventStorage(database)
+        self.workers = WorkerStorage(database)
 
     @classmethod
     def open(cls, url: str) -> Storage:

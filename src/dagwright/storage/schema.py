@@ -103,6 +103,31 @@ events: Final = Table(
     Index("ix_events_run_id_id", "run_id", "id"),
 )
 
+#: The process executing each launched run, and its latest heartbeat (one row per run).
+run_workers: Final = Table(
+    "run_workers",
+    metadata,
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_run_workers_run_id"),
+        primary_key=True,
+    ),
+    Column("pid", Integer, nullable=True),
+    Column("host", String(255), nullable=False),
+    Column("started_at", Double, nullable=False),
+    Column("heartbeat_at", Double, nullable=False),
+)
+
+#: The latest heartbeat of each daemon loop (one row per loop name).
+daemon_heartbeats: Final = Table(
+    "daemon_heartbeats",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("daemon_id", String(255), nullable=False),
+    Column("heartbeat_at", Double, nullable=False),
+)
+
 #: Alembic's own table, declared apart so that a fresh database can be stamped directly.
 alembic_metadata: Final = MetaData()
 

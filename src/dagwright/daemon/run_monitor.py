@@ -1,0 +1,109 @@
+"""The run monitor loop: ends runs whose worker died, kills runs that run too long."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from dagwright.daemon.base import log
+from dagwright.errors import DagwrightInvalidTransitionError
+from dagwright.execution.events import Event, EventType
+from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus, WorkerInfo
+from dagwright.runs.monitor import Action, MonitorPolicy, Verdict, verdicts
+from dagwright.tags import FAILURE_REASON_TAG
+
+if TYPE_CHECKING:
+    from dagwright.instance import Instance
+
+
+def process_alive(worker: WorkerInfo) -> bool | None:
+    """Whether a worker's process lives (None when it runs on another host)."""
+    if worker.pid is None or worker.host != socket.gethostname():
+        return None
+    try:
+        os.kill(worker.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_worker(worker: WorkerInfo | None, signum: int) -> bool:
+    """Send a signal to a local worker's process group; whether it was delivered."""
+    if worker is None or worker.pid is None or worker.host != socket.gethostname():
+        return False
+    try:
+        os.killpg(worker.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class RunMonitorDaemon:
+    """Checks every run in progress each pass (see :mod:`dagwright.runs.monitor`)."""
+
+    name = "run_monitor"
+
+    def __init__(self, instance: Instance, policy: MonitorPolicy | None = None) -> None:
+        self._instance = instance
+        poll = instance.settings.run_monitoring.poll_interval_seconds
+        self.interval_seconds = poll
+        self.policy = policy or MonitorPolicy.for_poll_interval(poll)
+
+    def run_iteration(self, now: float) -> None:
+        """Judge every run in progress as of ``now`` and carry the verdicts out."""
+        instance = self._instance
+        runs = instance.get_runs(RunsFilter(statuses=list(IN_PROGRESS_STATUSES)))
+        if not runs:
+            return
+        workers = instance.storage.workers.get_many([run.run_id for run in runs])
+        alive = {run_id: process_alive(worker) for run_id, worker in workers.items()}
+        since = {
+            r.run_id: self._canceling_since(r) for r in runs if r.status is RunStatus.CANCELING
+        }
+        for verdict in verdicts(runs, workers, alive, now, self.policy, since):
+            self._apply(verdict, workers.get(verdict.run.run_id))
+
+    def _canceling_since(self, run: Run) -> float:
+        for event in reversed(self._instance.get_events(run.run_id)):
+            if event.event_type is EventType.RUN_CANCELING:
+                return event.timestamp
+        return run.created_at
+
+    def _apply(self, verdict: Verdict, worker: WorkerInfo | None) -> None:
+        run, reason = verdict.run, verdict.reason
+        log.info(
+            "run_monitor: %s run %s (%s): %s",
+            verdict.action.value,
+            run.run_id,
+            run.job_name,
+            reason,
+        )
+        if verdict.action is Action.TERMINATE:
+            signal_worker(worker, signal.SIGTERM)
+        elif verdict.action is Action.KILL:
+            signal_worker(worker, signal.SIGKILL)
+        if verdict.action in (Action.FAIL, Action.TERMINATE):
+            self._end(run, EventType.RUN_FAILURE, reason, failure_reason=reason)
+        else:
+            self._end(run, EventType.RUN_CANCELED, reason)
+
+    def _end(
+        self, run: Run, event_type: EventType, reason: str, failure_reason: str | None = None
+    ) -> None:
+        if failure_reason is not None:
+            self._instance.set_system_tags(run.run_id, {FAILURE_REASON_TAG: failure_reason})
+        event = Event(
+            run.run_id,
+            event_type,
+            time.time(),
+            message=reason,
+            level="ERROR" if event_type is EventType.RUN_FAILURE else "WARNING",
+        )
+        with suppress(DagwrightInvalidTransitionError):  # the worker ended it first
+            self._instance.handle_event(event)

@@ -1,0 +1,142 @@
+"""Run monitoring policy: pure verdicts on runs in progress, given their workers and ``now``.
+
+The run monitor daemon gathers the facts (runs in progress, their registered workers,
+whether each worker's process is alive) and carries the verdicts out; deciding is here.
+
+Rules, for a run in STARTING, STARTED or CANCELING:
+
+* a worker that is known dead (its process is gone, on this host) ends the run: FAILURE
+  (``worker died``), or CANCELED for a run being canceled;
+* a worker whose heartbeat is older than ``stale_after`` seconds is taken for dead (a
+  process on another host, or a host that was lost);
+* a STARTING run with no registered worker after ``start_timeout`` seconds fails;
+* a STARTED run past its ``dagwright/max_runtime`` is terminated and failed;
+* a CANCELING run whose worker still lives ``kill_after`` seconds after the cancel began
+  is killed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from dagwright.runs.models import Run, RunStatus, WorkerInfo
+from dagwright.tags import MAX_RUNTIME_TAG
+
+
+class Action(str, Enum):
+    """What the monitor does to a run."""
+
+    FAIL = "FAIL"  # mark it FAILURE (its worker is gone)
+    CANCEL = "CANCEL"  # mark it CANCELED (it was being canceled and its worker is gone)
+    TERMINATE = "TERMINATE"  # stop its worker and mark it FAILURE (it ran too long)
+    KILL = "KILL"  # SIGKILL a worker that ignored the cancel, then mark it CANCELED
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One decision of the monitor, with the reason shown to users."""
+
+    run: Run
+    action: Action
+    reason: str
+
+
+@dataclass(frozen=True)
+class MonitorPolicy:
+    """The monitor's time limits, in seconds."""
+
+    stale_after: float
+    start_timeout: float
+    kill_after: float = 10.0
+
+    @classmethod
+    def for_poll_interval(cls, poll_interval: float) -> MonitorPolicy:
+        """Limits that detect a dead worker within two poll intervals."""
+        return cls(stale_after=max(poll_interval, 1.0), start_timeout=max(30.0, 4 * poll_interval))
+
+
+def _max_runtime(run: Run) -> float | None:
+    value = run.tags.get(MAX_RUNTIME_TAG)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _worker_gone(
+    run: Run, worker: WorkerInfo | None, alive: bool | None, now: float, policy: MonitorPolicy
+) -> str | None:
+    if worker is None:
+        if run.status is RunStatus.STARTING and now - run.created_at > policy.start_timeout:
+            return f"no run worker started within {policy.start_timeout:g} s"
+        return None
+    if alive is False:
+        return "run worker died (its process exited without ending the run)"
+    if now - worker.heartbeat_at > policy.stale_after:
+        return f"run worker stopped sending heartbeats for {now - worker.heartbeat_at:.0f} s"
+    return None
+
+
+def verdict_for(
+    run: Run,
+    worker: WorkerInfo | None,
+    alive: bool | None,
+    now: float,
+    policy: MonitorPolicy,
+    canceling_since: float | None = None,
+) -> Verdict | None:
+    """The monitor's decision for one run in progress, or None to leave it be.
+
+    Args:
+        run: a run in STARTING, STARTED or CANCELING.
+        worker: its registered worker, if any.
+        alive: whether the worker's process is alive (None: unknown, e.g. another host).
+        now: the time of the pass.
+        policy: time limits.
+        canceling_since: when the run entered CANCELING (for CANCELING runs).
+    """
+    gone = _worker_gone(run, worker, alive, now, policy)
+    if run.status is RunStatus.CANCELING:
+        if gone is not None:
+            return Verdict(run, Action.CANCEL, gone)
+        if canceling_since is not None and now - canceling_since > policy.kill_after:
+            return Verdict(
+                run, Action.KILL, f"run worker ignored the cancel for {policy.kill_after:g} s"
+            )
+        return None
+    if gone is not None:
+        return Verdict(run, Action.FAIL, gone)
+    limit = _max_runtime(run)
+    started = run.started_at
+    if run.status is RunStatus.STARTED and limit is not None and started is not None:
+        ran = now - started
+        if ran > limit:
+            return Verdict(run, Action.TERMINATE, f"exceeded dagwright/max_runtime of {limit:g} s")
+    return None
+
+
+def verdicts(
+    runs: Iterable[Run],
+    workers: Mapping[str, WorkerInfo],
+    alive: Mapping[str, bool | None],
+    now: float,
+    policy: MonitorPolicy,
+    canceling_since: Mapping[str, float] | None = None,
+) -> list[Verdict]:
+    """The monitor's decisions for every run in progress."""
+    since = canceling_since or {}
+    found = []
+    for run in runs:
+        verdict = verdict_for(
+            run,
+            workers.get(run.run_id),
+            alive.get(run.run_id),
+            now,
+            policy,
+            since.get(run.run_id),
+        )
+        if verdict is not None:
+            found.append(verdict)
+    return found

@@ -1,0 +1,95 @@
+"""Run workers (the process executing each launched run, and its heartbeat) and daemon
+heartbeats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import select
+
+from dagwright.errors import DagwrightRunNotFoundError
+from dagwright.runs.models import WorkerInfo
+from dagwright.storage.engine import Database
+from dagwright.storage.schema import daemon_heartbeats, run_workers
+
+_REGISTER_SQL: Final = (
+    "INSERT INTO run_workers (run_id, pid, host, started_at, heartbeat_at)"
+    " VALUES ({run_id}, {pid}, {host}, {now}, {now})"
+    " ON CONFLICT (run_id) DO UPDATE SET pid = {pid}, host = {host}, started_at = {now},"
+    " heartbeat_at = {now}"
+)
+_BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
+_DAEMON_BEAT_SQL: Final = (
+    "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at)"
+    " VALUES ({name}, {daemon_id}, {now})"
+    " ON CONFLICT (name) DO UPDATE SET daemon_id = {daemon_id}, heartbeat_at = {now}"
+)
+
+
+@dataclass(frozen=True)
+class DaemonHeartbeat:
+    """The latest pass of one daemon loop."""
+
+    name: str
+    daemon_id: str
+    heartbeat_at: float
+
+
+class WorkerStorage:
+    """Run workers and daemon heartbeats in one SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        """Use ``database``, whose schema is current."""
+        self._db = database
+
+    def register(self, run_id: str, *, pid: int | None, host: str, now: float) -> None:
+        """Record (or replace) the process executing a run.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+        """
+        db = self._db
+        with db.driver_write() as cursor:
+            try:
+                cursor.execute(
+                    db.driver_sql(_REGISTER_SQL),
+                    {"run_id": run_id, "pid": pid, "host": host, "now": now},
+                )
+            except db.dbapi.IntegrityError as exc:
+                raise DagwrightRunNotFoundError(run_id) from exc
+
+    def beat(self, run_id: str, now: float) -> None:
+        """Record that a run's worker is alive at ``now``."""
+        with self._db.driver_write() as cursor:
+            cursor.execute(self._db.driver_sql(_BEAT_SQL), {"run_id": run_id, "now": now})
+
+    def get(self, run_id: str) -> WorkerInfo | None:
+        """The worker of a run, if one was registered."""
+        query = select(run_workers).where(run_workers.c.run_id == run_id)
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return WorkerInfo(*row) if row is not None else None
+
+    def get_many(self, run_ids: Sequence[str]) -> dict[str, WorkerInfo]:
+        """The registered workers of these runs, by run id."""
+        if not run_ids:
+            return {}
+        query = select(run_workers).where(run_workers.c.run_id.in_(list(run_ids)))
+        with self._db.read() as conn:
+            return {row[0]: WorkerInfo(*row) for row in conn.execute(query)}
+
+    def beat_daemon(self, name: str, daemon_id: str, now: float) -> None:
+        """Record a pass of the daemon loop ``name``."""
+        with self._db.driver_write() as cursor:
+            cursor.execute(
+                self._db.driver_sql(_DAEMON_BEAT_SQL),
+                {"name": name, "daemon_id": daemon_id, "now": now},
+            )
+
+    def daemon_heartbeats(self) -> list[DaemonHeartbeat]:
+        """The latest heartbeat of every daemon loop, by name."""
+        query = select(daemon_heartbeats).order_by(daemon_heartbeats.c.name)
+        with self._db.read() as conn:
+            return [DaemonHeartbeat(*row) for row in conn.execute(query)]

@@ -1,0 +1,133 @@
+"""The run monitor against real worker processes: dead workers, runaway runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tests.jobs import slow
+
+from dagwright import Instance, Run, RunStatus
+from dagwright.daemon.run_monitor import RunMonitorDaemon
+from dagwright.runs.launcher import worker_pid
+from dagwright.runs.monitor import MonitorPolicy
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def status_of(instance: Instance, run_id: str) -> RunStatus:
+    run = instance.get_run(run_id)
+    assert run is not None
+    return run.status
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[Instance]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagwright.yaml").write_text("run_monitoring:\n  poll_interval_seconds: 0.2\n")
+    with Instance.from_home(home) as opened:
+        yield opened
+
+
+def monitor_until_finished(instance: Instance, run_id: str, timeout: float = 30.0) -> Run:
+    monitor = RunMonitorDaemon(instance)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        monitor.run_iteration(time.time())
+        run = instance.get_run(run_id)
+        assert run is not None
+        if run.status.is_finished:
+            return run
+        time.sleep(monitor.interval_seconds)
+    raise AssertionError(f"run {run_id} not finished")
+
+
+def test_a_killed_worker_fails_its_run_with_a_reason(instance: Instance, tmp_path: Path) -> None:
+    run = instance.submit_run(slow.slow, tags={"release": str(tmp_path / "never")})
+    wait_for(lambda: status_of(instance, run.run_id) is RunStatus.STARTED)
+    pid = worker_pid(instance, run.run_id)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    ended = monitor_until_finished(instance, run.run_id)
+    assert ended.status is RunStatus.FAILURE
+    assert "run worker died" in ended.tags["dagwright/failure_reason"]
+
+
+def test_a_worker_that_dies_before_any_event_still_fails(instance: Instance) -> None:
+    run = instance.submit_run(slow.crashing)
+    ended = monitor_until_finished(instance, run.run_id)
+    assert ended.status is RunStatus.FAILURE
+    assert "dagwright/failure_reason" in ended.tags
+
+
+def test_a_worker_that_dies_while_loading_the_code_fails_the_run(
+    instance: Instance, tmp_path: Path
+) -> None:
+    from dagwright.definitions.loader import load_definitions
+
+    code = tmp_path / "dies_on_load.py"
+    code.write_text(
+        "import os\n"
+        f"if os.getpid() != {os.getpid()}:\n"
+        "    os._exit(9)  # the worker process dies before writing any event\n"
+        "from dagwright import op, job\n"
+        "@op\ndef a(): return 1\n@job\ndef doomed(): a()\n"
+    )
+    doomed = load_definitions(python_file=str(code)).get_job("doomed")
+    run = instance.submit_run(doomed)
+    ended = monitor_until_finished(instance, run.run_id)
+    assert ended.status is RunStatus.FAILURE
+    assert "run worker died" in ended.tags["dagwright/failure_reason"]
+    assert not [e for e in instance.get_events(run.run_id) if e.event_type.value == "RUN_START"]
+
+
+def test_a_run_past_its_max_runtime_is_terminated(instance: Instance, tmp_path: Path) -> None:
+    run = instance.submit_run(
+        slow.slow, tags={"release": str(tmp_path / "never"), "dagwright/max_runtime": "0.5"}
+    )
+    wait_for(lambda: status_of(instance, run.run_id) is RunStatus.STARTED)
+    ended = monitor_until_finished(instance, run.run_id)
+    assert ended.status is RunStatus.FAILURE
+    assert ended.tags["dagwright/failure_reason"] == "exceeded dagwright/max_runtime of 0.5 s"
+    pid = worker_pid(instance, run.run_id)
+    assert pid is not None
+    wait_for(lambda: not _alive(pid))
+
+
+def test_a_run_whose_worker_never_registers_fails_after_the_start_timeout(
+    instance: Instance,
+) -> None:
+    from tests.jobs import simple
+
+    from dagwright import Event, EventType
+
+    run = instance.add_run(Run("lost", "chain", RunStatus.NOT_STARTED, created_at=time.time()))
+    instance.handle_event(Event(run.run_id, EventType.RUN_STARTING, time.time()))
+    monitor = RunMonitorDaemon(instance, MonitorPolicy(stale_after=1, start_timeout=0.3))
+    monitor.run_iteration(time.time())
+    assert status_of(instance, "lost") is RunStatus.STARTING
+    monitor.run_iteration(time.time() + 1)
+    ended = instance.get_run("lost")
+    assert ended is not None and ended.status is RunStatus.FAILURE
+    assert "no run worker started" in ended.tags["dagwright/failure_reason"]
+    assert simple.chain.name == "chain"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,45 @@
+"""Jobs that take their time, for monitoring and termination tests (run in worker processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from dagwright import OpExecutionContext, job, op
+
+#: Seconds a slow op waits at most.
+LIMIT = 60.0
+
+
+@op
+def wait_for_release(context: OpExecutionContext) -> str:
+    """Wait until the file named by the run's ``release`` tag exists (or LIMIT passes)."""
+    release = context.get_tag("release")
+    deadline = time.monotonic() + LIMIT
+    while time.monotonic() < deadline:
+        if release and Path(release).exists():
+            return "released"
+        time.sleep(0.02)
+    return "timed out"
+
+
+@op
+def after(value: str) -> str:
+    return value + " then done"
+
+
+@job
+def slow() -> None:
+    after(wait_for_release())
+
+
+@op
+def vanish() -> None:
+    """Die like an OOM kill: no exception, no event, just gone."""
+    os._exit(9)
+
+
+@job
+def crashing() -> None:
+    vanish()

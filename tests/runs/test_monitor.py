@@ -1,0 +1,98 @@
+"""The monitor's pure verdicts, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagwright.runs.models import Run, RunStatus, WorkerInfo
+from dagwright.runs.monitor import Action, MonitorPolicy, verdict_for, verdicts
+
+POLICY = MonitorPolicy(stale_after=5.0, start_timeout=30.0, kill_after=10.0)
+NOW = 1_000.0
+
+
+def run(
+    status: RunStatus, *, started: float | None = 900.0, created: float = 800.0, **tags: str
+) -> Run:
+    return Run("r", "j", status, tags=tags, created_at=created, started_at=started)
+
+
+def worker(beat: float = NOW - 1) -> WorkerInfo:
+    return WorkerInfo("r", 42, "host", 850.0, beat)
+
+
+@pytest.mark.parametrize(
+    ("the_run", "the_worker", "alive", "since", "expected", "reason"),
+    [
+        (run(RunStatus.STARTED), worker(), True, None, None, None),
+        (run(RunStatus.STARTED), worker(), None, None, None, None),
+        (run(RunStatus.STARTED), worker(), False, None, Action.FAIL, "run worker died"),
+        (run(RunStatus.STARTED), worker(NOW - 6), None, None, Action.FAIL, "heartbeats for 6 s"),
+        (run(RunStatus.STARTED), worker(NOW - 4), None, None, None, None),
+        (run(RunStatus.STARTING, started=None, created=NOW - 5), None, None, None, None, None),
+        (
+            run(RunStatus.STARTING, started=None, created=NOW - 31),
+            None,
+            None,
+            None,
+            Action.FAIL,
+            "no run worker started within 30 s",
+        ),
+        (run(RunStatus.STARTING, started=None), worker(), False, None, Action.FAIL, "died"),
+        (
+            run(RunStatus.STARTED, **{"dagwright/max_runtime": "50"}),
+            worker(),
+            True,
+            None,
+            Action.TERMINATE,
+            "exceeded dagwright/max_runtime of 50 s",
+        ),
+        (
+            run(RunStatus.STARTED, **{"dagwright/max_runtime": "150"}),
+            worker(),
+            True,
+            None,
+            None,
+            None,
+        ),
+        (
+            run(RunStatus.STARTED, **{"dagwright/max_runtime": "0.5"}),
+            worker(),
+            False,
+            None,
+            Action.FAIL,
+            "died",
+        ),
+        (run(RunStatus.CANCELING), worker(), False, NOW - 1, Action.CANCEL, "died"),
+        (run(RunStatus.CANCELING), worker(), True, NOW - 1, None, None),
+        (run(RunStatus.CANCELING), worker(), True, NOW - 11, Action.KILL, "ignored the cancel"),
+        (run(RunStatus.CANCELING), worker(NOW - 60), None, NOW - 60, Action.CANCEL, "heartbeats"),
+    ],
+)
+def test_verdicts(
+    the_run: Run,
+    the_worker: WorkerInfo | None,
+    alive: bool | None,
+    since: float | None,
+    expected: Action | None,
+    reason: str | None,
+) -> None:
+    verdict = verdict_for(the_run, the_worker, alive, NOW, POLICY, since)
+    if expected is None:
+        assert verdict is None
+    else:
+        assert verdict is not None and verdict.action is expected
+        assert reason is not None and reason in verdict.reason
+
+
+def test_policy_detects_within_two_poll_intervals() -> None:
+    policy = MonitorPolicy.for_poll_interval(5.0)
+    assert policy.stale_after <= 5.0
+    assert MonitorPolicy.for_poll_interval(0.1).stale_after == 1.0
+
+
+def test_verdicts_over_many_runs() -> None:
+    runs = [Run(f"r{i}", "j", RunStatus.STARTED, started_at=900.0) for i in range(3)]
+    workers = {f"r{i}": WorkerInfo(f"r{i}", i, "h", 850.0, NOW - 1) for i in range(3)}
+    found = verdicts(runs, workers, {"r0": True, "r1": False, "r2": None}, NOW, POLICY)
+    assert [(v.run.run_id, v.action) for v in found] == [("r1", Action.FAIL)]
