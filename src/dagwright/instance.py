@@ -6,6 +6,7 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,16 +17,26 @@ from dagwright.errors import (
     DagwrightCodeLoadError,
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
+    DagwrightInvalidTransitionError,
     DagwrightRunNotFoundError,
 )
-from dagwright.execution.events import Event
-from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter
-from dagwright.tags import IMAGE_TAG, is_system_tag, normalize_tags, validate_tag_key
+from dagwright.execution.events import Event, EventType
+from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus
+from dagwright.tags import (
+    FAILURE_REASON_TAG,
+    IMAGE_TAG,
+    is_system_tag,
+    normalize_tags,
+    validate_tag_key,
+)
 
 if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
+    from dagwright.execution.outputs import OutputStore
     from dagwright.runs.coordinator import RunCoordinator
     from dagwright.runs.launcher import RunLauncher
+    from dagwright.runs.queue import QueueDecision
+    from dagwright.runs.request import PreparedRun
     from dagwright.settings import Settings
     from dagwright.storage import Storage
 
@@ -37,11 +48,29 @@ class Instance:
     """
 
     def __init__(
-        self, storage: Storage, settings: Settings | None = None, home: Path | None = None
+        self,
+        storage: Storage,
+        settings: Settings | None = None,
+        home: Path | None = None,
+        outputs: OutputStore | None = None,
     ) -> None:
         self.storage = storage
         self._settings = settings
         self.home = home
+        self._outputs = outputs
+
+    @property
+    def outputs(self) -> OutputStore:
+        """Where step outputs are kept for re-execution: pickle files under
+        ``<home>/storage`` for an instance with a home, else a dict (made on first use)."""
+        if self._outputs is None:
+            from dagwright.execution.outputs import MemoryOutputStore, PickleOutputStore
+
+            home = self.home
+            self._outputs = (
+                PickleOutputStore(home / "storage") if home is not None else MemoryOutputStore()
+            )
+        return self._outputs
 
     @property
     def settings(self) -> Settings:
@@ -171,6 +200,34 @@ class Instance:
         self.add_run(run)
         return self.coordinator.submit(run)
 
+    def get_queue_state(self) -> QueueDecision:
+        """The run queue as the daemon sees it: every queued run in launch order with its
+        position and exactly what holds it, and each tag limit's use.
+
+        The explanation comes from the same pass that decides what to launch. Without
+        ``run_queue`` configured, there are no limits and every queued run would launch.
+        """
+        from dagwright.runs.queue import decide
+
+        queued = self.get_runs(RunsFilter(statuses=[RunStatus.QUEUED]))
+        in_progress = self.get_runs(RunsFilter(statuses=list(IN_PROGRESS_STATUSES)))
+        settings = self.settings.run_queue
+        if settings is None:
+            return decide(queued, in_progress, -1)
+        return decide(queued, in_progress, settings.max_concurrent_runs,
+                      settings.tag_concurrency_limits)
+
+    def fail_run(self, run_id: str, reason: str) -> Run | None:
+        """End a run that cannot go on as FAILURE, with ``dagwright/failure_reason``
+        (for dagwright's own services: launcher, monitor). Returns the run, or None if it
+        had already ended."""
+        self.set_system_tags(run_id, {FAILURE_REASON_TAG: reason})
+        event = Event(run_id, EventType.RUN_FAILURE, time.time(), message=reason, level="ERROR")
+        try:
+            return self.handle_event(event)[1]
+        except DagwrightInvalidTransitionError:
+            return None
+
     def set_system_tags(self, run_id: str, tags: Mapping[str, object]) -> Run:
         """Set tags that only dagwright's own services may set (``dagwright/failure_reason``…).
 
@@ -292,7 +349,7 @@ class Instance:
         return run
 
     def delete_run(self, run_id: str) -> None:
-        """Delete a run with its tags and events.
+        """Delete a run with its tags, events and stored outputs.
 
         Raises:
             DagwrightRunNotFoundError: no such run.
@@ -300,10 +357,9 @@ class Instance:
         """
         run = self._require_run(run_id)
         if run.status in IN_PROGRESS_STATUSES:
-            from dagwright.errors import DagwrightInvalidTransitionError
-
             raise DagwrightInvalidTransitionError(run_id, run.status.value, "deleted")
         self.storage.runs.delete_run(run_id)
+        self.outputs.delete_run(run_id)
 
     def get_events(self, run_id: str, *, after: int | None = None) -> list[Event]:
         """The run's events in order; ``after`` is a ``storage_id`` (exclusive).
@@ -313,3 +369,55 @@ class Instance:
         """
         self._require_run(run_id)
         return self.storage.events.get_events(run_id, after=after)
+
+    def reexecute(
+        self, run_id: str, *, from_failure: bool = False, tags: Mapping[str, object] | None = None
+    ) -> Run:
+        """Run a finished run's job again, as a child run; executed in this process.
+
+        ``from_failure=False`` (ALL_STEPS) re-runs every step of the parent's selection;
+        ``from_failure=True`` (FROM_FAILURE) re-runs the steps that did not succeed and
+        loads the other steps' outputs from the parent's stored outputs.
+
+        Args:
+            run_id: the parent run.
+            from_failure: FROM_FAILURE if true, else ALL_STEPS.
+            tags: launch tags, merged over the parent's user tags.
+
+        Returns:
+            The child run as it ended.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+            DagwrightCodeLoadError: the parent's job cannot be loaded from its code pointer.
+            DagwrightInvalidTransitionError: the parent is not finished, or it succeeded
+                and ``from_failure`` is true.
+            DagwrightExecutionError: a stored output the child needs is missing.
+            DagwrightInvalidTagError: a launch tag breaks a rule.
+        """
+        prepared = self._prepare_reexecution(run_id, from_failure=from_failure, tags=tags)
+        from dagwright.execution.in_process import execute_prepared
+
+        return execute_prepared(self, prepared).run
+
+    def _prepare_reexecution(
+        self, run_id: str, *, from_failure: bool, tags: Mapping[str, object] | None
+    ) -> PreparedRun:
+        """The validated child run of a re-execution (nothing stored): the seam where the
+        run coordinator takes over from in-process execution."""
+        from dagwright.definitions.loader import load_job
+        from dagwright.runs.reexecution import prepare_reexecution
+
+        parent = self._require_run(run_id)
+        if parent.code_pointer is None:
+            raise DagwrightCodeLoadError(
+                f"run {run_id!r} has no code pointer: its job cannot be loaded to re-execute it"
+            )
+        return prepare_reexecution(
+            load_job(parent.code_pointer),
+            parent,
+            self.storage.events.get_events(run_id),
+            from_failure=from_failure,
+            tags=tags,
+            outputs=self.outputs,
+        )

@@ -144,14 +144,18 @@ def execute_job(
     tags = parse_tags(tags_json, tag_pairs)
     selection = split_selection(op_selection)
     run_config = load_run_config(config_path)
+    from dagwright.execution.in_process import execute_job_in_process
+
     with open_instance() as instance:
-        result = job_def.execute_in_process(
-            run_config,
+        result = execute_job_in_process(
+            job_def,
+            run_config=run_config,
             tags=tags,
             op_selection=selection,
             partition_key=partition_key,
             instance=instance,
             raise_on_error=False,
+            store_outputs=True,
         )
     if as_json:
         echo_json(result.run.to_json())

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dagwright.definitions.composition import NodeOutput
-from dagwright.errors import DagwrightUserCodeError
+from dagwright.errors import DagwrightExecutionError, DagwrightUserCodeError
 from dagwright.execution.context import OpExecutionContext, OpLogger
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.plan import Step
@@ -19,21 +19,36 @@ from dagwright.execution.step import (
     gather_inputs,
     split_outputs,
 )
+from dagwright.runs.reexecution import REUSED_STEPS_KEY
 from dagwright.runs.request import PreparedRun, prepare_run
 
 if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
+    from dagwright.execution.outputs import OutputStore
     from dagwright.instance import Instance
 
 
 class InProcessExecution:
-    """Executes one prepared run's plan, writing every event through the instance."""
+    """Executes one prepared run's plan, writing every event through the instance.
 
-    def __init__(self, instance: Instance, prepared: PreparedRun) -> None:
+    Args:
+        instance: where events (and so status changes) are stored.
+        prepared: the run, its plan and op configs, and the outputs to load first.
+        store_outputs: put every step output in ``instance.outputs`` once its op returns
+            (a step whose output cannot be stored fails); if false, outputs are kept only
+            in :attr:`outputs`, for the result. Loaded outputs are always read from
+            ``instance.outputs``.
+    """
+
+    def __init__(
+        self, instance: Instance, prepared: PreparedRun, *, store_outputs: bool = True
+    ) -> None:
         self.instance = instance
+        self.prepared = prepared
         self.run = prepared.run
         self.plan = prepared.plan
         self.op_configs = prepared.op_configs
+        self.store: OutputStore | None = instance.outputs if store_outputs else None
         self.events: list[Event] = []
         self.outputs: dict[NodeOutput, Any] = {}
         self.first_error: tuple[str, BaseException] | None = None
@@ -63,6 +78,8 @@ class InProcessExecution:
         self.emit(EventType.RUN_START, message=f"started run of job {self.run.job_name!r}")
         not_done: set[str] = set()
         try:
+            if not self._load_reused_outputs():
+                return
             for step in self.plan.steps:
                 if not self._run_or_skip(step, not_done):
                     not_done.add(step.key)
@@ -83,6 +100,39 @@ class InProcessExecution:
             )
         else:
             self.emit(EventType.RUN_SUCCESS, message="all steps succeeded")
+
+    def _load_reused_outputs(self) -> bool:
+        """Announce the steps a re-execution reuses and load the outputs it reads from
+        them (also storing them under this run); False if the run failed doing so."""
+        source = self.prepared.load_from
+        if source is None:
+            return True
+        reused = sorted(self.prepared.reused)
+        self.emit(
+            EventType.ENGINE,
+            message=f"re-executing run {source} from failure: executing "
+            f"{', '.join(self.plan.step_keys)}; reusing {', '.join(reused) or 'no step'}",
+            data={"parent_run_id": source, REUSED_STEPS_KEY: reused},
+        )
+        for output in sorted(self.prepared.loaded, key=lambda o: (o.node, o.output)):
+            try:
+                self.outputs[output] = value = self.instance.outputs.get(source, output)
+                if self.store is not None:
+                    self.store.put(self.run.run_id, output, value)
+            except DagwrightExecutionError as exc:
+                self.emit(
+                    EventType.RUN_FAILURE,
+                    message=f"could not load outputs of run {source}: {exc}",
+                    level="ERROR",
+                    data={"error": error_info(exc)},
+                )
+                return False
+            self.emit(
+                EventType.ENGINE,
+                message=f"loaded output {output.output!r} of op {output.node!r} from run {source}",
+                data={"node": output.node, "output": output.output, "from_run_id": source},
+            )
+        return True
 
     def _run_or_skip(self, step: Step, not_done: set[str]) -> bool:
         blocked = [key for key in step.upstream if key in not_done]
@@ -105,6 +155,9 @@ class InProcessExecution:
         try:
             inputs = gather_inputs(step, self.outputs)
             produced = split_outputs(step, call_op(step.node.op, context, inputs))
+            if self.store is not None:
+                for output, value in produced.items():
+                    self.store.put(self.run.run_id, output, value)
         except Exception as exc:  # the user-code boundary: any op error fails the step
             self._step_failed(step, exc)
             return False
@@ -131,6 +184,22 @@ class InProcessExecution:
         )
 
 
+def execute_prepared(
+    instance: Instance, prepared: PreparedRun, *, store_outputs: bool = True
+) -> InProcessExecution:
+    """Store a prepared run and execute it here; return the finished execution (see
+    :class:`InProcessExecution` for ``store_outputs``).
+
+    Raises:
+        BaseException: only an interrupt (KeyboardInterrupt, SystemExit …), after the run
+            is stored as FAILURE; op errors end the run in FAILURE instead.
+    """
+    instance.add_run(prepared.run)
+    execution = InProcessExecution(instance, prepared, store_outputs=store_outputs)
+    execution.execute()
+    return execution
+
+
 def execute_job_in_process(
     job: JobDefinition,
     *,
@@ -140,9 +209,15 @@ def execute_job_in_process(
     partition_key: str | None,
     instance: Instance | None,
     raise_on_error: bool,
+    store_outputs: bool = False,
 ) -> ExecuteInProcessResult:
     """Validate, store and execute a run of ``job`` in this process (see
-    :meth:`JobDefinition.execute_in_process`)."""
+    :meth:`JobDefinition.execute_in_process`).
+
+    Outputs stay in this process, as with an in-memory IO manager, unless
+    ``store_outputs`` (``dagwright job execute`` sets it, so that its runs can be
+    re-executed from failure); launched runs always store theirs.
+    """
     prepared = prepare_run(
         job,
         run_config=run_config,
@@ -150,18 +225,13 @@ def execute_job_in_process(
         op_selection=op_selection,
         partition_key=partition_key,
     )
-    owned = instance is None
     if instance is None:
         from dagwright.instance import Instance
 
-        instance = Instance.ephemeral()
-    try:
-        instance.add_run(prepared.run)
-        execution = InProcessExecution(instance, prepared)
-        execution.execute()
-    finally:
-        if owned:
-            instance.close()
+        with Instance.ephemeral() as owned:
+            execution = execute_prepared(owned, prepared, store_outputs=False)
+    else:
+        execution = execute_prepared(instance, prepared, store_outputs=store_outputs)
     if raise_on_error and execution.first_error is not None:
         step_key, exc = execution.first_error
         raise DagwrightUserCodeError(f"op {step_key!r}", exc) from exc

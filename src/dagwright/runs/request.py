@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dagwright.definitions.composition import NodeOutput
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import code_pointer_for
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
@@ -26,11 +27,24 @@ _OPS_KEY = "ops"
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A validated run, not yet stored, with its plan and each op's config."""
+    """A validated run, not yet stored, with its plan and each op's config.
+
+    Attributes:
+        run: the run record to store.
+        plan: the steps to execute.
+        op_configs: each planned op's config object.
+        loaded: outputs of steps not executed, read from run ``load_from`` before the
+            first step (a re-execution from failure).
+        load_from: the run whose stored outputs ``loaded`` are read from.
+        reused: steps not executed because they succeeded in run ``load_from``.
+    """
 
     run: Run
     plan: ExecutionPlan
     op_configs: Mapping[str, Any]
+    loaded: frozenset[NodeOutput] = frozenset()
+    load_from: str | None = None
+    reused: frozenset[str] = frozenset()
 
 
 def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapping[str, Any]:
