@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import click
 
+from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.run import run_group
 from dagwright.errors import DagwrightError
@@ -26,6 +27,8 @@ def cli() -> None:
 
 cli.add_command(job_group)
 cli.add_command(run_group)
+cli.add_command(daemon_command)
+cli.add_command(queue_command)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

@@ -1,0 +1,121 @@
+"""``dagwright daemon`` and ``dagwright queue``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from dagwright.cli.common import echo_json, format_tags, open_instance, print_table
+from dagwright.daemon.base import Daemon
+
+
+def _daemons(instance: Any) -> list[Daemon]:
+    from dagwright.daemon.run_monitor import RunMonitorDaemon
+    from dagwright.daemon.run_queue import RunQueueDaemon
+
+    loops: list[Daemon] = []
+    if instance.settings.run_queue is not None:
+        loops.append(RunQueueDaemon(instance))
+    if instance.settings.run_monitoring.enabled:
+        loops.append(RunMonitorDaemon(instance))
+    return loops
+
+
+@click.command("daemon")
+@click.option(
+    "-f",
+    "--file",
+    "python_file",
+    type=click.Path(dir_okay=False),
+    help="Code file (for schedules and sensors; runs carry their own code pointer).",
+)
+@click.option("-m", "--module", help="Code module (as -f).")
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+def daemon_command(python_file: str | None, module: str | None, log_level: str) -> None:
+    """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
+    (when run_queue is configured) and the run monitor. One log line per decision."""
+    from dagwright.daemon.controller import DaemonController
+
+    if python_file or module:
+        from dagwright.cli.common import load_code
+
+        load_code(python_file, module)  # fail early on bad code
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with open_instance() as instance:
+        loops = _daemons(instance)
+        if not loops:
+            raise click.UsageError("nothing to run: no run_queue and run_monitoring disabled")
+        DaemonController(instance, loops).run()
+
+
+@click.command("queue")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
+def queue_command(as_json: bool) -> None:
+    """Show the run queue: each queued run's position and exactly what holds it, and the
+    use of every tag limit."""
+    with open_instance() as instance:
+        decision = instance.get_queue_state()
+    if as_json:
+        echo_json(queue_json(decision))
+        return
+    from rich.table import Table
+
+    table = Table("#", "run id", "job", "priority", "next pass", "held by", "tags")
+    for state in decision.runs:
+        table.add_row(
+            str(state.position),
+            state.run.run_id,
+            state.run.job_name,
+            str(state.priority),
+            "launch" if state.launch else "wait",
+            "; ".join(state.blocked_by),
+            format_tags(state.run.tags),
+        )
+    print_table(table)
+    cap = decision.max_concurrent_runs
+    click.echo(
+        f"runs in progress: {decision.in_progress}"
+        + (f" of {cap} (max concurrent runs)" if cap >= 0 else " (no cap)")
+    )
+    for limit in decision.limits:
+        click.echo(f"limit {limit.describe()}")
+
+
+def queue_json(decision: Any) -> dict[str, Any]:
+    """The queue state as the HTTP API shows it."""
+    return {
+        "in_progress": decision.in_progress,
+        "max_concurrent_runs": decision.max_concurrent_runs,
+        "runs": [
+            {
+                "position": s.position,
+                "run_id": s.run.run_id,
+                "job_name": s.run.job_name,
+                "priority": s.priority,
+                "launch": s.launch,
+                "blocked_by": list(s.blocked_by),
+                "tags": dict(s.run.tags),
+            }
+            for s in decision.runs
+        ],
+        "limits": [
+            {
+                "key": lim.key,
+                "value": lim.value,
+                "per_unique_value": lim.per_unique_value,
+                "limit": lim.limit,
+                "used": {str(k): v for k, v in lim.used.items()},
+                "description": lim.describe(),
+            }
+            for lim in decision.limits
+        ],
+    }
