@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
+    DagwrightExecutionError,
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
@@ -25,6 +26,7 @@ from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStat
 from dagwright.tags import (
     FAILURE_REASON_TAG,
     IMAGE_TAG,
+    RETRY_NUMBER_TAG,
     is_system_tag,
     normalize_tags,
     validate_tag_key,
@@ -214,8 +216,9 @@ class Instance:
         settings = self.settings.run_queue
         if settings is None:
             return decide(queued, in_progress, -1)
-        return decide(queued, in_progress, settings.max_concurrent_runs,
-                      settings.tag_concurrency_limits)
+        return decide(
+            queued, in_progress, settings.max_concurrent_runs, settings.tag_concurrency_limits
+        )
 
     def fail_run(self, run_id: str, reason: str) -> Run | None:
         """End a run that cannot go on as FAILURE, with ``dagwright/failure_reason``
@@ -373,7 +376,9 @@ class Instance:
     def reexecute(
         self, run_id: str, *, from_failure: bool = False, tags: Mapping[str, object] | None = None
     ) -> Run:
-        """Run a finished run's job again, as a child run; executed in this process.
+        """Run a finished run's job again, as a child run, through the run coordinator
+        (queued or launched like :meth:`submit_run`); an ephemeral instance executes the
+        child in this process instead.
 
         ``from_failure=False`` (ALL_STEPS) re-runs every step of the parent's selection;
         ``from_failure=True`` (FROM_FAILURE) re-runs the steps that did not succeed and
@@ -385,7 +390,7 @@ class Instance:
             tags: launch tags, merged over the parent's user tags.
 
         Returns:
-            The child run as it ended.
+            The child run: QUEUED or STARTING, or as it ended for an ephemeral instance.
 
         Raises:
             DagwrightRunNotFoundError: no such run.
@@ -396,15 +401,89 @@ class Instance:
             DagwrightInvalidTagError: a launch tag breaks a rule.
         """
         prepared = self._prepare_reexecution(run_id, from_failure=from_failure, tags=tags)
-        from dagwright.execution.in_process import execute_prepared
+        if self.home is None:
+            from dagwright.execution.in_process import execute_prepared
 
-        return execute_prepared(self, prepared).run
+            return execute_prepared(self, prepared).run
+        self.add_run(prepared.run)
+        return self.coordinator.submit(prepared.run)
+
+    def terminate(self, run_id: str, *, timeout: float = 10.0) -> Run:
+        """Cancel a run. A queued (or not yet launched) run is CANCELED at once; a launched
+        run goes to CANCELING, its process and the processes it started get SIGTERM, and
+        the run ends CANCELED when they stop (SIGKILL after ``timeout`` seconds).
+
+        Returns:
+            The run, CANCELED (or still CANCELING when its worker runs on another host:
+            the run monitor ends it).
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+            DagwrightInvalidTransitionError: the run has already ended.
+        """
+        run = self._require_run(run_id)
+        if run.status.is_finished:
+            raise DagwrightInvalidTransitionError(run_id, run.status.value, "CANCELED")
+        if run.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
+            return self._end_run(run, EventType.RUN_CANCELED, "canceled before launch")
+        if run.status is not RunStatus.CANCELING:
+            run = self._end_run(run, EventType.RUN_CANCELING, "termination requested")
+        self.launcher.terminate(run)
+        return self._await_cancel(run, timeout)
+
+    def _await_cancel(self, run: Run, timeout: float) -> Run:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self._require_run(run.run_id)
+            running = self.launcher.is_running(current)
+            if current.status.is_finished or running is None:
+                return current
+            if not running:
+                return self._end_run(current, EventType.RUN_CANCELED, "run worker stopped")
+            if time.monotonic() > deadline:
+                self.launcher.terminate(current, force=True)
+            time.sleep(0.02)
+
+    def _end_run(self, run: Run, event_type: EventType, message: str) -> Run:
+        """Move a run on with a run-level event; if another process moved it first, return
+        it as that process left it."""
+        event = Event(run.run_id, event_type, time.time(), message=message, level="WARNING")
+        try:
+            changed = self.handle_event(event)[1]
+        except DagwrightInvalidTransitionError:
+            changed = None
+        return changed or self._require_run(run.run_id)
+
+    def retry(self, run_id: str, *, retry_number: int, from_failure: bool) -> Run:
+        """Submit automatic retry ``retry_number`` of a failed run (the retry loop does this).
+
+        The child is tagged ``dagwright/retry_number``. From failure falls back to all
+        steps when the parent left nothing to resume from (no step succeeded, or every
+        step did and its worker died after them, or an output is missing).
+        """
+        system = {RETRY_NUMBER_TAG: str(retry_number)}
+        try:
+            prepared = self._prepare_reexecution(
+                run_id, from_failure=from_failure, tags=None, system_tags=system
+            )
+        except DagwrightExecutionError:
+            if not from_failure:
+                raise
+            prepared = self._prepare_reexecution(
+                run_id, from_failure=False, tags=None, system_tags=system
+            )
+        self.add_run(prepared.run)
+        return self.coordinator.submit(prepared.run)
 
     def _prepare_reexecution(
-        self, run_id: str, *, from_failure: bool, tags: Mapping[str, object] | None
+        self,
+        run_id: str,
+        *,
+        from_failure: bool,
+        tags: Mapping[str, object] | None,
+        system_tags: Mapping[str, str] | None = None,
     ) -> PreparedRun:
-        """The validated child run of a re-execution (nothing stored): the seam where the
-        run coordinator takes over from in-process execution."""
+        """The validated child run of a re-execution (nothing stored)."""
         from dagwright.definitions.loader import load_job
         from dagwright.runs.reexecution import prepare_reexecution
 
@@ -420,4 +499,5 @@ class Instance:
             from_failure=from_failure,
             tags=tags,
             outputs=self.outputs,
+            system_tags=system_tags,
         )

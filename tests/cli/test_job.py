@@ -157,3 +157,70 @@ def test_python_dash_m_dagwright_works_and_errors_without_traceback(home: Path) 
         [sys.executable, "-m", "dagwright", "--help"], capture_output=True, text=True
     )
     assert ok.returncode == 0 and "job" in ok.stdout and "run" in ok.stdout
+
+
+def _wait_finished(cli: CliRunner, run_id: str) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        run: dict[str, Any] = cli("run", "show", run_id, "--json").json()
+        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            return run
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_job_launch_runs_in_a_worker_process(cli: CliRunner) -> None:
+    outcome = cli(
+        "job",
+        "launch",
+        "-f",
+        F,
+        "-j",
+        "daily_sales",
+        "--partition",
+        "2026-01-02",
+        "--tag",
+        "team=docs",
+        "--json",
+    )
+    assert outcome.code == 0, outcome.err
+    launched = outcome.json()
+    assert launched["status"] == "STARTING"
+    assert launched["code_pointer"]["python_file"] == F
+    run = _wait_finished(cli, launched["run_id"])
+    assert run["status"] == "SUCCESS"
+    assert run["tags"]["dagwright/partition"] == "2026-01-02"
+    assert [e["event_type"] for e in run["events"]][-1] == "RUN_SUCCESS"
+
+
+def test_job_launch_refuses_bad_input(cli: CliRunner) -> None:
+    for args, message in [
+        (["--tag", "dagwright/priority=soon"], "integer"),
+        (["--tag", "dagwright/retry_strategy=NEVER"], "FROM_FAILURE"),
+        (["--partition", "not-a-day"], "not-a-day"),
+    ]:
+        outcome = cli("job", "launch", "-f", F, "-j", "daily_sales", *args)
+        assert outcome.code == 2 and message in outcome.err
+    assert cli("run", "list", "--json").json()["runs"] == []
+
+
+def test_queue_and_terminate(cli: CliRunner, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagwright.yaml").write_text(
+        "run_queue:\n  max_concurrent_runs: 0\n  tag_concurrency_limits:\n"
+        "    - {key: team, value: docs, limit: 1}\n"
+    )
+    run_id = cli(
+        "job", "launch", "-f", F, "-j", "my_job_with_metadata", "--tag", "team=docs", "--json"
+    ).json()["run_id"]
+    state = cli("queue", "--json").json()
+    assert state["runs"][0]["run_id"] == run_id
+    assert state["runs"][0]["blocked_by"] == ["max concurrent runs: 0 of 0 in use"]
+    assert state["limits"][0]["description"] == "team=docs: 0 of 1 in use"
+    table = cli("queue")
+    assert run_id in table.out and "max concurrent runs: 0 of 0" in table.out
+    assert cli("run", "terminate", run_id).out.strip() == f"run {run_id} CANCELED"
+    again = cli("run", "terminate", run_id)
+    assert again.code == 2 and "CANCELED" in again.err

@@ -78,3 +78,28 @@ def test_unknown_run_and_cursor_exit_2(cli: CliRunner) -> None:
     assert cli("run", "tags", "nope", "--add", "a=b").code == 2
     outcome = cli("run", "list", "--cursor", "nope")
     assert outcome.code == 2 and "nope" in outcome.err
+
+
+def test_run_reexecute_from_failure(cli: CliRunner, tmp_path: Path) -> None:
+    import os
+    import time
+
+    flag = tmp_path / "flag"
+    os.environ["DAGWRIGHT_TEST_FLAKY_FLAG"] = str(flag)
+    try:
+        failed = cli("job", "execute", "-m", "tests.jobs.flaky", "-j", "flaky", "--json")
+        assert failed.code == 1
+        parent = failed.json()["run_id"]
+        flag.touch()
+        outcome = cli("run", "reexecute", parent, "--from-failure", "--tag", "why=fixed", "--json")
+        assert outcome.code == 0, outcome.err
+        child = outcome.json()
+        assert child["parent_run_id"] == parent and child["tags"]["why"] == "fixed"
+        deadline = time.monotonic() + 60
+        while cli("run", "show", child["run_id"], "--json").json()["status"] != "SUCCESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        del os.environ["DAGWRIGHT_TEST_FLAKY_FLAG"]
+    refused = cli("run", "reexecute", parent, "--tag", "dagwright/backfill=x")
+    assert refused.code == 2 and "reserved" in refused.err

@@ -194,6 +194,7 @@ def test_run_json_form() -> None:
             "module": "pkg.jobs",
             "working_directory": "/code",
         },
+        "step_keys_to_execute": None,
     }
     assert MINIMAL_RUN.to_json()["op_selection"] is None
     assert MINIMAL_RUN.to_json()["code_pointer"] is None

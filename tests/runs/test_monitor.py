@@ -29,6 +29,16 @@ def worker(beat: float = NOW - 1) -> WorkerInfo:
         (run(RunStatus.STARTED), worker(), False, None, Action.FAIL, "run worker died"),
         (run(RunStatus.STARTED), worker(NOW - 6), None, None, Action.FAIL, "heartbeats for 6 s"),
         (run(RunStatus.STARTED), worker(NOW - 4), None, None, None, None),
+        (run(RunStatus.STARTED), worker(NOW - 60), True, None, None, None),  # pid is trusted
+        (run(RunStatus.STARTING, started=None), worker(NOW - 20), None, None, None, None),
+        (
+            run(RunStatus.STARTING, started=None),
+            worker(NOW - 31),
+            None,
+            None,
+            Action.FAIL,
+            "heartbeats for 31 s",
+        ),
         (run(RunStatus.STARTING, started=None, created=NOW - 5), None, None, None, None, None),
         (
             run(RunStatus.STARTING, started=None, created=NOW - 31),
@@ -85,10 +95,10 @@ def test_verdicts(
         assert reason is not None and reason in verdict.reason
 
 
-def test_policy_detects_within_two_poll_intervals() -> None:
-    policy = MonitorPolicy.for_poll_interval(5.0)
-    assert policy.stale_after <= 5.0
-    assert MonitorPolicy.for_poll_interval(0.1).stale_after == 1.0
+def test_policy_limits_follow_the_poll_interval() -> None:
+    assert MonitorPolicy.for_poll_interval(5.0).stale_after == 10.0
+    assert MonitorPolicy.for_poll_interval(20.0).stale_after == 40.0
+    assert MonitorPolicy.for_poll_interval(0.1).start_timeout == 30.0
 
 
 def test_verdicts_over_many_runs() -> None:

@@ -81,6 +81,28 @@ def _execute(job_def: JobDefinition, instance: Instance, **kwargs: Any) -> Run:
     ).run
 
 
+def _reexecution_events(instance: Instance, run_id: str) -> list[Event]:
+    """ENGINE events of a re-execution (not the launcher's 'started run worker')."""
+    return [
+        e
+        for e in instance.get_events(run_id)
+        if e.event_type is EventType.ENGINE and "pid" not in e.data
+    ]
+
+
+def reexecuted(instance: Instance, run_id: str, **kwargs: Any) -> Run:
+    """Re-execute (launched in a worker process) and wait for the child to end."""
+    child = instance.reexecute(run_id, **kwargs)
+    deadline = time.monotonic() + 60
+    while not child.status.is_finished:
+        assert time.monotonic() < deadline, f"run {child.run_id} did not finish"
+        time.sleep(0.02)
+        found = instance.get_run(child.run_id)
+        assert found is not None
+        child = found
+    return child
+
+
 def _failed_parent(instance: Instance, **kwargs: Any) -> Run:
     run = _execute(flaky, instance, **kwargs)
     assert run.status is RunStatus.FAILURE
@@ -90,12 +112,12 @@ def _failed_parent(instance: Instance, **kwargs: Any) -> Run:
 def test_all_steps_reruns_everything(instance: Instance, flag: Path) -> None:
     parent = _failed_parent(instance, run_config={})
     flag.touch()
-    child = instance.reexecute(parent.run_id)
+    child = reexecuted(instance, parent.run_id)
     assert child.status is RunStatus.SUCCESS
     assert child.parent_run_id == child.root_run_id == parent.run_id
     assert sorted(_started(instance, child.run_id)) == ["after", "emit", "steady", "unstable"]
     assert instance.outputs.get(child.run_id, NodeOutput("after", "result")) == 21
-    assert not [e for e in instance.get_events(child.run_id) if e.event_type is EventType.ENGINE]
+    assert not _reexecution_events(instance, child.run_id)
 
 
 def test_from_failure_reruns_failed_and_skipped_steps_from_stored_outputs(
@@ -105,11 +127,11 @@ def test_from_failure_reruns_failed_and_skipped_steps_from_stored_outputs(
     parent = _failed_parent(instance)
     instance.outputs.put(parent.run_id, EMIT, 5)  # proves the child reads the store
     flag.touch()
-    child = instance.reexecute(parent.run_id, from_failure=True)
+    child = reexecuted(instance, parent.run_id, from_failure=True)
     assert child.status is RunStatus.SUCCESS
     assert child.parent_run_id == parent.run_id
     assert _started(instance, child.run_id) == ["unstable", "after"]
-    engine = [e for e in instance.get_events(child.run_id) if e.event_type is EventType.ENGINE]
+    engine = _reexecution_events(instance, child.run_id)
     assert engine[0].data["reused_steps"] == ["emit", "steady"]
     assert engine[1].message == f"loaded output 'result' of op 'emit' from run {parent.run_id}"
     assert len(engine) == 2
@@ -119,10 +141,10 @@ def test_from_failure_reruns_failed_and_skipped_steps_from_stored_outputs(
 
 def test_a_grandchild_keeps_the_root_and_what_its_parent_reused(instance: Instance) -> None:
     parent = _failed_parent(instance)
-    child = instance.reexecute(parent.run_id, from_failure=True)
+    child = reexecuted(instance, parent.run_id, from_failure=True)
     assert child.status is RunStatus.FAILURE
     instance.delete_run(parent.run_id)
-    grandchild = instance.reexecute(child.run_id, from_failure=True)
+    grandchild = reexecuted(instance, child.run_id, from_failure=True)
     assert grandchild.parent_run_id == child.run_id
     assert grandchild.root_run_id == parent.run_id
     assert grandchild.tags["dagwright/root_run_id"] == parent.run_id
@@ -130,7 +152,10 @@ def test_a_grandchild_keeps_the_root_and_what_its_parent_reused(instance: Instan
     assert _started(instance, grandchild.run_id) == ["unstable"]
     events = instance.get_events(grandchild.run_id)
     assert succeeded_steps(events) == {"emit", "steady"}
-    assert f"from run {child.run_id}" in events[2].message
+    assert (
+        f"re-executing run {child.run_id}"
+        in _reexecution_events(instance, grandchild.run_id)[0].message
+    )
 
 
 def test_child_tags(instance: Instance, flag: Path) -> None:
@@ -143,7 +168,7 @@ def test_child_tags(instance: Instance, flag: Path) -> None:
         parent.run_id, {"dagwright/schedule_name": "nightly", "dagwright/backfill": "b1"}
     )
     flag.touch()
-    child = instance.reexecute(parent.run_id, from_failure=True, tags={"env": "prod", "n": 2})
+    child = reexecuted(instance, parent.run_id, from_failure=True, tags={"env": "prod", "n": 2})
     assert dict(child.tags) == {
         "team": "data",
         "owner": "ana",
@@ -166,18 +191,18 @@ def test_an_op_selection_parent(instance: Instance, flag: Path) -> None:
     parent = _failed_parent(instance, op_selection=["emit", "unstable+"])
     assert _started(instance, parent.run_id) == ["emit", "unstable"]
     flag.touch()
-    child = instance.reexecute(parent.run_id, from_failure=True)
+    child = reexecuted(instance, parent.run_id, from_failure=True)
     assert child.op_selection == ("emit", "unstable+")
     assert child.tags["dagwright/op_selection"] == '["emit", "unstable+"]'
     assert _started(instance, child.run_id) == ["unstable", "after"]
-    again = instance.reexecute(parent.run_id)
+    again = reexecuted(instance, parent.run_id)
     assert _started(instance, again.run_id) == ["emit", "unstable", "after"]
 
 
 def test_nested_step_keys(instance: Instance, flag: Path) -> None:
     parent = _execute(nested_flaky, instance)
     flag.touch()
-    child = instance.reexecute(parent.run_id, from_failure=True)
+    child = reexecuted(instance, parent.run_id, from_failure=True)
     assert child.status is RunStatus.SUCCESS
     assert _started(instance, child.run_id) == ["stage.unstable", "after"]
     assert instance.outputs.get(child.run_id, NodeOutput("stage.unstable", "result")) == 20
@@ -197,7 +222,7 @@ def test_from_failure_is_refused_for_a_run_that_succeeded(instance: Instance, fl
     parent = _execute(flaky, instance)
     with pytest.raises(DagwrightInvalidTransitionError, match="SUCCESS to re-executed from"):
         instance.reexecute(parent.run_id, from_failure=True)
-    assert instance.reexecute(parent.run_id).status is RunStatus.SUCCESS
+    assert reexecuted(instance, parent.run_id).status is RunStatus.SUCCESS
     assert instance.get_runs_count() == 2
 
 

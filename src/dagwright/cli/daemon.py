@@ -14,12 +14,15 @@ from dagwright.daemon.base import Daemon
 def _daemons(instance: Any) -> list[Daemon]:
     from dagwright.daemon.run_monitor import RunMonitorDaemon
     from dagwright.daemon.run_queue import RunQueueDaemon
+    from dagwright.daemon.run_retries import RunRetryDaemon
 
     loops: list[Daemon] = []
     if instance.settings.run_queue is not None:
         loops.append(RunQueueDaemon(instance))
     if instance.settings.run_monitoring.enabled:
         loops.append(RunMonitorDaemon(instance))
+    if instance.settings.run_retries.enabled:
+        loops.append(RunRetryDaemon(instance))
     return loops
 
 
@@ -40,7 +43,8 @@ def _daemons(instance: Any) -> list[Daemon]:
 )
 def daemon_command(python_file: str | None, module: str | None, log_level: str) -> None:
     """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
-    (when run_queue is configured) and the run monitor. One log line per decision."""
+    (when run_queue is configured), the run monitor and run retries. One log line per
+    decision."""
     from dagwright.daemon.controller import DaemonController
 
     if python_file or module:
@@ -53,7 +57,9 @@ def daemon_command(python_file: str | None, module: str | None, log_level: str) 
     with open_instance() as instance:
         loops = _daemons(instance)
         if not loops:
-            raise click.UsageError("nothing to run: no run_queue and run_monitoring disabled")
+            raise click.UsageError(
+                "nothing to run: no run_queue, run_monitoring and run_retries disabled"
+            )
         DaemonController(instance, loops).run()
 
 

@@ -178,3 +178,48 @@ def delete_run(run_id: str) -> None:
     with open_instance() as instance:
         instance.delete_run(run_id)
     click.echo(f"deleted run {run_id}")
+
+
+@run_group.command("terminate")
+@click.argument("run_id")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the worker before killing it.",
+)
+def terminate_run(run_id: str, timeout: float) -> None:
+    """Cancel a run: queued runs at once; running ones through CANCELING, stopping their
+    process and the processes it started."""
+    with open_instance() as instance:
+        run = instance.terminate(run_id, timeout=timeout)
+    click.echo(f"run {run.run_id} {run.status.value}")
+
+
+@run_group.command("reexecute")
+@click.argument("run_id")
+@click.option(
+    "--from-failure",
+    is_flag=True,
+    help="Re-run only the steps that did not succeed (others' outputs are reused).",
+)
+@click.option("--tags", "tags_json", help="More tags as a JSON object.")
+@click.option("--tag", "tag_pairs", multiple=True, help="A tag key=value (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new run as JSON.")
+def reexecute_run(
+    run_id: str,
+    from_failure: bool,
+    tags_json: str | None,
+    tag_pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Re-execute a finished run as a new run (all steps, or --from-failure); the new run
+    keeps the user tags and records its parent and root run."""
+    tags = parse_tags(tags_json, tag_pairs)
+    with open_instance() as instance:
+        child = instance.reexecute(run_id, from_failure=from_failure, tags=tags)
+    if as_json:
+        echo_json(child.to_json())
+    else:
+        click.echo(f"run {child.run_id} {child.status.value} (re-execution of {run_id})")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import time
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -12,36 +10,13 @@ from typing import TYPE_CHECKING
 from dagwright.daemon.base import log
 from dagwright.errors import DagwrightInvalidTransitionError
 from dagwright.execution.events import Event, EventType
+from dagwright.runs.launcher import process_alive, signal_worker
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.runs.monitor import Action, MonitorPolicy, Verdict, verdicts
 from dagwright.tags import FAILURE_REASON_TAG
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
-
-
-def process_alive(worker: WorkerInfo) -> bool | None:
-    """Whether a worker's process lives (None when it runs on another host)."""
-    if worker.pid is None or worker.host != socket.gethostname():
-        return None
-    try:
-        os.kill(worker.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def signal_worker(worker: WorkerInfo | None, signum: int) -> bool:
-    """Send a signal to a local worker's process group; whether it was delivered."""
-    if worker is None or worker.pid is None or worker.host != socket.gethostname():
-        return False
-    try:
-        os.killpg(worker.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
 
 
 class RunMonitorDaemon:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from dagwright.definitions.composition import NodeOutput
-from dagwright.errors import DagwrightExecutionError, DagwrightUserCodeError
+from dagwright.errors import (
+    DagwrightExecutionError,
+    DagwrightInvalidTransitionError,
+    DagwrightUserCodeError,
+)
 from dagwright.execution.context import OpExecutionContext, OpLogger
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.plan import Step
@@ -19,6 +24,7 @@ from dagwright.execution.step import (
     gather_inputs,
     split_outputs,
 )
+from dagwright.runs.models import RunStatus
 from dagwright.runs.reexecution import REUSED_STEPS_KEY
 from dagwright.runs.request import PreparedRun, prepare_run
 
@@ -84,12 +90,7 @@ class InProcessExecution:
                 if not self._run_or_skip(step, not_done):
                     not_done.add(step.key)
         except BaseException as exc:
-            self.emit(
-                EventType.RUN_FAILURE,
-                message=f"run interrupted: {type(exc).__name__}",
-                level="ERROR",
-                data={"error": error_info(exc)},
-            )
+            self._interrupted(exc)
             raise
         if not_done:
             self.emit(
@@ -100,6 +101,21 @@ class InProcessExecution:
             )
         else:
             self.emit(EventType.RUN_SUCCESS, message="all steps succeeded")
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """End the run when execution stops half-way: CANCELED if it was being canceled
+        (``terminate``), else FAILURE; nothing if another process already ended it."""
+        current = self.instance.get_run(self.run.run_id)
+        if current is None or current.status.is_finished:
+            return
+        canceled = current.status is RunStatus.CANCELING
+        with suppress(DagwrightInvalidTransitionError):  # the run monitor ended it meanwhile
+            self.emit(
+                EventType.RUN_CANCELED if canceled else EventType.RUN_FAILURE,
+                message="run terminated" if canceled else f"run interrupted: {type(exc).__name__}",
+                level="WARNING" if canceled else "ERROR",
+                data={"error": error_info(exc)},
+            )
 
     def _load_reused_outputs(self) -> bool:
         """Announce the steps a re-execution reuses and load the outputs it reads from

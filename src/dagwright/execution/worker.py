@@ -13,23 +13,42 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from types import FrameType
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
-from dagwright.errors import DagwrightError
+from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.execution.step import error_info
 from dagwright.instance import Instance
 from dagwright.runs.models import Run
+from dagwright.runs.reexecution import prepare_reexecution
 from dagwright.runs.request import PreparedRun, resolve_op_configs
 from dagwright.tags import FAILURE_REASON_TAG
 
 
-def prepare_stored_run(job: JobDefinition, run: Run) -> PreparedRun:
-    """Rebuild the plan and op configs of a run that was validated when it was submitted."""
+def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> PreparedRun:
+    """Rebuild the plan and op configs of a run that was validated when it was submitted.
+
+    A re-execution from failure is prepared again from its parent (a finished run, so the
+    same steps are chosen and the same outputs loaded).
+    """
+    if run.step_keys_to_execute is not None and run.parent_run_id is not None:
+        parent = instance.get_run(run.parent_run_id)
+        if parent is None:
+            raise DagwrightRunNotFoundError(run.parent_run_id)
+        prepared = prepare_reexecution(
+            job,
+            parent,
+            instance.get_events(parent.run_id),
+            from_failure=True,
+            tags=None,
+            outputs=instance.outputs,
+        )
+        return replace(prepared, run=run)
     selected = resolve_selection(job.graph, run.op_selection) if run.op_selection else None
     plan = build_plan(job.graph, selected)
     return PreparedRun(run, plan, resolve_op_configs(job, run.run_config, plan.step_keys))
@@ -55,7 +74,7 @@ def execute_run(instance: Instance, run_id: str) -> bool:
     if run is None or run.code_pointer is None:
         raise DagwrightError(f"run {run_id!r} not found or not launchable")
     try:
-        prepared = prepare_stored_run(load_job(run.code_pointer), run)
+        prepared = prepare_stored_run(instance, load_job(run.code_pointer), run)
     except Exception as exc:  # the code or config changed under the run: fail it, clearly
         _fail(instance, run, "could not load the job", exc)
         return False

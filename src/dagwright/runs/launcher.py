@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidConfigError
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import Run
+from dagwright.runs.models import Run, WorkerInfo
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -39,8 +39,13 @@ class RunLauncher(Protocol):
         """
         ...
 
-    def terminate(self, run: Run) -> bool:
-        """Stop the run's process (and its children); whether there was one to stop."""
+    def terminate(self, run: Run, *, force: bool = False) -> bool:
+        """Stop the run's process and its children (SIGTERM, or SIGKILL with ``force``);
+        whether a signal was delivered."""
+        ...
+
+    def is_running(self, run: Run) -> bool | None:
+        """Whether the run's process is alive (None: unknown, e.g. on another host)."""
         ...
 
 
@@ -110,21 +115,49 @@ class ProcessRunLauncher:
         self._processes[run_id].wait()
         self._processes.pop(run_id, None)
 
-    def terminate(self, run: Run) -> bool:
-        """Send SIGTERM to the worker's process group."""
-        pid = worker_pid(self._instance, run.run_id)
-        if pid is None:
-            return False
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return False
+    def terminate(self, run: Run, *, force: bool = False) -> bool:
+        """Signal the worker's process group (the worker and any process it started)."""
+        worker = self._instance.storage.workers.get(run.run_id)
+        return signal_worker(worker, signal.SIGKILL if force else signal.SIGTERM)
+
+    def is_running(self, run: Run) -> bool | None:
+        """Whether the worker's process is alive (None when it runs on another host)."""
+        worker = self._instance.storage.workers.get(run.run_id)
+        return process_alive(worker) if worker is not None else None
+
+
+def _local_pid(worker: WorkerInfo | None) -> int | None:
+    if worker is None or worker.pid is None or worker.host != socket.gethostname():
+        return None
+    return worker.pid
+
+
+def process_alive(worker: WorkerInfo) -> bool | None:
+    """Whether a worker's process lives (None when it runs on another host)."""
+    pid = _local_pid(worker)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
+    return True
+
+
+def signal_worker(worker: WorkerInfo | None, signum: int) -> bool:
+    """Send a signal to a local worker's process group; whether it was delivered."""
+    pid = _local_pid(worker)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def worker_pid(instance: Instance, run_id: str) -> int | None:
     """The pid of a run's worker, if it runs on this host."""
-    worker = instance.storage.workers.get(run_id)
-    if worker is None or worker.pid is None or worker.host != socket.gethostname():
-        return None
-    return worker.pid
+    return _local_pid(instance.storage.workers.get(run_id))

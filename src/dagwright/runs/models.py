@@ -98,7 +98,9 @@ class CodePointer:
 class Run:
     """One run of a job. Frozen: status changes go through the instance, never assignment.
 
-    Timestamps are seconds since the epoch (UTC).
+    Timestamps are seconds since the epoch (UTC). ``step_keys_to_execute`` is set on a
+    re-execution from failure: the steps it runs (the others' outputs are loaded from the
+    parent run).
     """
 
     run_id: str
@@ -113,6 +115,7 @@ class Run:
     started_at: float | None = None
     ended_at: float | None = None
     code_pointer: CodePointer | None = None
+    step_keys_to_execute: tuple[str, ...] | None = None
 
     @property
     def partition_key(self) -> str | None:
@@ -134,6 +137,9 @@ class Run:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "code_pointer": self.code_pointer.to_json() if self.code_pointer else None,
+            "step_keys_to_execute": (
+                list(self.step_keys_to_execute) if self.step_keys_to_execute is not None else None
+            ),
         }
 
     @classmethod
@@ -141,6 +147,7 @@ class Run:
         """Inverse of :meth:`to_json`."""
         selection = data.get("op_selection")
         pointer = data.get("code_pointer")
+        step_keys = data.get("step_keys_to_execute")
         return cls(
             run_id=data["run_id"],
             job_name=data["job_name"],
@@ -154,6 +161,7 @@ class Run:
             started_at=data.get("started_at"),
             ended_at=data.get("ended_at"),
             code_pointer=CodePointer.from_json(pointer) if pointer else None,
+            step_keys_to_execute=tuple(step_keys) if step_keys is not None else None,
         )
 
 

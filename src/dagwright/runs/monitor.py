@@ -7,8 +7,9 @@ Rules, for a run in STARTING, STARTED or CANCELING:
 
 * a worker that is known dead (its process is gone, on this host) ends the run: FAILURE
   (``worker died``), or CANCELED for a run being canceled;
-* a worker whose heartbeat is older than ``stale_after`` seconds is taken for dead (a
-  process on another host, or a host that was lost);
+* a worker on another host (whose process cannot be checked) whose heartbeat is older
+  than ``stale_after`` seconds (``start_timeout`` while the run is STARTING) is taken for
+  dead: the host was lost;
 * a STARTING run with no registered worker after ``start_timeout`` seconds fails;
 * a STARTED run past its ``dagwright/max_runtime`` is terminated and failed;
 * a CANCELING run whose worker still lives ``kill_after`` seconds after the cancel began
@@ -53,8 +54,15 @@ class MonitorPolicy:
 
     @classmethod
     def for_poll_interval(cls, poll_interval: float) -> MonitorPolicy:
-        """Limits that detect a dead worker within two poll intervals."""
-        return cls(stale_after=max(poll_interval, 1.0), start_timeout=max(30.0, 4 * poll_interval))
+        """Limits for a monitor polling every ``poll_interval`` seconds.
+
+        A local worker's death is seen on the next pass (its process is checked); a
+        remote worker (heartbeats every ``poll_interval / 2`` s, at most 5 s) is taken for
+        lost after ``max(2 × poll_interval, 10)`` seconds of silence.
+        """
+        return cls(
+            stale_after=max(2 * poll_interval, 10.0), start_timeout=max(30.0, 4 * poll_interval)
+        )
 
 
 def _max_runtime(run: Run) -> float | None:
@@ -74,8 +82,11 @@ def _worker_gone(
         return None
     if alive is False:
         return "run worker died (its process exited without ending the run)"
-    if now - worker.heartbeat_at > policy.stale_after:
-        return f"run worker stopped sending heartbeats for {now - worker.heartbeat_at:.0f} s"
+    if alive is None:  # on another host: only its heartbeats tell
+        silent = now - worker.heartbeat_at
+        limit = policy.start_timeout if run.status is RunStatus.STARTING else policy.stale_after
+        if silent > limit:
+            return f"run worker stopped sending heartbeats for {silent:.0f} s"
     return None
 
 

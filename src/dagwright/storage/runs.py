@@ -173,6 +173,22 @@ class RunStorage:
             bodies = conn.execute(_page_query(filters, before, limit)).scalars().all()
         return [run_from_body(body) for body in bodies]
 
+    def get_runs_ended_after(
+        self, status: RunStatus, since: float, *, limit: int = 1000
+    ) -> list[Run]:
+        """Runs that ended in ``status`` after ``since`` (exclusive), oldest end first.
+
+        An index walk on ``(status, ended_at)``: the retry loop reads only new failures.
+        """
+        query = (
+            select(runs.c.body)
+            .where(runs.c.status == status.value, runs.c.ended_at > since)
+            .order_by(runs.c.ended_at)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            return [run_from_body(body) for (body,) in conn.execute(query)]
+
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""
         query, _ = _filtered(select(func.count()), filters, _tag_items(filters), with_runs=False)

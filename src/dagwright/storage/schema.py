@@ -65,6 +65,7 @@ runs: Final = Table(
     Index("ix_runs_job_name_id", "job_name", "id"),
     Index("ix_runs_status_id", "status", "id"),
     Index("ix_runs_created_at", "created_at"),
+    Index("ix_runs_status_ended_at", "status", "ended_at"),
 )
 
 #: One row per tag of a run; at most one row per (run, key).

@@ -1,4 +1,4 @@
-"""Run workers and daemon heartbeats.
+"""Run workers, daemon heartbeats, and an index of finished runs by end time.
 
 Revision ID: 0002
 Revises: 0001
@@ -19,7 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create run_workers and daemon_heartbeats."""
+    """Create run_workers and daemon_heartbeats; index runs by (status, ended_at)."""
+    op.create_index("ix_runs_status_ended_at", "runs", ["status", "ended_at"])
     op.create_table(
         "run_workers",
         sa.Column(
@@ -43,5 +44,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop what :func:`upgrade` created."""
+    op.drop_index("ix_runs_status_ended_at", table_name="runs")
     op.drop_table("daemon_heartbeats")
     op.drop_table("run_workers")
