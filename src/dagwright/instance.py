@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
     from dagwright.runs.coordinator import RunCoordinator
-    from dagwright.runs.launcher import RunLauncher
+    from dagwright.runs.launcher import ProcessRunLauncher, RunLauncher
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.request import PreparedRun
     from dagwright.settings import Settings
@@ -121,7 +121,9 @@ class Instance:
         return cls.from_home(home_from_env())
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and a launcher's standby worker)."""
+        if self._launcher is not None:
+            self._launcher.close()
         self.storage.close()
 
     def __enter__(self) -> Instance:
@@ -137,7 +139,7 @@ class Instance:
 
     # -- submitting and launching ------------------------------------------------------------
 
-    _launcher: RunLauncher | None = None
+    _launcher: ProcessRunLauncher | None = None
     _coordinator: RunCoordinator | None = None
 
     @property

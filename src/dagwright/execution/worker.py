@@ -8,6 +8,7 @@ the run as FAILURE with ``dagwright/failure_reason``.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -104,27 +105,51 @@ def _beat(instance: Instance, run_id: str, stop: threading.Event, interval: floa
             print(f"heartbeat failed: {exc}", file=sys.stderr)
 
 
+#: The argument that starts a warm standby worker: it loads everything, then reads the id
+#: of the run to execute from its standard input (see ``ProcessRunLauncher``).
+STANDBY = "--standby"
+
+
+def _await_run_id(instance: Instance) -> str | None:
+    """A standby worker waits for its run id; its output then goes to that run's log."""
+    line = sys.stdin.readline().strip()
+    if not line or instance.home is None:
+        return None
+    log = instance.home / "logs" / f"{line}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    return line
+
+
+def _execute_with_heartbeats(instance: Instance, run_id: str) -> int:
+    stop = threading.Event()
+    beats = threading.Thread(
+        target=_beat, args=(instance, run_id, stop, heartbeat_interval(instance)), daemon=True
+    )
+    beats.start()
+    try:
+        return 0 if execute_run(instance, run_id) else 1
+    except RunTerminated:
+        return 143
+    finally:
+        stop.set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m dagwright.execution.worker RUN_ID", file=sys.stderr)
+        print(f"usage: python -m dagwright.execution.worker RUN_ID|{STANDBY}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_terminated)
     with Instance.get() as instance:
-        stop = threading.Event()
-        beats = threading.Thread(
-            target=_beat,
-            args=(instance, args[0], stop, heartbeat_interval(instance)),
-            daemon=True,
-        )
-        beats.start()
-        try:
-            return 0 if execute_run(instance, args[0]) else 1
-        except RunTerminated:
-            return 143
-        finally:
-            stop.set()
+        run_id = _await_run_id(instance) if args[0] == STANDBY else args[0]
+        if run_id is None:
+            return 0  # the launcher went away without a run for this standby worker
+        return _execute_with_heartbeats(instance, run_id)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,12 @@
 The default launcher starts one OS process per run: ``python -m dagwright.execution.worker
 RUN_ID``, with ``DAGWRIGHT_HOME`` pointing at the instance. The worker loads the job from
 the run's code pointer, so nothing but the run id crosses the process boundary.
+
+A launcher that launches more than once (a daemon, a server) keeps one warm standby worker
+(``python -m dagwright.execution.worker --standby``): a process that has already imported
+dagwright and opened the instance, and reads the id of the next run from its standard
+input. A launch then costs no interpreter start-up; each run still gets a process of its
+own.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 
 #: The module a launched run's process runs.
 WORKER_MODULE = "dagwright.execution.worker"
+#: Its argument for a standby worker (kept in sync with ``dagwright.execution.worker``).
+STANDBY = "--standby"
 
 
 class RunLauncher(Protocol):
@@ -60,6 +68,8 @@ class ProcessRunLauncher:
     def __init__(self, instance: Instance) -> None:
         self._instance = instance
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._launches = 0
+        self._spare: subprocess.Popen[bytes] | None = None
 
     def _home(self) -> Path:
         home = self._instance.home
@@ -85,15 +95,7 @@ class ProcessRunLauncher:
         assert claimed is not None
         log_path = worker_log_path(home, run.run_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", WORKER_MODULE, run.run_id],
-                env={**os.environ, "DAGWRIGHT_HOME": str(home)},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = self._take_spare(run.run_id) or self._spawn(home, run.run_id, log_path)
         self._processes[run.run_id] = process
         self._instance.storage.workers.register(
             run.run_id, pid=process.pid, host=socket.gethostname(), now=time.time()
@@ -109,7 +111,43 @@ class ProcessRunLauncher:
                 data={"pid": process.pid, "host": socket.gethostname(), "log": str(log_path)},
             )
         )
+        self._launches += 1
+        if self._launches >= 2 and self._spare is None:
+            self._spare = self._spawn(home, None, home / "logs" / "standby.log")
         return claimed
+
+    def _spawn(self, home: Path, run_id: str | None, log_path: Path) -> subprocess.Popen[bytes]:
+        """Start a worker for ``run_id``, or a standby worker (``run_id`` None)."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", WORKER_MODULE, run_id or STANDBY],
+                env={**os.environ, "DAGWRIGHT_HOME": str(home)},
+                stdin=subprocess.DEVNULL if run_id else subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _take_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:
+        """Hand the run to the warm standby worker, if one is ready."""
+        spare, self._spare = self._spare, None
+        if spare is None or spare.stdin is None:
+            return None
+        try:
+            spare.stdin.write(f"{run_id}\n".encode())
+            spare.stdin.close()
+        except OSError:  # it died: start a worker the ordinary way
+            spare.wait()
+            return None
+        return spare
+
+    def close(self) -> None:
+        """Let the standby worker go (it exits when its input closes)."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.stdin is not None:
+            spare.stdin.close()
+            spare.wait()
 
     def _reap(self, run_id: str) -> None:
         self._processes[run_id].wait()
