@@ -5,25 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.jobs import slow
+from tests.waiting import process_alive, wait_for
 
 from dagwright import Instance, Run, RunStatus
 from dagwright.daemon.run_monitor import RunMonitorDaemon
 from dagwright.runs.launcher import worker_pid
 from dagwright.runs.monitor import MonitorPolicy
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def status_of(instance: Instance, run_id: str) -> RunStatus:
@@ -103,7 +95,7 @@ def test_a_run_past_its_max_runtime_is_terminated(instance: Instance, tmp_path: 
     assert ended.tags["dagwright/failure_reason"] == "exceeded dagwright/max_runtime of 0.5 s"
     pid = worker_pid(instance, run.run_id)
     assert pid is not None
-    wait_for(lambda: not _alive(pid))
+    wait_for(lambda: not process_alive(pid))
 
 
 def test_a_run_whose_worker_never_registers_fails_after_the_start_timeout(
@@ -123,11 +115,3 @@ def test_a_run_whose_worker_never_registers_fails_after_the_start_timeout(
     assert ended is not None and ended.status is RunStatus.FAILURE
     assert "no run worker started" in ended.tags["dagwright/failure_reason"]
     assert simple.chain.name == "chain"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

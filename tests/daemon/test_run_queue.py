@@ -8,11 +8,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.jobs import simple
+from tests.waiting import wait_for
 
 from dagwright import EventType, Instance, RunsFilter, RunStatus
 from dagwright.daemon.run_queue import RunQueueDaemon
@@ -48,15 +49,6 @@ def home(tmp_path: Path, storage_url: str) -> Path:
 def instance(home: Path) -> Iterator[Instance]:
     with Instance.from_home(home) as opened:
         yield opened
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def launches(instance: Instance, run_id: str) -> int:

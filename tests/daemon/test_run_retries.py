@@ -8,20 +8,10 @@ from pathlib import Path
 
 import pytest
 from tests.jobs.flaky import FLAG_ENV, flaky
+from tests.waiting import wait_finished
 
 from dagwright import EventType, Instance, Run, RunsFilter, RunStatus
 from dagwright.daemon.run_retries import RunRetryDaemon
-
-
-def wait_finished(instance: Instance, run_id: str, timeout: float = 60.0) -> Run:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = instance.get_run(run_id)
-        assert run is not None
-        if run.status.is_finished:
-            return run
-        time.sleep(0.02)
-    raise AssertionError(f"run {run_id} did not finish")
 
 
 @pytest.fixture

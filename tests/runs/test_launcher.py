@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from tests.jobs import simple
+from tests.waiting import wait_finished
 
 from dagwright import (
     DagwrightCodeLoadError,
@@ -15,24 +15,12 @@ from dagwright import (
     DagwrightInvalidTransitionError,
     EventType,
     Instance,
-    Run,
     RunStatus,
     job,
     op,
 )
 from dagwright.definitions.loader import load_definitions
 from dagwright.runs.launcher import worker_log_path, worker_pid
-
-
-def wait_until_finished(instance: Instance, run_id: str, timeout: float = 60.0) -> Run:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = instance.get_run(run_id)
-        assert run is not None
-        if run.status.is_finished:
-            return run
-        time.sleep(0.02)
-    raise AssertionError(f"run {run_id} did not finish within {timeout}s")
 
 
 @pytest.fixture
@@ -44,7 +32,7 @@ def test_a_submitted_run_executes_in_its_own_process(instance: Instance) -> None
     run = instance.submit_run(simple.chain, tags={"team": "docs"})
     assert run.status is RunStatus.STARTING
     assert run.code_pointer is not None and run.code_pointer.module == "tests.jobs.simple"
-    ended = wait_until_finished(instance, run.run_id)
+    ended = wait_finished(instance, run.run_id)
     assert ended.status is RunStatus.SUCCESS
     assert ended.tags["team"] == "docs"
     types = [e.event_type for e in instance.get_events(run.run_id)]
@@ -67,7 +55,7 @@ def test_a_run_from_a_code_file_reloads_the_file(instance: Instance, tmp_path: P
     located = load_definitions(python_file=str(code)).get_job("located")
     run = instance.submit_run(located)
     assert run.code_pointer is not None and run.code_pointer.python_file == str(code)
-    assert wait_until_finished(instance, run.run_id).status is RunStatus.SUCCESS
+    assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
 
 
 def test_with_run_queue_configured_runs_are_queued(tmp_path: Path) -> None:
@@ -82,7 +70,7 @@ def test_with_run_queue_configured_runs_are_queued(tmp_path: Path) -> None:
         assert launched.status is RunStatus.STARTING
         with pytest.raises(DagwrightInvalidTransitionError):
             instance.launcher.launch(run)  # a second claim of the same run is refused
-        assert wait_until_finished(instance, run.run_id).status is RunStatus.SUCCESS
+        assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
 
 
 def test_bad_input_stores_nothing(instance: Instance) -> None:
@@ -129,7 +117,7 @@ def test_a_worker_that_cannot_load_the_job_fails_the_run_with_a_reason(
     gone = load_definitions(python_file=str(code)).get_job("gone")
     code.write_text("raise RuntimeError('the code changed')\n")  # before the worker loads it
     run = instance.submit_run(gone)
-    ended = wait_until_finished(instance, run.run_id)
+    ended = wait_finished(instance, run.run_id)
     assert ended.status is RunStatus.FAILURE
     assert ended.tags["dagwright/failure_reason"] == "could not load the job"
     failure = instance.get_events(run.run_id)[-1]
@@ -141,4 +129,4 @@ def test_current_image_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with Instance.from_home(tmp_path / "home") as instance:
         run = instance.submit_run(simple.chain)
         assert run.tags["dagwright/image"] == "registry.example/etl:1.2"
-        wait_until_finished(instance, run.run_id)
+        wait_finished(instance, run.run_id)

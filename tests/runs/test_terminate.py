@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.jobs import simple, slow
+from tests.waiting import process_alive
 
 from dagwright import DagwrightInvalidTransitionError, EventType, Instance, RunStatus
 from dagwright.runs.launcher import worker_pid
@@ -18,14 +18,6 @@ from dagwright.runs.launcher import worker_pid
 def instance(tmp_path: Path) -> Iterator[Instance]:
     with Instance.from_home(tmp_path / "home") as opened:
         yield opened
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_terminating_a_running_run_cancels_it_and_stops_its_process(
@@ -43,7 +35,7 @@ def test_terminating_a_running_run_cancels_it_and_stops_its_process(
     types = [e.event_type for e in instance.get_events(run.run_id)]
     assert EventType.RUN_CANCELING in types and types[-1] is EventType.RUN_CANCELED
     deadline = time.monotonic() + 10
-    while _alive(pid):
+    while process_alive(pid):
         assert time.monotonic() < deadline, "the worker process is still alive"
         time.sleep(0.02)
     with pytest.raises(DagwrightInvalidTransitionError, match="CANCELED"):

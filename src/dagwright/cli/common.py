@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +32,63 @@ def code_options(fn: F) -> F:
         type=click.Path(dir_okay=False),
         help="Python file to load jobs from.",
     )(fn)
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """What ``job execute`` and ``job launch`` were asked to run (already parsed)."""
+
+    job: JobDefinition
+    run_config: dict[str, Any] | None
+    tags: dict[str, object]
+    op_selection: list[str] | None
+    partition_key: str | None
+
+
+_RUN_OPTIONS = (
+    click.option("-j", "--job", "job_name", help="Job name (optional when there is one job)."),
+    click.option("--tags", "tags_json", help='Tags as a JSON object: \'{"team": "docs"}\'.'),
+    click.option("--tag", "tag_pairs", multiple=True, help="A tag key=value (repeatable)."),
+    click.option("--op-selection", help="Ops to run, comma-separated ('*load', 'clean+')."),
+    click.option("--partition", "partition_key", help="Partition key to run."),
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="Run config file (YAML or JSON).",
+    ),
+)
+
+
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-f/-m -j --tags --tag --op-selection --partition --config``, parsed into the
+    :class:`RunArgs` passed to the command as its first argument."""
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        names = (
+            "python_file",
+            "module",
+            "job_name",
+            "tags_json",
+            "tag_pairs",
+            "op_selection",
+            "partition_key",
+            "config_path",
+        )
+        given = {name: kwargs.pop(name) for name in names}
+        args = RunArgs(
+            job=pick_job(load_code(given["python_file"], given["module"]), given["job_name"]),
+            run_config=load_run_config(given["config_path"]),
+            tags=parse_tags(given["tags_json"], given["tag_pairs"]),
+            op_selection=split_selection(given["op_selection"]),
+            partition_key=given["partition_key"],
+        )
+        return fn(args, **kwargs)
+
+    for option in reversed(_RUN_OPTIONS):
+        command = option(command)
+    return code_options(command)
 
 
 def load_code(python_file: str | None, module: str | None) -> Definitions:

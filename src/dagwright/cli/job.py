@@ -7,15 +7,14 @@ from typing import Any
 import click
 
 from dagwright.cli.common import (
+    RunArgs,
     code_options,
     echo_json,
     load_code,
-    load_run_config,
     open_instance,
-    parse_tags,
     pick_job,
     print_table,
-    split_selection,
+    run_options,
 )
 from dagwright.definitions.job import JobDefinition
 from dagwright.execution.events import EventType
@@ -112,47 +111,22 @@ def show_job(
 
 
 @job_group.command("execute")
-@code_options
-@click.option("-j", "--job", "job_name", help="Job name (optional when there is one job).")
-@click.option("--tags", "tags_json", help='Launch tags as a JSON object: \'{"team": "docs"}\'.')
-@click.option("--tag", "tag_pairs", multiple=True, help="A launch tag key=value (repeatable).")
-@click.option("--op-selection", help="Ops to run, comma-separated ('*load', 'clean+').")
-@click.option("--partition", "partition_key", help="Partition key to run.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Run config file (YAML or JSON).",
-)
+@run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
-def execute_job(
-    python_file: str | None,
-    module: str | None,
-    job_name: str | None,
-    tags_json: str | None,
-    tag_pairs: tuple[str, ...],
-    op_selection: str | None,
-    partition_key: str | None,
-    config_path: str | None,
-    as_json: bool,
-) -> None:
+def execute_job(args: RunArgs, as_json: bool) -> None:
     """Execute a job in this process and store the run in $DAGWRIGHT_HOME.
 
     Exits 0 if the run succeeds, 1 if it fails, 2 on bad input (nothing is stored).
     """
-    job_def = pick_job(load_code(python_file, module), job_name)
-    tags = parse_tags(tags_json, tag_pairs)
-    selection = split_selection(op_selection)
-    run_config = load_run_config(config_path)
     from dagwright.execution.in_process import execute_job_in_process
 
     with open_instance() as instance:
         result = execute_job_in_process(
-            job_def,
-            run_config=run_config,
-            tags=tags,
-            op_selection=selection,
-            partition_key=partition_key,
+            args.job,
+            run_config=args.run_config,
+            tags=args.tags,
+            op_selection=args.op_selection,
+            partition_key=args.partition_key,
             instance=instance,
             raise_on_error=False,
             store_outputs=True,
@@ -160,53 +134,27 @@ def execute_job(
     if as_json:
         echo_json(result.run.to_json())
     else:
+        ends = (EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_SKIPPED)
         for event in result.all_events:
-            if event.event_type in (
-                EventType.STEP_SUCCESS,
-                EventType.STEP_FAILURE,
-                EventType.STEP_SKIPPED,
-            ):
+            if event.event_type in ends:
                 click.echo(f"  {event.message}")
         click.echo(f"run {result.run_id} {result.run.status.value}")
     click.get_current_context().exit(0 if result.success else 1)
 
 
 @job_group.command("launch")
-@code_options
-@click.option("-j", "--job", "job_name", help="Job name (optional when there is one job).")
-@click.option("--tags", "tags_json", help='Launch tags as a JSON object: \'{"team": "docs"}\'.')
-@click.option("--tag", "tag_pairs", multiple=True, help="A launch tag key=value (repeatable).")
-@click.option("--op-selection", help="Ops to run, comma-separated ('*load', 'clean+').")
-@click.option("--partition", "partition_key", help="Partition key to run.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Run config file (YAML or JSON).",
-)
+@run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
-def launch_job(
-    python_file: str | None,
-    module: str | None,
-    job_name: str | None,
-    tags_json: str | None,
-    tag_pairs: tuple[str, ...],
-    op_selection: str | None,
-    partition_key: str | None,
-    config_path: str | None,
-    as_json: bool,
-) -> None:
+def launch_job(args: RunArgs, as_json: bool) -> None:
     """Submit a run to $DAGWRIGHT_HOME: queued when run_queue is configured, else launched
     at once in its own process. Prints the run id and returns without waiting."""
-    job_def = pick_job(load_code(python_file, module), job_name)
-    tags = parse_tags(tags_json, tag_pairs)
     with open_instance() as instance:
         run = instance.submit_run(
-            job_def,
-            run_config=load_run_config(config_path),
-            tags=tags,
-            op_selection=split_selection(op_selection),
-            partition_key=partition_key,
+            args.job,
+            run_config=args.run_config,
+            tags=args.tags,
+            op_selection=args.op_selection,
+            partition_key=args.partition_key,
         )
     if as_json:
         echo_json(run.to_json())
