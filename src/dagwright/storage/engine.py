@@ -204,24 +204,29 @@ class Database:
                 yield pinned
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            if self._pinned is not None:
+                with self._pinned_transaction(self._pinned) as conn:
+                    yield conn
+            elif write:
+                with self._writer.begin() as conn:
+                    yield conn
+            else:
+                with self.engine.connect() as conn:
+                    yield conn
+        except DBAPIError as exc:
+            raise self.error(exc) from exc
+
+    def read(self) -> AbstractContextManager[Connection]:
         """A connection in a read transaction, rolled back at the end.
 
         Raises:
             DagwrightStorageError: the database failed.
         """
-        try:
-            if self._pinned is not None:
-                with self._pinned_transaction(self._pinned) as conn:
-                    yield conn
-                return
-            with self.engine.connect() as conn:
-                yield conn
-        except DBAPIError as exc:
-            raise self.error(exc) from exc
+        return self._transaction(write=False)
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> AbstractContextManager[Connection]:
         """A connection in a write transaction, committed unless the block raises.
 
         On SQLite the transaction starts with ``BEGIN IMMEDIATE``.
@@ -229,15 +234,7 @@ class Database:
         Raises:
             DagwrightStorageError: the database failed.
         """
-        try:
-            if self._pinned is not None:
-                with self._pinned_transaction(self._pinned) as conn:
-                    yield conn
-                return
-            with self._writer.begin() as conn:
-                yield conn
-        except DBAPIError as exc:
-            raise self.error(exc) from exc
+        return self._transaction(write=True)
 
     @contextmanager
     def driver_write(self) -> Iterator[Any]:
