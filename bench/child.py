@@ -31,12 +31,16 @@ if sys.argv[2] == "import_define":
 
 DEFINE_S = time.perf_counter() - _t0
 
-import datetime as dt  # noqa: E402  (the package import above is timed cold, on purpose)
+import contextlib  # noqa: E402  (the package import above is timed cold, on purpose)
+import datetime as dt  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -158,6 +162,352 @@ def w_tag_query(side: Any, *, home: str, warmup: int, reps: int) -> dict[str, An
     return result
 
 
+# --- run queue, launches, daemon --------------------------------------------------------
+
+#: The system under test (``dagwright`` or ``dagster``): the package a job file imports.
+SYSTEM = sys.argv[1]
+#: Values of the ``database`` tag of the queue data set.
+DATABASES = ("pg", "mysql", "sqlite")
+#: The cap on runs in progress in every queue workload.
+MAX_CONCURRENT_RUNS = 8
+#: Statuses a run never leaves.
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def queue_tags(side: Any, i: int, *, backfill: bool = True) -> dict[str, str]:
+    """Tags of queued run ``i``: ``team`` (10 values), ``database`` (3), ``shard`` (100),
+    the backfill system tag on every other run (20 backfills) and a priority from -3 to 3
+    on two runs in three (the others have none: priority 0).
+
+    ``backfill=False`` leaves the backfill tag out: it is a system tag, which dagwright
+    does not accept from ``submit_run``.
+    """
+    tags = {
+        "team": TEAMS[i % len(TEAMS)],
+        "database": DATABASES[(i // 10) % len(DATABASES)],
+        "shard": f"s{(i // 7) % 100}",
+    }
+    if backfill and i % 2 == 0:
+        tags[side.BACKFILL_TAG] = f"bf{(i // 2) % 20}"
+    if i % 3:
+        tags[side.PRIORITY_TAG] = str(i % 7 - 3)
+    return tags
+
+
+def in_progress_tags(side: Any) -> list[dict[str, str]]:
+    """The runs holding a launch slot in the queue data set: 4 of the 8, so the decision
+    has slots to fill and limits partly used."""
+    bf = side.BACKFILL_TAG
+    return [
+        {"team": "docs", "database": "pg", "shard": "s0", bf: "bf0"},
+        {"team": "data", "database": "pg", "shard": "s1"},
+        {"team": "ml", "database": "mysql", "shard": "s2", bf: "bf0"},
+        {"team": "infra", "shard": "s3"},
+    ]
+
+
+def queue_limits(side: Any, n: int) -> list[dict[str, Any]]:
+    """The first ``n`` tag concurrency limits (``n`` ≥ 4 for all three kinds).
+
+    The first four: ``team=docs`` (one value), ``database`` (any value, together),
+    backfill and ``team`` per unique value. Then per-value limits on the other teams, the
+    databases and the shards (up to 116 in all).
+    """
+    each = {"applyLimitPerUniqueValue": True}
+    limits: list[dict[str, Any]] = [
+        {"key": "team", "value": "docs", "limit": 1},
+        {"key": "database", "limit": 4},
+        {"key": side.BACKFILL_TAG, "value": each, "limit": 2},
+        {"key": "team", "value": each, "limit": 3},
+    ]
+    limits += [{"key": "team", "value": team, "limit": 2} for team in TEAMS[1:]]
+    limits += [{"key": "database", "value": db, "limit": 3} for db in DATABASES]
+    limits += [{"key": "shard", "value": f"s{k}", "limit": 1} for k in range(100)]
+    assert n <= len(limits), f"at most {len(limits)} limits"
+    return limits[:n]
+
+
+def w_queue_fill(
+    side: Any, *, home: str, start: int, stop: int, batch: int, in_progress: bool = False
+) -> dict[str, Any]:
+    """Add queued runs ``start..stop-1`` of the queue data set to the instance at ``home``;
+    with ``in_progress``, first write its settings (no queue) and the job file, and add the
+    runs in progress. Runs carry the job file's code pointer / origins, as submitted runs do.
+    """
+    job_file = os.path.join(home, "bench_one_op.py")
+    if in_progress:
+        side.write_settings(home, None)
+        jobs.write_job_file(home, SYSTEM)
+    instance = side.instance_at(home)
+    t0 = time.perf_counter()
+    with side.run_fields(instance, job_file, jobs.ONE_OP_JOB) as fields:
+
+        def run(tags: dict[str, str], created_at: float, status: str) -> Any:
+            return side.new_run(
+                uuid.uuid4().hex, jobs.ONE_OP_JOB, tags, created_at, status, **fields
+            )
+
+        if in_progress:
+            tags = in_progress_tags(side)
+            side.add_runs(
+                instance, [run(t, BASE_TS - 100 + k, "STARTED") for k, t in enumerate(tags)]
+            )
+        for lo in range(start, stop, batch):
+            queued = [
+                run(queue_tags(side, i), BASE_TS + i / 100, "QUEUED")
+                for i in range(lo, min(lo + batch, stop))
+            ]
+            side.add_runs(instance, queued)
+    return {"runs": stop - start, "elapsed_s": time.perf_counter() - t0}
+
+
+def w_queue_pass(
+    side: Any, *, home: str, n_queued: int, n_limits: int, warmup: int, reps: int
+) -> dict[str, Any]:
+    """One decision pass of the run queue over a copy of the filled instance at ``home``,
+    with ``n_limits`` tag limits and 4 of 8 slots in use; nothing is launched."""
+    work = tempfile.mkdtemp(prefix="bench-queue-")
+    try:
+        shutil.copytree(home, work, dirs_exist_ok=True)
+        side.write_settings(work, MAX_CONCURRENT_RUNS, queue_limits(side, n_limits))
+        instance = side.instance_at(work)
+        queued = side.count_runs(instance, ["QUEUED"])
+        assert queued == n_queued, f"expected {n_queued} queued runs, found {queued}"
+        launches: set[int] = set()
+        times = _timed(lambda: launches.add(side.queue_decision_pass(instance)), warmup, reps)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {**_summary(times), "would_launch": sorted(launches), "queued": queued}
+
+
+def _workspace(side: Any, max_concurrent_runs: int | None, n_limits: int = 0) -> tuple[str, str]:
+    """A scratch directory with a home (settings written) and the one-op job file in it;
+    ``$HOME_ENV`` of this process points at the home (Dagster's CLI and daemon use it)."""
+    work = tempfile.mkdtemp(prefix="bench-launch-")
+    home = os.path.join(work, "home")
+    os.makedirs(home)
+    limits = queue_limits(side, n_limits) if n_limits else []
+    side.write_settings(home, max_concurrent_runs, limits)
+    os.environ[side.HOME_ENV] = home
+    return work, home
+
+
+def _processes_using(home: str) -> list[int]:
+    """Processes, other than this one, whose environment names this benchmark's home.
+
+    Everything a workload starts inherits it (the home is a fresh temporary directory):
+    CLIs, daemons, code servers, run workers, even those that left our session.
+    """
+    needles = {
+        f"{var}={path}".encode()
+        for var in ("DAGWRIGHT_HOME", "DAGSTER_HOME")
+        for path in {home, os.path.realpath(home)}
+    }
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = set(f.read().split(b"\0"))
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue  # a zombie: already ended, only waiting to be reaped
+        except OSError:
+            continue
+        if env & needles:
+            found.append(int(entry))
+    return found
+
+
+def reap(home: str, grace_s: float = 10.0) -> list[int]:
+    """Stop every process a workload left behind (SIGTERM, then SIGKILL after ``grace_s``);
+    returns their pids."""
+    pids = _processes_using(home)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.1)
+        pids = [pid for pid in pids if pid in _processes_using(home)]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def _wait_finished(side: Any, instance: Any, run_id: str, timeout_s: float) -> tuple[str, float]:
+    """Poll the run every 10 ms until it is finished; its final status and when it was
+    first seen STARTED (or later), as a ``perf_counter`` time."""
+    deadline = time.perf_counter() + timeout_s
+    started_at = None
+    while True:
+        status = side.run_status(instance, run_id)
+        if started_at is None and status not in ("NOT_STARTED", "QUEUED", "STARTING"):
+            started_at = time.perf_counter()
+        if status in FINISHED:
+            return status, started_at or time.perf_counter()
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"run {run_id} still {status} after {timeout_s:.0f} s")
+        time.sleep(0.01)
+
+
+def w_submit_run(side: Any, *, warmup: int, n: int) -> dict[str, Any]:
+    """Per-run cost of submitting the one-op job (from a file) to a queued coordinator with
+    4 tag limits; the runs stay queued (no daemon), with mixed tags and priorities."""
+    work, home = _workspace(side, MAX_CONCURRENT_RUNS, n_limits=4)
+    try:
+        job_file = jobs.write_job_file(work, SYSTEM)
+        instance = side.instance_at(home)
+        numbers = iter(range(warmup + n))
+        with side.submitter(instance, job_file, jobs.ONE_OP_JOB) as submit:
+            times = _timed(
+                lambda: submit(queue_tags(side, next(numbers), backfill=False)), warmup, n
+            )
+        queued = side.count_runs(instance, ["QUEUED"])
+        assert queued == warmup + n, f"{queued} runs queued, expected {warmup + n}"
+    finally:
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    return _summary(times)
+
+
+def w_launch_latency(side: Any, *, warmup: int, reps: int, timeout_s: float) -> dict[str, Any]:
+    """Submit → SUCCESS of the one-op job with the default coordinator (launch at submit)
+    and the default process launcher, polling the run's status every 10 ms."""
+    work, home = _workspace(side, None)
+    to_success, to_started = [], []
+    try:
+        job_file = jobs.write_job_file(work, SYSTEM)
+        instance = side.instance_at(home)
+        with side.submitter(instance, job_file, jobs.ONE_OP_JOB) as submit:
+            for k in range(warmup + reps):
+                t0 = time.perf_counter()
+                run_id = submit({})
+                status, started = _wait_finished(side, instance, run_id, timeout_s)
+                assert status == "SUCCESS", f"run {run_id} ended {status}"
+                if k >= warmup:
+                    to_success.append(time.perf_counter() - t0)
+                    to_started.append(started - t0)
+    finally:
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    return {**_summary(to_success), "to_started_median_s": statistics.median(to_started)}
+
+
+def w_job_launch_cli(side: Any, *, reps: int, timeout_s: float) -> dict[str, Any]:
+    """Wall time of ``<system> job launch -f FILE -j JOB`` against a home with the default
+    coordinator (the CLI launches the run and returns). Each launched run is waited for
+    (not timed) before the next launch, so runs do not overlap the next measurement."""
+    work, home = _workspace(side, None)
+    times = []
+    try:
+        job_file = jobs.write_job_file(work, SYSTEM)
+        instance = side.instance_at(home)  # the home exists (schema made) before timing
+        argv = side.cli_launch_argv(job_file, jobs.ONE_OP_JOB)
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                argv,
+                cwd=work,
+                env=dict(os.environ),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                start_new_session=True,
+            )
+            times.append(time.perf_counter() - t0)
+            if proc.returncode:
+                tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+                raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {tail}")
+            deadline = time.perf_counter() + timeout_s
+            while side.count_runs(instance, ["NOT_STARTED", "QUEUED", "STARTING", "STARTED"]):
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"the launched run did not finish in {timeout_s:.0f} s")
+                time.sleep(0.05)
+        succeeded = side.count_runs(instance, ["SUCCESS"])
+        assert succeeded == reps, f"{succeeded} of {reps} launched runs succeeded"
+    finally:
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    return _summary(times)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU time of one process (not its children), from ``/proc``."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def w_drain(side: Any, *, n: int, timeout_s: float, poll_s: float = 0.2) -> dict[str, Any]:
+    """Submit ``n`` one-op runs to a queued coordinator (max 8 in progress, no tag limits),
+    start the daemon, and wait until all have finished: runs per second from the first
+    submit, and the daemon process's CPU time per run."""
+    work, home = _workspace(side, MAX_CONCURRENT_RUNS)
+    daemon = None
+    try:
+        job_file = jobs.write_job_file(work, SYSTEM)
+        instance = side.instance_at(home)
+        t0 = time.perf_counter()
+        with side.submitter(instance, job_file, jobs.ONE_OP_JOB) as submit:
+            for _ in range(n):
+                submit({})
+        submitted_s = time.perf_counter() - t0
+        log = open(os.path.join(work, "daemon.log"), "wb")  # noqa: SIM115 (closed below)
+        daemon = subprocess.Popen(
+            side.daemon_argv(job_file),
+            cwd=work,
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        cpu_first = first_launch_s = None
+        while True:
+            done = side.count_runs(instance, FINISHED)
+            if cpu_first is None and side.count_runs(instance, ["QUEUED"]) < n:
+                cpu_first, first_launch_s = _cpu_s(daemon.pid), time.perf_counter() - t0
+            if done >= n:
+                break
+            if daemon.poll() is not None:
+                with open(os.path.join(work, "daemon.log"), errors="replace") as f:
+                    tail = " | ".join(f.read().strip().splitlines()[-3:])
+                raise RuntimeError(f"the daemon exited ({daemon.returncode}): {tail}")
+            if time.perf_counter() - t0 > timeout_s:
+                raise TimeoutError(f"{done} of {n} runs finished after {timeout_s:.0f} s")
+            time.sleep(poll_s)
+        elapsed = time.perf_counter() - t0
+        cpu_end = _cpu_s(daemon.pid)
+        succeeded = side.count_runs(instance, ["SUCCESS"])
+        assert succeeded == n, f"{succeeded} of {n} runs succeeded"
+    finally:
+        if daemon is not None:
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    assert cpu_first is not None
+    return {
+        "runs": n,
+        "elapsed_s": elapsed,
+        "runs_per_s": n / elapsed,
+        "submit_s": submitted_s,
+        "first_launch_s": first_launch_s,
+        "daemon_cpu_total_s": cpu_end,
+        "daemon_cpu_per_run_s": (cpu_end - cpu_first) / n,
+    }
+
+
 def w_memory(side: Any) -> dict[str, Any]:
     side.execute(jobs.one_op_job(side.op, side.job))
     return {}
@@ -172,6 +522,12 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "tag_fill": w_tag_fill,
     "tag_query": w_tag_query,
     "memory": w_memory,
+    "queue_fill": w_queue_fill,
+    "queue_pass": w_queue_pass,
+    "submit_run": w_submit_run,
+    "launch_latency": w_launch_latency,
+    "job_launch_cli": w_job_launch_cli,
+    "drain": w_drain,
 }
 
 

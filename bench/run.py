@@ -38,6 +38,14 @@ SYSTEMS = ("dagwright", "dagster")
 FILL_WORKERS = {"dagwright": 1, "dagster": 2}
 #: Bump when the tag_query data set changes, so cached databases are rebuilt.
 FILL_VERSION = 1
+#: Bump when the queue data set (``queue_tags`` in child.py) changes.
+QUEUE_FILL_VERSION = 1
+#: The cached data sets: child workload that fills one, version, extra params of the first
+#: (schema) call. ``queue`` also stores the runs in progress in that first call.
+FILLS: dict[str, tuple[str, int, dict[str, Any]]] = {
+    "tag_query": ("tag_fill", FILL_VERSION, {}),
+    "queue": ("queue_fill", QUEUE_FILL_VERSION, {"in_progress": True}),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,21 @@ class Params:
     tag_big: int = 1_000_000
     tag_reps: int = 20
     mem_reps: int = 3
+    # run queue, launches, daemon (the *_dagster sizes are Dagster's: its runs take seconds)
+    submit_n: int = 200
+    submit_n_dagster: int = 20
+    queue_small: int = 1_000
+    queue_big: int = 10_000
+    queue_big_limits: int = 100
+    queue_big_dagster: bool = True
+    queue_reps: int = 5
+    launch_warmup: int = 1
+    launch_reps: int = 5
+    launch_reps_dagster: int = 3
+    bare_reps: int = 5
+    cli_reps: int = 3
+    drain_n: int = 1_000
+    drain_n_dagster: int = 24
 
 
 FULL = Params()
@@ -71,6 +94,17 @@ QUICK = Params(
     tag_big=100_000,
     tag_reps=5,
     mem_reps=1,
+    submit_n=50,
+    submit_n_dagster=5,
+    queue_big_dagster=False,
+    queue_reps=3,
+    launch_warmup=0,
+    launch_reps=3,
+    launch_reps_dagster=1,
+    bare_reps=3,
+    cli_reps=1,
+    drain_n=100,
+    drain_n_dagster=4,
 )
 
 
@@ -269,9 +303,11 @@ def _stage_root() -> Path:
     return DATA / "tmp"
 
 
-def filled_home(b: Bench, system: str, n: int) -> Path:
-    """The home of an instance holding the ``n``-run tag data set, filled once and cached."""
-    final = DATA / "tag_query" / f"{system}-{n}-v{FILL_VERSION}"
+def filled_home(b: Bench, system: str, n: int, data: str = "tag_query") -> Path:
+    """The home of an instance holding the ``n``-run ``data`` set (``FILLS``), filled once
+    and cached."""
+    workload, version, first = FILLS[data]
+    final = DATA / data / f"{system}-{n}-v{version}"
     if (final / "FILLED.json").exists():
         return final
     workers = FILL_WORKERS[system]
@@ -279,10 +315,10 @@ def filled_home(b: Bench, system: str, n: int) -> Path:
     stage = Path(tempfile.mkdtemp(prefix=f"bench-{system}-{n}-", dir=_stage_root()))
     try:
         t0 = time.perf_counter()
-        b.child(system, "tag_fill", home=str(stage), start=0, stop=0, batch=1)  # schema
+        b.child(system, workload, home=str(stage), start=0, stop=0, batch=1, **first)  # schema
         bounds = [n * k // workers for k in range(workers + 1)]
         procs = [
-            b.start(system, "tag_fill", home=str(stage), start=lo, stop=hi, batch=10_000)
+            b.start(system, workload, home=str(stage), start=lo, stop=hi, batch=10_000)
             for lo, hi in itertools.pairwise(bounds)
         ]
         for proc in procs:
@@ -294,7 +330,9 @@ def filled_home(b: Bench, system: str, n: int) -> Path:
         shutil.rmtree(stage, ignore_errors=True)
     info = {"system": system, "runs": n, "fill_s": elapsed, "workers": workers}
     (final / "FILLED.json").write_text(json.dumps(info))
-    b.notes.append(f"filled {system} with {n:,} runs in {elapsed:.0f} s ({workers} process(es))")
+    b.notes.append(
+        f"filled {system} with {n:,} runs ({data}) in {elapsed:.0f} s ({workers} process(es))"
+    )
     return final
 
 
@@ -340,6 +378,174 @@ def fig_memory(b: Bench) -> list[Row]:
     ]
 
 
+def _sized(system: str, dagwright: int, dagster: int) -> int:
+    return dagwright if system == "dagwright" else dagster
+
+
+def fig_submit_run(b: Bench) -> list[Row]:
+    return [
+        compare(
+            "submit_run to a queued coordinator (per run)",
+            "s",
+            lambda s: b.child(
+                s, "submit_run", warmup=1, n=_sized(s, b.p.submit_n, b.p.submit_n_dagster)
+            )["median_s"],
+            "≤ 0.02",
+        )
+    ]
+
+
+def fig_queue_pass(b: Bench) -> list[Row]:
+    small, big, big_limits = b.p.queue_small, b.p.queue_big, b.p.queue_big_limits
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def measure(system: str, n: int, n_limits: int) -> float:
+        home = filled_home(b, system, n, data="queue")
+        res = b.child(
+            system,
+            "queue_pass",
+            home=str(home),
+            n_queued=n,
+            n_limits=n_limits,
+            warmup=1,
+            reps=b.p.queue_reps,
+        )
+        results[system, n] = res
+        return float(res["median_s"])
+
+    rows = [
+        compare(
+            f"queue decision pass, {small:,} queued runs, 4 tag limits",
+            "s",
+            lambda s: measure(s, small, 4),
+            "≤ 0.05",
+        )
+    ]
+    systems = SYSTEMS if b.p.queue_big_dagster else ("dagwright",)
+    log(f"  queue decision pass at {big:,} queued runs, {big_limits} limits")
+    values, errors = per_system(lambda s: measure(s, big, big_limits), systems)
+    base, at_big = results.get(("dagwright", small)), results.get(("dagwright", big))
+    ratio = at_big["median_s"] / base["median_s"] if base and at_big else None
+    goal = "≤ 10"
+    metric = f"queue decision pass, {big:,} queued runs, {big_limits} limits (ratio: ÷ {small:,})"
+    rows.append(
+        Row(
+            metric,
+            "s",
+            values.get("dagwright"),
+            values.get("dagster"),
+            ratio,
+            goal,
+            check(ratio, goal),
+            errors,
+        )
+    )
+    ds_small, ds_big = results.get(("dagster", small)), results.get(("dagster", big))
+    if ds_small and ds_big:
+        b.notes.append(
+            f"queue pass: Dagster at {big:,} ÷ at {small:,} = "
+            f"{ds_big['median_s'] / ds_small['median_s']:.3g}"
+        )
+    for (system, n), res in sorted(results.items()):
+        b.notes.append(f"queue pass: {system} at {n:,} queued would launch {res['would_launch']}")
+    return rows
+
+
+def bare_import_process(b: Bench, system: str) -> float:
+    """Wall time of a whole ``python -c "import <system>"`` process, median of bare_reps
+    (one discarded process first)."""
+    cmd = [b.pythons[system], "-c", f"import {system}"]
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=b.scratch, env=b._env(system), check=True)
+        return time.perf_counter() - t0
+
+    once()
+    return statistics.median(once() for _ in range(b.p.bare_reps))
+
+
+def fig_launch_latency(b: Bench) -> list[Row]:
+    results: dict[str, dict[str, Any]] = {}
+
+    def measure(system: str) -> float:
+        reps = _sized(system, b.p.launch_reps, b.p.launch_reps_dagster)
+        res = b.child(system, "launch_latency", warmup=b.p.launch_warmup, reps=reps, timeout_s=180)
+        results[system] = res
+        return float(res["median_s"])
+
+    row = compare("1-op run, submit → SUCCESS, process launcher, no queue", "s", measure, "≤ 0.10")
+    log('  bare `python -c "import dagwright"` process')
+    values, errors = per_system(lambda s: bare_import_process(b, s), ("dagwright",))
+    bare = values.get("dagwright")
+    ratio = row.dagwright / bare if row.dagwright is not None and bare else None
+    goal = "≤ 3"
+    bare_row = Row(
+        'bare `python -c "import dagwright"` process (ratio: submit → SUCCESS ÷ it)',
+        "s",
+        bare,
+        None,
+        ratio,
+        goal,
+        check(ratio, goal),
+        errors,
+    )
+    for system, res in results.items():
+        b.notes.append(
+            f"launch latency: {system} submit → STARTED seen after "
+            f"{res['to_started_median_s']:.3g} s (median)"
+        )
+    return [row, bare_row]
+
+
+def fig_job_launch_cli(b: Bench) -> list[Row]:
+    return [
+        compare(
+            "`job launch -f FILE -j JOB` CLI, wall time",
+            "s",
+            lambda s: b.child(s, "job_launch_cli", reps=b.p.cli_reps, timeout_s=180)["median_s"],
+            "≤ 0.10",
+        )
+    ]
+
+
+def fig_drain(b: Bench) -> list[Row]:
+    results: dict[str, dict[str, Any]] = {}
+    dw_n, ds_n = b.p.drain_n, b.p.drain_n_dagster
+
+    def measure(system: str) -> float:
+        n = _sized(system, dw_n, ds_n)
+        limit = 60 + n * _sized(system, 2, 20)  # seconds; a stuck drain fails, not hangs
+        res = b.child(system, "drain", n=n, timeout_s=limit, timeout=limit + 120)
+        results[system] = res
+        return float(res["runs_per_s"])
+
+    row = compare(
+        f"drain queued 1-op runs, 8 at a time, first submit → all SUCCESS ({dw_n:,} / {ds_n})",
+        "runs/s",
+        measure,
+        "≥ 10",
+    )
+    dw, ds = results.get("dagwright"), results.get("dagster")
+    cpu_dw = dw["daemon_cpu_per_run_s"] if dw else None
+    cpu_ds = ds["daemon_cpu_per_run_s"] if ds else None
+    cpu_row = Row(
+        "daemon process CPU per launched run, during the drain",
+        "s",
+        cpu_dw,
+        cpu_ds,
+        cpu_dw / cpu_ds if cpu_dw is not None and cpu_ds else None,
+        errors=dict(row.errors),
+    )
+    for system, res in results.items():
+        b.notes.append(
+            f"drain: {system} {res['runs']} runs in {res['elapsed_s']:.1f} s (submit "
+            f"{res['submit_s']:.2f} s, first launch seen at {res['first_launch_s']:.1f} s), "
+            f"daemon CPU {res['daemon_cpu_total_s']:.2f} s in all"
+        )
+    return [row, cpu_row]
+
+
 FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "import": fig_import,
     "run_1op_memory": _run_1op(persisted=False),
@@ -348,6 +554,11 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "insert_runs": fig_insert_runs,
     "tag_query": fig_tag_query,
     "memory": fig_memory,
+    "submit_run": fig_submit_run,
+    "queue_pass": fig_queue_pass,
+    "launch_latency": fig_launch_latency,
+    "job_launch_cli": fig_job_launch_cli,
+    "drain": fig_drain,
 }
 
 # --- output --------------------------------------------------------------------------
@@ -357,9 +568,11 @@ def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "s":
+        if value >= 10:
+            return f"{value:.3g} s"
         return f"{value * 1e6:.3g} µs" if value < 1e-3 else f"{value * 1e3:.4g} ms"
     if unit == "runs/s":
-        return f"{value:,.0f}/s"
+        return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"
     return f"{value:.1f} {unit}"
 
 

@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import yaml
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter, job, op
 
 __all__ = [
+    "BACKFILL_TAG",
+    "HOME_ENV",
     "PARTITION_TAG",
+    "PRIORITY_TAG",
     "add_run",
     "add_runs",
+    "cli_launch_argv",
+    "count_runs",
+    "daemon_argv",
     "execute",
+    "instance_at",
     "job",
     "new_run",
     "op",
     "persistent_instance",
     "query_runs",
+    "queue_decision_pass",
+    "run_fields",
+    "run_status",
+    "submitter",
+    "write_settings",
 ]
 
 #: The system tag that names a run's partition.
 PARTITION_TAG = "dagster/partition"
+#: The tag that orders the run queue (higher first).
+PRIORITY_TAG = "dagster/priority"
+#: The system tag of a backfill's runs.
+BACKFILL_TAG = "dagster/backfill"
+#: The environment variable naming the instance home.
+HOME_ENV = "DAGSTER_HOME"
 
 
 def persistent_instance(home: str) -> DagsterInstance:
@@ -34,11 +57,24 @@ def execute(job_def: Any, instance: DagsterInstance | None = None) -> None:
     assert result.success
 
 
-def new_run(run_id: str, job_name: str, tags: Mapping[str, str], created_at: float) -> DagsterRun:
-    """A run record with tags. Dagster stamps its own creation time, so ``created_at`` is unused."""
+def new_run(
+    run_id: str,
+    job_name: str,
+    tags: Mapping[str, str],
+    created_at: float,
+    status: str = "NOT_STARTED",
+    **fields: Any,
+) -> DagsterRun:
+    """A run record with tags, in status ``status`` (a ``DagsterRunStatus`` name), with
+    ``fields`` (from :func:`run_fields`). Dagster stamps its own creation time, so
+    ``created_at`` is unused."""
     del created_at
     return DagsterRun(
-        job_name=job_name, run_id=run_id, status=DagsterRunStatus.NOT_STARTED, tags=dict(tags)
+        job_name=job_name,
+        run_id=run_id,
+        status=DagsterRunStatus[status],
+        tags=dict(tags),
+        **fields,
     )
 
 
@@ -61,3 +97,172 @@ def add_runs(instance: DagsterInstance, runs: Iterable[DagsterRun]) -> None:
 def query_runs(instance: DagsterInstance, tags: Mapping[str, str], limit: int) -> list[Any]:
     """The newest ``limit`` runs carrying all of ``tags``."""
     return list(instance.get_runs(filters=RunsFilter(tags=dict(tags)), limit=limit))
+
+
+# --- submitting, queueing and launching (run coordinator, daemon, CLI) ---------------
+
+
+def write_settings(
+    home: str, max_concurrent_runs: int | None, tag_limits: Sequence[Mapping[str, Any]] = ()
+) -> None:
+    """Write ``home/dagster.yaml``: the ``QueuedRunCoordinator`` with these limits, or, when
+    ``max_concurrent_runs`` is None, the ``DefaultRunCoordinator`` (runs launch when
+    submitted; set explicitly, since an instance without ``run_coordinator`` queues runs in
+    Dagster 1.13). The run launcher is the default one (``DefaultRunLauncher``: a process
+    per run, started by the code location's gRPC server). Telemetry is off.
+    """
+    coordinator: dict[str, Any] = {
+        "module": "dagster.core.run_coordinator",
+        "class": "DefaultRunCoordinator",
+    }
+    if max_concurrent_runs is not None:
+        coordinator = {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "max_concurrent_runs": max_concurrent_runs,
+                "tag_concurrency_limits": [dict(limit) for limit in tag_limits],
+            },
+        }
+    settings = {"run_coordinator": coordinator, "telemetry": {"enabled": False}}
+    with open(os.path.join(home, "dagster.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(settings, f, sort_keys=False)
+
+
+def instance_at(home: str) -> DagsterInstance:
+    """The instance configured by ``home/dagster.yaml`` (storage in ``home``)."""
+    return DagsterInstance.from_config(home)
+
+
+@contextlib.contextmanager
+def _remote_job(instance: DagsterInstance, job_file: str, job_name: str, in_process: bool) -> Any:
+    """The workspace of ``job_file`` and the remote representation of ``job_name`` in it,
+    loaded as ``dagster job launch -f FILE`` loads them (a gRPC code server unless
+    ``in_process``)."""
+    from dagster import __version__
+    from dagster._cli.workspace.cli_target import (
+        get_code_location_from_workspace,
+        get_remote_job_from_remote_repo,
+        get_remote_repository_from_code_location,
+        get_workspace_from_cli_opts,
+    )
+    from dagster_shared.cli import WorkspaceOpts
+
+    opts = WorkspaceOpts(python_file=(job_file,))
+    with get_workspace_from_cli_opts(
+        instance, __version__, opts, allow_in_process=in_process, log_level="WARNING"
+    ) as workspace:
+        location = get_code_location_from_workspace(workspace, None)
+        repo = get_remote_repository_from_code_location(location, None)
+        yield workspace, get_remote_job_from_remote_repo(repo, job_name)
+
+
+@contextlib.contextmanager
+def run_fields(instance: DagsterInstance, job_file: str, job_name: str) -> Iterator[dict[str, Any]]:
+    """Extra :func:`new_run` fields that make a stored run one the queue daemon can launch:
+    the origins of its code location (Dagster refuses a QUEUED run without them)."""
+    with _remote_job(instance, job_file, job_name, in_process=True) as (_, remote_job):
+        yield {
+            "remote_job_origin": remote_job.get_remote_origin(),
+            "job_code_origin": remote_job.get_python_origin(),
+        }
+
+
+@contextlib.contextmanager
+def submitter(
+    instance: DagsterInstance, job_file: str, job_name: str
+) -> Iterator[Callable[[Mapping[str, str]], str]]:
+    """A function that submits a run of ``job_name`` from ``job_file`` with tags and
+    returns its run id.
+
+    Dagster's submit path needs a workspace: ``DagsterInstance.submit_run(run_id,
+    workspace)`` hands the run to the configured run coordinator, and the run must carry
+    the origins of its code location (``remote_job_origin``, ``job_code_origin``) so the
+    daemon and the launcher can find the job. Outside GraphQL (the webserver's
+    ``launchRun``), the public route is the one ``dagster job launch`` takes: a workspace
+    loaded from the code file, the job's remote representation from its code location,
+    then a run made with the job and execution plan snapshots and ``submit_run``. Here the
+    run is made with ``DagsterInstance.create_run_for_job`` (public; it builds the same
+    snapshots from the job definition in this process). The workspace is set up once (as
+    the webserver or a long-lived session would); each submit pays for
+    ``create_run_for_job`` + ``submit_run``. With the default coordinator the code
+    location is a gRPC server, because ``DefaultRunLauncher`` launches runs through it;
+    with the queued coordinator nothing launches at submit, so it is loaded in process.
+    """
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    queued = isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    with _remote_job(instance, job_file, job_name, in_process=queued) as (workspace, remote):
+        remote_origin = remote.get_remote_origin()
+        code_origin = remote.get_python_origin()
+        job_def = getattr(_load_file(job_file), job_name)
+
+        def submit(tags: Mapping[str, str]) -> str:
+            run = instance.create_run_for_job(
+                job_def,
+                tags=dict(tags),
+                remote_job_origin=remote_origin,
+                job_code_origin=code_origin,
+            )
+            return instance.submit_run(run.run_id, workspace).run_id
+
+        yield submit
+
+
+def _load_file(path: str) -> Any:
+    spec = importlib.util.spec_from_file_location("bench_job_file", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_status(instance: DagsterInstance, run_id: str) -> str:
+    """The run's status name (``QUEUED``, ``STARTED``, ``SUCCESS`` …)."""
+    run = instance.get_run_by_id(run_id)
+    assert run is not None, run_id
+    return run.status.value
+
+
+def count_runs(instance: DagsterInstance, statuses: Sequence[str]) -> int:
+    """How many runs are in one of these statuses."""
+    return instance.get_runs_count(RunsFilter(statuses=[DagsterRunStatus[s] for s in statuses]))
+
+
+def queue_decision_pass(instance: DagsterInstance) -> int:
+    """One decision pass of the queued run coordinator daemon, launching nothing; returns
+    how many runs it would launch.
+
+    ``QueuedRunCoordinatorDaemon.run_iteration(workspace_process_context)`` is the daemon's
+    pass: it reads the instance's concurrency config, picks the runs to dequeue, then
+    launches them. With no free slot it returns before looking at the queue at all (so
+    that would time nothing), and with free slots it launches. So this times the decision
+    part of the pass alone, the daemon's own method that ``run_iteration`` calls:
+    ``get_concurrency_config()`` then ``_get_runs_to_dequeue`` (pages of 100 queued runs,
+    priority sort, tag concurrency counters; Dagster's defaults, which include op
+    concurrency pool checks). It is a private method: the only way to run the decision
+    without launching. No code location is involved.
+    """
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+        QueuedRunCoordinatorDaemon,
+    )
+
+    daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
+    config = instance.get_concurrency_config()
+    return len(daemon._get_runs_to_dequeue(instance, config, fixed_iteration_time=None))
+
+
+def _bin(name: str) -> str:
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
+def cli_launch_argv(job_file: str, job_name: str) -> list[str]:
+    """``dagster job launch -f FILE -j JOB`` (the instance is ``$DAGSTER_HOME``)."""
+    return [_bin("dagster"), "job", "launch", "-f", job_file, "-j", job_name]
+
+
+def daemon_argv(job_file: str) -> list[str]:
+    """``dagster-daemon run -f FILE``: every daemon the instance configures, including the
+    queued run coordinator daemon, with the code file as its workspace (a gRPC code server
+    it starts and stops itself)."""
+    return [_bin("dagster-daemon"), "run", "-f", job_file]

@@ -6,26 +6,49 @@ changes (``instance.storage.runs.add_run`` / ``add_runs``), fix it here only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import yaml
+
 from dagwright import Instance, job, op
-from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.runs.models import CodePointer, Run, RunsFilter, RunStatus
 
 __all__ = [
+    "BACKFILL_TAG",
+    "HOME_ENV",
     "PARTITION_TAG",
+    "PRIORITY_TAG",
     "add_run",
     "add_runs",
+    "cli_launch_argv",
+    "count_runs",
+    "daemon_argv",
     "execute",
+    "instance_at",
     "job",
     "new_run",
     "op",
     "persistent_instance",
     "query_runs",
+    "queue_decision_pass",
+    "run_fields",
+    "run_status",
+    "submitter",
+    "write_settings",
 ]
 
 #: The system tag that names a run's partition.
 PARTITION_TAG = "dagwright/partition"
+#: The tag that orders the run queue (higher first).
+PRIORITY_TAG = "dagwright/priority"
+#: The system tag of a backfill's runs (a per-unique-value limit is usual on it).
+BACKFILL_TAG = "dagwright/backfill"
+#: The environment variable naming the instance home.
+HOME_ENV = "DAGWRIGHT_HOME"
 
 
 def persistent_instance(home: str) -> Instance:
@@ -39,14 +62,23 @@ def execute(job_def: Any, instance: Instance | None = None) -> None:
     assert result.success
 
 
-def new_run(run_id: str, job_name: str, tags: Mapping[str, str], created_at: float) -> Run:
-    """A run record with tags."""
+def new_run(
+    run_id: str,
+    job_name: str,
+    tags: Mapping[str, str],
+    created_at: float,
+    status: str = "NOT_STARTED",
+    **fields: Any,
+) -> Run:
+    """A run record with tags, in status ``status`` (a ``RunStatus`` name), with
+    ``fields`` (from :func:`run_fields`)."""
     return Run(
         run_id=run_id,
         job_name=job_name,
-        status=RunStatus.NOT_STARTED,
+        status=RunStatus[status],
         tags=dict(tags),
         created_at=created_at,
+        **fields,
     )
 
 
@@ -63,3 +95,96 @@ def add_runs(instance: Instance, runs: Iterable[Run]) -> None:
 def query_runs(instance: Instance, tags: Mapping[str, str], limit: int) -> list[Any]:
     """The newest ``limit`` runs carrying all of ``tags``."""
     return list(instance.get_runs(filters=RunsFilter(tags=dict(tags)), limit=limit))
+
+
+# --- submitting, queueing and launching (run_queue, daemon, CLI) ---------------------
+
+
+def write_settings(
+    home: str, max_concurrent_runs: int | None, tag_limits: Sequence[Mapping[str, Any]] = ()
+) -> None:
+    """Write ``home/dagwright.yaml``: a ``run_queue`` (queued coordinator) with these limits,
+    or no queue at all (runs launch when submitted) when ``max_concurrent_runs`` is None.
+
+    ``tag_limits`` are ``{key, value?, limit}`` with ``value`` a string or
+    ``{applyLimitPerUniqueValue: true}``, the same shape Dagster's configuration takes.
+    """
+    settings: dict[str, Any] = {}
+    if max_concurrent_runs is not None:
+        settings["run_queue"] = {
+            "max_concurrent_runs": max_concurrent_runs,
+            "tag_concurrency_limits": [dict(limit) for limit in tag_limits],
+        }
+    with open(os.path.join(home, "dagwright.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(settings, f, sort_keys=False)
+
+
+def instance_at(home: str) -> Instance:
+    """The instance configured by ``home/dagwright.yaml`` (storage in ``home``)."""
+    return Instance.from_home(home)
+
+
+@contextlib.contextmanager
+def run_fields(instance: Instance, job_file: str, job_name: str) -> Iterator[dict[str, Any]]:
+    """Extra :func:`new_run` fields that make a stored run one the daemon can launch: the
+    code pointer a run worker loads the job from (what ``submit_run`` records)."""
+    del instance
+    yield {"code_pointer": CodePointer(job_name=job_name, python_file=job_file)}
+
+
+@contextlib.contextmanager
+def submitter(
+    instance: Instance, job_file: str, job_name: str
+) -> Iterator[Callable[[Mapping[str, str]], str]]:
+    """A function that submits a run of ``job_name`` from ``job_file`` with tags and
+    returns its run id: ``instance.submit_run`` (queued with ``run_queue``, else launched).
+
+    The job is loaded from the file once, as ``dagwright job launch`` does, so that each
+    run records a code pointer a run worker can load.
+    """
+    from dagwright.definitions.loader import load_definitions
+
+    job_def = load_definitions(python_file=job_file).get_job(job_name)
+    yield lambda tags: instance.submit_run(job_def, tags=tags).run_id
+
+
+def run_status(instance: Instance, run_id: str) -> str:
+    """The run's status name (``QUEUED``, ``STARTED``, ``SUCCESS`` …)."""
+    run = instance.get_run(run_id)
+    assert run is not None, run_id
+    return run.status.value
+
+
+def count_runs(instance: Instance, statuses: Sequence[str]) -> int:
+    """How many runs are in one of these statuses."""
+    return instance.get_runs_count(RunsFilter(statuses=[RunStatus[s] for s in statuses]))
+
+
+def queue_decision_pass(instance: Instance) -> int:
+    """One decision pass of the run queue, launching nothing; returns how many runs it
+    would launch.
+
+    ``Instance.get_queue_state()`` is the pass the run queue daemon makes before it
+    launches: fetch the queued runs and the runs holding a launch slot from storage, then
+    decide with the configured cap and tag limits (``dagwright.runs.queue.decide``).
+    """
+    return len(instance.get_queue_state().to_launch)
+
+
+def _bin(name: str) -> str:
+    # the console script next to this interpreter (the venv dagwright is installed in)
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
+def cli_launch_argv(job_file: str, job_name: str) -> list[str]:
+    """``dagwright job launch -f FILE -j JOB`` (the instance is ``$DAGWRIGHT_HOME``)."""
+    return [_bin("dagwright"), "job", "launch", "-f", job_file, "-j", job_name]
+
+
+def daemon_argv(job_file: str) -> list[str]:
+    """``dagwright daemon``: the run queue and run monitor loops of ``$DAGWRIGHT_HOME``.
+
+    Runs carry their own code pointer, so the daemon needs no code file.
+    """
+    del job_file
+    return [_bin("dagwright"), "daemon"]

@@ -60,3 +60,36 @@ def fanout_job(op: Decorator, job: Decorator, n: int) -> Any:
             leaf(x)
 
     return fanout
+
+
+#: The one-op job as a code file (``{package}`` is ``dagwright`` or ``dagster``). Runs that
+#: are submitted (queued or launched in another process) need a job defined in a file, so
+#: the run carries a code pointer (dagwright) or a code location origin (Dagster). Same job
+#: as :func:`one_op_job`.
+ONE_OP_FILE = '''"""A one-op job, written by bench/child.py for runs launched in other processes."""
+
+from {package} import job, op
+
+
+@op(name="hello")
+def hello():
+    return 1
+
+
+@job(name="one_op")
+def one_op():
+    hello()
+'''
+
+#: The job name in :data:`ONE_OP_FILE`.
+ONE_OP_JOB = "one_op"
+
+
+def write_job_file(directory: str, package: str) -> str:
+    """Write :data:`ONE_OP_FILE` for ``package`` into ``directory``; return its path."""
+    import os
+
+    path = os.path.join(directory, "bench_one_op.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(ONE_OP_FILE.format(package=package))
+    return path
