@@ -208,13 +208,14 @@ class Instance:
         """The run queue as the daemon sees it: every queued run in launch order with its
         position and exactly what holds it, and each tag limit's use.
 
-        The explanation comes from the same pass that decides what to launch. Without
+        The explanation comes from the same pass that decides what to launch. Its runs
+        carry only what the queue decides on (id, job, status, tags, creation time). Without
         ``run_queue`` configured, there are no limits and every queued run would launch.
         """
         from dagwright.runs.queue import decide
 
-        queued = self.get_runs(RunsFilter(statuses=[RunStatus.QUEUED]))
-        in_progress = self.get_runs(RunsFilter(statuses=list(IN_PROGRESS_STATUSES)))
+        queued = self.storage.runs.get_queue_entries([RunStatus.QUEUED])
+        in_progress = self.storage.runs.get_queue_entries(list(IN_PROGRESS_STATUSES))
         settings = self.settings.run_queue
         if settings is None:
             return decide(queued, in_progress, -1)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from dagwright.daemon.base import log
 from dagwright.errors import DagwrightError, DagwrightInvalidTransitionError
+from dagwright.runs.models import RunStatus
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -30,7 +31,10 @@ class RunQueueDaemon:
     def run_iteration(self, now: float) -> None:
         """One pass over the queue as of ``now``."""
         decision = self._instance.get_queue_state()
-        for run in decision.to_launch:
+        for entry in decision.to_launch:
+            run = self._instance.get_run(entry.run_id)
+            if run is None or run.status is not RunStatus.QUEUED:
+                continue  # deleted or canceled since the pass read it
             try:
                 self._instance.launcher.launch(run)
             except DagwrightInvalidTransitionError:

@@ -236,8 +236,7 @@ class Database:
         """
         return self._transaction(write=True)
 
-    @contextmanager
-    def driver_write(self) -> Iterator[Any]:
+    def driver_write(self) -> AbstractContextManager[Any]:
         """A DB-API cursor in a write transaction, committed unless the block raises.
 
         For the few hottest statements only (an event, a new run): it skips SQLAlchemy's
@@ -245,12 +244,20 @@ class Database:
         with :meth:`driver_sql`. Driver errors other than the driver's ``IntegrityError``
         (which the caller handles) become :class:`DagwrightStorageError`.
         """
+        return self._driver_transaction(write=True)
+
+    def driver_read(self) -> AbstractContextManager[Any]:
+        """A DB-API cursor in a read transaction (for reads of many rows on a hot path)."""
+        return self._driver_transaction(write=False)
+
+    @contextmanager
+    def _driver_transaction(self, *, write: bool) -> Iterator[Any]:
         with self._guard():
             raw = self.driver_connection if self._pinned is not None else self._checkout()
             try:
                 cursor = raw.cursor()
                 if not self.is_postgres:
-                    cursor.execute("BEGIN IMMEDIATE")
+                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield cursor
                 raw.commit()
             except BaseException as exc:

@@ -40,7 +40,7 @@ from dagwright.storage.schema import (
     run_tags,
     runs,
 )
-from dagwright.storage.serde import run_body, run_from_body
+from dagwright.storage.serde import queue_entry, run_body, run_from_body
 
 # add_run is hot (every launch); it goes straight through the driver.
 _INSERT_RUN_SQL: Final = (
@@ -188,6 +188,23 @@ class RunStorage:
         )
         with self._db.read() as conn:
             return [run_from_body(body) for (body,) in conn.execute(query)]
+
+    def get_queue_entries(self, statuses: Sequence[RunStatus]) -> list[Run]:
+        """Runs in these statuses, oldest first, with only what the queue decides on:
+        ``run_id``, ``job_name``, ``status``, ``tags`` and ``created_at`` (the other fields
+        keep their defaults; read the full run with :meth:`get_run` before launching it).
+
+        One index walk read straight through the driver: a queue pass over thousands of
+        runs costs little more than the rows themselves.
+        """
+        db = self._db
+        marks = ", ".join(db.driver_sql(f"{{s{i}}}") for i in range(len(statuses)))
+        sql = f"SELECT body FROM runs WHERE status IN ({marks}) ORDER BY id"
+        params = {f"s{i}": status.value for i, status in enumerate(statuses)}
+        with db.driver_read() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [queue_entry(body) for (body,) in rows]
 
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""

@@ -1,33 +1,31 @@
-"""Fast JSON for the bodies stored in the database.
+"""Fast JSON for the bodies stored in the database (orjson).
 
 Bodies are compact (no spaces) and keep non-ASCII text as is, so a 64 KiB unicode tag
-value costs 64 KiB, not six times that.
+value costs 64 KiB, not six times that. Reading bodies is the cost of every page of runs
+and every queue pass, hence orjson (several times the standard library's speed).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
+
+import orjson
 
 from dagwright.errors import DagwrightStorageError
 from dagwright.execution.events import Event
-from dagwright.runs.models import Run
+from dagwright.runs.models import Run, RunStatus
 
 #: The body format version written into every record body under ``"v"``.
 BODY_VERSION: Final = 1
 
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_DECODER: Final = json.JSONDecoder()
-
-
 def dumps(value: Any) -> str:
     """Serialise a JSON-able value compactly."""
-    return _ENCODER.encode(value)
+    return orjson.dumps(value).decode()
 
 
-def loads(text: str) -> Any:
+def loads(text: str | bytes) -> Any:
     """Parse a JSON text written by :func:`dumps`."""
-    return _DECODER.decode(text)
+    return orjson.loads(text)
 
 
 def run_body(run: Run) -> str:
@@ -46,6 +44,19 @@ def run_from_body(body: str) -> Run:
     data = loads(body)
     _check_version(data)
     return Run.from_json(data)
+
+
+def queue_entry(body: str) -> Run:
+    """The slim run the queue decides on (id, job, status, tags, creation time)."""
+    data = loads(body)
+    _check_version(data)
+    return Run(
+        run_id=data["run_id"],
+        job_name=data["job_name"],
+        status=RunStatus(data["status"]),
+        tags=data.get("tags") or {},
+        created_at=data.get("created_at") or 0.0,
+    )
 
 
 def event_body(event: Event) -> str:
