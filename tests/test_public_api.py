@@ -23,6 +23,7 @@ EXPECTED = {
     "Definitions",
     "ExecutorDefinition",
     "in_process_executor",
+    "multiprocess_executor",
     # metadata
     "MetadataValue",
     "TableColumn",

@@ -40,7 +40,11 @@ if TYPE_CHECKING:
     )
     from dagwright.execution.context import OpExecutionContext
     from dagwright.execution.events import Event, EventType
-    from dagwright.execution.executors import ExecutorDefinition, in_process_executor
+    from dagwright.execution.executors import (
+        ExecutorDefinition,
+        in_process_executor,
+        multiprocess_executor,
+    )
     from dagwright.execution.result import ExecuteInProcessResult
     from dagwright.instance import Instance
     from dagwright.metadata import MetadataValue, TableColumn, TableSchema
@@ -69,6 +73,7 @@ _LAZY: dict[str, str] = {
     "EventType": "dagwright.execution.events",
     "ExecutorDefinition": "dagwright.execution.executors",
     "in_process_executor": "dagwright.execution.executors",
+    "multiprocess_executor": "dagwright.execution.executors",
     "ExecuteInProcessResult": "dagwright.execution.result",
     "Instance": "dagwright.instance",
     "MetadataValue": "dagwright.metadata",
@@ -98,6 +103,7 @@ __all__ = [
     "Definitions",
     "ExecutorDefinition",
     "in_process_executor",
+    "multiprocess_executor",
     # metadata
     "MetadataValue",
     "TableColumn",

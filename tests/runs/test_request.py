@@ -262,7 +262,7 @@ def test_only_planned_ops_get_config() -> None:
         ([1], "run_config", None, ["must be a mapping"]),
         ("ops", "run_config", None, ["must be a mapping"]),
         ({"resources": {}}, "run_config", None, ["unknown key 'resources'", "allowed: ops"]),
-        ({"ops": {}, "execution": {}}, "run_config", None, ["unknown key 'execution'"]),
+        ({"ops": {}, "execution": []}, "run_config", "execution", ["expected {'config'"]),
         ({"ops": [1]}, "run_config", "ops", ["mapping of op names"]),
         (
             {"ops": {"nope": {}}},

@@ -82,13 +82,10 @@ class InProcessExecution:
     def execute(self) -> None:
         """Run every step; end the run in SUCCESS or FAILURE (also when interrupted)."""
         self.emit(EventType.RUN_START, message=f"started run of job {self.run.job_name!r}")
-        not_done: set[str] = set()
         try:
             if not self._load_reused_outputs():
                 return
-            for step in self.plan.steps:
-                if not self._run_or_skip(step, not_done):
-                    not_done.add(step.key)
+            not_done = self.execute_steps()
         except BaseException as exc:
             self._interrupted(exc)
             raise
@@ -150,7 +147,16 @@ class InProcessExecution:
             )
         return True
 
-    def _run_or_skip(self, step: Step, not_done: set[str]) -> bool:
+    def execute_steps(self) -> set[str]:
+        """Run the plan's steps one after another; the keys of those that did not succeed."""
+        not_done: set[str] = set()
+        for step in self.plan.steps:
+            if self.skip_if_blocked(step, not_done) or not self.run_step(step):
+                not_done.add(step.key)
+        return not_done
+
+    def skip_if_blocked(self, step: Step, not_done: set[str]) -> bool:
+        """Write STEP_SKIPPED if an upstream step is in ``not_done``; whether it was."""
         blocked = [key for key in step.upstream if key in not_done]
         if blocked:
             self.emit(
@@ -159,17 +165,22 @@ class InProcessExecution:
                 f"skipped: upstream {', '.join(blocked)} did not succeed",
                 data={"upstream": blocked},
             )
-            return False
-        return self._run_step(step)
+        return bool(blocked)
 
-    def _run_step(self, step: Step) -> bool:
+    def upstream_values(self, step: Step) -> Mapping[NodeOutput, Any]:
+        """The outputs ``step`` may read its inputs from (those produced or loaded here)."""
+        return self.outputs
+
+    def run_step(self, step: Step) -> bool:
+        """Execute one step (its upstream outputs from :meth:`upstream_values`), writing
+        STEP_START, its LOG lines and STEP_SUCCESS or STEP_FAILURE; whether it succeeded."""
         started = time.perf_counter()
         self.emit(EventType.STEP_START, step.key, f"started op {step.node.op.name!r}")
         context = OpExecutionContext(
             self.run, step.key, self.op_configs.get(step.key), OpLogger(step.key, self._log)
         )
         try:
-            inputs = gather_inputs(step, self.outputs)
+            inputs = gather_inputs(step, self.upstream_values(step))
             produced = split_outputs(step, call_op(step.node.op, context, inputs))
             if self.store is not None:
                 for output, value in produced.items():

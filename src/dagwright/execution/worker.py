@@ -1,9 +1,10 @@
 """The run worker: ``python -m dagwright.execution.worker RUN_ID``.
 
 Started by the process launcher with ``DAGWRIGHT_HOME`` set. It loads the instance and the
-job (from the run's code pointer), executes the run's plan in this process, writes every
-event, and exits 0 on success, 1 on failure. A worker that cannot even load the job ends
-the run as FAILURE with ``dagwright/failure_reason``.
+job (from the run's code pointer), executes the run's plan with the job's executor (in this
+process, or as the coordinator of step processes), writes every event, and exits 0 on
+success, 1 on failure. A worker that cannot even load the job ends the run as FAILURE with
+``dagwright/failure_reason``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
+from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.execution.step import error_info
@@ -69,17 +71,31 @@ def _fail(instance: Instance, run: Run, reason: str, exc: BaseException) -> None
     )
 
 
+def _execution_for(
+    instance: Instance, job: JobDefinition, prepared: PreparedRun
+) -> InProcessExecution:
+    """The execution the job's executor asks for: step processes (multiprocess) or this
+    process (in_process, the default)."""
+    if job.executor_def is None or job.executor_def.name != MULTIPROCESS:
+        return InProcessExecution(instance, prepared)
+    from dagwright.execution.multiprocess import MultiprocessExecution
+
+    limit = max_concurrent_for(job.executor_def, prepared.run.run_config)
+    return MultiprocessExecution(instance, prepared, max_concurrent=limit)
+
+
 def execute_run(instance: Instance, run_id: str) -> bool:
     """Load and execute a stored run in this process; whether it succeeded."""
     run = instance.get_run(run_id)
     if run is None or run.code_pointer is None:
         raise DagwrightError(f"run {run_id!r} not found or not launchable")
     try:
-        prepared = prepare_stored_run(instance, load_job(run.code_pointer), run)
+        job = load_job(run.code_pointer)
+        prepared = prepare_stored_run(instance, job, run)
     except Exception as exc:  # the code or config changed under the run: fail it, clearly
         _fail(instance, run, "could not load the job", exc)
         return False
-    execution = InProcessExecution(instance, prepared)
+    execution = _execution_for(instance, job, prepared)
     execution.execute()
     return execution.first_error is None and execution.run.status.value == "SUCCESS"
 

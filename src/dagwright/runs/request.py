@@ -18,6 +18,7 @@ from dagwright.definitions.composition import NodeOutput
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import code_pointer_for
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
+from dagwright.execution.executors import EXECUTION_KEY, check_execution_config
 from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
 from dagwright.runs.models import Run, RunStatus
 from dagwright.tags import OP_SELECTION_TAG, PARTITION_TAG, merge_tags, normalize_tags
@@ -50,11 +51,13 @@ class PreparedRun:
 def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(run_config, Mapping):
         raise DagwrightInvalidConfigError("run_config", "must be a mapping")
-    unknown = set(run_config) - {_OPS_KEY}
+    unknown = set(run_config) - {_OPS_KEY, EXECUTION_KEY}
     if unknown:
         raise DagwrightInvalidConfigError(
-            "run_config", f"unknown key {sorted(unknown)[0]!r} (allowed: ops)"
+            "run_config", f"unknown key {sorted(unknown)[0]!r} (allowed: ops, execution)"
         )
+    if EXECUTION_KEY in run_config:
+        check_execution_config(job.executor_def, run_config[EXECUTION_KEY])
     try:
         json.dumps(run_config, allow_nan=False)
     except (TypeError, ValueError) as exc:
