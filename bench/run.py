@@ -77,7 +77,7 @@ class Params:
     launch_reps_dagster: int = 3
     bare_reps: int = 5
     cli_reps: int = 3
-    drain_n: int = 1_000
+    drain_n: int = 300
     drain_n_dagster: int = 24
 
 
