@@ -203,7 +203,7 @@ def decide(
         for pool in limits.pools_of(run.tags):
             pool.in_use += 1
             pool.used += 1
-    ordered = sorted(queued, key=queue_order_key)
+    ordered = sorted((queue_order_key(run), run) for run in queued)
     verdicts = _judge(ordered, _Cap(max_concurrent_runs, len(active)), limits)
     return QueueDecision(
         verdicts=tuple(verdicts),
@@ -213,14 +213,15 @@ def decide(
     )
 
 
-def _judge(ordered: list[Run], cap: _Cap, limits: _Limits) -> list[Verdict]:
+def _judge(
+    ordered: list[tuple[tuple[int, float, str], Run]], cap: _Cap, limits: _Limits
+) -> list[Verdict]:
     # The one place runs are judged: the reasons found here are both verdict and explanation.
     verdicts: list[Verdict] = []
     pools_of = limits.pools_of
-    for run in ordered:
-        tags = run.tags
-        priority = _priority(tags)
-        pools = pools_of(tags)
+    for key, run in ordered:
+        priority = -key[0]
+        pools = pools_of(run.tags)
         full = [pool for pool in pools if pool.used >= pool.limit] if pools else None
         if full or cap.full:
             verdicts.append((run, priority, False, _reasons(full, cap)))

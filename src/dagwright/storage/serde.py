@@ -18,6 +18,7 @@ from dagwright.runs.models import Run, RunStatus
 #: The body format version written into every record body under ``"v"``.
 BODY_VERSION: Final = 1
 
+
 def dumps(value: Any) -> str:
     """Serialise a JSON-able value compactly."""
     return orjson.dumps(value).decode()
@@ -46,17 +47,33 @@ def run_from_body(body: str) -> Run:
     return Run.from_json(data)
 
 
+#: The fields of a run that the queue does not read, at their defaults (see queue_entry).
+_SLIM_DEFAULTS: Final = {
+    name: value
+    for name, value in Run("", "", RunStatus.QUEUED).__dict__.items()
+    if name not in ("run_id", "job_name", "status", "tags", "created_at")
+}
+
+
 def queue_entry(body: str) -> Run:
-    """The slim run the queue decides on (id, job, status, tags, creation time)."""
+    """The slim run the queue decides on (id, job, status, tags, creation time).
+
+    A queue pass reads thousands of these, and a frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field) costs more than parsing the body, so the record is
+    filled in one step; it equals ``Run(run_id, job_name, status, tags=..., created_at=...)``.
+    """
     data = loads(body)
     _check_version(data)
-    return Run(
+    run = object.__new__(Run)
+    run.__dict__.update(
+        _SLIM_DEFAULTS,
         run_id=data["run_id"],
         job_name=data["job_name"],
         status=RunStatus(data["status"]),
         tags=data.get("tags") or {},
         created_at=data.get("created_at") or 0.0,
     )
+    return run
 
 
 def event_body(event: Event) -> str:
