@@ -105,6 +105,8 @@ class RunStorage:
         returning = " RETURNING id" if self._db.is_postgres else ""
         self._insert_run_sql = self._db.driver_sql(_INSERT_RUN_SQL) + returning
         self._insert_tag_sql = self._db.driver_sql(_INSERT_TAG_SQL)
+        # queue entries by status set: run id -> (updated_at, slim run); see get_queue_entries
+        self._queue_entries: dict[tuple[str, ...], dict[str, tuple[float, Run]]] = {}
 
     def add_run(self, run: Run) -> None:
         """Store a new run and its tags in one transaction.
@@ -194,17 +196,42 @@ class RunStorage:
         ``run_id``, ``job_name``, ``status``, ``tags`` and ``created_at`` (the other fields
         keep their defaults; read the full run with :meth:`get_run` before launching it).
 
-        One index walk read straight through the driver: a queue pass over thousands of
-        runs costs little more than the rows themselves.
+        Read straight through the driver, and incrementally: each call reads the ids and
+        ``updated_at`` of the matching runs (one index walk) and parses the bodies only
+        of runs that are new or changed since the previous call with these statuses. A
+        daemon's queue pass over thousands of waiting runs then costs little more than the
+        rows themselves.
         """
-        db = self._db
-        marks = ", ".join(db.driver_sql(f"{{s{i}}}") for i in range(len(statuses)))
-        sql = f"SELECT body FROM runs WHERE status IN ({marks}) ORDER BY id"
-        params = {f"s{i}": status.value for i, status in enumerate(statuses)}
-        with db.driver_read() as cursor:
+        key = tuple(status.value for status in statuses)
+        marks = ", ".join(self._db.driver_sql(f"{{s{i}}}") for i in range(len(key)))
+        params = {f"s{i}": value for i, value in enumerate(key)}
+        sql = f"SELECT run_id, updated_at FROM runs WHERE status IN ({marks}) ORDER BY id"
+        known = self._queue_entries.get(key, {})
+        with self._db.driver_read() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        return [queue_entry(body) for (body,) in rows]
+            stale = [run_id for run_id, updated in rows if known.get(run_id, (None,))[0] != updated]
+            bodies = self._bodies(cursor, stale)
+        entries: dict[str, tuple[float, Run]] = {}
+        for run_id, updated in rows:
+            entry = known.get(run_id)
+            if entry is None or entry[0] != updated:
+                entry = (updated, queue_entry(bodies[run_id]))
+            entries[run_id] = entry
+        self._queue_entries[key] = entries
+        return [run for _, run in entries.values()]
+
+    def _bodies(self, cursor: Any, run_ids: Sequence[str]) -> dict[str, str]:
+        bodies: dict[str, str] = {}
+        for start in range(0, len(run_ids), 500):
+            chunk = run_ids[start : start + 500]
+            marks = ", ".join(self._db.driver_sql(f"{{r{i}}}") for i in range(len(chunk)))
+            cursor.execute(
+                f"SELECT run_id, body FROM runs WHERE run_id IN ({marks})",
+                {f"r{i}": run_id for i, run_id in enumerate(chunk)},
+            )
+            bodies.update(cursor.fetchall())
+        return bodies
 
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""
