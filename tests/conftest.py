@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from dagwright import Instance
     from dagwright.storage import Storage
 
 # --------------------------------------------------------------------------------------
@@ -78,3 +79,28 @@ def storage(storage_url: str) -> Iterator[Storage]:
         yield opened
     finally:
         opened.close()
+
+
+# --------------------------------------------------------------------------------------
+# Launched runs: a home for an instance, and the flag file of tests/jobs/flaky.py.
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The flaky jobs' flag file (not created: ``unstable`` fails until a test touches it);
+    run workers inherit its path through the environment."""
+    from tests.jobs.flaky import FLAG_ENV
+
+    path = tmp_path / "flag"
+    monkeypatch.setenv(FLAG_ENV, str(path))
+    return path
+
+
+@pytest.fixture
+def instance(tmp_path: Path, flag: Path) -> Iterator[Instance]:
+    """An instance with a home (so it launches runs in worker processes)."""
+    from dagwright import Instance
+
+    with Instance.from_home(tmp_path / "home") as opened:
+        yield opened

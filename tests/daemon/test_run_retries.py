@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from tests.jobs.flaky import FLAG_ENV, flaky
+from tests.jobs.flaky import flaky
 from tests.waiting import wait_finished
 
 from dagwright import EventType, Instance, Run, RunsFilter, RunStatus
 from dagwright.daemon.run_retries import RunRetryDaemon
-
-
-@pytest.fixture
-def flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "flag"
-    monkeypatch.setenv(FLAG_ENV, str(path))
-    return path
-
-
-@pytest.fixture
-def instance(tmp_path: Path, flag: Path) -> Iterator[Instance]:
-    with Instance.from_home(tmp_path / "home") as opened:
-        yield opened
 
 
 def children_of(instance: Instance, run_id: str) -> list[Run]:

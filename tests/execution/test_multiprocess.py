@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.jobs import parallel, simple
-from tests.jobs.flaky import FLAG_ENV
 from tests.waiting import process_alive, wait_finished, wait_for
 
 from dagwright import (
@@ -32,20 +30,6 @@ from dagwright.runs.launcher import worker_pid
 from dagwright.runs.request import prepare_run
 
 WORK = ("work", "work_2", "work_3", "work_4")
-
-
-@pytest.fixture
-def flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The flag file's path (not created: ``unstable`` fails until a test touches it)."""
-    path = tmp_path / "flag"
-    monkeypatch.setenv(FLAG_ENV, str(path))
-    return path
-
-
-@pytest.fixture
-def instance(tmp_path: Path, flag: Path) -> Iterator[Instance]:
-    with Instance.from_home(tmp_path / "home") as opened:
-        yield opened
 
 
 def _output(instance: Instance, run_id: str, node: str) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.jobs.flaky import FLAG_ENV, flaky, nested_flaky
+from tests.jobs.flaky import flaky, nested_flaky
 
 from dagwright import (
     DagwrightCodeLoadError,
@@ -32,20 +32,6 @@ from dagwright.runs.reexecution import KEPT_SYSTEM_TAGS, prepare_reexecution, su
 from dagwright.runs.request import prepare_run
 
 EMIT = NodeOutput("emit", "result")
-
-
-@pytest.fixture
-def flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The flag file's path (not created: ``unstable`` fails until a test touches it)."""
-    path = tmp_path / "flag"
-    monkeypatch.setenv(FLAG_ENV, str(path))
-    return path
-
-
-@pytest.fixture
-def instance(tmp_path: Path, flag: Path) -> Iterator[Instance]:
-    with Instance.from_home(tmp_path / "home") as opened:
-        yield opened
 
 
 @pytest.fixture
