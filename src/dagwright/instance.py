@@ -223,16 +223,36 @@ class Instance:
             queued, in_progress, settings.max_concurrent_runs, settings.tag_concurrency_limits
         )
 
-    def fail_run(self, run_id: str, reason: str) -> Run | None:
-        """End a run that cannot go on as FAILURE, with ``dagwright/failure_reason``
-        (for dagwright's own services: launcher, monitor). Returns the run, or None if it
-        had already ended."""
+    def fail_run(self, run_id: str, reason: str, error: BaseException | None = None) -> Run:
+        """End a run that cannot go on as FAILURE, with ``dagwright/failure_reason`` (for
+        dagwright's own services: worker, launcher, monitor). Returns the run as it ended,
+        also when another process ended it first."""
+        from dagwright.execution.step import error_info
+
         self.set_system_tags(run_id, {FAILURE_REASON_TAG: reason})
-        event = Event(run_id, EventType.RUN_FAILURE, time.time(), message=reason, level="ERROR")
+        message = f"{reason}: {error}" if error is not None else reason
+        data = {"error": error_info(error)} if error is not None else None
+        return self.end_run(run_id, EventType.RUN_FAILURE, message, level="ERROR", data=data)
+
+    def end_run(
+        self,
+        run_id: str,
+        event_type: EventType,
+        message: str,
+        *,
+        level: str = "WARNING",
+        data: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Move a run on with a run-level event (for dagwright's own services); if another
+        process moved it first, return it as that process left it."""
+        event = Event(
+            run_id, event_type, time.time(), message=message, level=level, data=data or {}
+        )
         try:
-            return self.handle_event(event)[1]
+            changed = self.handle_event(event)[1]
         except DagwrightInvalidTransitionError:
-            return None
+            changed = None
+        return changed or self._require_run(run_id)
 
     def set_system_tags(self, run_id: str, tags: Mapping[str, object]) -> Run:
         """Set tags that only dagwright's own services may set (``dagwright/failure_reason``…).
@@ -428,9 +448,9 @@ class Instance:
         if run.status.is_finished:
             raise DagwrightInvalidTransitionError(run_id, run.status.value, "CANCELED")
         if run.status in (RunStatus.QUEUED, RunStatus.NOT_STARTED):
-            return self._end_run(run, EventType.RUN_CANCELED, "canceled before launch")
+            return self.end_run(run_id, EventType.RUN_CANCELED, "canceled before launch")
         if run.status is not RunStatus.CANCELING:
-            run = self._end_run(run, EventType.RUN_CANCELING, "termination requested")
+            run = self.end_run(run_id, EventType.RUN_CANCELING, "termination requested")
         self.launcher.terminate(run)
         return self._await_cancel(run, timeout)
 
@@ -442,20 +462,10 @@ class Instance:
             if current.status.is_finished or running is None:
                 return current
             if not running:
-                return self._end_run(current, EventType.RUN_CANCELED, "run worker stopped")
+                return self.end_run(run.run_id, EventType.RUN_CANCELED, "run worker stopped")
             if time.monotonic() > deadline:
                 self.launcher.terminate(current, force=True)
             time.sleep(0.02)
-
-    def _end_run(self, run: Run, event_type: EventType, message: str) -> Run:
-        """Move a run on with a run-level event; if another process moved it first, return
-        it as that process left it."""
-        event = Event(run.run_id, event_type, time.time(), message=message, level="WARNING")
-        try:
-            changed = self.handle_event(event)[1]
-        except DagwrightInvalidTransitionError:
-            changed = None
-        return changed or self._require_run(run.run_id)
 
     def retry(self, run_id: str, *, retry_number: int, from_failure: bool) -> Run:
         """Submit automatic retry ``retry_number`` of a failed run (the retry loop does this).

@@ -21,16 +21,13 @@ from types import FrameType
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
-from dagwright.execution.events import Event, EventType
 from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
-from dagwright.execution.step import error_info
 from dagwright.instance import Instance
 from dagwright.runs.models import Run
 from dagwright.runs.reexecution import prepare_reexecution
 from dagwright.runs.request import PreparedRun, resolve_op_configs
-from dagwright.tags import FAILURE_REASON_TAG
 
 
 def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> PreparedRun:
@@ -57,20 +54,6 @@ def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> Prep
     return PreparedRun(run, plan, resolve_op_configs(job, run.run_config, plan.step_keys))
 
 
-def _fail(instance: Instance, run: Run, reason: str, exc: BaseException) -> None:
-    instance.set_system_tags(run.run_id, {FAILURE_REASON_TAG: reason})
-    instance.handle_event(
-        Event(
-            run.run_id,
-            EventType.RUN_FAILURE,
-            time.time(),
-            message=f"{reason}: {exc}",
-            level="ERROR",
-            data={"error": error_info(exc)},
-        )
-    )
-
-
 def _execution_for(
     instance: Instance, job: JobDefinition, prepared: PreparedRun
 ) -> InProcessExecution:
@@ -93,7 +76,7 @@ def execute_run(instance: Instance, run_id: str) -> bool:
         job = load_job(run.code_pointer)
         prepared = prepare_stored_run(instance, job, run)
     except Exception as exc:  # the code or config changed under the run: fail it, clearly
-        _fail(instance, run, "could not load the job", exc)
+        instance.fail_run(run.run_id, "could not load the job", exc)
         return False
     execution = _execution_for(instance, job, prepared)
     execution.execute()
