@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.jobs import slow
-from tests.waiting import process_alive, wait_for
+from tests.waiting import process_alive, wait_finished, wait_for
 
 from dagwright import Instance, Run, RunStatus
 from dagwright.daemon.run_monitor import RunMonitorDaemon
@@ -115,3 +115,23 @@ def test_a_run_whose_worker_never_registers_fails_after_the_start_timeout(
     assert ended is not None and ended.status is RunStatus.FAILURE
     assert "no run worker started" in ended.tags["dagwright/failure_reason"]
     assert simple.chain.name == "chain"
+
+
+def test_a_run_claimed_by_a_launcher_that_died_is_relaunched(instance: Instance) -> None:
+    from tests.jobs import simple
+
+    from dagwright import Event, EventType
+    from dagwright.definitions.loader import code_pointer_for
+
+    pointer = code_pointer_for(simple.chain)
+    claimed = instance.add_run(
+        Run("orphan", "chain", RunStatus.NOT_STARTED, created_at=time.time(), code_pointer=pointer)
+    )
+    instance.handle_event(Event(claimed.run_id, EventType.RUN_STARTING, time.time()))
+    monitor = RunMonitorDaemon(instance, MonitorPolicy(stale_after=1, start_timeout=0.3))
+    monitor.run_iteration(time.time() + 1)
+    assert instance.launcher.relaunch(instance.get_run("orphan")) is False  # type: ignore[arg-type]
+    ended = wait_finished(instance, "orphan")
+    assert ended.status is RunStatus.SUCCESS
+    assert "dagwright/failure_reason" not in ended.tags
+    assert any("relaunched run worker" in e.message for e in instance.get_events("orphan"))

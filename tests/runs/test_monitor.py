@@ -45,7 +45,7 @@ def worker(beat: float = NOW - 1) -> WorkerInfo:
             None,
             None,
             None,
-            Action.FAIL,
+            Action.RELAUNCH,
             "no run worker started within 30 s",
         ),
         (run(RunStatus.STARTING, started=None), worker(), False, None, Action.FAIL, "died"),

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import signal
-import time
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from dagwright.daemon.base import log
-from dagwright.errors import DagwrightInvalidTransitionError
-from dagwright.execution.events import Event, EventType
+from dagwright.errors import DagwrightError
+from dagwright.execution.events import EventType
 from dagwright.runs.launcher import process_alive, signal_worker
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.runs.monitor import Action, MonitorPolicy, Verdict, verdicts
-from dagwright.tags import FAILURE_REASON_TAG
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -63,22 +60,15 @@ class RunMonitorDaemon:
             signal_worker(worker, signal.SIGTERM)
         elif verdict.action is Action.KILL:
             signal_worker(worker, signal.SIGKILL)
-        if verdict.action in (Action.FAIL, Action.TERMINATE):
-            self._end(run, EventType.RUN_FAILURE, reason, failure_reason=reason)
+        if verdict.action is Action.RELAUNCH:
+            self._relaunch(run, reason)
+        elif verdict.action in (Action.FAIL, Action.TERMINATE):
+            self._instance.fail_run(run.run_id, reason)
         else:
-            self._end(run, EventType.RUN_CANCELED, reason)
+            self._instance.end_run(run.run_id, EventType.RUN_CANCELED, reason)
 
-    def _end(
-        self, run: Run, event_type: EventType, reason: str, failure_reason: str | None = None
-    ) -> None:
-        if failure_reason is not None:
-            self._instance.set_system_tags(run.run_id, {FAILURE_REASON_TAG: failure_reason})
-        event = Event(
-            run.run_id,
-            event_type,
-            time.time(),
-            message=reason,
-            level="ERROR" if event_type is EventType.RUN_FAILURE else "WARNING",
-        )
-        with suppress(DagwrightInvalidTransitionError):  # the worker ended it first
-            self._instance.handle_event(event)
+    def _relaunch(self, run: Run, reason: str) -> None:
+        try:
+            self._instance.launcher.relaunch(run)
+        except DagwrightError as exc:
+            self._instance.fail_run(run.run_id, f"{reason}, and it cannot be relaunched: {exc}")

@@ -47,6 +47,11 @@ class RunLauncher(Protocol):
         """
         ...
 
+    def relaunch(self, run: Run) -> bool:
+        """Start a worker for a STARTING run that has none (its launcher died); whether
+        this call did (another may have first)."""
+        ...
+
     def terminate(self, run: Run, *, force: bool = False) -> bool:
         """Stop the run's process and its children (SIGTERM, or SIGKILL with ``force``);
         whether a signal was delivered."""
@@ -55,6 +60,14 @@ class RunLauncher(Protocol):
     def is_running(self, run: Run) -> bool | None:
         """Whether the run's process is alive (None: unknown, e.g. on another host)."""
         ...
+
+
+def _check_pointer(run: Run) -> None:
+    if run.code_pointer is None:
+        raise DagwrightCodeLoadError(
+            f"run {run.run_id!r} has no code pointer: define job {run.job_name!r} in a "
+            "file or module so that a run worker can load it"
+        )
 
 
 def worker_log_path(home: Path, run_id: str) -> Path:
@@ -67,7 +80,6 @@ class ProcessRunLauncher:
 
     def __init__(self, instance: Instance) -> None:
         self._instance = instance
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._launches = 0
         self._spare: subprocess.Popen[bytes] | None = None
 
@@ -84,37 +96,52 @@ class ProcessRunLauncher:
     def launch(self, run: Run) -> Run:
         """Claim the run and start ``python -m dagwright.execution.worker RUN_ID``."""
         home = self._home()
-        if run.code_pointer is None:
-            raise DagwrightCodeLoadError(
-                f"run {run.run_id!r} has no code pointer: define job {run.job_name!r} in a "
-                "file or module so that a run worker can load it"
-            )
+        _check_pointer(run)
         _, claimed = self._instance.handle_event(
             Event(run.run_id, EventType.RUN_STARTING, time.time(), message="launching run worker")
         )
         assert claimed is not None
-        log_path = worker_log_path(home, run.run_id)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        process = self._take_spare(run.run_id) or self._spawn(home, run.run_id, log_path)
-        self._processes[run.run_id] = process
-        self._instance.storage.workers.register(
-            run.run_id, pid=process.pid, host=socket.gethostname(), now=time.time()
-        )
-        # reap the worker when it exits (no zombie), whoever ends it
-        threading.Thread(target=self._reap, args=(run.run_id,), daemon=True).start()
-        self._instance.handle_event(
-            Event(
-                run.run_id,
-                EventType.ENGINE,
-                time.time(),
-                message=f"started run worker, pid {process.pid}",
-                data={"pid": process.pid, "host": socket.gethostname(), "log": str(log_path)},
-            )
-        )
+        process = self._start(claimed, home, self._take_spare(run.run_id))
+        self._instance.handle_event(self._started(run, process, home, "started run worker"))
         self._launches += 1
         if self._launches >= 2 and self._spare is None:
             self._spare = self._spawn(home, None, home / "logs" / "standby.log")
         return claimed
+
+    def relaunch(self, run: Run) -> bool:
+        """Start a worker for a STARTING run whose launcher died between claiming it and
+        starting its worker (the run monitor does this). Whoever first records a worker
+        for the run starts it; returns whether this call did."""
+        home = self._home()
+        _check_pointer(run)
+        if not self._instance.storage.workers.claim(
+            run.run_id, host=socket.gethostname(), now=time.time()
+        ):
+            return False
+        process = self._start(run, home, None)
+        self._instance.handle_event(self._started(run, process, home, "relaunched run worker"))
+        return True
+
+    def _start(
+        self, run: Run, home: Path, spare: subprocess.Popen[bytes] | None
+    ) -> subprocess.Popen[bytes]:
+        """Start (or hand the run to) its worker, record it, and reap it when it exits."""
+        process = spare or self._spawn(home, run.run_id, worker_log_path(home, run.run_id))
+        self._instance.storage.workers.register(
+            run.run_id, pid=process.pid, host=socket.gethostname(), now=time.time()
+        )
+        threading.Thread(target=process.wait, daemon=True).start()  # no zombie, whoever ends it
+        return process
+
+    def _started(self, run: Run, process: subprocess.Popen[bytes], home: Path, what: str) -> Event:
+        log = str(worker_log_path(home, run.run_id))
+        return Event(
+            run.run_id,
+            EventType.ENGINE,
+            time.time(),
+            message=f"{what}, pid {process.pid}",
+            data={"pid": process.pid, "host": socket.gethostname(), "log": log},
+        )
 
     def _spawn(self, home: Path, run_id: str | None, log_path: Path) -> subprocess.Popen[bytes]:
         """Start a worker for ``run_id``, or a standby worker (``run_id`` None)."""
@@ -148,10 +175,6 @@ class ProcessRunLauncher:
         if spare is not None and spare.stdin is not None:
             spare.stdin.close()
             spare.wait()
-
-    def _reap(self, run_id: str) -> None:
-        self._processes[run_id].wait()
-        self._processes.pop(run_id, None)
 
     def terminate(self, run: Run, *, force: bool = False) -> bool:
         """Signal the worker's process group (the worker and any process it started)."""

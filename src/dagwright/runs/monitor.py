@@ -10,7 +10,8 @@ Rules, for a run in STARTING, STARTED or CANCELING:
 * a worker on another host (whose process cannot be checked) whose heartbeat is older
   than ``stale_after`` seconds (``start_timeout`` while the run is STARTING) is taken for
   dead: the host was lost;
-* a STARTING run with no registered worker after ``start_timeout`` seconds fails;
+* a STARTING run with no registered worker after ``start_timeout`` seconds was claimed by
+  a launcher that died before starting its worker: it is relaunched (never lost);
 * a STARTED run past its ``dagwright/max_runtime`` is terminated and failed;
 * a CANCELING run whose worker still lives ``kill_after`` seconds after the cancel began
   is killed.
@@ -33,6 +34,7 @@ class Action(str, Enum):
     CANCEL = "CANCEL"  # mark it CANCELED (it was being canceled and its worker is gone)
     TERMINATE = "TERMINATE"  # stop its worker and mark it FAILURE (it ran too long)
     KILL = "KILL"  # SIGKILL a worker that ignored the cancel, then mark it CANCELED
+    RELAUNCH = "RELAUNCH"  # start the worker its launcher never started (it died first)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ def verdict_for(
         canceling_since: when the run entered CANCELING (for CANCELING runs).
     """
     gone = _worker_gone(run, worker, alive, now, policy)
+    if worker is None and gone is not None and run.status is RunStatus.STARTING:
+        return Verdict(run, Action.RELAUNCH, gone)
     if run.status is RunStatus.CANCELING:
         if gone is not None:
             return Verdict(run, Action.CANCEL, gone)

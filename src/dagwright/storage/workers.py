@@ -20,6 +20,10 @@ _REGISTER_SQL: Final = (
     " ON CONFLICT (run_id) DO UPDATE SET pid = {pid}, host = {host}, started_at = {now},"
     " heartbeat_at = {now}"
 )
+_CLAIM_SQL: Final = (
+    "INSERT INTO run_workers (run_id, pid, host, started_at, heartbeat_at)"
+    " VALUES ({run_id}, NULL, {host}, {now}, {now}) ON CONFLICT (run_id) DO NOTHING"
+)
 _BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
 _DAEMON_BEAT_SQL: Final = (
     "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at)"
@@ -59,6 +63,23 @@ class WorkerStorage:
                 )
             except db.dbapi.IntegrityError as exc:
                 raise DagwrightRunNotFoundError(run_id) from exc
+
+    def claim(self, run_id: str, *, host: str, now: float) -> bool:
+        """Record a worker (pid not known yet) for a run that has none; whether this call
+        did (false when a worker is already recorded).
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+        """
+        db = self._db
+        with db.driver_write() as cursor:
+            try:
+                cursor.execute(
+                    db.driver_sql(_CLAIM_SQL), {"run_id": run_id, "host": host, "now": now}
+                )
+            except db.dbapi.IntegrityError as exc:
+                raise DagwrightRunNotFoundError(run_id) from exc
+            return bool(cursor.rowcount == 1)
 
     def beat(self, run_id: str, now: float) -> None:
         """Record that a run's worker is alive at ``now``."""
