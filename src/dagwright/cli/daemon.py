@@ -32,7 +32,7 @@ def _daemons(instance: Any) -> list[Daemon]:
     "--file",
     "python_file",
     type=click.Path(dir_okay=False),
-    help="Code file (for schedules and sensors; runs carry their own code pointer).",
+    help="Code file to check at start (runs carry their own code pointer).",
 )
 @click.option("-m", "--module", help="Code module (as -f).")
 @click.option(

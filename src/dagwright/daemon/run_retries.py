@@ -40,9 +40,7 @@ class RunRetryDaemon:
             )
             if decision is not None and not self._exists(decision):
                 self._retry(decision)
-            self._since = max(self._since or since, run.ended_at or since)
-        if self._since is None:
-            self._since = since
+        self._since = max([since, *(run.ended_at or since for run in failed)])
 
     def _exists(self, decision: RetryDecision) -> bool:
         tags = {

@@ -25,6 +25,7 @@ from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
+from dagwright.runs.launcher import STANDBY, worker_log_path
 from dagwright.runs.models import Run
 from dagwright.runs.reexecution import prepare_reexecution
 from dagwright.runs.request import PreparedRun, resolve_op_configs
@@ -104,17 +105,12 @@ def _beat(instance: Instance, run_id: str, stop: threading.Event, interval: floa
             print(f"heartbeat failed: {exc}", file=sys.stderr)
 
 
-#: The argument that starts a warm standby worker: it loads everything, then reads the id
-#: of the run to execute from its standard input (see ``ProcessRunLauncher``).
-STANDBY = "--standby"
-
-
 def _await_run_id(instance: Instance) -> str | None:
     """A standby worker waits for its run id; its output then goes to that run's log."""
     line = sys.stdin.readline().strip()
     if not line or instance.home is None:
         return None
-    log = instance.home / "logs" / f"{line}.log"
+    log = worker_log_path(instance.home, line)
     log.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 #: The module a launched run's process runs.
 WORKER_MODULE = "dagwright.execution.worker"
-#: Its argument for a standby worker (kept in sync with ``dagwright.execution.worker``).
+#: Its argument for a warm standby worker: it loads everything, then reads the id of the
+#: run to execute from its standard input.
 STANDBY = "--standby"
 
 
