@@ -182,3 +182,18 @@ def test_a_file_that_is_not_a_database_is_a_storage_error(tmp_path: Path) -> Non
     (tmp_path / "dagwright.db").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DagwrightStorageError, match=r"dagwright\.db"):
         Instance.from_home(tmp_path)
+
+
+def test_a_run_worker_instance_opens_full_storage_only_when_asked(tmp_path: Path) -> None:
+    with Instance.from_home(tmp_path) as made:
+        assert made.storage_url is not None
+        url = made.storage_url
+    worker = Instance.for_run_worker(tmp_path, url)
+    try:
+        assert worker.get_run("nope") is None
+        assert worker._storage is None  # nothing but the driver so far
+        assert worker.get_runs() == []  # a listing opens the full storage
+        assert worker.storage.url == url
+        assert worker.settings.run_queue is None  # read from the home on first use
+    finally:
+        worker.close()

@@ -20,6 +20,7 @@ from dagwright.errors import (
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
     DagwrightRunNotFoundError,
+    DagwrightStorageError,
 )
 from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from dagwright.runs.request import PreparedRun
     from dagwright.settings import Settings
     from dagwright.storage import Storage
+    from dagwright.storage.records import RecordStore
 
 
 class Instance:
@@ -51,15 +53,38 @@ class Instance:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | RecordStore,
         settings: Settings | None = None,
         home: Path | None = None,
         outputs: OutputStore | None = None,
+        *,
+        storage_url: str | None = None,
     ) -> None:
-        self.storage = storage
+        """Wrap opened storage; use :meth:`ephemeral`, :meth:`from_home` or :meth:`get`.
+
+        ``storage`` may be a bare :class:`RecordStore` (a run worker's: no SQLAlchemy);
+        the full :attr:`storage` is then opened from ``storage_url`` when first used.
+        """
+        from dagwright.storage import Storage
+
+        self.records = storage
+        self._storage = storage if isinstance(storage, Storage) else None
+        self.storage_url = storage_url
         self._settings = settings
         self.home = home
         self._outputs = outputs
+
+    @property
+    def storage(self) -> Storage:
+        """The instance's storage (opened on first use by an instance made with a bare
+        :class:`RecordStore`)."""
+        if self._storage is None:
+            from dagwright.storage import Storage
+
+            if self.storage_url is None:
+                raise DagwrightStorageError("this instance has only a record store, and no url")
+            self._storage = Storage.open(self.storage_url)
+        return self._storage
 
     @property
     def outputs(self) -> OutputStore:
@@ -76,11 +101,12 @@ class Instance:
 
     @property
     def settings(self) -> Settings:
-        """The instance's settings (defaults for an ephemeral instance, built on first use)."""
+        """The instance's settings (read from the home, or defaults for an ephemeral instance,
+        on first use when the instance was made without them)."""
         if self._settings is None:
-            from dagwright.settings import Settings
+            from dagwright.settings import Settings, load_settings
 
-            self._settings = Settings()
+            self._settings = Settings() if self.home is None else load_settings(self.home)
         return self._settings
 
     # -- construction -------------------------------------------------------------------
@@ -111,7 +137,21 @@ class Instance:
                 str(home), f"cannot use as the dagwright home: {exc.strerror or exc}"
             ) from exc
         settings = load_settings(home)
-        return cls(Storage.open(settings.storage_url(home)), settings, home)
+        url = settings.storage_url(home)
+        return cls(Storage.open(url), settings, home, storage_url=url)
+
+    @classmethod
+    def for_run_worker(cls, home: str | Path, storage_url: str) -> Instance:
+        """The instance of a launched run's worker process: its runs, events and heartbeats
+        go straight to the database driver (no SQLAlchemy, no settings parsed); the rest is
+        opened on first use. The launcher that started the worker made sure the schema is
+        current and passes ``storage_url`` down.
+        """
+        from dagwright.storage.driver import DriverDatabase
+        from dagwright.storage.records import RecordStore
+
+        store = RecordStore(DriverDatabase(storage_url))
+        return cls(store, home=Path(home), storage_url=storage_url)
 
     @classmethod
     def get(cls) -> Instance:
@@ -124,7 +164,9 @@ class Instance:
         """Release the database connections (and a launcher's standby worker)."""
         if self._launcher is not None:
             self._launcher.close()
-        self.storage.close()
+        self.records.close()
+        if self._storage is not None and self._storage is not self.records:
+            self._storage.close()
 
     def __enter__(self) -> Instance:
         return self
@@ -263,13 +305,13 @@ class Instance:
         """
         normalized = normalize_tags(tags, system=True)
         self._require_run(run_id)
-        return self.storage.runs.add_run_tags(run_id, normalized)
+        return self.records.runs.add_run_tags(run_id, normalized)
 
     # -- runs -----------------------------------------------------------------------------
 
     def add_run(self, run: Run) -> Run:
         """Store a new, already validated run (see ``dagwright.runs.request``)."""
-        self.storage.runs.add_run(run)
+        self.records.runs.add_run(run)
         return run
 
     def handle_event(self, event: Event) -> tuple[Event, Run | None]:
@@ -281,14 +323,14 @@ class Instance:
         Raises:
             DagwrightInvalidTransitionError: the status change is not allowed.
         """
-        return self.storage.events.store_event(event)
+        return self.records.events.store_event(event)
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None."""
-        return self.storage.runs.get_run(run_id)
+        return self.records.runs.get_run(run_id)
 
     def _require_run(self, run_id: str) -> Run:
-        run = self.storage.runs.get_run(run_id)
+        run = self.records.runs.get_run(run_id)
         if run is None:
             raise DagwrightRunNotFoundError(run_id)
         return run
@@ -394,7 +436,7 @@ class Instance:
             DagwrightRunNotFoundError: no such run.
         """
         self._require_run(run_id)
-        return self.storage.events.get_events(run_id, after=after)
+        return self.records.events.get_events(run_id, after=after)
 
     def reexecute(
         self, run_id: str, *, from_failure: bool = False, tags: Mapping[str, object] | None = None
@@ -508,7 +550,7 @@ class Instance:
         return prepare_reexecution(
             load_job(parent.code_pointer),
             parent,
-            self.storage.events.get_events(run_id),
+            self.records.events.get_events(run_id),
             from_failure=from_failure,
             tags=tags,
             outputs=self.outputs,

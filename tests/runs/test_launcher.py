@@ -15,6 +15,7 @@ from dagwright import (
     DagwrightInvalidTransitionError,
     EventType,
     Instance,
+    RunsFilter,
     RunStatus,
     job,
     op,
@@ -130,3 +131,55 @@ def test_current_image_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         run = instance.submit_run(simple.chain)
         assert run.tags["dagwright/image"] == "registry.example/etl:1.2"
         wait_finished(instance, run.run_id)
+
+
+def test_a_launched_worker_imports_neither_sqlalchemy_nor_pydantic(
+    tmp_path: Path, storage_url: str
+) -> None:
+    """The cold start of a run is most of its latency: the worker writes through the
+    database driver and gets its settings from the launcher (on SQLite and PostgreSQL)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_url.startswith("postgresql"):
+        (home / "dagwright.yaml").write_text(f"storage:\n  postgres: {{url: '{storage_url}'}}\n")
+    code = tmp_path / "light.py"
+    code.write_text(
+        "import sys\n"
+        "from dagwright import op, job, OpExecutionContext\n"
+        "@op\ndef report(context: OpExecutionContext) -> None:\n"
+        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'pydantic',"
+        " 'yaml', 'alembic'})\n"
+        "    context.log.info(f'heavy modules: {heavy}')\n"
+        "@job(tags={'team': 'docs'})\ndef light():\n    report()\n"
+    )
+    light = load_definitions(python_file=str(code)).get_job("light")
+    with Instance.from_home(home) as instance:
+        assert instance.storage.dialect == storage_url.split(":")[0].split("+")[0]
+        run = instance.submit_run(light, tags={"extra": "1"})
+        ended = wait_finished(instance, run.run_id)
+        assert ended.status is RunStatus.SUCCESS, instance.get_events(run.run_id)[-1]
+        messages = [e.message for e in instance.get_events(run.run_id)]
+        assert "heavy modules: []" in messages
+        assert ended.tags == {"team": "docs", "extra": "1"}
+
+
+def test_a_worker_that_fails_to_load_its_job_records_the_reason_through_the_driver(
+    tmp_path: Path, storage_url: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_url.startswith("postgresql"):
+        (home / "dagwright.yaml").write_text(f"storage:\n  postgres: {{url: '{storage_url}'}}\n")
+    code = tmp_path / "gone.py"
+    code.write_text(
+        "from dagwright import op, job\n@op\ndef a():\n    pass\n@job\ndef gone():\n    a()\n"
+    )
+    gone = load_definitions(python_file=str(code)).get_job("gone")
+    code.write_text("raise RuntimeError('broken on purpose')\n")
+    with Instance.from_home(home) as instance:
+        ended = wait_finished(instance, instance.submit_run(gone).run_id)
+        assert ended.status is RunStatus.FAILURE
+        assert ended.tags["dagwright/failure_reason"] == "could not load the job"
+        assert instance.get_runs(
+            RunsFilter(tags={"dagwright/failure_reason": "could not load the job"})
+        )

@@ -25,7 +25,13 @@ from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
-from dagwright.runs.launcher import STANDBY, worker_log_path
+from dagwright.runs.launcher import (
+    STANDBY,
+    WORKER_HEARTBEAT_ENV,
+    WORKER_STORAGE_ENV,
+    heartbeat_interval,
+    worker_log_path,
+)
 from dagwright.runs.models import Run
 from dagwright.runs.reexecution import prepare_reexecution
 from dagwright.runs.request import PreparedRun, resolve_op_configs
@@ -92,15 +98,10 @@ def _raise_terminated(signum: int, _frame: FrameType | None) -> None:
     raise RunTerminated(f"run worker received {signal.Signals(signum).name}")
 
 
-def heartbeat_interval(instance: Instance) -> float:
-    """How often a worker shows life: twice per run-monitor poll, at most every 5 s."""
-    return min(5.0, instance.settings.run_monitoring.poll_interval_seconds / 2)
-
-
 def _beat(instance: Instance, run_id: str, stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
         try:
-            instance.storage.workers.beat(run_id, time.time())
+            instance.records.workers.beat(run_id, time.time())
         except Exception as exc:  # a missed beat is not fatal; the next one may succeed
             print(f"heartbeat failed: {exc}", file=sys.stderr)
 
@@ -119,11 +120,9 @@ def _await_run_id(instance: Instance) -> str | None:
     return line
 
 
-def _execute_with_heartbeats(instance: Instance, run_id: str) -> int:
+def _execute_with_heartbeats(instance: Instance, run_id: str, interval: float) -> int:
     stop = threading.Event()
-    beats = threading.Thread(
-        target=_beat, args=(instance, run_id, stop, heartbeat_interval(instance)), daemon=True
-    )
+    beats = threading.Thread(target=_beat, args=(instance, run_id, stop, interval), daemon=True)
     beats.start()
     try:
         return 0 if execute_run(instance, run_id) else 1
@@ -140,11 +139,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: python -m dagwright.execution.worker RUN_ID|{STANDBY}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_terminated)
-    with Instance.get() as instance:
+    instance, interval = _open_instance()
+    with instance:
         run_id = _await_run_id(instance) if args[0] == STANDBY else args[0]
         if run_id is None:
             return 0  # the launcher went away without a run for this standby worker
-        return _execute_with_heartbeats(instance, run_id)
+        return _execute_with_heartbeats(instance, run_id, interval)
+
+
+def _open_instance() -> tuple[Instance, float]:
+    """The instance, and the heartbeat interval. A worker started by a launcher gets the
+    storage URL and interval in its environment and opens only the driver-level records
+    (no settings file, no SQLAlchemy: most of a cold start); one started by hand reads
+    ``$DAGWRIGHT_HOME`` like any other command."""
+    url = os.environ.get(WORKER_STORAGE_ENV)
+    if url is None:
+        instance = Instance.get()
+        return instance, heartbeat_interval(instance)
+    interval = float(os.environ.get(WORKER_HEARTBEAT_ENV, "2.5"))
+    return Instance.for_run_worker(os.environ["DAGWRIGHT_HOME"], url), interval
 
 
 if __name__ == "__main__":

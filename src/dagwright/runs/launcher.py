@@ -35,6 +35,15 @@ WORKER_MODULE = "dagwright.execution.worker"
 #: Its argument for a warm standby worker: it loads everything, then reads the id of the
 #: run to execute from its standard input.
 STANDBY = "--standby"
+#: The storage URL a launched worker opens (the launcher's; internal to dagwright).
+WORKER_STORAGE_ENV = "DAGWRIGHT_WORKER_STORAGE_URL"
+#: Seconds between a launched worker's heartbeats (internal to dagwright).
+WORKER_HEARTBEAT_ENV = "DAGWRIGHT_WORKER_HEARTBEAT_SECONDS"
+
+
+def heartbeat_interval(instance: Instance) -> float:
+    """How often a worker shows life: twice per run-monitor poll, at most every 5 s."""
+    return min(5.0, instance.settings.run_monitoring.poll_interval_seconds / 2)
 
 
 class RunLauncher(Protocol):
@@ -115,7 +124,7 @@ class ProcessRunLauncher:
         for the run starts it; returns whether this call did."""
         home = self._home()
         _check_pointer(run)
-        if not self._instance.storage.workers.claim(
+        if not self._instance.records.workers.claim(
             run.run_id, host=socket.gethostname(), now=time.time()
         ):
             return False
@@ -128,7 +137,7 @@ class ProcessRunLauncher:
     ) -> subprocess.Popen[bytes]:
         """Start (or hand the run to) its worker, record it, and reap it when it exits."""
         process = spare or self._spawn(home, run.run_id, worker_log_path(home, run.run_id))
-        self._instance.storage.workers.register(
+        self._instance.records.workers.register(
             run.run_id, pid=process.pid, host=socket.gethostname(), now=time.time()
         )
         threading.Thread(target=process.wait, daemon=True).start()  # no zombie, whoever ends it
@@ -150,12 +159,22 @@ class ProcessRunLauncher:
         with log_path.open("ab") as log:
             return subprocess.Popen(
                 [sys.executable, "-m", WORKER_MODULE, run_id or STANDBY],
-                env={**os.environ, "DAGWRIGHT_HOME": str(home)},
+                env={**os.environ, **self._worker_env(home)},
                 stdin=subprocess.DEVNULL if run_id else subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def _worker_env(self, home: Path) -> dict[str, str]:
+        """What a worker needs to skip reading the settings: the home, the storage URL and
+        its heartbeat interval (see :mod:`dagwright.execution.worker`)."""
+        env = {"DAGWRIGHT_HOME": str(home)}
+        instance = self._instance
+        if instance.storage_url is not None:
+            env[WORKER_STORAGE_ENV] = instance.storage_url
+            env[WORKER_HEARTBEAT_ENV] = repr(heartbeat_interval(instance))
+        return env
 
     def _take_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:
         """Hand the run to the warm standby worker, if one is ready."""
@@ -179,12 +198,12 @@ class ProcessRunLauncher:
 
     def terminate(self, run: Run, *, force: bool = False) -> bool:
         """Signal the worker's process group (the worker and any process it started)."""
-        worker = self._instance.storage.workers.get(run.run_id)
+        worker = self._instance.records.workers.get(run.run_id)
         return signal_worker(worker, signal.SIGKILL if force else signal.SIGTERM)
 
     def is_running(self, run: Run) -> bool | None:
         """Whether the worker's process is alive (None when it runs on another host)."""
-        worker = self._instance.storage.workers.get(run.run_id)
+        worker = self._instance.records.workers.get(run.run_id)
         return process_alive(worker) if worker is not None else None
 
 
@@ -222,4 +241,4 @@ def signal_worker(worker: WorkerInfo | None, signum: int) -> bool:
 
 def worker_pid(instance: Instance, run_id: str) -> int | None:
     """The pid of a run's worker, if it runs on this host."""
-    return _local_pid(instance.storage.workers.get(run_id))
+    return _local_pid(instance.records.workers.get(run_id))

@@ -1,21 +1,29 @@
-"""SQL storage for runs, tags and events (SQLAlchemy Core; SQLite or PostgreSQL).
+"""SQL storage for runs, tags and events (SQLite or PostgreSQL).
 
-Importing this package imports SQLAlchemy, so ``dagwright`` itself imports it lazily.
+:class:`Storage` (SQLAlchemy Core, Alembic migrations) is what an instance opens. Its hot
+path, :class:`~dagwright.storage.records.RecordStore`, runs on the DB-API driver and is
+importable without SQLAlchemy, which a run worker never imports. This package imports
+SQLAlchemy only when :class:`Storage` (or another name below) is first used.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
+from typing import TYPE_CHECKING, Any
 
-from dagwright.storage.engine import Database, create_engine_for, is_memory_url, normalize_url
 from dagwright.storage.events import EventStorage
-from dagwright.storage.migrations import HEAD_REVISION, create_in_memory, ensure_schema
-from dagwright.storage.runs import RunStorage
+from dagwright.storage.records import RecordStore
 from dagwright.storage.workers import WorkerStorage
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dagwright.storage.engine import Database, create_engine_for
+    from dagwright.storage.migrations import HEAD_REVISION, ensure_schema
+    from dagwright.storage.runs import RunStorage
 
 __all__ = [
     "HEAD_REVISION",
+    "RecordStore",
     "EventStorage",
     "RunStorage",
     "WorkerStorage",
@@ -24,8 +32,24 @@ __all__ = [
     "ensure_schema",
 ]
 
+_LAZY = {
+    "HEAD_REVISION": "dagwright.storage.migrations",
+    "ensure_schema": "dagwright.storage.migrations",
+    "RunStorage": "dagwright.storage.runs",
+    "create_engine_for": "dagwright.storage.engine",
+}
 
-class Storage:
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+class Storage(RecordStore):
     """The stores of one database, opened together.
 
     Attributes:
@@ -40,13 +64,13 @@ class Storage:
 
     def __init__(self, url: str, database: Database) -> None:
         """Wrap a database whose schema is current; use :meth:`open` instead."""
+        from dagwright.storage.runs import RunStorage
+
+        self.runs: RunStorage = RunStorage(database)
+        super().__init__(database, self.runs)
         self.url = url
-        self.database = database
+        self.database: Database = database
         self.engine: Engine = database.engine
-        self.dialect = database.dialect
-        self.runs = RunStorage(database)
-        self.events = EventStorage(database)
-        self.workers = WorkerStorage(database)
 
     @classmethod
     def open(cls, url: str) -> Storage:
@@ -60,6 +84,16 @@ class Storage:
             DagwrightStorageError: the URL is unsupported, the database cannot be reached,
                 or its schema is at a revision this version does not know.
         """
+        from sqlalchemy.engine import make_url
+
+        from dagwright.storage.engine import (
+            Database,
+            create_engine_for,
+            is_memory_url,
+            normalize_url,
+        )
+        from dagwright.storage.migrations import create_in_memory, ensure_schema
+
         url = normalize_url(url)
         memory = is_memory_url(make_url(url)) if url.startswith("sqlite") else False
         database = Database.in_memory() if memory else Database(create_engine_for(url))
@@ -72,10 +106,6 @@ class Storage:
             database.close()
             raise
         return cls(url, database)
-
-    def close(self) -> None:
-        """Close every connection (an in-memory database is gone afterwards)."""
-        self.database.close()
 
     def __repr__(self) -> str:
         return f"Storage({self.engine.url.render_as_string(hide_password=True)!r})"

@@ -16,12 +16,9 @@ Driver errors are translated here, at the edge, into :class:`DagwrightStorageErr
 
 from __future__ import annotations
 
-import re
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -30,9 +27,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
 
 from dagwright.errors import DagwrightStorageError
-
-#: How long a SQLite writer waits for the write lock before failing.
-BUSY_TIMEOUT_SECONDS: Final = 30.0
+from dagwright.storage.driver import BUSY_TIMEOUT_SECONDS, DriverDatabase, prepare_sqlite
 
 _WRITE_OPTION: Final = "dagwright_write"
 _PG_PREFIXES: Final = ("postgresql://", "postgres://")
@@ -95,44 +90,13 @@ def _sqlite_engine(url: URL) -> Engine:
         engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
     else:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
-    pragmas = _sqlite_pragmas(memory)
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        for pragma in pragmas:
-            cursor.execute(pragma)
-        if not memory:
-            _enable_wal(cursor)
-        cursor.close()
+        prepare_sqlite(dbapi_connection, memory)
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
-
-
-def _sqlite_pragmas(memory: bool) -> tuple[str, ...]:
-    timeout_ms = int(BUSY_TIMEOUT_SECONDS * 1000)
-    common = (f"PRAGMA busy_timeout = {timeout_ms}", "PRAGMA foreign_keys = ON")
-    return common if memory else (*common, "PRAGMA synchronous = NORMAL")
-
-
-def _enable_wal(cursor: Any) -> None:
-    """Switch the file to WAL (persistent: done once per file, then only checked).
-
-    The switch needs the database to itself and SQLite does not wait for it through the
-    busy timeout, so two processes opening a fresh file at once retry here.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.005)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
@@ -144,8 +108,9 @@ def _on_sqlite_begin(conn: Connection) -> None:
     )
 
 
-class Database:
-    """An engine plus the two kinds of transaction the stores use.
+class Database(DriverDatabase):
+    """An engine plus the two kinds of SQLAlchemy transaction the stores use; the driver
+    transactions of :class:`DriverDatabase` run on the engine's pool.
 
     Attributes:
         engine: the SQLAlchemy engine.
@@ -155,9 +120,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         """Wrap an engine made by :func:`create_engine_for`."""
+        super().__init__(engine.url.render_as_string(hide_password=False))
         self.engine = engine
-        self.dialect: str = engine.dialect.name
-        self.is_postgres = self.dialect == "postgresql"
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
         self._lock: threading.RLock | None = None
         self._pinned: Connection | None = None
@@ -236,75 +200,23 @@ class Database:
         """
         return self._transaction(write=True)
 
-    def driver_write(self) -> AbstractContextManager[Any]:
-        """A DB-API cursor in a write transaction, committed unless the block raises.
-
-        For the few hottest statements only (an event, a new run): it skips SQLAlchemy's
-        execution layer, which costs several times what SQLite itself does. Write the SQL
-        with :meth:`driver_sql`. Driver errors other than the driver's ``IntegrityError``
-        (which the caller handles) become :class:`DagwrightStorageError`.
-        """
-        return self._driver_transaction(write=True)
-
-    def driver_read(self) -> AbstractContextManager[Any]:
-        """A DB-API cursor in a read transaction (for reads of many rows on a hot path)."""
-        return self._driver_transaction(write=False)
-
-    @contextmanager
-    def _driver_transaction(self, *, write: bool) -> Iterator[Any]:
-        with self._guard():
-            raw = self.driver_connection if self._pinned is not None else self._checkout()
-            try:
-                cursor = raw.cursor()
-                if not self.is_postgres:
-                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield cursor
-                raw.commit()
-            except BaseException as exc:
-                with suppress(Exception):
-                    raw.rollback()
-                if isinstance(exc, self.dbapi.Error) and not isinstance(
-                    exc, self.dbapi.IntegrityError
-                ):
-                    raise self.error(exc) from exc
-                raise
-            finally:
-                if self._pinned is None:
-                    raw.close()
-
-    def _checkout(self) -> Any:
+    def _acquire(self) -> Any:
+        if self._pinned is not None:
+            return self.driver_connection
         try:
             return self.engine.raw_connection()
         except DBAPIError as exc:
             raise self.error(exc) from exc
+
+    def _release(self, raw: Any) -> None:
+        if self._pinned is None:
+            raw.close()  # back to the pool
 
     @property
     def dbapi(self) -> Any:
         """The DB-API module of the driver (``sqlite3`` or ``psycopg``)."""
         return self.engine.dialect.loaded_dbapi
 
-    def driver_sql(self, template: str) -> str:
-        """SQL for :meth:`driver_write`: ``{name}`` placeholders in the driver's style."""
-        key = (self.is_postgres, template)
-        sql = _driver_sql.get(key)
-        if sql is None:
-            style = "%({})s" if self.is_postgres else ":{}"
-            names = re.findall(r"\{(\w+)\}", template)
-            sql = _driver_sql[key] = template.format(**{name: style.format(name) for name in names})
-        return sql
-
-    def error(
-        self, exc: DBAPIError | Exception, doing: str = "database error"
-    ) -> DagwrightStorageError:
-        """Translate a driver error into a :class:`DagwrightStorageError`."""
-        where = describe_url(self.engine.url)
-        orig = exc.orig if isinstance(exc, DBAPIError) else exc
-        reason = str(orig).strip() if orig is not None else str(exc)
-        return DagwrightStorageError(f"{doing} on {where}: {reason}")
-
-
-#: Driver SQL by (is PostgreSQL, template), shared by every database of the process.
-_driver_sql: dict[tuple[bool, str], str] = {}
 
 _memory_engines: list[Engine] = []
 

@@ -16,16 +16,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Final
 
-from sqlalchemy import select
-
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunStatus, check_transition
-from dagwright.storage.engine import Database
-from dagwright.storage.schema import events
+from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
 
 _LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
+_SELECT_EVENTS_SQL: Final = "SELECT id, body FROM events WHERE run_id = {run_id}"
 _UPDATE_RUN_SQL: Final = (
     "UPDATE runs SET status = {status}, updated_at = {updated_at}, started_at = {started_at},"
     " ended_at = {ended_at}, body = {body} WHERE id = {sid}"
@@ -36,17 +34,23 @@ _INSERT_EVENT_SQL: Final = (
 )
 
 
+def lock_run_sql(db: DriverDatabase) -> str:
+    """Read a run's row (storage id, body) locked for an update: ``FOR NO KEY UPDATE`` on
+    PostgreSQL; a SQLite write transaction holds the database lock already."""
+    lock = " FOR NO KEY UPDATE" if db.is_postgres else ""
+    return db.driver_sql(_LOCK_RUN_SQL) + lock
+
+
 class EventStorage:
     """Events of runs in one SQL database (SQLite or PostgreSQL)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DriverDatabase) -> None:
         """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
         self._db = database
         db = self._db
         returning = " RETURNING id" if db.is_postgres else ""
         self._insert_sql = db.driver_sql(_INSERT_EVENT_SQL) + returning
-        lock = " FOR NO KEY UPDATE" if db.is_postgres else ""
-        self._lock_sql = db.driver_sql(_LOCK_RUN_SQL) + lock
+        self._lock_sql = lock_run_sql(db)
         self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
     def store_event(self, event: Event) -> tuple[Event, Run | None]:
@@ -115,12 +119,17 @@ class EventStorage:
         Returns:
             The events, each with its ``storage_id``; empty for an unknown run.
         """
-        query = select(events.c.id, events.c.body).where(events.c.run_id == run_id)
+        sql = self._db.driver_sql(_SELECT_EVENTS_SQL)
+        params: dict[str, Any] = {"run_id": run_id}
         if after is not None:
-            query = query.where(events.c.id > after)
-        query = query.order_by(events.c.id).limit(limit)
-        with self._db.read() as conn:
-            rows = conn.execute(query).all()
+            sql += self._db.driver_sql(" AND id > {after}")
+            params["after"] = after
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._db.driver_read() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
         return [event_from_body(body, sid) for sid, body in rows]
 
 

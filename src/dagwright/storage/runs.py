@@ -8,8 +8,7 @@ the ``(key, value_idx, run_sid)`` index of its first key, walked backwards, so a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -25,44 +24,18 @@ from sqlalchemy import (
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.storage.engine import Database
-from dagwright.storage.schema import (
-    LONG_PREFIX_CHARS,
-    SHORT_VALUE_CHARS,
-    events,
-    index_form,
-    run_tags,
-    runs,
-)
-from dagwright.storage.serde import queue_entry, run_body, run_from_body
+from dagwright.storage.records import RunRecords, run_row, tag_rows
+from dagwright.storage.schema import events, run_tags, runs
+from dagwright.storage.serde import queue_entry, run_from_body
+from dagwright.storage.tag_index import LONG_PREFIX_CHARS, SHORT_VALUE_CHARS, index_form
 
-# add_run is hot (every launch); it goes straight through the driver.
-_INSERT_RUN_SQL: Final = (
-    "INSERT INTO runs"
-    " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body)"
-    " VALUES ({run_id}, {job_name}, {status}, {created_at}, {updated_at}, {started_at},"
-    " {ended_at}, {body})"
-)
-_INSERT_TAG_SQL: Final = (
-    'INSERT INTO run_tags (run_sid, "key", value, value_idx)'
-    " VALUES ({run_sid}, {key}, {value}, {value_idx})"
-)
-_INSERT_TAG: Final = insert(run_tags)
-_SELECT_BODY: Final = select(runs.c.body).where(runs.c.run_id == bindparam("run_id"))
 _SELECT_SID: Final = select(runs.c.id).where(runs.c.run_id == bindparam("run_id"))
-#: The run row, locked against concurrent changes (``FOR NO KEY UPDATE`` on PostgreSQL;
-#: SQLite writes already hold the database lock).
-LOCK_RUN: Final = (
-    select(runs.c.id, runs.c.body)
-    .where(runs.c.run_id == bindparam("run_id"))
-    .with_for_update(key_share=True)
-)
 # A loose index scan: one index seek per distinct key instead of reading every tag row.
 _TAG_KEYS: Final = text(
     "WITH RECURSIVE k(key) AS ("
@@ -74,55 +47,16 @@ _TAG_KEYS: Final = text(
 )
 
 
-def run_row(run: Run, updated_at: float) -> dict[str, Any]:
-    """The ``runs`` row of a run."""
-    return {
-        "run_id": run.run_id,
-        "job_name": run.job_name,
-        "status": run.status.value,
-        "created_at": run.created_at,
-        "updated_at": updated_at,
-        "started_at": run.started_at,
-        "ended_at": run.ended_at,
-        "body": run_body(run),
-    }
-
-
-def tag_rows(run_sid: int, tags: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The ``run_tags`` rows of a run's tags."""
-    return [
-        {"run_sid": run_sid, "key": key, "value": value, "value_idx": index_form(value)}
-        for key, value in tags.items()
-    ]
-
-
-class RunStorage:
-    """Runs and their tags in one SQL database (SQLite or PostgreSQL)."""
+class RunStorage(RunRecords):
+    """Runs and their tags in one SQL database (SQLite or PostgreSQL): single runs on the
+    driver (:class:`RunRecords`), listings and counts through SQLAlchemy."""
 
     def __init__(self, database: Database) -> None:
         """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
-        self._db = database
-        returning = " RETURNING id" if self._db.is_postgres else ""
-        self._insert_run_sql = self._db.driver_sql(_INSERT_RUN_SQL) + returning
-        self._insert_tag_sql = self._db.driver_sql(_INSERT_TAG_SQL)
+        super().__init__(database)
+        self._sa = database
         # queue entries by status set: run id -> (updated_at, slim run); see get_queue_entries
         self._queue_entries: dict[tuple[str, ...], dict[str, tuple[float, Run]]] = {}
-
-    def add_run(self, run: Run) -> None:
-        """Store a new run and its tags in one transaction.
-
-        Raises:
-            DagwrightStorageError: a run with this id already exists, or the database failed.
-        """
-        db = self._db
-        with db.driver_write() as cursor:
-            try:
-                cursor.execute(self._insert_run_sql, run_row(run, run.created_at))
-            except db.dbapi.IntegrityError as exc:
-                raise DagwrightStorageError(f"run id {run.run_id!r} already exists") from exc
-            sid = cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid
-            if run.tags:
-                cursor.executemany(self._insert_tag_sql, tag_rows(sid, run.tags))
 
     def add_runs(self, new_runs: Sequence[Run]) -> None:
         """Store many new runs in one transaction (bulk loads and benchmarks).
@@ -133,7 +67,7 @@ class RunStorage:
         if not new_runs:
             return
         statement = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
-        with self._db.write() as conn:
+        with self._sa.write() as conn:
             try:
                 rows = [run_row(run, run.created_at) for run in new_runs]
                 sids = conn.execute(statement, rows).scalars().all()
@@ -145,13 +79,7 @@ class RunStorage:
                 for row in tag_rows(sid, run.tags)
             ]
             if tags:
-                conn.execute(_INSERT_TAG, tags)
-
-    def get_run(self, run_id: str) -> Run | None:
-        """The run with this id, or None."""
-        with self._db.read() as conn:
-            body = conn.execute(_SELECT_BODY, {"run_id": run_id}).scalar()
-        return None if body is None else run_from_body(body)
+                conn.execute(insert(run_tags), tags)
 
     def get_runs(
         self,
@@ -170,7 +98,7 @@ class RunStorage:
         Raises:
             DagwrightRunNotFoundError: the cursor names no run.
         """
-        with self._db.read() as conn:
+        with self._sa.read() as conn:
             before = None if cursor is None else _storage_id(conn, cursor)
             bodies = conn.execute(_page_query(filters, before, limit)).scalars().all()
         return [run_from_body(body) for body in bodies]
@@ -188,7 +116,7 @@ class RunStorage:
             .order_by(runs.c.ended_at)
             .limit(limit)
         )
-        with self._db.read() as conn:
+        with self._sa.read() as conn:
             return [run_from_body(body) for (body,) in conn.execute(query)]
 
     def get_queue_entries(self, statuses: Sequence[RunStatus]) -> list[Run]:
@@ -236,12 +164,12 @@ class RunStorage:
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""
         query, _ = _filtered(select(func.count()), filters, _tag_items(filters), with_runs=False)
-        with self._db.read() as conn:
+        with self._sa.read() as conn:
             return int(conn.execute(query).scalar_one())
 
     def get_run_tag_keys(self) -> list[str]:
         """Every tag key used by some run, sorted."""
-        with self._db.read() as conn:
+        with self._sa.read() as conn:
             return sorted(conn.execute(_TAG_KEYS).scalars())
 
     def get_run_tag_values(
@@ -270,47 +198,11 @@ class RunStorage:
             .order_by(count.desc(), order)
             .limit(limit)
         )
-        with self._db.read() as conn:
+        with self._sa.read() as conn:
             rows = conn.execute(query).all()
             values = [(_full_value(conn, key, row[0]), int(row[1])) for row in rows]
         # the database orders by index form, which for long values is not value order
         return sorted(values, key=lambda pair: (-pair[1], pair[0]))
-
-    def add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> Run:
-        """Add tags to a run; a key it already has takes the new value.
-
-        Returns:
-            The run as stored now.
-
-        Raises:
-            DagwrightRunNotFoundError: no run has this id.
-        """
-        with self._db.write() as conn:
-            sid, run = _lock_run(conn, run_id)
-            updated = replace(run, tags={**run.tags, **tags})
-            if tags:
-                _delete_tags(conn, sid, tags.keys())
-                conn.execute(_INSERT_TAG, tag_rows(sid, tags))
-            _update_body(conn, sid, updated)
-        return updated
-
-    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> Run:
-        """Remove tags from a run; keys it does not have are ignored.
-
-        Returns:
-            The run as stored now.
-
-        Raises:
-            DagwrightRunNotFoundError: no run has this id.
-        """
-        gone = set(keys)
-        with self._db.write() as conn:
-            sid, run = _lock_run(conn, run_id)
-            updated = replace(run, tags={k: v for k, v in run.tags.items() if k not in gone})
-            if gone:
-                _delete_tags(conn, sid, gone)
-            _update_body(conn, sid, updated)
-        return updated
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its tags and events.
@@ -318,7 +210,7 @@ class RunStorage:
         Raises:
             DagwrightRunNotFoundError: no run has this id.
         """
-        with self._db.write() as conn:
+        with self._sa.write() as conn:
             sid = _storage_id(conn, run_id)
             conn.execute(delete(events).where(events.c.run_id == run_id))
             conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid))
@@ -330,22 +222,6 @@ def _storage_id(conn: Connection, run_id: str) -> int:
     if sid is None:
         raise DagwrightRunNotFoundError(run_id)
     return int(sid)
-
-
-def _lock_run(conn: Connection, run_id: str) -> tuple[int, Run]:
-    row = conn.execute(LOCK_RUN, {"run_id": run_id}).first()
-    if row is None:
-        raise DagwrightRunNotFoundError(run_id)
-    return int(row[0]), run_from_body(row[1])
-
-
-def _delete_tags(conn: Connection, sid: int, keys: Iterable[str]) -> None:
-    conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid, run_tags.c.key.in_(list(keys))))
-
-
-def _update_body(conn: Connection, sid: int, run: Run) -> None:
-    values = {"body": run_body(run), "updated_at": time.time()}
-    conn.execute(update(runs).where(runs.c.id == sid).values(values))
 
 
 TagItems = list[tuple[str, tuple[str, ...]]]

@@ -7,12 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select
-
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.runs.models import WorkerInfo
-from dagwright.storage.engine import Database
-from dagwright.storage.schema import daemon_heartbeats, run_workers
+from dagwright.storage.driver import DriverDatabase
 
 _REGISTER_SQL: Final = (
     "INSERT INTO run_workers (run_id, pid, host, started_at, heartbeat_at)"
@@ -25,6 +22,13 @@ _CLAIM_SQL: Final = (
     " VALUES ({run_id}, NULL, {host}, {now}, {now}) ON CONFLICT (run_id) DO NOTHING"
 )
 _BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
+#: Run ids per query of :meth:`WorkerStorage.get_many` (SQLite caps bound parameters).
+_CHUNK: Final = 500
+_WORKER_COLUMNS: Final = "run_id, pid, host, started_at, heartbeat_at"
+_SELECT_WORKER_SQL: Final = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id = {{run_id}}"
+_SELECT_HEARTBEATS_SQL: Final = (
+    "SELECT name, daemon_id, heartbeat_at FROM daemon_heartbeats ORDER BY name"
+)
 _DAEMON_BEAT_SQL: Final = (
     "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at)"
     " VALUES ({name}, {daemon_id}, {now})"
@@ -44,7 +48,7 @@ class DaemonHeartbeat:
 class WorkerStorage:
     """Run workers and daemon heartbeats in one SQL database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DriverDatabase) -> None:
         """Use ``database``, whose schema is current."""
         self._db = database
 
@@ -88,18 +92,25 @@ class WorkerStorage:
 
     def get(self, run_id: str) -> WorkerInfo | None:
         """The worker of a run, if one was registered."""
-        query = select(run_workers).where(run_workers.c.run_id == run_id)
-        with self._db.read() as conn:
-            row = conn.execute(query).first()
+        with self._db.driver_read() as cursor:
+            cursor.execute(self._db.driver_sql(_SELECT_WORKER_SQL), {"run_id": run_id})
+            row = cursor.fetchone()
         return WorkerInfo(*row) if row is not None else None
 
     def get_many(self, run_ids: Sequence[str]) -> dict[str, WorkerInfo]:
         """The registered workers of these runs, by run id."""
         if not run_ids:
             return {}
-        query = select(run_workers).where(run_workers.c.run_id.in_(list(run_ids)))
-        with self._db.read() as conn:
-            return {row[0]: WorkerInfo(*row) for row in conn.execute(query)}
+        found: dict[str, WorkerInfo] = {}
+        ids = list(run_ids)
+        with self._db.driver_read() as cursor:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ", ".join(self._db.driver_sql(f"{{r{i}}}") for i in range(len(chunk)))
+                sql = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id IN ({marks})"
+                cursor.execute(sql, {f"r{i}": run_id for i, run_id in enumerate(chunk)})
+                found.update((row[0], WorkerInfo(*row)) for row in cursor.fetchall())
+        return found
 
     def beat_daemon(self, name: str, daemon_id: str, now: float) -> None:
         """Record a pass of the daemon loop ``name``."""
@@ -111,6 +122,6 @@ class WorkerStorage:
 
     def daemon_heartbeats(self) -> list[DaemonHeartbeat]:
         """The latest heartbeat of every daemon loop, by name."""
-        query = select(daemon_heartbeats).order_by(daemon_heartbeats.c.name)
-        with self._db.read() as conn:
-            return [DaemonHeartbeat(*row) for row in conn.execute(query)]
+        with self._db.driver_read() as cursor:
+            cursor.execute(_SELECT_HEARTBEATS_SQL)
+            return [DaemonHeartbeat(*row) for row in cursor.fetchall()]

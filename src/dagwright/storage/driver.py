@@ -1,0 +1,242 @@
+"""Driver-level transactions, without SQLAlchemy: the hot path of storage.
+
+A run worker is a short-lived process; importing SQLAlchemy would cost it several times
+what the run itself does. Everything a worker needs (read its run, write its events and
+status changes, add a tag, beat) is therefore written as plain SQL with ``{name}``
+placeholders and executed on the DB-API driver (``sqlite3`` or ``psycopg``) through
+:class:`DriverDatabase`. :class:`~dagwright.storage.engine.Database` extends it with a
+SQLAlchemy engine for everything else, and runs these same statements on its own pool, so
+each statement exists once.
+
+SQLite connections get the settings described in :mod:`dagwright.storage.engine` (WAL,
+``synchronous=NORMAL``, foreign keys, busy timeout, ``BEGIN IMMEDIATE`` for writes).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import unquote, urlsplit
+
+from dagwright.errors import DagwrightStorageError
+
+#: How long a SQLite writer waits for the write lock before failing.
+BUSY_TIMEOUT_SECONDS: Final = 30.0
+
+_PG_SCHEMES: Final = ("postgresql+psycopg", "postgresql", "postgres")
+
+
+@dataclass(frozen=True)
+class DriverUrl:
+    """A storage URL as the driver needs it.
+
+    Attributes:
+        is_postgres: PostgreSQL (psycopg 3) rather than SQLite.
+        target: the SQLite file path (``""`` in memory) or the libpq connection URL.
+    """
+
+    is_postgres: bool
+    target: str
+
+    @classmethod
+    def parse(cls, url: str) -> DriverUrl:
+        """Read ``sqlite:///PATH``, ``sqlite://`` or ``postgresql[+psycopg]://…``.
+
+        Raises:
+            DagwrightStorageError: any other URL.
+        """
+        scheme, sep, rest = url.partition("://")
+        if sep and scheme == "sqlite":
+            path = unquote(urlsplit("sqlite://" + rest).path)
+            return cls(False, "" if path in ("", "/", "/:memory:") else path[1:])
+        if sep and scheme in _PG_SCHEMES:
+            return cls(True, "postgresql://" + rest)
+        raise DagwrightStorageError(
+            f"unsupported database url {scheme + sep if sep else url!r}…: "
+            "use sqlite:///PATH, sqlite:// or postgresql+psycopg://USER@HOST/DB"
+        )
+
+
+def sqlite_pragmas(memory: bool) -> tuple[str, ...]:
+    """What every SQLite connection runs when it opens."""
+    timeout_ms = int(BUSY_TIMEOUT_SECONDS * 1000)
+    common = (f"PRAGMA busy_timeout = {timeout_ms}", "PRAGMA foreign_keys = ON")
+    return common if memory else (*common, "PRAGMA synchronous = NORMAL")
+
+
+def prepare_sqlite(connection: Any, memory: bool) -> None:
+    """Set up a new SQLite driver connection: dagwright emits ``BEGIN`` itself."""
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    for pragma in sqlite_pragmas(memory):
+        cursor.execute(pragma)
+    if not memory:
+        enable_wal(cursor)
+    cursor.close()
+
+
+def enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent: done once per file, then only checked).
+
+    The switch needs the database to itself and SQLite does not wait for it through the
+    busy timeout, so two processes opening a fresh file at once retry here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
+class DriverDatabase:
+    """Driver transactions on one database; a connection per thread, opened on first use.
+
+    Attributes:
+        is_postgres: whether the database is PostgreSQL.
+        dialect: ``"sqlite"`` or ``"postgresql"``.
+    """
+
+    def __init__(self, url: str) -> None:
+        """Prepare to connect to ``url`` (nothing is connected yet).
+
+        Raises:
+            DagwrightStorageError: the URL is not a SQLite or PostgreSQL URL.
+        """
+        self._url = DriverUrl.parse(url)
+        self.is_postgres = self._url.is_postgres
+        self.dialect = "postgresql" if self.is_postgres else "sqlite"
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every connection this object opened."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            with suppress(Exception):
+                connection.close()
+
+    def driver_write(self) -> AbstractContextManager[Any]:
+        """A DB-API cursor in a write transaction, committed unless the block raises.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``. Write the SQL with
+        :meth:`driver_sql`. Driver errors other than the driver's ``IntegrityError`` (which
+        the caller handles) become :class:`DagwrightStorageError`.
+        """
+        return self._driver_transaction(write=True)
+
+    def driver_read(self) -> AbstractContextManager[Any]:
+        """A DB-API cursor in a read transaction."""
+        return self._driver_transaction(write=False)
+
+    @contextmanager
+    def _driver_transaction(self, *, write: bool) -> Iterator[Any]:
+        with self._guard():
+            raw = self._acquire()
+            try:
+                cursor = raw.cursor()
+                if not self.is_postgres:
+                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield cursor
+                raw.commit()
+            except BaseException as exc:
+                with suppress(Exception):
+                    raw.rollback()
+                if isinstance(exc, self.dbapi.Error) and not isinstance(
+                    exc, self.dbapi.IntegrityError
+                ):
+                    raise self.error(exc) from exc
+                raise
+            finally:
+                self._release(raw)
+
+    def _guard(self) -> AbstractContextManager[Any]:
+        """Held around a driver transaction (a lock where a connection is shared)."""
+        return _NO_GUARD
+
+    def _acquire(self) -> Any:
+        """A driver connection for one transaction, on this thread."""
+        raw = getattr(self._local, "connection", None)
+        if raw is None:
+            raw = self._local.connection = self._connect()
+        return raw
+
+    def _release(self, raw: Any) -> None:
+        """Give back what :meth:`_acquire` returned (a per-thread connection stays open)."""
+
+    def _connect(self) -> Any:
+        try:
+            if self.is_postgres:
+                import psycopg
+
+                raw: Any = psycopg.connect(self._url.target)
+            else:
+                raw = sqlite3.connect(
+                    self._url.target or ":memory:",
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                    check_same_thread=False,
+                )
+                prepare_sqlite(raw, memory=not self._url.target)
+        except Exception as exc:
+            raise self.error(exc, "cannot open the database") from exc
+        with self._opened_lock:
+            self._opened.append(raw)
+        return raw
+
+    @property
+    def dbapi(self) -> Any:
+        """The DB-API module of the driver (``sqlite3`` or ``psycopg``)."""
+        if self.is_postgres:
+            import psycopg
+
+            return psycopg
+        return sqlite3
+
+    def driver_sql(self, template: str) -> str:
+        """SQL for the driver: ``{name}`` placeholders in the driver's style."""
+        key = (self.is_postgres, template)
+        sql = _driver_sql.get(key)
+        if sql is None:
+            style = "%({})s" if self.is_postgres else ":{}"
+            names = re.findall(r"\{(\w+)\}", template)
+            sql = _driver_sql[key] = template.format(**{name: style.format(name) for name in names})
+        return sql
+
+    def describe(self) -> str:
+        """Where the database is, fit for messages (password hidden)."""
+        if not self.is_postgres:
+            return f"sqlite at {self._url.target or ':memory:'}"
+        parts = urlsplit(self._url.target)
+        where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+        return f"postgresql at {where}"
+
+    def error(self, exc: Exception, doing: str = "database error") -> DagwrightStorageError:
+        """Translate a driver error into a :class:`DagwrightStorageError`."""
+        orig = getattr(exc, "orig", None) or exc
+        return DagwrightStorageError(f"{doing} on {self.describe()}: {str(orig).strip()}")
+
+
+class _NoGuard:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+_NO_GUARD: Final = _NoGuard()
+
+#: Driver SQL by (is PostgreSQL, template), shared by every database of the process.
+_driver_sql: dict[tuple[bool, str], str] = {}

@@ -1,0 +1,174 @@
+"""The hot path of run storage, straight on the driver (no SQLAlchemy).
+
+:class:`RunRecords` writes and reads single runs: a new run with its tags, a run by id,
+tags added to a run. It is what a run worker and every launch need, and
+:class:`~dagwright.storage.runs.RunStorage` (listing, filters, counts) extends it.
+:class:`RecordStore` bundles it with the event and worker stores: everything a run worker
+touches, openable without importing SQLAlchemy (see :mod:`dagwright.storage.driver`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any, Final
+
+from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
+from dagwright.runs.models import Run
+from dagwright.storage.driver import DriverDatabase
+from dagwright.storage.events import EventStorage, lock_run_sql
+from dagwright.storage.serde import run_body, run_from_body
+from dagwright.storage.tag_index import index_form
+from dagwright.storage.workers import WorkerStorage
+
+_INSERT_RUN_SQL: Final = (
+    "INSERT INTO runs"
+    " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body)"
+    " VALUES ({run_id}, {job_name}, {status}, {created_at}, {updated_at}, {started_at},"
+    " {ended_at}, {body})"
+)
+_INSERT_TAG_SQL: Final = (
+    'INSERT INTO run_tags (run_sid, "key", value, value_idx)'
+    " VALUES ({run_sid}, {key}, {value}, {value_idx})"
+)
+_DELETE_TAG_SQL: Final = 'DELETE FROM run_tags WHERE run_sid = {run_sid} AND "key" = {key}'
+_SELECT_BODY_SQL: Final = "SELECT body FROM runs WHERE run_id = {run_id}"
+#: The run row; on PostgreSQL the caller appends the row lock (SQLite writes hold the
+#: database lock already).
+LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
+_UPDATE_BODY_SQL: Final = (
+    "UPDATE runs SET body = {body}, updated_at = {updated_at} WHERE id = {sid}"
+)
+
+
+def run_row(run: Run, updated_at: float) -> dict[str, Any]:
+    """The ``runs`` row of a run."""
+    return {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "status": run.status.value,
+        "created_at": run.created_at,
+        "updated_at": updated_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "body": run_body(run),
+    }
+
+
+def tag_rows(run_sid: int, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The ``run_tags`` rows of a run's tags."""
+    return [
+        {"run_sid": run_sid, "key": key, "value": value, "value_idx": index_form(value)}
+        for key, value in tags.items()
+    ]
+
+
+class RunRecords:
+    """Single runs and their tags, written and read on the driver."""
+
+    def __init__(self, database: DriverDatabase) -> None:
+        """Use ``database``, whose schema is current."""
+        self._db = db = database
+        returning = " RETURNING id" if db.is_postgres else ""
+        self._insert_run_sql = db.driver_sql(_INSERT_RUN_SQL) + returning
+        self._insert_tag_sql = db.driver_sql(_INSERT_TAG_SQL)
+        self._lock_sql = lock_run_sql(db)
+
+    def add_run(self, run: Run) -> None:
+        """Store a new run and its tags in one transaction.
+
+        Raises:
+            DagwrightStorageError: a run with this id already exists, or the database failed.
+        """
+        db = self._db
+        with db.driver_write() as cursor:
+            try:
+                cursor.execute(self._insert_run_sql, run_row(run, run.created_at))
+            except db.dbapi.IntegrityError as exc:
+                raise DagwrightStorageError(f"run id {run.run_id!r} already exists") from exc
+            sid = cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid
+            if run.tags:
+                cursor.executemany(self._insert_tag_sql, tag_rows(sid, run.tags))
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+        with self._db.driver_read() as cursor:
+            cursor.execute(self._db.driver_sql(_SELECT_BODY_SQL), {"run_id": run_id})
+            row = cursor.fetchone()
+        return None if row is None else run_from_body(row[0])
+
+    def add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> Run:
+        """Add tags to a run; a key it already has takes the new value.
+
+        Returns:
+            The run as stored now.
+
+        Raises:
+            DagwrightRunNotFoundError: no run has this id.
+        """
+        with self._db.driver_write() as cursor:
+            sid, run = self._lock_run(cursor, run_id)
+            updated = replace(run, tags={**run.tags, **tags})
+            if tags:
+                self._delete_tags(cursor, sid, tags.keys())
+                cursor.executemany(self._insert_tag_sql, tag_rows(sid, tags))
+            self._update_body(cursor, sid, updated)
+        return updated
+
+    def remove_run_tags(self, run_id: str, keys: Iterable[str]) -> Run:
+        """Remove tags from a run; keys it does not have are ignored.
+
+        Returns:
+            The run as stored now.
+
+        Raises:
+            DagwrightRunNotFoundError: no run has this id.
+        """
+        gone = set(keys)
+        with self._db.driver_write() as cursor:
+            sid, run = self._lock_run(cursor, run_id)
+            updated = replace(run, tags={k: v for k, v in run.tags.items() if k not in gone})
+            if gone:
+                self._delete_tags(cursor, sid, gone)
+            self._update_body(cursor, sid, updated)
+        return updated
+
+    def _lock_run(self, cursor: Any, run_id: str) -> tuple[int, Run]:
+        cursor.execute(self._lock_sql, {"run_id": run_id})
+        row = cursor.fetchone()
+        if row is None:
+            raise DagwrightRunNotFoundError(run_id)
+        return int(row[0]), run_from_body(row[1])
+
+    def _delete_tags(self, cursor: Any, sid: int, keys: Iterable[str]) -> None:
+        rows = [{"run_sid": sid, "key": key} for key in keys]
+        cursor.executemany(self._db.driver_sql(_DELETE_TAG_SQL), rows)
+
+    def _update_body(self, cursor: Any, sid: int, run: Run) -> None:
+        values = {"sid": sid, "body": run_body(run), "updated_at": time.time()}
+        cursor.execute(self._db.driver_sql(_UPDATE_BODY_SQL), values)
+
+
+class RecordStore:
+    """What a run worker needs of storage, without SQLAlchemy: single runs, events
+    (with status changes) and heartbeats. :class:`~dagwright.storage.Storage` extends it.
+
+    Attributes:
+        database: the driver transactions every store shares.
+        runs: single runs and their tags.
+        events: events, and run status changes.
+        workers: the process of each launched run, and daemon heartbeats.
+    """
+
+    def __init__(self, database: DriverDatabase, runs: RunRecords | None = None) -> None:
+        """Use ``database``, whose schema is current (a launcher made sure of it)."""
+        self.database = database
+        self.dialect = database.dialect
+        self.runs = runs or RunRecords(database)
+        self.events = EventStorage(database)
+        self.workers = WorkerStorage(database)
+
+    def close(self) -> None:
+        """Close every connection."""
+        self.database.close()
