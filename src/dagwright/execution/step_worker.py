@@ -20,7 +20,7 @@ from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import Step
-from dagwright.execution.worker import prepare_stored_run
+from dagwright.execution.worker import open_worker_instance, prepare_stored_run
 from dagwright.instance import Instance
 
 
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m dagwright.execution.step_worker RUN_ID STEP_KEY", file=sys.stderr)
         return 2
-    with Instance.get() as instance:
+    with open_worker_instance()[0] as instance:
         return 0 if execute_step(instance, args[0], args[1]) else 1
 
 

@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: python -m dagwright.execution.worker RUN_ID|{STANDBY}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_terminated)
-    instance, interval = _open_instance()
+    instance, interval = open_worker_instance()
     with instance:
         run_id = _await_run_id(instance) if args[0] == STANDBY else args[0]
         if run_id is None:
@@ -147,8 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _execute_with_heartbeats(instance, run_id, interval)
 
 
-def _open_instance() -> tuple[Instance, float]:
-    """The instance, and the heartbeat interval. A worker started by a launcher gets the
+def open_worker_instance() -> tuple[Instance, float]:
+    """The instance of a worker (of a run or a step), and its heartbeat interval.
+
+    A worker started by a launcher gets the
     storage URL and interval in its environment and opens only the driver-level records
     (no settings file, no SQLAlchemy: most of a cold start); one started by hand reads
     ``$DAGWRIGHT_HOME`` like any other command."""
