@@ -31,7 +31,7 @@ run_queue:
     - {key: database, limit: 2}
     - {key: dagwright/backfill, value: {applyLimitPerUniqueValue: true}, limit: 3}
 run_launcher:
-  default: {}
+  default: {standby_workers: 2}
 run_monitoring: {enabled: true, poll_interval_seconds: 5}
 run_retries: {enabled: true, max_retries: 0}
 """
@@ -58,6 +58,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert settings.storage.sqlite == SqliteStorage() and settings.storage.postgres is None
     assert settings.run_queue is None
     assert settings.run_launcher.default is not None and settings.run_launcher.k8s is None
+    assert settings.run_launcher.default.standby_workers == 2
     assert settings.run_monitoring.enabled and settings.run_monitoring.poll_interval_seconds == 5
     assert settings.run_retries.enabled and settings.run_retries.max_retries == 0
     assert settings.storage_url(tmp_path) == f"sqlite:///{tmp_path.absolute()}/dagwright.db"
@@ -199,6 +200,11 @@ def test_bad_env_url_names_the_variable(tmp_path: Path) -> None:
         ),
         ("run_launcher: {default: {}, k8s: {}}", "run_launcher", "exactly one"),
         ("run_launcher: {docker: {}}", "run_launcher.docker", "Extra inputs"),
+        (
+            "run_launcher: {default: {standby_workers: -1}}",
+            "run_launcher.default.standby_workers",
+            "greater than or equal",
+        ),
         ("run_monitoring: {poll_interval_seconds: -5}", "run_monitoring.poll_interval_seconds", ""),
         ("run_monitoring: {enabled: maybe}", "run_monitoring.enabled", "boolean"),
         ("run_retries: {max_retries: -1}", "run_retries.max_retries", "greater than or equal"),

@@ -190,7 +190,9 @@ class Instance:
         if self._launcher is None:
             from dagwright.runs.launcher import ProcessRunLauncher
 
-            self._launcher = ProcessRunLauncher(self)
+            default = self.settings.run_launcher.default
+            standby = default.standby_workers if default is not None else 0
+            self._launcher = ProcessRunLauncher(self, standby_workers=standby)
         return self._launcher
 
     @property

@@ -16,7 +16,7 @@ Example (every section optional)::
         - {key: database, limit: 2}
         - {key: dagwright/backfill, value: {applyLimitPerUniqueValue: true}, limit: 3}
     run_launcher:
-      default: {}                     # or k8s: {namespace: ..., image: ...}
+      default: {standby_workers: 2}   # or k8s: {namespace: ..., image: ...}
     run_monitoring: {enabled: true, poll_interval_seconds: 5}
     run_retries: {enabled: true, max_retries: 0}
 """
@@ -190,7 +190,14 @@ class RunQueueSettings(_Section):
 
 
 class DefaultLauncher(_Section):
-    """Launch each run as a local process."""
+    """Launch each run as a local process.
+
+    Attributes:
+        standby_workers: warm worker processes a launcher that has launched twice keeps
+            ready (each serves one run); 0 starts every worker cold.
+    """
+
+    standby_workers: Annotated[int, Field(ge=0, le=32, strict=True)] = 2
 
 
 class K8sLauncher(_Section):

@@ -183,3 +183,42 @@ def test_a_worker_that_fails_to_load_its_job_records_the_reason_through_the_driv
         assert instance.get_runs(
             RunsFilter(tags={"dagwright/failure_reason": "could not load the job"})
         )
+
+
+def _standby_pids(home: Path) -> set[int]:
+    """Standby workers of this home (by their command line and environment)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"--standby" in cmdline and f"DAGWRIGHT_HOME={home}".encode() in environ:
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("standby_workers", [2, 0])
+def test_a_launcher_keeps_warm_standby_workers_that_serve_one_run_each(
+    tmp_path: Path, standby_workers: int
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagwright.yaml").write_text(
+        f"run_launcher: {{default: {{standby_workers: {standby_workers}}}}}\n"
+    )
+    with Instance.from_home(home) as instance:
+        first = instance.submit_run(simple.chain)
+        assert _standby_pids(home) == set()  # a one-off launch starts none
+        second = instance.submit_run(simple.chain)
+        standby = _standby_pids(home)
+        assert len(standby) == standby_workers
+        third = instance.submit_run(simple.chain)
+        for run in (first, second, third):
+            assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
+        served_by = worker_pid(instance, third.run_id)
+        assert (served_by in standby) is (standby_workers > 0)
+        if standby_workers:  # topped up again: the one that served is gone
+            assert len(_standby_pids(home) - {served_by}) == standby_workers
+    assert _standby_pids(home) == set()  # closing the instance lets them go

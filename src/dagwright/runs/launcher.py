@@ -4,15 +4,16 @@ The default launcher starts one OS process per run: ``python -m dagwright.execut
 RUN_ID``, with ``DAGWRIGHT_HOME`` pointing at the instance. The worker loads the job from
 the run's code pointer, so nothing but the run id crosses the process boundary.
 
-A launcher that launches more than once (a daemon, a server) keeps one warm standby worker
-(``python -m dagwright.execution.worker --standby``): a process that has already imported
-dagwright and opened the instance, and reads the id of the next run from its standard
-input. A launch then costs no interpreter start-up; each run still gets a process of its
-own.
+A launcher that launches more than once (a daemon, a server) keeps warm standby workers
+(``python -m dagwright.execution.worker --standby``; ``run_launcher.default.standby_workers``,
+2 by default): processes that have already imported dagwright and opened the instance, and
+read the id of their run from standard input. A launch then costs no interpreter start-up;
+each run still gets a process of its own, and a standby serves one run only.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import socket
@@ -88,10 +89,13 @@ def worker_log_path(home: Path, run_id: str) -> Path:
 class ProcessRunLauncher:
     """One OS process per run, in its own process group."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, *, standby_workers: int = 2) -> None:
+        """Launch the runs of ``instance``; keep up to ``standby_workers`` warm workers
+        once it has launched twice."""
         self._instance = instance
         self._launches = 0
-        self._spare: subprocess.Popen[bytes] | None = None
+        self._standby_workers = standby_workers
+        self._spares: collections.deque[subprocess.Popen[bytes]] = collections.deque()
 
     def _home(self) -> Path:
         home = self._instance.home
@@ -114,8 +118,9 @@ class ProcessRunLauncher:
         process = self._start(claimed, home, self._take_spare(run.run_id))
         self._instance.handle_event(self._started(run, process, home, "started run worker"))
         self._launches += 1
-        if self._launches >= 2 and self._spare is None:
-            self._spare = self._spawn(home, None, home / "logs" / "standby.log")
+        if self._launches >= 2:
+            while len(self._spares) < self._standby_workers:
+                self._spares.append(self._spawn(home, None, home / "logs" / "standby.log"))
         return claimed
 
     def relaunch(self, run: Run) -> bool:
@@ -177,23 +182,27 @@ class ProcessRunLauncher:
         return env
 
     def _take_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:
-        """Hand the run to the warm standby worker, if one is ready."""
-        spare, self._spare = self._spare, None
-        if spare is None or spare.stdin is None:
-            return None
-        try:
-            spare.stdin.write(f"{run_id}\n".encode())
-            spare.stdin.close()
-        except OSError:  # it died: start a worker the ordinary way
-            spare.wait()
-            return None
-        return spare
+        """Hand the run to the oldest (warmest) standby worker, if one is alive."""
+        while self._spares:
+            spare = self._spares.popleft()
+            if spare.stdin is None:
+                continue
+            try:
+                spare.stdin.write(f"{run_id}\n".encode())
+                spare.stdin.close()
+            except OSError:  # it died: try the next, or start a worker the ordinary way
+                spare.wait()
+                continue
+            return spare
+        return None
 
     def close(self) -> None:
-        """Let the standby worker go (it exits when its input closes)."""
-        spare, self._spare = self._spare, None
-        if spare is not None and spare.stdin is not None:
-            spare.stdin.close()
+        """Let the standby workers go (each exits when its input closes)."""
+        spares, self._spares = self._spares, collections.deque()
+        for spare in spares:
+            if spare.stdin is not None:
+                spare.stdin.close()
+        for spare in spares:
             spare.wait()
 
     def terminate(self, run: Run, *, force: bool = False) -> bool:
