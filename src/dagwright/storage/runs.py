@@ -47,6 +47,9 @@ _TAG_KEYS: Final = text(
 )
 
 
+_QueueCache = tuple[list[Any], list[Run], dict[str, tuple[float, Run]]]
+
+
 class RunStorage(RunRecords):
     """Runs and their tags in one SQL database (SQLite or PostgreSQL): single runs on the
     driver (:class:`RunRecords`), listings and counts through SQLAlchemy."""
@@ -55,8 +58,9 @@ class RunStorage(RunRecords):
         """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
         super().__init__(database)
         self._sa = database
-        # queue entries by status set: run id -> (updated_at, slim run); see get_queue_entries
-        self._queue_entries: dict[tuple[str, ...], dict[str, tuple[float, Run]]] = {}
+        # by status set: the rows last read, the runs made of them, and run id ->
+        # (updated_at, slim run); see get_queue_entries
+        self._queue_entries: dict[tuple[str, ...], _QueueCache] = {}
 
     def add_runs(self, new_runs: Sequence[Run]) -> None:
         """Store many new runs in one transaction (bulk loads and benchmarks).
@@ -134,10 +138,13 @@ class RunStorage(RunRecords):
         marks = ", ".join(self._db.driver_sql(f"{{s{i}}}") for i in range(len(key)))
         params = {f"s{i}": value for i, value in enumerate(key)}
         sql = f"SELECT run_id, updated_at FROM runs WHERE status IN ({marks}) ORDER BY id"
-        known = self._queue_entries.get(key, {})
         with self._db.driver_read() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+            cached = self._queue_entries.get(key)
+            if cached is not None and cached[0] == rows:  # nothing changed: one C compare
+                return list(cached[1])
+            known = cached[2] if cached is not None else {}
             stale = [run_id for run_id, updated in rows if known.get(run_id, (None,))[0] != updated]
             bodies = self._bodies(cursor, stale)
         entries: dict[str, tuple[float, Run]] = {}
@@ -146,8 +153,9 @@ class RunStorage(RunRecords):
             if entry is None or entry[0] != updated:
                 entry = (updated, queue_entry(bodies[run_id]))
             entries[run_id] = entry
-        self._queue_entries[key] = entries
-        return [run for _, run in entries.values()]
+        found = [run for _, run in entries.values()]
+        self._queue_entries[key] = (rows, found, entries)
+        return list(found)
 
     def _bodies(self, cursor: Any, run_ids: Sequence[str]) -> dict[str, str]:
         bodies: dict[str, str] = {}
