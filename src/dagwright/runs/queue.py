@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Final, Protocol
 
-from dagwright.errors import DagwrightInvalidTagError
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run
-from dagwright.tags import PRIORITY_TAG, run_priority
+from dagwright.tags import PRIORITY_TAG
 
 #: The reason text of the global cap, filled with the use and the cap.
 CAP_REASON: Final = "max concurrent runs: {used} of {cap} in use"
@@ -219,34 +218,39 @@ def _judge(
     # The one place runs are judged: the reasons found here are both verdict and explanation.
     verdicts: list[Verdict] = []
     pools_of = limits.pools_of
+    # Held runs quote few distinct sets of full pools; their reasons are built once per
+    # set until the next admission changes a count.
+    reasons_of: dict[tuple[_Pool, ...], tuple[str, ...]] = {}
     for key, run in ordered:
         priority = -key[0]
         pools = pools_of(run.tags)
-        full = [pool for pool in pools if pool.used >= pool.limit] if pools else None
+        full = tuple([pool for pool in pools if pool.used >= pool.limit]) if pools else ()
         if full or cap.full:
-            verdicts.append((run, priority, False, _reasons(full, cap)))
+            reasons = reasons_of.get(full)
+            if reasons is None:
+                reasons = reasons_of[full] = _reasons(full, cap)
+            verdicts.append((run, priority, False, reasons))
             continue
         cap.admit()
+        reasons_of.clear()
         for pool in pools:
             pool.used += 1
         verdicts.append((run, priority, True, ()))
     return verdicts
 
 
-def _reasons(full: list[_Pool] | None, cap: _Cap) -> tuple[str, ...]:
-    if not full:
-        return cap.reasons
-    if len(full) > 1:
-        full.sort(key=_pool_position)
-    return cap.reasons + tuple([pool.reason() for pool in full])
+def _reasons(full: tuple[_Pool, ...], cap: _Cap) -> tuple[str, ...]:
+    ordered = sorted(full, key=_pool_position) if len(full) > 1 else full
+    return cap.reasons + tuple([pool.reason() for pool in ordered])
 
 
 def _priority(tags: Mapping[str, str]) -> int:
-    if PRIORITY_TAG not in tags:  # the common case, kept cheap
+    value = tags.get(PRIORITY_TAG)
+    if value is None:  # the common case, kept cheap
         return 0
     try:
-        return run_priority(tags)
-    except DagwrightInvalidTagError:
+        return int(value)  # what run_priority accepts, minus the error it raises
+    except ValueError:
         return 0
 
 
