@@ -221,4 +221,5 @@ def test_a_launcher_keeps_warm_standby_workers_that_serve_one_run_each(
         assert (served_by in standby) is (standby_workers > 0)
         if standby_workers:  # topped up again: the one that served is gone
             assert len(_standby_pids(home) - {served_by}) == standby_workers
-    assert _standby_pids(home) == set()  # closing the instance lets them go
+    # closing the instance lets the idle ones go (the one that served may still be exiting)
+    assert _standby_pids(home) - {served_by} == set()
