@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from tests.jobs import simple
-from tests.waiting import wait_finished
+from tests.waiting import wait_finished, wait_for
 
 from dagwright import (
     DagwrightCodeLoadError,
@@ -212,8 +212,9 @@ def test_a_launcher_keeps_warm_standby_workers_that_serve_one_run_each(
         first = instance.submit_run(simple.chain)
         assert _standby_pids(home) == set()  # a one-off launch starts none
         second = instance.submit_run(simple.chain)
+        # a process just started may not show its new command line in /proc at once
+        wait_for(lambda: len(_standby_pids(home)) == standby_workers, 10, "standby workers")
         standby = _standby_pids(home)
-        assert len(standby) == standby_workers
         third = instance.submit_run(simple.chain)
         for run in (first, second, third):
             assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
