@@ -8,14 +8,18 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from dagwright.storage.backfills import BackfillStorage
 from dagwright.storage.engine import Database, create_engine_for, is_memory_url, normalize_url
 from dagwright.storage.events import EventStorage
 from dagwright.storage.migrations import HEAD_REVISION, create_in_memory, ensure_schema
 from dagwright.storage.runs import RunStorage
+from dagwright.storage.schedules import ScheduleStorage
 from dagwright.storage.workers import WorkerStorage
 
 __all__ = [
     "HEAD_REVISION",
+    "BackfillStorage",
+    "ScheduleStorage",
     "EventStorage",
     "RunStorage",
     "WorkerStorage",
@@ -36,6 +40,8 @@ class Storage:
         runs: runs and their tags.
         events: events, and run status changes.
         workers: the process of each launched run, and daemon heartbeats.
+        schedules: schedule and sensor state, ticks, sensor run keys.
+        backfills: backfills, and counts of their runs.
     """
 
     def __init__(self, url: str, database: Database) -> None:
@@ -47,6 +53,8 @@ class Storage:
         self.runs = RunStorage(database)
         self.events = EventStorage(database)
         self.workers = WorkerStorage(database)
+        self.schedules = ScheduleStorage(database)
+        self.backfills = BackfillStorage(database)
 
     @classmethod
     def open(cls, url: str) -> Storage:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
+from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.storage.engine import Database
 from dagwright.storage.schema import (
@@ -40,7 +41,7 @@ from dagwright.storage.schema import (
     run_tags,
     runs,
 )
-from dagwright.storage.serde import queue_entry, run_body, run_from_body
+from dagwright.storage.serde import event_body, queue_entry, run_body, run_from_body
 
 # add_run is hot (every launch); it goes straight through the driver.
 _INSERT_RUN_SQL: Final = (
@@ -88,6 +89,17 @@ def run_row(run: Run, updated_at: float) -> dict[str, Any]:
     }
 
 
+def event_row(event: Event) -> dict[str, Any]:
+    """The ``events`` row of a new event."""
+    return {
+        "run_id": event.run_id,
+        "event_type": event.event_type.value,
+        "step_key": event.step_key,
+        "timestamp": event.timestamp,
+        "body": event_body(event),
+    }
+
+
 def tag_rows(run_sid: int, tags: Mapping[str, str]) -> list[dict[str, Any]]:
     """The ``run_tags`` rows of a run's tags."""
     return [
@@ -124,8 +136,10 @@ class RunStorage:
             if run.tags:
                 cursor.executemany(self._insert_tag_sql, tag_rows(sid, run.tags))
 
-    def add_runs(self, new_runs: Sequence[Run]) -> None:
-        """Store many new runs in one transaction (bulk loads and benchmarks).
+    def add_runs(self, new_runs: Sequence[Run], new_events: Sequence[Event] = ()) -> None:
+        """Store many new runs (and events of them) in one transaction: bulk loads, and
+        the runs of a backfill or a tick, stored already ``QUEUED`` with their
+        ``RUN_ENQUEUED`` events.
 
         Raises:
             DagwrightStorageError: a run id already exists, or the database failed.
@@ -146,6 +160,19 @@ class RunStorage:
             ]
             if tags:
                 conn.execute(_INSERT_TAG, tags)
+            if new_events:
+                conn.execute(insert(events), [event_row(event) for event in new_events])
+
+    def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of ``run_ids`` name stored runs."""
+        found: set[str] = set()
+        with self._db.read() as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                found.update(
+                    conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(chunk))).scalars()
+                )
+        return found
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None."""
