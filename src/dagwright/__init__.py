@@ -33,13 +33,13 @@ if TYPE_CHECKING:
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
     from dagwright.definitions.op import In, OpDefinition, Out, op
+    from dagwright.definitions.partitioned_config import PartitionedConfig, partitioned_config
     from dagwright.definitions.partitions import (
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
         PartitionsDefinition,
         StaticPartitionsDefinition,
     )
-    from dagwright.definitions.partitioned_config import PartitionedConfig, partitioned_config
     from dagwright.definitions.run_request import RunRequest, SkipReason
     from dagwright.definitions.schedule import (
         DefaultScheduleStatus,

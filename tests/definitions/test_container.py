@@ -82,7 +82,7 @@ def test_schedules_and_sensors_must_be_of_their_kind(field: str, entry: Any) -> 
 def test_a_schedule_whose_job_clashes_with_a_listed_job_is_refused() -> None:
     other = pipeline.to_job(name="chain")
     clash = ScheduleDefinition(name="s", cron_schedule="@daily", job=other)
-    with pytest.raises(DagwrightDefinitionError, match="two jobs are named 'chain'.*schedule"):
+    with pytest.raises(DagwrightDefinitionError, match=r"two jobs are named 'chain'.*schedule"):
         Definitions(jobs=[simple.chain], schedules=[clash])
 
 

@@ -118,7 +118,7 @@ class SensorDefinition:
         DagwrightDefinitionError: an invalid name, job, function or interval.
     """
 
-    def __init__(  # noqa: PLR0913 - one keyword per public sensor option
+    def __init__(
         self,
         name: str | None = None,
         *,

@@ -41,12 +41,12 @@ class BackfillStorage:
         """Store a backfill's new status, cursor or error."""
         values = {"status": backfill.status.value, "body": _body(backfill)}
         with self._db.write() as conn:
-            conn.execute(update(backfills).where(_BY_ID == backfill.backfill_id).values(values))
+            conn.execute(update(backfills).where(backfill.backfill_id == _BY_ID).values(values))
 
     def get_backfill(self, backfill_id: str) -> Backfill | None:
         """The backfill with this id, or None."""
         with self._db.read() as conn:
-            body = conn.execute(select(backfills.c.body).where(_BY_ID == backfill_id)).scalar()
+            body = conn.execute(select(backfills.c.body).where(backfill_id == _BY_ID)).scalar()
         return None if body is None else _backfill(body)
 
     def get_backfills(
@@ -71,7 +71,7 @@ class BackfillStorage:
             query = query.where(backfills.c.status == status.value)
         with self._db.read() as conn:
             if cursor is not None:
-                sid = conn.execute(select(backfills.c.id).where(_BY_ID == cursor)).scalar()
+                sid = conn.execute(select(backfills.c.id).where(cursor == _BY_ID)).scalar()
                 if sid is None:
                     raise DagwrightNotFoundError("backfill", cursor)
                 query = query.where(backfills.c.id < sid)
