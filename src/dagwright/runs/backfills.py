@@ -13,12 +13,19 @@ COMPLETED, FAILED and CANCELED are final. Progress is counted from the runs tagg
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagwright.runs.models import IN_PROGRESS_STATUSES, CodePointer, RunStatus
+from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidPartitionError
+from dagwright.runs.models import IN_PROGRESS_STATUSES, CodePointer, Run, RunStatus
+from dagwright.tags import BACKFILL_TAG, normalize_tags
+
+if TYPE_CHECKING:
+    from dagwright.definitions.job import JobDefinition
 
 
 class BackfillStatus(str, Enum):
@@ -166,3 +173,90 @@ def next_status(backfill: Backfill, progress: BackfillProgress) -> BackfillStatu
     if progress.succeeded == progress.requested:
         return BackfillStatus.COMPLETED
     return BackfillStatus.FAILED
+
+
+#: Namespace of the deterministic run ids of backfills, schedules and sensors.
+RUN_ID_NAMESPACE = uuid.UUID("6f1c1f5e-3b0a-4c1e-9a57-5d8a2f0c9b11")
+
+
+def origin_run_id(*parts: object) -> str:
+    """A run id that is the same each time the same parts ask for it (uuid5)."""
+    return str(uuid.uuid5(RUN_ID_NAMESPACE, "/".join(str(part) for part in parts)))
+
+
+def new_backfill(
+    job: JobDefinition, partition_keys: Sequence[str] | None, tags: Mapping[str, object] | None
+) -> Backfill:
+    """Check a backfill request and build the backfill (nothing is stored). Every
+    partition's run is prepared once, so any run the daemon would refuse is refused here.
+
+    Raises:
+        DagwrightInvalidPartitionError: the job is not partitioned, a key is not one of
+            its (completed) partitions, a key repeats, or there are none.
+        DagwrightInvalidTagError, DagwrightInvalidConfigError: a run would be refused.
+        DagwrightCodeLoadError: the job has no code pointer.
+    """
+    from dagwright.definitions.loader import code_pointer_for
+
+    keys = _backfill_keys(job, partition_keys)
+    pointer = code_pointer_for(job)
+    if pointer is None:
+        raise DagwrightCodeLoadError(
+            f"job {job.name!r} was not defined in a file or module, so the daemon cannot "
+            "load it for a backfill; define it in a .py file"
+        )
+    backfill = Backfill(
+        backfill_id=uuid.uuid4().hex[:12],
+        job_name=job.name,
+        partition_keys=tuple(keys),
+        tags=normalize_tags(tags),
+        created_at=time.time(),
+        code_pointer=pointer,
+    )
+    backfill_runs(job, backfill, keys)
+    return backfill
+
+
+def _backfill_keys(job: JobDefinition, partition_keys: Sequence[str] | None) -> list[str]:
+    partitions = job.partitions_def
+    if partitions is None:
+        raise DagwrightInvalidPartitionError("", job.name, "the job is not partitioned")
+    if isinstance(partition_keys, str):
+        raise DagwrightInvalidPartitionError(
+            partition_keys, job.name, "partition_keys must be a list of keys, not one str"
+        )
+    every = partitions.get_partition_keys()
+    keys = every if partition_keys is None else list(partition_keys)
+    if not keys:
+        raise DagwrightInvalidPartitionError("", job.name, "a backfill needs at least one key")
+    known = set(every)
+    seen: set[str] = set()
+    for key in keys:
+        if key not in known:
+            partitions.validate_key(key, job.name)
+        if key in seen:
+            raise DagwrightInvalidPartitionError(key, job.name, "given twice")
+        seen.add(key)
+    return keys
+
+
+def backfill_runs(job: JobDefinition, backfill: Backfill, keys: Sequence[str]) -> list[Run]:
+    """The validated runs of some of a backfill's partitions (not stored), with
+    deterministic ids: preparing them again gives the same ids.
+
+    Raises:
+        DagwrightInvalidTagError, DagwrightInvalidConfigError,
+        DagwrightInvalidPartitionError: a run would be refused.
+    """
+    from dagwright.runs.request import RunOrigin, prepare_run
+
+    system = {BACKFILL_TAG: backfill.backfill_id}
+    return [
+        prepare_run(
+            job,
+            tags=backfill.tags,
+            partition_key=key,
+            origin=RunOrigin(origin_run_id("backfill", backfill.backfill_id, key), system),
+        ).run
+        for key in keys
+    ]

@@ -3,8 +3,6 @@ runs by status (an index walk on its ``dagwright/backfill`` tag)."""
 
 from __future__ import annotations
 
-from typing import Final
-
 from sqlalchemy import func, insert, select, update
 
 from dagwright.errors import DagwrightNotFoundError
@@ -14,8 +12,6 @@ from dagwright.storage.engine import Database
 from dagwright.storage.schema import backfills, index_form, run_tags, runs
 from dagwright.storage.serde import BODY_VERSION, dumps, loads
 from dagwright.tags import BACKFILL_TAG
-
-_BY_ID: Final = backfills.c.backfill_id
 
 
 class BackfillStorage:
@@ -41,12 +37,18 @@ class BackfillStorage:
         """Store a backfill's new status, cursor or error."""
         values = {"status": backfill.status.value, "body": _body(backfill)}
         with self._db.write() as conn:
-            conn.execute(update(backfills).where(backfill.backfill_id == _BY_ID).values(values))
+            conn.execute(
+                update(backfills)
+                .where(backfills.c.backfill_id == backfill.backfill_id)
+                .values(values)
+            )
 
     def get_backfill(self, backfill_id: str) -> Backfill | None:
         """The backfill with this id, or None."""
         with self._db.read() as conn:
-            body = conn.execute(select(backfills.c.body).where(backfill_id == _BY_ID)).scalar()
+            body = conn.execute(
+                select(backfills.c.body).where(backfills.c.backfill_id == backfill_id)
+            ).scalar()
         return None if body is None else _backfill(body)
 
     def get_backfills(
@@ -71,7 +73,9 @@ class BackfillStorage:
             query = query.where(backfills.c.status == status.value)
         with self._db.read() as conn:
             if cursor is not None:
-                sid = conn.execute(select(backfills.c.id).where(cursor == _BY_ID)).scalar()
+                sid = conn.execute(
+                    select(backfills.c.id).where(backfills.c.backfill_id == cursor)
+                ).scalar()
                 if sid is None:
                     raise DagwrightNotFoundError("backfill", cursor)
                 query = query.where(backfills.c.id < sid)
