@@ -595,8 +595,9 @@ class Instance:
         """Start (RUNNING) or stop (STOPPED) a schedule or sensor; persisted.
 
         Starting a stopped schedule makes its next tick the first one after now (ticks
-        missed while stopped are not run). The caller checks that ``name`` is defined in
-        its code (the instance does not load code).
+        missed while stopped are not run); a started sensor is evaluated on the next
+        pass. The caller checks that ``name`` is defined in its code (the instance does
+        not load code).
         """
         from dagwright.runs.ticks import InstigatorState, InstigatorStatus
 
@@ -604,11 +605,11 @@ class Instance:
         state = self.storage.schedules.get_state(name, kind) or InstigatorState(
             name, kind, InstigatorStatus.STOPPED
         )
-        if state.status is not status and status is InstigatorStatus.RUNNING:
-            from dagwright.runs.ticks import InstigatorKind
+        from dagwright.runs.ticks import InstigatorKind
 
-            if kind is InstigatorKind.SCHEDULE or state.last_tick_at is None:
-                state = replace(state, last_tick_at=now)
+        starting = state.status is not status and status is InstigatorStatus.RUNNING
+        if starting and kind is InstigatorKind.SCHEDULE:
+            state = replace(state, last_tick_at=now)
         return self.storage.schedules.set_state(replace(state, status=status), now)
 
     def start_schedule(self, name: str) -> InstigatorState:
