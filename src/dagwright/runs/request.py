@@ -18,6 +18,7 @@ from dagwright.definitions.composition import NodeOutput
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import code_pointer_for
 from dagwright.definitions.partitioned_config import default_run_config
+from dagwright.definitions.partitions import PartitionsDefinition
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
 from dagwright.execution.executors import EXECUTION_KEY, check_execution_config
 from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
@@ -39,6 +40,7 @@ class PreparedRun:
             first step (a re-execution from failure).
         load_from: the run whose stored outputs ``loaded`` are read from.
         reused: steps not executed because they succeeded in run ``load_from``.
+        partitions_def: the job's partitions (for ``context.partition_time_window``).
     """
 
     run: Run
@@ -47,6 +49,7 @@ class PreparedRun:
     loaded: frozenset[NodeOutput] = frozenset()
     load_from: str | None = None
     reused: frozenset[str] = frozenset()
+    partitions_def: PartitionsDefinition | None = None
 
 
 @dataclass(frozen=True)
@@ -177,4 +180,4 @@ def prepare_run(
         created_at=time.time(),
         code_pointer=code_pointer_for(job),
     )
-    return PreparedRun(run, plan, op_configs)
+    return PreparedRun(run, plan, op_configs, partitions_def=job.partitions_def)
