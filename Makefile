@@ -23,6 +23,7 @@ run: setup
 		--tags '{"run_by": "make run"}'
 	$(BIN)/dagwright job execute -f examples/jobs.py -j daily_sales --op-selection 'extract+' \
 		--partition 2026-01-03
+	$(BIN)/dagwright schedule list -f examples/jobs.py
 	$(BIN)/dagwright run list --system-tags
 
 ## lint: ruff and mypy (strict) over the sources

@@ -508,6 +508,59 @@ def w_drain(side: Any, *, n: int, timeout_s: float, poll_s: float = 0.2) -> dict
     }
 
 
+def w_backfill(side: Any, *, timeout_s: float) -> dict[str, Any]:
+    """Time from the backfill command to all 1,000 runs QUEUED: the system's own
+    ``job backfill --all`` command as a process (wall time, with its start-up), plus, for
+    dagwright, the daemon's backfill pass that submits the runs (Dagster's command submits
+    them itself). Queued coordinator, no limits that matter (nothing is launched)."""
+    work, home = _workspace(side, 0)
+    try:
+        job_file = jobs.write_instigation_file(work, SYSTEM)
+        argv = side.backfill_argv(job_file, "partitioned")
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=timeout_s)
+        command_s = time.perf_counter() - t0
+        assert done.returncode == 0, done.stderr[-2000:]
+        instance = side.instance_at(home)
+        pass_s = side.backfill_pass(instance, job_file)
+        queued = side.count_runs(instance, ["QUEUED"])
+        assert queued == jobs.BACKFILL_PARTITIONS, f"{queued} runs queued"
+    finally:
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    total = command_s + pass_s
+    return {"total_s": total, "command_s": command_s, "pass_s": pass_s, "runs": queued}
+
+
+def w_sensor_tick(side: Any, *, seen: int, total: int) -> dict[str, Any]:
+    """One sensor tick yielding ``total`` RunRequests with run keys, of which ``seen`` were
+    used by an earlier tick: the first tick (not timed) yields keys k0..k{seen-1}; the
+    timed one yields k0..k{total-1}, so it skips ``seen`` and queues ``total - seen``."""
+    work, home = _workspace(side, 0)
+    keys_file = os.path.join(work, "keys")
+    os.environ[jobs.SENSOR_KEYS_ENV] = keys_file
+    try:
+        job_file = jobs.write_instigation_file(work, SYSTEM)
+        with open(keys_file, "w", encoding="utf-8") as f:
+            f.write(str(seen))
+        instance = side.instance_at(home)
+        with side.sensor_ticker(instance, job_file) as tick:
+            tick()
+            assert side.count_runs(instance, ["QUEUED"]) == seen
+            with open(keys_file, "w", encoding="utf-8") as f:
+                f.write(str(total))
+            time.sleep(1.1)  # the sensor's minimum interval (1 s), not timed
+            t0 = time.perf_counter()
+            tick()
+            tick_s = time.perf_counter() - t0
+        queued = side.count_runs(instance, ["QUEUED"])
+        assert queued == total, f"{queued} runs queued, expected {total}"
+    finally:
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    return {"tick_s": tick_s, "runs": queued}
+
+
 def w_memory(side: Any) -> dict[str, Any]:
     side.execute(jobs.one_op_job(side.op, side.job))
     return {}
@@ -528,6 +581,8 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "launch_latency": w_launch_latency,
     "job_launch_cli": w_job_launch_cli,
     "drain": w_drain,
+    "backfill": w_backfill,
+    "sensor_tick": w_sensor_tick,
 }
 
 

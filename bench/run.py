@@ -546,6 +546,28 @@ def fig_drain(b: Bench) -> list[Row]:
     return [row, cpu_row]
 
 
+def fig_backfill(b: Bench) -> list[Row]:
+    return [
+        compare(
+            "backfill 1,000 partitions: command -> all runs QUEUED",
+            "s",
+            lambda s: b.child(s, "backfill", timeout_s=1800)["total_s"],
+            "≤ 0.02",
+        )
+    ]
+
+
+def fig_sensor_tick(b: Bench) -> list[Row]:
+    return [
+        compare(
+            "sensor tick: 100 RunRequests, 90 run keys seen before",
+            "s",
+            lambda s: b.child(s, "sensor_tick", seen=90, total=100)["tick_s"],
+            "≤ 0.10",
+        )
+    ]
+
+
 FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "import": fig_import,
     "run_1op_memory": _run_1op(persisted=False),
@@ -559,6 +581,8 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "launch_latency": fig_launch_latency,
     "job_launch_cli": fig_job_launch_cli,
     "drain": fig_drain,
+    "backfill": fig_backfill,
+    "sensor_tick": fig_sensor_tick,
 }
 
 # --- output --------------------------------------------------------------------------

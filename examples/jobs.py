@@ -7,11 +7,19 @@ Try them:
     dagwright job execute -f examples/jobs.py -j daily_sales --op-selection "extract+" \
         --partition 2026-01-02 --tag team=analytics
     dagwright run list --tag team=docs
+    dagwright schedule list -f examples/jobs.py
+    dagwright schedule tick -f examples/jobs.py daily_sales_schedule --at 2026-01-03T06:00
+    dagwright sensor tick -f examples/jobs.py new_regions
+    dagwright job backfill -f examples/jobs.py -j regional_report --all
+    dagwright daemon -f examples/jobs.py     # runs the schedule, the sensor and backfills
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from dagwright import (
     Config,
@@ -19,9 +27,16 @@ from dagwright import (
     Definitions,
     MetadataValue,
     OpExecutionContext,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    StaticPartitionsDefinition,
     graph,
     job,
     op,
+    partitioned_config,
+    schedule,
+    sensor,
 )
 
 # -- the Dagster documentation example, with only the import line changed ------------------
@@ -104,4 +119,44 @@ def daily_sales() -> None:
     report(clean(extract()))
 
 
-defs = Definitions(jobs=[my_job_with_metadata, my_second_job, daily_sales])
+# -- schedules, sensors and a partitioned config ---------------------------------------------
+
+
+@schedule(
+    cron_schedule="0 6 * * *",
+    job=daily_sales,
+    execution_timezone="Europe/Paris",
+    tags={"run_by": "schedule"},
+)
+def daily_sales_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Every morning at 06:00 Paris time, report the day before."""
+    day = context.scheduled_execution_time - timedelta(days=1)
+    return RunRequest(partition_key=day.strftime("%Y-%m-%d"))
+
+
+REGIONS = StaticPartitionsDefinition(["eu", "us", "asia"])
+
+
+@partitioned_config(partitions_def=REGIONS)
+def region_config(partition_key: str) -> dict[str, Any]:
+    return {"ops": {"extract": {"config": {"region": partition_key}}}}
+
+
+@job(config=region_config, tags={"team": "analytics"})
+def regional_report() -> None:
+    """One report per region: a partitioned job whose config follows its partition."""
+    report(clean(extract()))
+
+
+@sensor(job=regional_report, minimum_interval_seconds=30)
+def new_regions(context: SensorEvaluationContext) -> Iterator[RunRequest]:
+    """Report each region named in $EXAMPLE_REGIONS once (the region is the run key)."""
+    for region in os.environ.get("EXAMPLE_REGIONS", "eu").split(","):
+        yield RunRequest(run_key=region, partition_key=region, tags={"trigger": "sensor"})
+
+
+defs = Definitions(
+    jobs=[my_job_with_metadata, my_second_job, daily_sales, regional_report],
+    schedules=[daily_sales_schedule],
+    sensors=[new_regions],
+)

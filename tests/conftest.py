@@ -104,3 +104,37 @@ def instance(tmp_path: Path, flag: Path) -> Iterator[Instance]:
 
     with Instance.from_home(tmp_path / "home") as opened:
         yield opened
+
+
+# --------------------------------------------------------------------------------------
+# Schedules, sensors, backfills: an instance whose runs wait in the queue (no processes),
+# on SQLite and PostgreSQL; the per-backfill limit is 1.
+# --------------------------------------------------------------------------------------
+
+QUEUED_HOME_CONFIG = """
+run_queue:
+  max_concurrent_runs: 10
+  tag_concurrency_limits:
+    - {key: dagwright/backfill, value: {applyLimitPerUniqueValue: true}, limit: 1}
+"""
+
+
+@pytest.fixture
+def queued_home(tmp_path: Path, storage_url: str) -> Path:
+    """A home whose ``dagwright.yaml`` queues runs, on :func:`storage_url`."""
+    home = tmp_path / "queued-home"
+    home.mkdir()
+    config = QUEUED_HOME_CONFIG
+    if storage_url.startswith("postgresql"):
+        config += f"storage:\n  postgres:\n    url: {storage_url}\n"
+    (home / "dagwright.yaml").write_text(config)
+    return home
+
+
+@pytest.fixture
+def queued_instance(queued_home: Path) -> Iterator[Instance]:
+    """An instance on :func:`queued_home`."""
+    from dagwright import Instance
+
+    with Instance.from_home(queued_home) as opened:
+        yield opened

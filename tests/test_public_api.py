@@ -33,6 +33,29 @@ EXPECTED = {
     "StaticPartitionsDefinition",
     "DailyPartitionsDefinition",
     "HourlyPartitionsDefinition",
+    "partitioned_config",
+    "PartitionedConfig",
+    # schedules, sensors, backfills
+    "ScheduleDefinition",
+    "schedule",
+    "DefaultScheduleStatus",
+    "ScheduleEvaluationContext",
+    "build_schedule_context",
+    "SensorDefinition",
+    "sensor",
+    "DefaultSensorStatus",
+    "SensorEvaluationContext",
+    "build_sensor_context",
+    "RunRequest",
+    "SkipReason",
+    "InstigatorKind",
+    "InstigatorState",
+    "InstigatorStatus",
+    "Tick",
+    "TickStatus",
+    "Backfill",
+    "BackfillProgress",
+    "BackfillStatus",
     # running and runs
     "Instance",
     "Run",
@@ -51,6 +74,7 @@ EXPECTED = {
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
     "DagwrightCodeLoadError",
+    "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightInvalidTransitionError",
     "DagwrightStorageError",
@@ -93,6 +117,17 @@ def test_defining_jobs_loads_no_heavy_library() -> None:
         "@op\ndef a(): return 1\n"
         "@job(metadata={'docs': MetadataValue.url('https://x')}, tags={'t': 'v'})\n"
         "def j(): a()\n"
+    )
+    assert not _modules_after(code) & HEAVY
+
+
+def test_defining_schedules_and_sensors_loads_no_heavy_library() -> None:
+    code = (
+        "from dagwright import op, job, schedule, sensor, RunRequest, ScheduleDefinition\n"
+        "@op\ndef a(): return 1\n"
+        "@job\ndef j(): a()\n"
+        "s = ScheduleDefinition(cron_schedule='0 3 * * *', job=j)\n"
+        "@sensor(job=j)\ndef watch(context): yield RunRequest(run_key='k')\n"
     )
     assert not _modules_after(code) & HEAVY
 

@@ -266,3 +266,56 @@ def daemon_argv(job_file: str) -> list[str]:
     queued run coordinator daemon, with the code file as its workspace (a gRPC code server
     it starts and stops itself)."""
     return [_bin("dagster-daemon"), "run", "-f", job_file]
+
+
+# --- backfills and sensors -----------------------------------------------------------------
+
+
+def backfill_argv(job_file: str, job_name: str) -> list[str]:
+    """``dagster job backfill -f FILE -j JOB --all --noprompt``: it creates the backfill and
+    submits one run per partition itself (to the queued coordinator: each run QUEUED)."""
+    return [
+        _bin("dagster"),
+        "job",
+        "backfill",
+        "-f",
+        job_file,
+        "-j",
+        job_name,
+        "--all",
+        "--noprompt",
+    ]
+
+
+def backfill_pass(instance: DagsterInstance, job_file: str) -> float:
+    """dagwright's backfill needs a daemon pass after the command; Dagster's CLI submits
+    the runs itself, so there is nothing more to time."""
+    return 0.0
+
+
+@contextlib.contextmanager
+def sensor_ticker(instance: DagsterInstance, job_file: str) -> Iterator[Callable[[], None]]:
+    """A function that runs one iteration of Dagster's sensor daemon
+    (``execute_sensor_iteration``, synchronously) over the workspace of ``job_file``: the
+    sensor is evaluated in its code server (gRPC, as the daemon does), the run keys it
+    already used are skipped, and the new runs are submitted to the queue."""
+    import logging
+
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import PythonFileTarget
+    from dagster._daemon.sensor import execute_sensor_iteration
+
+    target = PythonFileTarget(
+        python_file=job_file,
+        attribute=None,
+        working_directory=os.path.dirname(job_file),
+        location_name=None,
+    )
+    logger = logging.getLogger("bench.sensor")
+    with WorkspaceProcessContext(instance, target) as context:
+
+        def tick() -> None:
+            for _ in execute_sensor_iteration(context, logger, None, None):
+                pass
+
+        yield tick

@@ -188,3 +188,40 @@ def daemon_argv(job_file: str) -> list[str]:
     """
     del job_file
     return [_bin("dagwright"), "daemon"]
+
+
+# --- backfills and sensors -----------------------------------------------------------------
+
+
+def backfill_argv(job_file: str, job_name: str) -> list[str]:
+    """``dagwright job backfill -f FILE -j JOB --all``: it checks every partition's run and
+    stores the backfill; the daemon's backfill loop then submits the runs."""
+    return [_bin("dagwright"), "job", "backfill", "-f", job_file, "-j", job_name, "--all"]
+
+
+def backfill_pass(instance: Instance, job_file: str) -> float:
+    """One pass of the daemon's backfill loop (``BackfillDaemon.run_iteration``): it loads
+    the job from the backfill's code pointer and stores every run QUEUED, in chunks of 500
+    per transaction. Returns its wall time."""
+    import time
+
+    from dagwright.daemon.backfills import BackfillDaemon
+
+    started = time.perf_counter()
+    BackfillDaemon(instance).run_iteration(time.time())
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def sensor_ticker(instance: Instance, job_file: str) -> Iterator[Callable[[], None]]:
+    """A function that runs one pass of the daemon's sensor loop
+    (``SensorDaemon.run_iteration``) over the definitions of ``job_file``: the sensor is
+    evaluated in process (as dagwright's daemon does), used run keys are skipped with one
+    lookup, and the new runs are stored QUEUED in one transaction."""
+    import time
+
+    from dagwright.daemon.sensors import SensorDaemon
+    from dagwright.definitions.loader import load_definitions
+
+    daemon = SensorDaemon(instance, load_definitions(python_file=job_file))
+    yield lambda: daemon.run_iteration(time.time())

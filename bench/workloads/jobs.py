@@ -93,3 +93,70 @@ def write_job_file(directory: str, package: str) -> str:
     with open(path, "w", encoding="utf-8") as f:
         f.write(ONE_OP_FILE.format(package=package))
     return path
+
+
+#: Partitions of :data:`INSTIGATION_FILE`'s partitioned job.
+BACKFILL_PARTITIONS = 1000
+#: The environment variable naming the file that holds how many run keys the sensor yields.
+SENSOR_KEYS_ENV = "BENCH_SENSOR_KEYS_FILE"
+
+#: A partitioned one-op job (1,000 static partitions) and a sensor of the one-op job that
+#: yields one ``RunRequest`` per run key ``k0``, ``k1`` … (as many as the file named by
+#: ``$BENCH_SENSOR_KEYS_FILE`` says), for the backfill and sensor_tick figures. The same
+#: code on both systems (``{package}`` is ``dagwright`` or ``dagster``).
+INSTIGATION_FILE = '''"""Partitioned job and keyed sensor, written by bench/child.py."""
+
+import os
+
+from {package} import (
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    StaticPartitionsDefinition,
+    job,
+    op,
+    sensor,
+)
+
+
+@op(name="hello")
+def hello():
+    return 1
+
+
+@job(name="one_op")
+def one_op():
+    hello()
+
+
+@job(
+    name="partitioned",
+    partitions_def=StaticPartitionsDefinition([f"p{{i:04d}}" for i in range({partitions})]),
+)
+def partitioned():
+    hello()
+
+
+@sensor(job=one_op, minimum_interval_seconds=1, default_status=DefaultSensorStatus.RUNNING)
+def keyed(context):
+    with open(os.environ["{keys_env}"], encoding="utf-8") as f:
+        n = int(f.read())
+    for i in range(n):
+        yield RunRequest(run_key=f"k{{i}}")
+
+
+defs = Definitions(jobs=[one_op, partitioned], sensors=[keyed])
+'''
+
+
+def write_instigation_file(directory: str, package: str) -> str:
+    """Write :data:`INSTIGATION_FILE` for ``package`` into ``directory``; return its path."""
+    import os
+
+    path = os.path.join(directory, "bench_instigation.py")
+    text = INSTIGATION_FILE.format(
+        package=package, partitions=BACKFILL_PARTITIONS, keys_env=SENSOR_KEYS_ENV
+    )
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path

@@ -20,6 +20,7 @@ from dagwright.errors import (
     DagwrightInvalidPartitionError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
+    DagwrightNotFoundError,
     DagwrightRunNotFoundError,
     DagwrightStorageError,
     DagwrightUserCodeError,
@@ -32,11 +33,27 @@ if TYPE_CHECKING:
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
     from dagwright.definitions.op import In, OpDefinition, Out, op
+    from dagwright.definitions.partitioned_config import PartitionedConfig, partitioned_config
     from dagwright.definitions.partitions import (
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
         PartitionsDefinition,
         StaticPartitionsDefinition,
+    )
+    from dagwright.definitions.run_request import RunRequest, SkipReason
+    from dagwright.definitions.schedule import (
+        DefaultScheduleStatus,
+        ScheduleDefinition,
+        ScheduleEvaluationContext,
+        build_schedule_context,
+        schedule,
+    )
+    from dagwright.definitions.sensor import (
+        DefaultSensorStatus,
+        SensorDefinition,
+        SensorEvaluationContext,
+        build_sensor_context,
+        sensor,
     )
     from dagwright.execution.context import OpExecutionContext
     from dagwright.execution.events import Event, EventType
@@ -48,7 +65,15 @@ if TYPE_CHECKING:
     from dagwright.execution.result import ExecuteInProcessResult
     from dagwright.instance import Instance
     from dagwright.metadata import MetadataValue, TableColumn, TableSchema
+    from dagwright.runs.backfills import Backfill, BackfillProgress, BackfillStatus
     from dagwright.runs.models import CodePointer, Run, RunsFilter, RunStatus
+    from dagwright.runs.ticks import (
+        InstigatorKind,
+        InstigatorState,
+        InstigatorStatus,
+        Tick,
+        TickStatus,
+    )
 
 #: Public name -> the module that defines it (loaded on first access, PEP 562).
 _LAZY: dict[str, str] = {
@@ -68,6 +93,28 @@ _LAZY: dict[str, str] = {
     "HourlyPartitionsDefinition": "dagwright.definitions.partitions",
     "PartitionsDefinition": "dagwright.definitions.partitions",
     "StaticPartitionsDefinition": "dagwright.definitions.partitions",
+    "PartitionedConfig": "dagwright.definitions.partitioned_config",
+    "partitioned_config": "dagwright.definitions.partitioned_config",
+    "RunRequest": "dagwright.definitions.run_request",
+    "SkipReason": "dagwright.definitions.run_request",
+    "DefaultScheduleStatus": "dagwright.definitions.schedule",
+    "ScheduleDefinition": "dagwright.definitions.schedule",
+    "ScheduleEvaluationContext": "dagwright.definitions.schedule",
+    "build_schedule_context": "dagwright.definitions.schedule",
+    "schedule": "dagwright.definitions.schedule",
+    "DefaultSensorStatus": "dagwright.definitions.sensor",
+    "SensorDefinition": "dagwright.definitions.sensor",
+    "SensorEvaluationContext": "dagwright.definitions.sensor",
+    "build_sensor_context": "dagwright.definitions.sensor",
+    "sensor": "dagwright.definitions.sensor",
+    "Backfill": "dagwright.runs.backfills",
+    "BackfillProgress": "dagwright.runs.backfills",
+    "BackfillStatus": "dagwright.runs.backfills",
+    "InstigatorKind": "dagwright.runs.ticks",
+    "InstigatorState": "dagwright.runs.ticks",
+    "InstigatorStatus": "dagwright.runs.ticks",
+    "Tick": "dagwright.runs.ticks",
+    "TickStatus": "dagwright.runs.ticks",
     "OpExecutionContext": "dagwright.execution.context",
     "Event": "dagwright.execution.events",
     "EventType": "dagwright.execution.events",
@@ -113,6 +160,29 @@ __all__ = [
     "StaticPartitionsDefinition",
     "DailyPartitionsDefinition",
     "HourlyPartitionsDefinition",
+    "partitioned_config",
+    "PartitionedConfig",
+    # schedules, sensors, backfills
+    "ScheduleDefinition",
+    "schedule",
+    "DefaultScheduleStatus",
+    "ScheduleEvaluationContext",
+    "build_schedule_context",
+    "SensorDefinition",
+    "sensor",
+    "DefaultSensorStatus",
+    "SensorEvaluationContext",
+    "build_sensor_context",
+    "RunRequest",
+    "SkipReason",
+    "InstigatorKind",
+    "InstigatorState",
+    "InstigatorStatus",
+    "Tick",
+    "TickStatus",
+    "Backfill",
+    "BackfillProgress",
+    "BackfillStatus",
     # running and runs
     "Instance",
     "Run",
@@ -131,6 +201,7 @@ __all__ = [
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
     "DagwrightCodeLoadError",
+    "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightInvalidTransitionError",
     "DagwrightStorageError",

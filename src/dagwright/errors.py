@@ -10,7 +10,8 @@ branch they care about::
     ├── DagwrightInvalidConfigError       run config, settings or dagwright.yaml is wrong
     ├── DagwrightInvalidPartitionError    a partition key is not in the definition
     ├── DagwrightCodeLoadError            a code file, module or job cannot be loaded
-    ├── DagwrightRunNotFoundError         no run with that id
+    ├── DagwrightNotFoundError            no backfill, schedule … with that id or name
+    │   └── DagwrightRunNotFoundError     no run with that id
     ├── DagwrightInvalidTransitionError   a run status change that is not allowed
     ├── DagwrightStorageError             the database failed or is at an unknown schema
     ├── DagwrightExecutionError           a run failed (raise_on_error=True)
@@ -32,6 +33,7 @@ __all__ = [
     "DagwrightInvalidPartitionError",
     "DagwrightInvalidTagError",
     "DagwrightInvalidTransitionError",
+    "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightStorageError",
     "DagwrightUserCodeError",
@@ -110,7 +112,21 @@ class DagwrightCodeLoadError(DagwrightError):
     """A code file, module or job named by the user cannot be loaded."""
 
 
-class DagwrightRunNotFoundError(DagwrightError):
+class DagwrightNotFoundError(DagwrightError):
+    """Nothing of this kind has this id or name.
+
+    Attributes:
+        what: the kind of thing (``"backfill"``, ``"schedule"``, ``"run"`` …).
+        name: the id or name that was looked up.
+    """
+
+    def __init__(self, what: str, name: str) -> None:
+        self.what = what
+        self.name = name
+        super().__init__(f"{what} {name!r} not found")
+
+
+class DagwrightRunNotFoundError(DagwrightNotFoundError):
     """No run has this id.
 
     Attributes:
@@ -119,23 +135,25 @@ class DagwrightRunNotFoundError(DagwrightError):
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        super().__init__(f"run {run_id!r} not found")
+        super().__init__("run", run_id)
 
 
 class DagwrightInvalidTransitionError(DagwrightError):
-    """A run status change that the transition table does not allow.
+    """A status change that is not allowed (of a run, or of a backfill).
 
     Attributes:
-        run_id: the run.
+        run_id: the run (or backfill) id.
         from_status: its status now.
         to_status: the status that was asked for.
+        what: ``"run"`` or ``"backfill"``.
     """
 
-    def __init__(self, run_id: str, from_status: str, to_status: str) -> None:
+    def __init__(self, run_id: str, from_status: str, to_status: str, what: str = "run") -> None:
         self.run_id = run_id
         self.from_status = from_status
         self.to_status = to_status
-        super().__init__(f"run {run_id!r} cannot go from {from_status} to {to_status}")
+        self.what = what
+        super().__init__(f"{what} {run_id!r} cannot go from {from_status} to {to_status}")
 
 
 class DagwrightStorageError(DagwrightError):

@@ -19,12 +19,14 @@ from dagwright.errors import (
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
+    DagwrightNotFoundError,
     DagwrightRunNotFoundError,
     DagwrightStorageError,
 )
 from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus
 from dagwright.tags import (
+    BACKFILL_TAG,
     FAILURE_REASON_TAG,
     IMAGE_TAG,
     RETRY_NUMBER_TAG,
@@ -34,12 +36,17 @@ from dagwright.tags import (
 )
 
 if TYPE_CHECKING:
+    from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
+    from dagwright.definitions.schedule import ScheduleDefinition
+    from dagwright.definitions.sensor import SensorDefinition
     from dagwright.execution.outputs import OutputStore
+    from dagwright.runs.backfills import Backfill, BackfillStatus
     from dagwright.runs.coordinator import RunCoordinator
     from dagwright.runs.launcher import ProcessRunLauncher, RunLauncher
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.request import PreparedRun
+    from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick
     from dagwright.settings import Settings
     from dagwright.storage import Storage
     from dagwright.storage.records import RecordStore
@@ -558,3 +565,261 @@ class Instance:
             outputs=self.outputs,
             system_tags=system_tags,
         )
+
+    # -- runs made by schedules, sensors and backfills ---------------------------------------
+
+    def submit_runs(self, runs: Sequence[Run]) -> list[str]:
+        """Store and submit validated runs made by a schedule, sensor or backfill (see
+        ``dagwright.runs.request.prepare_run``), new ones in one transaction.
+
+        Idempotent by run id: a run already stored is not stored again, and is handed to
+        the coordinator only if it never was (still ``NOT_STARTED``). So a tick or a
+        backfill step repeated after a crash, with the same deterministic run ids, makes
+        no duplicate runs.
+
+        Returns:
+            The run ids, in the order given.
+
+        Raises:
+            DagwrightCodeLoadError: a run has no code pointer (nothing is stored).
+        """
+        for run in runs:
+            if run.code_pointer is None:
+                raise DagwrightCodeLoadError(
+                    f"job {run.job_name!r} was not defined in a file or module, so a run "
+                    "worker cannot load it; define it in a .py file"
+                )
+        existing = self.storage.runs.existing_run_ids([run.run_id for run in runs])
+        image = self.settings.current_image
+        new = [
+            replace(run, tags={**run.tags, IMAGE_TAG: image}) if image else run
+            for run in runs
+            if run.run_id not in existing
+        ]
+        if new:
+            self.coordinator.submit_many(new)
+        for run_id in existing:
+            stored = self.get_run(run_id)
+            if stored is not None and stored.status is RunStatus.NOT_STARTED:
+                self.coordinator.submit(stored)
+        return [run.run_id for run in runs]
+
+    # -- schedules and sensors -----------------------------------------------------------------
+
+    def get_instigator_states(
+        self, kind: InstigatorKind | None = None, *, definitions: Definitions | None = None
+    ) -> list[InstigatorState]:
+        """The state of schedules and sensors (RUNNING or STOPPED, cursor, last tick).
+
+        Args:
+            kind: only schedules or only sensors.
+            definitions: if given, one state per schedule and sensor they define, in
+                their order: the stored one, or one derived from the definition's
+                ``default_status`` (``stored=False``); states of names they do not
+                define are left out. If not, every stored state, by kind and name.
+        """
+        from dagwright.runs.ticks import InstigatorState, InstigatorStatus
+
+        stored = self.storage.schedules.get_states(kind)
+        if definitions is None:
+            return stored
+        by_key = {(state.kind, state.name): state for state in stored}
+        states = []
+        for each_kind, defined in _defined_instigators(definitions, kind):
+            state = by_key.get((each_kind, defined.name))
+            if state is None:
+                status = InstigatorStatus(defined.default_status.value)
+                state = InstigatorState(defined.name, each_kind, status, stored=False)
+            states.append(state)
+        return states
+
+    def set_instigator_status(
+        self, name: str, kind: InstigatorKind, status: InstigatorStatus
+    ) -> InstigatorState:
+        """Start (RUNNING) or stop (STOPPED) a schedule or sensor; persisted.
+
+        Starting a stopped schedule makes its next tick the first one after now (ticks
+        missed while stopped are not run); a started sensor is evaluated on the next
+        pass. The caller checks that ``name`` is defined in its code (the instance does
+        not load code).
+        """
+        from dagwright.runs.ticks import InstigatorState, InstigatorStatus
+
+        now = time.time()
+        state = self.storage.schedules.get_state(name, kind) or InstigatorState(
+            name, kind, InstigatorStatus.STOPPED
+        )
+        from dagwright.runs.ticks import InstigatorKind
+
+        starting = state.status is not status and status is InstigatorStatus.RUNNING
+        if starting and kind is InstigatorKind.SCHEDULE:
+            state = replace(state, last_tick_at=now)
+        return self.storage.schedules.set_state(replace(state, status=status), now)
+
+    def start_schedule(self, name: str) -> InstigatorState:
+        """Start a schedule (see :meth:`set_instigator_status`)."""
+        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
+
+        return self.set_instigator_status(name, InstigatorKind.SCHEDULE, InstigatorStatus.RUNNING)
+
+    def stop_schedule(self, name: str) -> InstigatorState:
+        """Stop a schedule (see :meth:`set_instigator_status`)."""
+        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
+
+        return self.set_instigator_status(name, InstigatorKind.SCHEDULE, InstigatorStatus.STOPPED)
+
+    def start_sensor(self, name: str) -> InstigatorState:
+        """Start a sensor (see :meth:`set_instigator_status`)."""
+        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
+
+        return self.set_instigator_status(name, InstigatorKind.SENSOR, InstigatorStatus.RUNNING)
+
+    def stop_sensor(self, name: str) -> InstigatorState:
+        """Stop a sensor (see :meth:`set_instigator_status`)."""
+        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
+
+        return self.set_instigator_status(name, InstigatorKind.SENSOR, InstigatorStatus.STOPPED)
+
+    def get_ticks(
+        self,
+        name: str | None = None,
+        *,
+        kind: InstigatorKind | None = None,
+        limit: int | None = 20,
+        before: int | None = None,
+    ) -> list[Tick]:
+        """Ticks of a schedule or sensor (``name=None``: of all), newest first.
+
+        Args:
+            name: the schedule's or sensor's name.
+            kind: only schedule or only sensor ticks.
+            limit: at most this many (None: all).
+            before: the ``tick_id`` of the last tick of the previous page.
+        """
+        return self.storage.schedules.get_ticks(name, kind=kind, limit=limit, before=before)
+
+    # -- backfills ----------------------------------------------------------------------------
+
+    def launch_backfill(
+        self,
+        job_or_name: JobDefinition | str,
+        partition_keys: Sequence[str] | None = None,
+        *,
+        tags: Mapping[str, object] | None = None,
+        definitions: Definitions | None = None,
+    ) -> str:
+        """Create a backfill: one run per partition, submitted through the run coordinator
+        (the queue, with ``run_queue``) by the daemon's backfill loop. Every run is
+        tagged ``dagwright/backfill=<id>`` and ``dagwright/partition=<key>``.
+
+        Args:
+            job_or_name: a partitioned job, or its name in ``definitions``.
+            partition_keys: the partitions, in order; None: all (as of now).
+            tags: user tags of every run.
+            definitions: where a job given by name is found.
+
+        Returns:
+            The backfill id.
+
+        Raises:
+            DagwrightInvalidPartitionError: the job is not partitioned, a key is not one of
+                its partitions, a key repeats, or there are no keys.
+            DagwrightInvalidTagError, DagwrightInvalidConfigError: a run of some
+                partition would be refused (every one is checked; nothing is stored).
+            DagwrightCodeLoadError: the job has no code pointer, or the name is unknown.
+        """
+        from dagwright.runs.backfills import new_backfill
+
+        if isinstance(job_or_name, str):
+            if definitions is None:
+                raise DagwrightCodeLoadError(
+                    f"job {job_or_name!r} given by name: pass definitions= (or the job)"
+                )
+            job_or_name = definitions.get_job(job_or_name)
+        backfill = new_backfill(job_or_name, partition_keys, tags)
+        self.storage.backfills.add_backfill(backfill)
+        return backfill.backfill_id
+
+    def get_backfill(self, backfill_id: str) -> Backfill | None:
+        """The backfill with this id, with its ``progress``; None if there is none."""
+        backfill = self.storage.backfills.get_backfill(backfill_id)
+        return None if backfill is None else self._with_progress(backfill)
+
+    def get_backfills(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        status: BackfillStatus | None = None,
+    ) -> list[Backfill]:
+        """Backfills, newest first, each with its ``progress``.
+
+        Args:
+            limit: at most this many.
+            cursor: the ``backfill_id`` of the last backfill of the previous page.
+            status: only backfills in this status.
+
+        Raises:
+            DagwrightNotFoundError: the cursor names no backfill.
+        """
+        found = self.storage.backfills.get_backfills(limit=limit, cursor=cursor, status=status)
+        return [self._with_progress(backfill) for backfill in found]
+
+    def _with_progress(self, backfill: Backfill) -> Backfill:
+        from dagwright.runs.backfills import BackfillProgress
+
+        counts = self.storage.backfills.count_runs_by_status(backfill.backfill_id)
+        progress = BackfillProgress.count(len(backfill.partition_keys), backfill.submitted, counts)
+        return replace(backfill, progress=progress)
+
+    def cancel_backfill(self, backfill_id: str) -> Backfill:
+        """Cancel a backfill: no more of its runs are submitted, and those still waiting
+        (QUEUED or NOT_STARTED) are CANCELED. Runs already launched go on (terminate them
+        to stop them). Canceling a CANCELED backfill again does nothing.
+
+        Returns:
+            The backfill, CANCELED, with its progress.
+
+        Raises:
+            DagwrightNotFoundError: no such backfill.
+            DagwrightInvalidTransitionError: it has already COMPLETED or FAILED.
+        """
+        from dagwright.runs.backfills import BackfillStatus
+
+        backfill = self.storage.backfills.get_backfill(backfill_id)
+        if backfill is None:
+            raise DagwrightNotFoundError("backfill", backfill_id)
+        if backfill.status in (BackfillStatus.COMPLETED, BackfillStatus.FAILED):
+            raise DagwrightInvalidTransitionError(
+                backfill_id, backfill.status.value, "CANCELED", what="backfill"
+            )
+        if backfill.status is not BackfillStatus.CANCELED:
+            canceled = replace(backfill, status=BackfillStatus.CANCELED, ended_at=time.time())
+            self.storage.backfills.update_backfill(canceled)
+        self.cancel_waiting_runs(backfill_id)
+        return self._with_progress(self.storage.backfills.get_backfill(backfill_id) or backfill)
+
+    def cancel_waiting_runs(self, backfill_id: str) -> int:
+        """Cancel the backfill's runs that have not been launched; returns how many."""
+        waiting = self.storage.runs.get_runs(
+            RunsFilter(
+                tags={BACKFILL_TAG: backfill_id},
+                statuses=[RunStatus.QUEUED, RunStatus.NOT_STARTED],
+            )
+        )
+        for run in waiting:
+            self.end_run(run.run_id, EventType.RUN_CANCELED, "backfill canceled")
+        return len(waiting)
+
+
+def _defined_instigators(
+    definitions: Definitions, kind: InstigatorKind | None
+) -> list[tuple[InstigatorKind, ScheduleDefinition | SensorDefinition]]:
+    from dagwright.runs.ticks import InstigatorKind
+
+    found: list[tuple[InstigatorKind, ScheduleDefinition | SensorDefinition]] = []
+    if kind in (None, InstigatorKind.SCHEDULE):
+        found += [(InstigatorKind.SCHEDULE, s) for s in definitions.schedules.values()]
+    if kind in (None, InstigatorKind.SENSOR):
+        found += [(InstigatorKind.SENSOR, s) for s in definitions.sensors.values()]
+    return found

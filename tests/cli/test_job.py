@@ -20,7 +20,12 @@ def test_job_list_shows_every_job(cli: CliRunner) -> None:
     for name in ("my_job_with_metadata", "my_graph", "daily_sales"):
         assert name in outcome.out
     jobs = cli("job", "list", "-f", F, "--json").json()["jobs"]
-    assert [j["name"] for j in jobs] == ["my_job_with_metadata", "my_graph", "daily_sales"]
+    assert [j["name"] for j in jobs] == [
+        "my_job_with_metadata",
+        "my_graph",
+        "daily_sales",
+        "regional_report",
+    ]
 
 
 def test_job_show_json_has_typed_metadata_tags_and_graph(cli: CliRunner) -> None:

@@ -12,8 +12,10 @@ from dagwright import (
     DagwrightDefinitionError,
     Definitions,
     JobDefinition,
+    ScheduleDefinition,
     graph,
     op,
+    sensor,
 )
 
 
@@ -44,8 +46,8 @@ def test_jobs_by_name_in_the_order_given() -> None:
 def test_no_jobs(jobs: Any) -> None:
     defs = Definitions(jobs=jobs)
     assert dict(defs.jobs) == {}
-    assert defs.schedules == []
-    assert defs.sensors == []
+    assert dict(defs.schedules) == {}
+    assert dict(defs.sensors) == {}
 
 
 def test_jobs_may_be_any_iterable() -> None:
@@ -53,10 +55,42 @@ def test_jobs_may_be_any_iterable() -> None:
     assert list(defs.jobs) == ["chain", "diamond"]
 
 
-def test_schedules_and_sensors_are_kept_as_lists() -> None:
-    defs = Definitions(jobs=[simple.chain], schedules=("s",), sensors=iter(["x", "y"]))
-    assert defs.schedules == ["s"]
-    assert defs.sensors == ["x", "y"]
+def test_schedules_and_sensors_by_name_bring_their_jobs() -> None:
+    nightly = ScheduleDefinition(name="nightly", cron_schedule="0 3 * * *", job=simple.diamond)
+
+    @sensor(job=simple.loader)
+    def watch() -> None:
+        return None
+
+    defs = Definitions(jobs=[simple.chain], schedules=(nightly,), sensors=iter([watch]))
+    assert dict(defs.schedules) == {"nightly": nightly}
+    assert dict(defs.sensors) == {"watch": watch}
+    assert list(defs.jobs) == ["chain", "diamond", "loader"]
+    assert defs.get_schedule("nightly") is nightly and defs.get_sensor("watch") is watch
+    with pytest.raises(DagwrightCodeLoadError, match=r"no sensor named 'x' \(sensors: watch\)"):
+        defs.get_sensor("x")
+    with pytest.raises(DagwrightCodeLoadError, match="schedules: nightly"):
+        defs.get_schedule("x")
+
+
+@pytest.mark.parametrize(("field", "entry"), [("schedules", "s"), ("sensors", simple.chain)])
+def test_schedules_and_sensors_must_be_of_their_kind(field: str, entry: Any) -> None:
+    with pytest.raises(DagwrightDefinitionError, match=f"Definitions\\({field}=...\\) takes"):
+        Definitions(**{field: [entry]})
+
+
+def test_a_schedule_whose_job_clashes_with_a_listed_job_is_refused() -> None:
+    other = pipeline.to_job(name="chain")
+    clash = ScheduleDefinition(name="s", cron_schedule="@daily", job=other)
+    with pytest.raises(DagwrightDefinitionError, match=r"two jobs are named 'chain'.*schedule"):
+        Definitions(jobs=[simple.chain], schedules=[clash])
+
+
+def test_two_schedules_with_one_name_are_refused() -> None:
+    first = ScheduleDefinition(name="s", cron_schedule="@daily", job=simple.chain)
+    second = ScheduleDefinition(name="s", cron_schedule="@hourly", job=simple.chain)
+    with pytest.raises(DagwrightDefinitionError, match="two schedules are named 's'"):
+        Definitions(schedules=[first, second])
 
 
 def test_the_same_job_twice_is_kept_once() -> None:

@@ -292,3 +292,38 @@ def test_runs_tags_and_events_survive_a_restart(tmp_path: Path) -> None:
         ]
         events = instance.get_events(result.run_id)
         assert [e.event_type for e in events] == [e.event_type for e in result.all_events]
+
+
+def test_an_op_sees_the_time_window_of_its_partition() -> None:
+    from datetime import datetime, timezone
+
+    from dagwright import (
+        DagwrightInvalidPartitionError,
+        DailyPartitionsDefinition,
+        StaticPartitionsDefinition,
+        job,
+        op,
+    )
+
+    @op
+    def window(context: OpExecutionContext) -> tuple[datetime, datetime]:
+        return context.partition_time_window
+
+    @job(partitions_def=DailyPartitionsDefinition(start_date="2026-01-01"))
+    def daily() -> None:
+        window()
+
+    result = daily.execute_in_process(partition_key="2026-01-02")
+    utc = timezone.utc
+    assert result.output_for_node("window") == (
+        datetime(2026, 1, 2, tzinfo=utc),
+        datetime(2026, 1, 3, tzinfo=utc),
+    )
+
+    @job(partitions_def=StaticPartitionsDefinition(["eu"]))
+    def static() -> None:
+        window()
+
+    with pytest.raises(DagwrightUserCodeError, match="not time windows") as info:
+        static.execute_in_process(partition_key="eu")
+    assert isinstance(info.value.__cause__, DagwrightInvalidPartitionError)

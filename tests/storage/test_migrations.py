@@ -21,7 +21,18 @@ from dagwright.storage.engine import Database, create_engine_for
 from dagwright.storage.migrations import MIGRATIONS_DIR, ensure_schema, read_revision, upgrade
 from dagwright.storage.schema import metadata
 
-TABLES = {"runs", "run_tags", "events", "run_workers", "daemon_heartbeats", "alembic_version"}
+TABLES = {
+    "runs",
+    "run_tags",
+    "events",
+    "run_workers",
+    "daemon_heartbeats",
+    "instigator_state",
+    "ticks",
+    "sensor_run_keys",
+    "backfills",
+    "alembic_version",
+}
 
 
 @pytest.fixture
@@ -110,6 +121,31 @@ def test_a_database_at_0001_with_runs_upgrades_and_keeps_them(engine: Engine) ->
     assert run.run_id == "r1" and run.status is RunStatus.SUCCESS
     storage.workers.register("r1", pid=42, host="h", now=3.0)
     assert storage.workers.get("r1") == WorkerInfo("r1", 42, "h", 3.0, 3.0)
+
+
+def test_a_database_at_0002_with_runs_upgrades_to_0003_and_keeps_them(engine: Engine) -> None:
+    from dagwright.runs.ticks import InstigatorKind
+
+    upgrade(engine, "0002")
+    assert "ticks" not in inspect(engine).get_table_names()
+    body = json.dumps(
+        {"v": 1, "run_id": "r1", "job_name": "j", "status": "QUEUED", "tags": {}, "created_at": 1.0}
+    )
+    execute(
+        engine,
+        "INSERT INTO runs (run_id, job_name, status, created_at, updated_at, body)"
+        f" VALUES ('r1', 'j', 'QUEUED', 1.0, 2.0, '{body}')",
+        "INSERT INTO run_tags (run_sid, key, value, value_idx)"
+        " VALUES (1, 'dagwright/backfill', 'b1', 'b1')",
+    )
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION == "0003"
+    assert schema_diffs(engine) == []
+    storage = Storage(str(engine.url), Database(engine))
+    assert storage.runs.get_run("r1") is not None
+    assert storage.backfills.count_runs_by_status("b1") == {RunStatus.QUEUED: 1}
+    tick = storage.schedules.create_tick("s", InstigatorKind.SCHEDULE, 5.0)
+    assert storage.schedules.get_ticks("s") == [tick]
 
 
 def test_unknown_revision_is_refused(engine: Engine) -> None:

@@ -9,12 +9,16 @@ import click
 
 from dagwright.cli.common import echo_json, format_tags, open_instance, print_table
 from dagwright.daemon.base import Daemon
+from dagwright.definitions.container import Definitions
 
 
-def _daemons(instance: Any) -> list[Daemon]:
+def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
+    from dagwright.daemon.backfills import BackfillDaemon
     from dagwright.daemon.run_monitor import RunMonitorDaemon
     from dagwright.daemon.run_queue import RunQueueDaemon
     from dagwright.daemon.run_retries import RunRetryDaemon
+    from dagwright.daemon.schedules import ScheduleDaemon
+    from dagwright.daemon.sensors import SensorDaemon
 
     loops: list[Daemon] = []
     if instance.settings.run_queue is not None:
@@ -23,6 +27,11 @@ def _daemons(instance: Any) -> list[Daemon]:
         loops.append(RunMonitorDaemon(instance))
     if instance.settings.run_retries.enabled:
         loops.append(RunRetryDaemon(instance))
+    loops.append(BackfillDaemon(instance))
+    if definitions is not None and definitions.schedules:
+        loops.append(ScheduleDaemon(instance, definitions))
+    if definitions is not None and definitions.sensors:
+        loops.append(SensorDaemon(instance, definitions))
     return loops
 
 
@@ -32,7 +41,7 @@ def _daemons(instance: Any) -> list[Daemon]:
     "--file",
     "python_file",
     type=click.Path(dir_okay=False),
-    help="Code file to check at start (runs carry their own code pointer).",
+    help="Code file whose schedules and sensors to run (runs carry their own code pointer).",
 )
 @click.option("-m", "--module", help="Code module (as -f).")
 @click.option(
@@ -43,24 +52,20 @@ def _daemons(instance: Any) -> list[Daemon]:
 )
 def daemon_command(python_file: str | None, module: str | None, log_level: str) -> None:
     """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
-    (when run_queue is configured), the run monitor and run retries. One log line per
-    decision."""
+    (when run_queue is configured), the run monitor, run retries, backfills, and, with
+    -f/-m, the schedules and sensors of that code. One log line per decision."""
     from dagwright.daemon.controller import DaemonController
 
+    definitions = None
     if python_file or module:
         from dagwright.cli.common import load_code
 
-        load_code(python_file, module)  # fail early on bad code
+        definitions = load_code(python_file, module)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     with open_instance() as instance:
-        loops = _daemons(instance)
-        if not loops:
-            raise click.UsageError(
-                "nothing to run: no run_queue, run_monitoring and run_retries disabled"
-            )
-        DaemonController(instance, loops).run()
+        DaemonController(instance, _daemons(instance, definitions)).run()
 
 
 @click.command("queue")

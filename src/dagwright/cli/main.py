@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 import click
 
+from dagwright.cli.backfill import backfill_group, backfill_job
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.run import run_group
+from dagwright.cli.schedule import schedule_group, sensor_group
 from dagwright.errors import DagwrightError
 
 #: Exit code for bad input (a usage error, a bad tag, an unknown run …).
@@ -25,8 +27,12 @@ def cli() -> None:
     """
 
 
+job_group.add_command(backfill_job)
 cli.add_command(job_group)
 cli.add_command(run_group)
+cli.add_command(schedule_group)
+cli.add_command(sensor_group)
+cli.add_command(backfill_group)
 cli.add_command(daemon_command)
 cli.add_command(queue_command)
 

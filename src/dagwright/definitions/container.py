@@ -3,41 +3,78 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.errors import DagwrightCodeLoadError, DagwrightDefinitionError
 
+if TYPE_CHECKING:
+    from dagwright.definitions.schedule import ScheduleDefinition
+    from dagwright.definitions.sensor import SensorDefinition
+
+
+T = TypeVar("T")
+
 
 class Definitions:
-    """The jobs (and, later, schedules and sensors) of one code location.
+    """The jobs, schedules and sensors of one code location.
+
+    The job of every schedule and sensor is included in ``jobs`` even if it was not
+    listed there.
 
     Raises:
-        DagwrightDefinitionError: two jobs share a name, or an entry is not a job.
+        DagwrightDefinitionError: an entry of the wrong kind, two jobs (or two schedules,
+            or two sensors) sharing a name, or a schedule or sensor whose job differs from
+            the listed job of that name.
     """
 
     def __init__(
         self,
         jobs: Iterable[JobDefinition] = (),
-        schedules: Iterable[Any] = (),
-        sensors: Iterable[Any] = (),
+        schedules: Iterable[ScheduleDefinition] = (),
+        sensors: Iterable[SensorDefinition] = (),
     ) -> None:
+        from dagwright.definitions.schedule import ScheduleDefinition
+        from dagwright.definitions.sensor import SensorDefinition
+
         self._jobs: dict[str, JobDefinition] = {}
         for job_def in jobs:
             if not isinstance(job_def, JobDefinition):
                 raise DagwrightDefinitionError(
                     f"Definitions(jobs=...) takes jobs, not {type(job_def).__name__}"
                 )
-            if job_def.name in self._jobs and self._jobs[job_def.name] is not job_def:
-                raise DagwrightDefinitionError(f"two jobs are named {job_def.name!r}")
-            self._jobs[job_def.name] = job_def
-        self.schedules = list(schedules)
-        self.sensors = list(sensors)
+            self._add_job(job_def, "jobs")
+        self._schedules: dict[str, ScheduleDefinition] = _by_name(
+            schedules, ScheduleDefinition, "schedules"
+        )
+        self._sensors: dict[str, SensorDefinition] = _by_name(sensors, SensorDefinition, "sensors")
+        for name, schedule_def in self._schedules.items():
+            self._add_job(schedule_def.job, f"schedule {name!r}")
+        for name, sensor_def in self._sensors.items():
+            self._add_job(sensor_def.job, f"sensor {name!r}")
+
+    def _add_job(self, job_def: JobDefinition, source: str) -> None:
+        known = self._jobs.get(job_def.name)
+        if known is not None and known is not job_def:
+            raise DagwrightDefinitionError(
+                f"two jobs are named {job_def.name!r} (the second from {source})"
+            )
+        self._jobs[job_def.name] = job_def
 
     @property
     def jobs(self) -> Mapping[str, JobDefinition]:
-        """Jobs by name, in the order given."""
+        """Jobs by name, in the order given (then those of schedules and sensors)."""
         return self._jobs
+
+    @property
+    def schedules(self) -> Mapping[str, ScheduleDefinition]:
+        """Schedules by name, in the order given."""
+        return self._schedules
+
+    @property
+    def sensors(self) -> Mapping[str, SensorDefinition]:
+        """Sensors by name, in the order given."""
+        return self._sensors
 
     def get_job(self, name: str) -> JobDefinition:
         """The job with this name.
@@ -45,8 +82,42 @@ class Definitions:
         Raises:
             DagwrightCodeLoadError: there is none; the message lists the jobs that exist.
         """
-        try:
-            return self._jobs[name]
-        except KeyError:
-            known = ", ".join(self._jobs) or "none"
-            raise DagwrightCodeLoadError(f"no job named {name!r} (jobs: {known})") from None
+        return _get(self._jobs, name, "job")
+
+    def get_schedule(self, name: str) -> ScheduleDefinition:
+        """The schedule with this name.
+
+        Raises:
+            DagwrightCodeLoadError: there is none; the message lists the schedules.
+        """
+        return _get(self._schedules, name, "schedule")
+
+    def get_sensor(self, name: str) -> SensorDefinition:
+        """The sensor with this name.
+
+        Raises:
+            DagwrightCodeLoadError: there is none; the message lists the sensors.
+        """
+        return _get(self._sensors, name, "sensor")
+
+
+def _by_name(items: Iterable[object], kind: type, what: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in items:
+        if not isinstance(item, kind):
+            raise DagwrightDefinitionError(
+                f"Definitions({what}=...) takes {kind.__name__}, not {type(item).__name__}"
+            )
+        name = item.name  # type: ignore[attr-defined]
+        if name in found and found[name] is not item:
+            raise DagwrightDefinitionError(f"two {what} are named {name!r}")
+        found[name] = item
+    return found
+
+
+def _get(items: Mapping[str, T], name: str, what: str) -> T:
+    try:
+        return items[name]
+    except KeyError:
+        known = ", ".join(items) or "none"
+        raise DagwrightCodeLoadError(f"no {what} named {name!r} ({what}s: {known})") from None

@@ -86,6 +86,7 @@ class JobDefinition:
         """
         _check_name(name, "job")
         _check_options(name, config, executor_def, partitions_def)
+        partitions_def = _partitions_of(name, config, partitions_def)
         return cls(
             name=name,
             graph=graph,
@@ -155,12 +156,29 @@ def _job_tags(name: str, tags: Mapping[str, object] | None) -> dict[str, str]:
         raise DagwrightInvalidTagError(exc.key, f"{exc.rule} (job {name!r})") from None
 
 
+def _partitions_of(
+    name: str, config: Any, partitions_def: PartitionsDefinition | None
+) -> PartitionsDefinition | None:
+    """A job configured by a partitioned config is partitioned like it."""
+    from dagwright.definitions.partitioned_config import PartitionedConfig
+
+    if not isinstance(config, PartitionedConfig):
+        return partitions_def
+    if partitions_def is not None and partitions_def != config.partitions_def:
+        raise DagwrightDefinitionError(
+            f"job {name!r}: partitions_def differs from the partitions of its partitioned config"
+        )
+    return config.partitions_def
+
+
 def _check_options(name: str, config: Any, executor_def: Any, partitions_def: Any) -> None:
     from dagwright.definitions.partitions import PartitionsDefinition
     from dagwright.execution.executors import ExecutorDefinition
 
     if config is not None and not isinstance(config, Mapping) and not callable(config):
-        raise DagwrightDefinitionError(f"job {name!r}: config must be a run-config dict")
+        raise DagwrightDefinitionError(
+            f"job {name!r}: config must be a run-config dict or a partitioned config"
+        )
     if executor_def is not None and not isinstance(executor_def, ExecutorDefinition):
         raise DagwrightDefinitionError(f"job {name!r}: executor_def must be an executor")
     if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):

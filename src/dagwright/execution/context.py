@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import DagwrightInvalidPartitionError
 from dagwright.execution.events import LEVELS
 from dagwright.runs.models import Run
+
+if TYPE_CHECKING:
+    from dagwright.definitions.partitions import PartitionsDefinition
 
 #: Python logger that op log lines are mirrored to.
 _PY_LOGGER = logging.getLogger("dagwright.ops")
@@ -67,13 +71,21 @@ class OpExecutionContext:
         log: store log lines as events of the run.
     """
 
-    __slots__ = ("log", "op_config", "op_name", "run")
+    __slots__ = ("_partitions_def", "log", "op_config", "op_name", "run")
 
-    def __init__(self, run: Run, op_name: str, op_config: Any, log: OpLogger) -> None:
+    def __init__(
+        self,
+        run: Run,
+        op_name: str,
+        op_config: Any,
+        log: OpLogger,
+        partitions_def: PartitionsDefinition | None = None,
+    ) -> None:
         self.run = run
         self.op_name = op_name
         self.op_config = op_config
         self.log = log
+        self._partitions_def = partitions_def
 
     @property
     def run_id(self) -> str:
@@ -109,3 +121,21 @@ class OpExecutionContext:
         if key is None:
             raise DagwrightInvalidPartitionError("", self.run.job_name, "this run has no partition")
         return key
+
+    @property
+    def partition_time_window(self) -> tuple[datetime, datetime]:
+        """The ``[start, end)`` window (aware UTC) of this run's time partition.
+
+        Raises:
+            DagwrightInvalidPartitionError: the run has no partition, or the job's
+                partitions are not time windows.
+        """
+        key = self.partition_key
+        window = None
+        if self._partitions_def is not None:
+            window = self._partitions_def.time_window_for_key(key)
+        if window is None:
+            raise DagwrightInvalidPartitionError(
+                key, self.run.job_name, "the job's partitions are not time windows"
+            )
+        return window

@@ -177,7 +177,11 @@ class InProcessExecution:
         started = time.perf_counter()
         self.emit(EventType.STEP_START, step.key, f"started op {step.node.op.name!r}")
         context = OpExecutionContext(
-            self.run, step.key, self.op_configs.get(step.key), OpLogger(step.key, self._log)
+            self.run,
+            step.key,
+            self.op_configs.get(step.key),
+            OpLogger(step.key, self._log),
+            self.prepared.partitions_def,
         )
         try:
             inputs = gather_inputs(step, self.upstream_values(step))

@@ -58,7 +58,8 @@ def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> Prep
         return replace(prepared, run=run)
     selected = resolve_selection(job.graph, run.op_selection) if run.op_selection else None
     plan = build_plan(job.graph, selected)
-    return PreparedRun(run, plan, resolve_op_configs(job, run.run_config, plan.step_keys))
+    configs = resolve_op_configs(job, run.run_config, plan.step_keys)
+    return PreparedRun(run, plan, configs, partitions_def=job.partitions_def)
 
 
 def _execution_for(

@@ -7,10 +7,12 @@ Without ``run_queue`` in ``dagwright.yaml`` a run is launched at once; with it, 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import Run
+from dagwright.runs.models import Run, RunStatus
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -23,6 +25,11 @@ class RunCoordinator(Protocol):
         """Hand over a stored run; returns it in its new status."""
         ...
 
+    def submit_many(self, runs: Sequence[Run]) -> list[Run]:
+        """Store new (``NOT_STARTED``) runs and hand them over: the runs of a backfill or a
+        tick. Returns them in their new status."""
+        ...
+
 
 class ImmediateRunCoordinator:
     """Launches every run as soon as it is submitted (no ``run_queue`` configured)."""
@@ -33,6 +40,11 @@ class ImmediateRunCoordinator:
     def submit(self, run: Run) -> Run:
         """Launch the run now."""
         return self._instance.launcher.launch(run)
+
+    def submit_many(self, runs: Sequence[Run]) -> list[Run]:
+        """Store the runs in one transaction, then launch each."""
+        self._instance.storage.runs.add_runs(runs)
+        return [self.submit(run) for run in runs]
 
 
 class QueuedRunCoordinator:
@@ -47,4 +59,15 @@ class QueuedRunCoordinator:
             Event(run.run_id, EventType.RUN_ENQUEUED, time.time(), message="run queued")
         )
         assert queued is not None
+        return queued
+
+    def submit_many(self, runs: Sequence[Run]) -> list[Run]:
+        """Store the runs already ``QUEUED``, each with its ``RUN_ENQUEUED`` event, in one
+        transaction (a 1,000-partition backfill is queued in one write)."""
+        now = time.time()
+        queued = [replace(run, status=RunStatus.QUEUED) for run in runs]
+        events = [
+            Event(run.run_id, EventType.RUN_ENQUEUED, now, message="run queued") for run in runs
+        ]
+        self._instance.storage.runs.add_runs(queued, events)
         return queued

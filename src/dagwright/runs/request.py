@@ -11,12 +11,14 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.definitions.composition import NodeOutput
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import code_pointer_for
+from dagwright.definitions.partitioned_config import default_run_config
+from dagwright.definitions.partitions import PartitionsDefinition
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
 from dagwright.execution.executors import EXECUTION_KEY, check_execution_config
 from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
@@ -38,6 +40,7 @@ class PreparedRun:
             first step (a re-execution from failure).
         load_from: the run whose stored outputs ``loaded`` are read from.
         reused: steps not executed because they succeeded in run ``load_from``.
+        partitions_def: the job's partitions (for ``context.partition_time_window``).
     """
 
     run: Run
@@ -46,6 +49,21 @@ class PreparedRun:
     loaded: frozenset[NodeOutput] = frozenset()
     load_from: str | None = None
     reused: frozenset[str] = frozenset()
+    partitions_def: PartitionsDefinition | None = None
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """Who asked for a run, when it was not a user: a schedule, a sensor or a backfill.
+
+    Attributes:
+        run_id: the run's id, chosen by the caller so that asking twice (a tick evaluated
+            again after a crash) names the same run; ``None``: a new random id.
+        system_tags: tags only dagwright sets (``dagwright/schedule_name`` …), applied last.
+    """
+
+    run_id: str | None = None
+    system_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -119,6 +137,7 @@ def prepare_run(
     partition_key: str | None = None,
     definition_tags: Mapping[str, str] | None = None,
     status: RunStatus = RunStatus.NOT_STARTED,
+    origin: RunOrigin | None = None,
 ) -> PreparedRun:
     """Validate a run request and build the run (nothing is stored).
 
@@ -130,6 +149,7 @@ def prepare_run(
         partition_key: recorded in ``dagwright/partition``.
         definition_tags: tags from a schedule, sensor or RunRequest (already normalised).
         status: the status the run is created in.
+        origin: the schedule, sensor or backfill that asked (its run id and system tags).
 
     Raises:
         DagwrightInvalidTagError, DagwrightInvalidConfigError, DagwrightInvalidPartitionError.
@@ -143,10 +163,15 @@ def prepare_run(
     plan = build_plan(job.graph, selected)
     if run_config is not None and not isinstance(run_config, Mapping):
         raise DagwrightInvalidConfigError("run_config", "must be a mapping")
-    config = dict(run_config) if run_config is not None else dict(job.config or {})
+    if run_config is not None:
+        config = dict(run_config)
+    else:
+        config = default_run_config(job.name, job.config, partition_key)
     op_configs = resolve_op_configs(job, config, plan.step_keys)
+    if origin is not None:
+        system_tags.update(origin.system_tags)
     run = Run(
-        run_id=str(uuid.uuid4()),
+        run_id=(origin.run_id if origin is not None else None) or str(uuid.uuid4()),
         job_name=job.name,
         status=status,
         tags=merge_tags(job.tags, definition_tags, launch_tags, system_tags),
@@ -155,4 +180,4 @@ def prepare_run(
         created_at=time.time(),
         code_pointer=code_pointer_for(job),
     )
-    return PreparedRun(run, plan, op_configs)
+    return PreparedRun(run, plan, op_configs, partitions_def=job.partitions_def)

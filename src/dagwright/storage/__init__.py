@@ -17,13 +17,17 @@ from dagwright.storage.workers import WorkerStorage
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from dagwright.storage.backfills import BackfillStorage
     from dagwright.storage.engine import Database, create_engine_for
     from dagwright.storage.migrations import HEAD_REVISION, ensure_schema
     from dagwright.storage.runs import RunStorage
+    from dagwright.storage.schedules import ScheduleStorage
 
 __all__ = [
     "HEAD_REVISION",
     "RecordStore",
+    "BackfillStorage",
+    "ScheduleStorage",
     "EventStorage",
     "RunStorage",
     "WorkerStorage",
@@ -36,6 +40,8 @@ _LAZY = {
     "HEAD_REVISION": "dagwright.storage.migrations",
     "ensure_schema": "dagwright.storage.migrations",
     "RunStorage": "dagwright.storage.runs",
+    "BackfillStorage": "dagwright.storage.backfills",
+    "ScheduleStorage": "dagwright.storage.schedules",
     "create_engine_for": "dagwright.storage.engine",
 }
 
@@ -60,6 +66,8 @@ class Storage(RecordStore):
         runs: runs and their tags.
         events: events, and run status changes.
         workers: the process of each launched run, and daemon heartbeats.
+        schedules: schedule and sensor state, ticks, sensor run keys.
+        backfills: backfills, and counts of their runs.
     """
 
     def __init__(self, url: str, database: Database) -> None:
@@ -71,6 +79,11 @@ class Storage(RecordStore):
         self.url = url
         self.database: Database = database
         self.engine: Engine = database.engine
+        from dagwright.storage.backfills import BackfillStorage
+        from dagwright.storage.schedules import ScheduleStorage
+
+        self.schedules = ScheduleStorage(database)
+        self.backfills = BackfillStorage(database)
 
     @classmethod
     def open(cls, url: str) -> Storage:

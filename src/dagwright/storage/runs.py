@@ -28,11 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
+from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.storage.engine import Database
 from dagwright.storage.records import RunRecords, run_row, tag_rows
 from dagwright.storage.schema import events, run_tags, runs
-from dagwright.storage.serde import queue_entry, run_from_body
+from dagwright.storage.serde import event_body, queue_entry, run_from_body
 from dagwright.storage.tag_index import LONG_PREFIX_CHARS, SHORT_VALUE_CHARS, index_form
 
 _SELECT_SID: Final = select(runs.c.id).where(runs.c.run_id == bindparam("run_id"))
@@ -50,6 +51,17 @@ _TAG_KEYS: Final = text(
 _QueueCache = tuple[list[Any], list[Run], dict[str, tuple[float, Run]]]
 
 
+def event_row(event: Event) -> dict[str, Any]:
+    """The ``events`` row of a new event."""
+    return {
+        "run_id": event.run_id,
+        "event_type": event.event_type.value,
+        "step_key": event.step_key,
+        "timestamp": event.timestamp,
+        "body": event_body(event),
+    }
+
+
 class RunStorage(RunRecords):
     """Runs and their tags in one SQL database (SQLite or PostgreSQL): single runs on the
     driver (:class:`RunRecords`), listings and counts through SQLAlchemy."""
@@ -62,8 +74,10 @@ class RunStorage(RunRecords):
         # (updated_at, slim run); see get_queue_entries
         self._queue_entries: dict[tuple[str, ...], _QueueCache] = {}
 
-    def add_runs(self, new_runs: Sequence[Run]) -> None:
-        """Store many new runs in one transaction (bulk loads and benchmarks).
+    def add_runs(self, new_runs: Sequence[Run], new_events: Sequence[Event] = ()) -> None:
+        """Store many new runs (and events of them) in one transaction: bulk loads, and
+        the runs of a backfill or a tick, stored already ``QUEUED`` with their
+        ``RUN_ENQUEUED`` events.
 
         Raises:
             DagwrightStorageError: a run id already exists, or the database failed.
@@ -84,6 +98,19 @@ class RunStorage(RunRecords):
             ]
             if tags:
                 conn.execute(insert(run_tags), tags)
+            if new_events:
+                conn.execute(insert(events), [event_row(event) for event in new_events])
+
+    def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of ``run_ids`` name stored runs."""
+        found: set[str] = set()
+        with self._sa.read() as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                found.update(
+                    conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(chunk))).scalars()
+                )
+        return found
 
     def get_runs(
         self,

@@ -121,3 +121,56 @@ alembic_version: Final = Table(
     Column("version_num", String(32), nullable=False),
     PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
 )
+
+
+#: The state of each schedule and sensor: RUNNING/STOPPED, cursor, last evaluation.
+instigator_state: Final = Table(
+    "instigator_state",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("cursor", Text, nullable=True),
+    Column("last_tick_at", Double, nullable=True),
+    Column("updated_at", Double, nullable=False),
+)
+
+#: One row per evaluation of a schedule or sensor; the body holds runs, reason, error.
+ticks: Final = Table(
+    "ticks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_ticks_kind_name_id", "kind", "name", "id"),
+    Index("ix_ticks_kind_name_timestamp", "kind", "name", "timestamp"),
+)
+
+#: Run keys each sensor has used (a key is used once per sensor, across restarts).
+#: ``key_idx`` is the :func:`index_form` of the key, so any key length can be indexed.
+sensor_run_keys: Final = Table(
+    "sensor_run_keys",
+    metadata,
+    Column("sensor_name", String(255), primary_key=True),
+    Column("key_idx", String(SHORT_VALUE_CHARS + 1), primary_key=True),
+    Column("run_key", Text, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+#: One row per backfill; ``id`` gives the order of creation (and the list cursor).
+backfills: Final = Table(
+    "backfills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("backfill_id", String(64), nullable=False),
+    Column("job_name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("backfill_id", name="uq_backfills_backfill_id"),
+    Index("ix_backfills_status_id", "status", "id"),
+)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The newest migration; a database at this revision needs no work.
-HEAD_REVISION: Final = "0002"
+HEAD_REVISION: Final = "0003"
 
 #: Where the Alembic environment (``env.py``) and ``versions/`` live.
 MIGRATIONS_DIR: Final = Path(__file__).parent

@@ -1,0 +1,206 @@
+"""``dagwright schedule list|start|stop|tick`` and ``dagwright sensor list|start|stop|tick``."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from dagwright.cli.common import code_options, echo_json, format_time, load_code, open_instance
+from dagwright.definitions.container import Definitions
+from dagwright.definitions.cron import zone
+from dagwright.definitions.schedule import ScheduleDefinition
+from dagwright.definitions.sensor import SensorDefinition
+from dagwright.instance import Instance
+from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick, TickStatus
+
+#: Ticks shown per schedule or sensor by ``list``.
+RECENT_TICKS = 5
+
+Instigator = ScheduleDefinition | SensorDefinition
+
+
+def _defined(definitions: Definitions, kind: InstigatorKind) -> dict[str, Instigator]:
+    if kind is InstigatorKind.SCHEDULE:
+        return dict(definitions.schedules)
+    return dict(definitions.sensors)
+
+
+def _get(definitions: Definitions, kind: InstigatorKind, name: str) -> Instigator:
+    if kind is InstigatorKind.SCHEDULE:
+        return definitions.get_schedule(name)
+    return definitions.get_sensor(name)
+
+
+def instigator_json(
+    defined: Instigator, state: InstigatorState, ticks: list[Tick]
+) -> dict[str, Any]:
+    """A schedule or sensor with its state and recent ticks, as the HTTP API shows it."""
+    data: dict[str, Any] = {**state.to_json(), "job_name": defined.job.name}
+    data["description"] = defined.description
+    if isinstance(defined, ScheduleDefinition):
+        data["cron_schedule"] = defined.cron_schedule
+        data["execution_timezone"] = defined.execution_timezone
+        data["tags"] = dict(defined.tags)
+        data["next_tick_at"] = defined.cron.next_after(datetime.now(timezone.utc)).timestamp()
+    else:
+        data["minimum_interval_seconds"] = defined.minimum_interval_seconds
+    data["default_status"] = defined.default_status.value
+    data["ticks"] = [tick.to_json() for tick in ticks]
+    return data
+
+
+def _describe(tick: Tick) -> str:
+    if tick.status is TickStatus.SUCCESS:
+        return f"{len(tick.run_ids)} run(s): {', '.join(tick.run_ids)}"
+    if tick.status is TickStatus.SKIPPED:
+        return tick.skip_reason or "no run requested"
+    if tick.status is TickStatus.FAILURE and tick.error is not None:
+        return tick.error.message
+    return str(tick.status.value)
+
+
+def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None:
+    defined = _defined(definitions, kind)
+    with open_instance() as instance:
+        states = instance.get_instigator_states(kind, definitions=definitions)
+        rows = [
+            (defined[s.name], s, instance.get_ticks(s.name, kind=kind, limit=RECENT_TICKS))
+            for s in states
+        ]
+    if as_json:
+        echo_json({f"{kind.value}s": [instigator_json(d, s, t) for d, s, t in rows]})
+        return
+    from rich.table import Table
+
+    from dagwright.cli.common import print_table
+
+    when = "cron" if kind is InstigatorKind.SCHEDULE else "every"
+    table = Table(kind.value, "status", "job", when, "last tick", "recent ticks (newest first)")
+    for d, state, ticks in rows:
+        timing = (
+            f"{d.cron_schedule} ({d.execution_timezone})"
+            if isinstance(d, ScheduleDefinition)
+            else f"{d.minimum_interval_seconds:g} s"
+        )
+        last = f"{format_time(ticks[0].timestamp)} {_describe(ticks[0])}" if ticks else "-"
+        table.add_row(
+            d.name,
+            state.status.value,
+            d.job.name,
+            timing,
+            last,
+            " ".join(t.status.value for t in ticks),
+        )
+    print_table(table)
+
+
+def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, running: bool) -> None:
+    _get(definitions, kind, name)  # an unknown name is bad input: nothing stored
+    status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
+    with open_instance() as instance:
+        state = instance.set_instigator_status(name, kind, status)
+    click.echo(f"{kind.value} {name} {state.status.value}")
+
+
+def parse_at(text: str | None, defined: ScheduleDefinition) -> datetime:
+    """``--at``: ISO 8601; a time without offset is wall-clock time in the schedule's time
+    zone. Without it: the schedule's latest tick at or before now."""
+    if text is None:
+        return defined.cron.latest_at(datetime.now(timezone.utc))
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone(defined.execution_timezone, defined.name))
+    return when.astimezone(timezone.utc)
+
+
+def _tick(
+    kind: InstigatorKind, definitions: Definitions, name: str, at: str | None, as_json: bool
+) -> None:
+    defined = _get(definitions, kind, name)
+    with open_instance() as instance:
+        tick = _evaluate(instance, defined, at)
+    if as_json:
+        echo_json(tick.to_json())
+    else:
+        click.echo(
+            f"{kind.value} {name} tick {tick.tick_id} {tick.status.value}: {_describe(tick)}"
+        )
+        if tick.error is not None and tick.error.traceback:
+            click.echo(tick.error.traceback.rstrip(), err=True)
+    click.get_current_context().exit(1 if tick.status is TickStatus.FAILURE else 0)
+
+
+def _evaluate(instance: Instance, defined: Instigator, at: str | None) -> Tick:
+    if isinstance(defined, ScheduleDefinition):
+        from dagwright.daemon.schedules import tick_schedule
+
+        return tick_schedule(instance, defined, parse_at(at, defined))
+    from dagwright.daemon.sensors import tick_sensor
+
+    if at is not None:
+        raise click.UsageError("--at is for schedules; a sensor is evaluated now")
+    return tick_sensor(instance, defined, time.time())
+
+
+def _group(kind: InstigatorKind) -> click.Group:
+    word = kind.value
+
+    @click.group(word, help=f"List, start, stop and tick {word}s of a code file or module.")
+    def group() -> None:
+        pass
+
+    @group.command("list", help=f"Each {word}'s status, job, timing and recent ticks.")
+    @code_options
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
+    def list_command(python_file: str | None, module: str | None, as_json: bool) -> None:
+        _list(kind, load_code(python_file, module), as_json)
+
+    @group.command("start", help=f"Start a {word} (the daemon evaluates it; persisted).")
+    @code_options
+    @click.argument("name")
+    def start_command(python_file: str | None, module: str | None, name: str) -> None:
+        _set_status(kind, load_code(python_file, module), name, running=True)
+
+    @group.command("stop", help=f"Stop a {word} (persisted).")
+    @code_options
+    @click.argument("name")
+    def stop_command(python_file: str | None, module: str | None, name: str) -> None:
+        _set_status(kind, load_code(python_file, module), name, running=False)
+
+    help_at = (
+        ""
+        if kind is InstigatorKind.SENSOR
+        else (
+            " --at ISO-8601 gives the tick time (no offset: the schedule's time zone; default:"
+            " the latest cron time)."
+        )
+    )
+
+    @group.command(
+        "tick",
+        help=f"Evaluate a {word} once and submit its runs as the daemon would; "
+        f"exits 1 if the tick fails.{help_at}",
+    )
+    @code_options
+    @click.argument("name")
+    @click.option(
+        "--at", "at", help="Tick time, ISO 8601 (schedules).", hidden=kind.value == "sensor"
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print the tick as JSON.")
+    def tick_command(
+        python_file: str | None, module: str | None, name: str, at: str | None, as_json: bool
+    ) -> None:
+        _tick(kind, load_code(python_file, module), name, at, as_json)
+
+    return group
+
+
+schedule_group = _group(InstigatorKind.SCHEDULE)
+sensor_group = _group(InstigatorKind.SENSOR)

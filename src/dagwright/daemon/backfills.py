@@ -1,0 +1,102 @@
+"""The backfill loop: submit the runs of requested backfills, and close finished ones.
+
+Each pass, for every REQUESTED backfill, oldest first: the partitions without a run get
+one (prepared and stored in chunks, each chunk in one transaction, already QUEUED with a
+queue), with ids derived from the backfill and the key, so a pass repeated after a crash
+makes no duplicates; then, once every run has ended, the backfill becomes COMPLETED or
+FAILED (``runs.backfills.next_status``). A cancel seen between chunks stops submission.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
+
+from dagwright.daemon.base import log
+from dagwright.errors import DagwrightError
+from dagwright.runs.backfills import Backfill, BackfillProgress, BackfillStatus, backfill_runs
+from dagwright.runs.backfills import next_status as backfill_next_status
+
+if TYPE_CHECKING:
+    from dagwright.definitions.job import JobDefinition
+    from dagwright.instance import Instance
+
+#: Runs stored per transaction.
+CHUNK: Final = 500
+
+
+class BackfillDaemon:
+    """Submits backfill runs through the run coordinator and finishes backfills."""
+
+    name = "backfills"
+
+    def __init__(self, instance: Instance, interval_seconds: float = 1.0) -> None:
+        self._instance = instance
+        self.interval_seconds = interval_seconds
+
+    def run_iteration(self, now: float) -> None:
+        """One pass over the REQUESTED backfills as of ``now``."""
+        store = self._instance.storage.backfills
+        for backfill in reversed(store.get_backfills(status=BackfillStatus.REQUESTED)):
+            try:
+                if backfill.submitted < len(backfill.partition_keys):
+                    self._submit(backfill, now)
+                else:
+                    self._check_done(backfill, now)
+            except Exception:  # one backfill's trouble must not stop the others
+                log.exception("backfills: %s: pass failed", backfill.backfill_id)
+
+    def _submit(self, backfill: Backfill, now: float) -> None:
+        job = self._load(backfill, now)
+        if job is None:
+            return
+        store = self._instance.storage.backfills
+        while backfill.submitted < len(backfill.partition_keys):
+            current = store.get_backfill(backfill.backfill_id)
+            if current is None or current.status is not BackfillStatus.REQUESTED:
+                return
+            keys = backfill.partition_keys[backfill.submitted : backfill.submitted + CHUNK]
+            try:
+                runs = backfill_runs(job, backfill, keys)
+                self._instance.submit_runs(runs)
+            except DagwrightError as exc:
+                self._fail(backfill, f"cannot submit runs: {exc}", now)
+                return
+            backfill = replace(backfill, submitted=backfill.submitted + len(keys))
+            store.update_backfill(backfill)
+            log.info(
+                "backfills: %s: submitted %d of %d runs",
+                backfill.backfill_id,
+                backfill.submitted,
+                len(backfill.partition_keys),
+            )
+        after = store.get_backfill(backfill.backfill_id)
+        if after is not None and after.status is BackfillStatus.CANCELED:
+            self._instance.cancel_waiting_runs(backfill.backfill_id)  # canceled meanwhile
+
+    def _load(self, backfill: Backfill, now: float) -> JobDefinition | None:
+        from dagwright.definitions.loader import load_job
+
+        if backfill.code_pointer is None:
+            self._fail(backfill, "no code pointer", now)
+            return None
+        try:
+            return load_job(backfill.code_pointer)
+        except DagwrightError as exc:
+            self._fail(backfill, f"cannot load job {backfill.job_name!r}: {exc}", now)
+            return None
+
+    def _fail(self, backfill: Backfill, error: str, now: float) -> None:
+        log.warning("backfills: %s FAILED: %s", backfill.backfill_id, error)
+        failed = replace(backfill, status=BackfillStatus.FAILED, error=error, ended_at=now)
+        self._instance.storage.backfills.update_backfill(failed)
+
+    def _check_done(self, backfill: Backfill, now: float) -> None:
+        store = self._instance.storage.backfills
+        counts = store.count_runs_by_status(backfill.backfill_id)
+        progress = BackfillProgress.count(len(backfill.partition_keys), backfill.submitted, counts)
+        status = backfill_next_status(backfill, progress)
+        if status is not backfill.status:
+            store.update_backfill(replace(backfill, status=status, ended_at=time.time()))
+            log.info("backfills: %s %s", backfill.backfill_id, status.value)

@@ -1,0 +1,106 @@
+"""Backfill storage: the ``backfills`` row with its JSON body, and counts of a backfill's
+runs by status (an index walk on its ``dagwright/backfill`` tag)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select, update
+
+from dagwright.errors import DagwrightNotFoundError
+from dagwright.runs.backfills import Backfill, BackfillStatus
+from dagwright.runs.models import RunStatus
+from dagwright.storage.engine import Database
+from dagwright.storage.schema import backfills, run_tags, runs
+from dagwright.storage.serde import BODY_VERSION, dumps, loads
+from dagwright.storage.tag_index import index_form
+from dagwright.tags import BACKFILL_TAG
+
+
+class BackfillStorage:
+    """Backfills in one SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        """Use ``database``, whose schema is current."""
+        self._db = database
+
+    def add_backfill(self, backfill: Backfill) -> None:
+        """Store a new backfill."""
+        row = {
+            "backfill_id": backfill.backfill_id,
+            "job_name": backfill.job_name,
+            "status": backfill.status.value,
+            "created_at": backfill.created_at,
+            "body": _body(backfill),
+        }
+        with self._db.write() as conn:
+            conn.execute(insert(backfills), row)
+
+    def update_backfill(self, backfill: Backfill) -> None:
+        """Store a backfill's new status, cursor or error."""
+        values = {"status": backfill.status.value, "body": _body(backfill)}
+        with self._db.write() as conn:
+            conn.execute(
+                update(backfills)
+                .where(backfills.c.backfill_id == backfill.backfill_id)
+                .values(values)
+            )
+
+    def get_backfill(self, backfill_id: str) -> Backfill | None:
+        """The backfill with this id, or None."""
+        with self._db.read() as conn:
+            body = conn.execute(
+                select(backfills.c.body).where(backfills.c.backfill_id == backfill_id)
+            ).scalar()
+        return None if body is None else _backfill(body)
+
+    def get_backfills(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        status: BackfillStatus | None = None,
+    ) -> list[Backfill]:
+        """Backfills, newest first.
+
+        Args:
+            limit: at most this many.
+            cursor: the ``backfill_id`` of the last backfill of the previous page.
+            status: only backfills in this status.
+
+        Raises:
+            DagwrightNotFoundError: the cursor names no backfill.
+        """
+        query = select(backfills.c.body)
+        if status is not None:
+            query = query.where(backfills.c.status == status.value)
+        with self._db.read() as conn:
+            if cursor is not None:
+                sid = conn.execute(
+                    select(backfills.c.id).where(backfills.c.backfill_id == cursor)
+                ).scalar()
+                if sid is None:
+                    raise DagwrightNotFoundError("backfill", cursor)
+                query = query.where(backfills.c.id < sid)
+            bodies = conn.execute(query.order_by(backfills.c.id.desc()).limit(limit)).scalars()
+            return [_backfill(body) for body in bodies]
+
+    def count_runs_by_status(self, backfill_id: str) -> dict[RunStatus, int]:
+        """How many runs of the backfill are in each status."""
+        query = (
+            select(runs.c.status, func.count())
+            .select_from(run_tags.join(runs, runs.c.id == run_tags.c.run_sid))
+            .where(run_tags.c.key == BACKFILL_TAG, run_tags.c.value_idx == index_form(backfill_id))
+            .group_by(runs.c.status)
+        )
+        with self._db.read() as conn:
+            return {RunStatus(status): int(n) for status, n in conn.execute(query)}
+
+
+def _body(backfill: Backfill) -> str:
+    data = backfill.to_json()
+    del data["progress"]
+    data["v"] = BODY_VERSION
+    return dumps(data)
+
+
+def _backfill(body: str) -> Backfill:
+    return Backfill.from_json(loads(body))

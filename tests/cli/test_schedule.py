@@ -1,0 +1,57 @@
+"""``dagwright schedule|sensor list|start|stop|tick`` as a user runs them."""
+
+from __future__ import annotations
+
+import pytest
+from tests.cli.conftest import CliRunner
+
+M = "tests.jobs.scheduled"
+
+
+def test_schedule_start_tick_list(cli: CliRunner) -> None:
+    listed = cli("schedule", "list", "-m", M, "--json").json()["schedules"]
+    assert [(s["name"], s["status"], s["stored"]) for s in listed] == [
+        ("nightly", "STOPPED", False),
+        ("hourly", "STOPPED", False),
+    ]
+    assert listed[0]["cron_schedule"] == "30 2 * * *" and listed[0]["job_name"] == "chain"
+    assert cli("schedule", "start", "-m", M, "nightly").out == "schedule nightly RUNNING\n"
+    outcome = cli("schedule", "tick", "-m", M, "hourly", "--at", "2026-01-04T00:00Z", "--json")
+    assert outcome.code == 0
+    assert outcome.json()["status"] == "SKIPPED"
+    assert outcome.json()["skip_reason"] == "no runs on Sundays"
+    table = cli("schedule", "list", "-m", M).out
+    assert "nightly" in table and "RUNNING" in table and "SKIPPED" in table
+    again = cli("schedule", "list", "-m", M, "--json").json()["schedules"]
+    assert again[0]["status"] == "RUNNING" and again[1]["ticks"][0]["status"] == "SKIPPED"
+    assert cli("schedule", "stop", "-m", M, "nightly").out == "schedule nightly STOPPED\n"
+
+
+def test_sensor_tick_failure_exits_1_with_the_traceback(cli: CliRunner) -> None:
+    outcome = cli("sensor", "tick", "-m", M, "broken")
+    assert outcome.code == 1
+    assert "FAILURE: error in sensor 'broken': RuntimeError: the bucket is gone" in outcome.out
+    assert "Traceback" in outcome.err
+    listed = cli("sensor", "list", "-m", M, "--json").json()["sensors"]
+    assert listed[1]["ticks"][0]["error"]["message"].endswith("the bucket is gone")
+    assert cli("sensor", "start", "-m", M, "files").out == "sensor files RUNNING\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedule", "tick", "-m", M, "nope"], "no schedule named 'nope' (schedules: nightly"),
+        (["sensor", "start", "-m", M, "nightly"], "no sensor named 'nightly'"),
+        (["schedule", "tick", "-m", M, "nightly", "--at", "soon"], "'soon' is not an ISO 8601"),
+        (["sensor", "tick", "-m", M, "files", "--at", "2026-01-01"], "--at is for schedules"),
+        (["schedule", "list"], "give a code file with -f FILE or a module with -m MODULE"),
+    ],
+)
+def test_bad_input_exits_2_and_stores_nothing(
+    cli: CliRunner, args: list[str], message: str
+) -> None:
+    outcome = cli(*args)
+    assert outcome.code == 2
+    assert message in outcome.err and outcome.err.count("\n") == 1
+    assert cli("schedule", "list", "-m", M, "--json").json()["schedules"][0]["ticks"] == []
+    assert cli("run", "list", "--json").json()["runs"] == []
