@@ -10,6 +10,7 @@ import click
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.run import run_group
+from dagwright.cli.web import dev_command, ui_command
 from dagwright.errors import DagwrightError
 
 #: Exit code for bad input (a usage error, a bad tag, an unknown run …).
@@ -29,6 +30,8 @@ cli.add_command(job_group)
 cli.add_command(run_group)
 cli.add_command(daemon_command)
 cli.add_command(queue_command)
+cli.add_command(ui_command)
+cli.add_command(dev_command)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
