@@ -133,8 +133,11 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        kind = "not_found" if exc.status_code == 404 else "http_error"
-        error = ApiError(exc.status_code, kind, None, str(exc.detail))
+        if exc.status_code == 400:  # a body that cannot be parsed (not UTF-8 …): bad input
+            error = ApiError(422, "invalid_request", "body", str(exc.detail))
+        else:
+            kind = "not_found" if exc.status_code == 404 else "http_error"
+            error = ApiError(exc.status_code, kind, None, str(exc.detail))
         response = await on_api_error(request, error)
         if exc.headers:
             response.headers.update(exc.headers)
