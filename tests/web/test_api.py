@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-
-from dagwright import Instance, Run, RunStatus
 from tests.jobs import web
 from tests.waiting import wait_finished
+
+from dagwright import Instance, Run, RunStatus
 
 
 def _store(instance: Instance, *tag_sets: dict[str, str], job: str = "documented") -> list[str]:
@@ -262,16 +262,15 @@ def test_reexecute_from_failure_then_terminate_rules(
     parent = wait_finished(web_instance, created["run_id"])
     assert parent.status is RunStatus.FAILURE
     flag.touch()
-    response = client.post(
-        f"/api/v1/runs/{parent.run_id}/reexecute", json={"from_failure": True}
-    )
+    response = client.post(f"/api/v1/runs/{parent.run_id}/reexecute", json={"from_failure": True})
     assert response.status_code == 201, response.text
     child = response.json()
     assert child["parent_run_id"] == parent.run_id
     assert child["tags"]["team"] == "retry"
     assert wait_finished(web_instance, child["run_id"]).status is RunStatus.SUCCESS
-    error = _error(client.post(f"/api/v1/runs/{child['run_id']}/reexecute", json={
-        "from_failure": True}), 409)
+    error = _error(
+        client.post(f"/api/v1/runs/{child['run_id']}/reexecute", json={"from_failure": True}), 409
+    )
     assert error["type"] == "conflict"
     _error(client.post(f"/api/v1/runs/{child['run_id']}/terminate"), 409)
     again = client.post(f"/api/v1/runs/{child['run_id']}/reexecute")
@@ -279,8 +278,9 @@ def test_reexecute_from_failure_then_terminate_rules(
 
 
 def test_terminate_a_queued_run(tmp_path: Path, monkeypatch: Any) -> None:
-    from dagwright.web.app import create_app
     from tests.web.conftest import BASE_URL, web_definitions
+
+    from dagwright.web.app import create_app
 
     monkeypatch.delenv("DAGWRIGHT_PG_URL", raising=False)
     home = tmp_path / "queued"
@@ -289,9 +289,10 @@ def test_terminate_a_queued_run(tmp_path: Path, monkeypatch: Any) -> None:
         "run_queue:\n  max_concurrent_runs: 5\n"
         "  tag_concurrency_limits:\n    - {key: team, value: docs, limit: 0}\n"
     )
-    with Instance.from_home(home) as instance, TestClient(
-        create_app(instance, web_definitions()), base_url=BASE_URL
-    ) as client:
+    with (
+        Instance.from_home(home) as instance,
+        TestClient(create_app(instance, web_definitions()), base_url=BASE_URL) as client,
+    ):
         first = client.post("/api/v1/runs", json={"job_name": "documented"}).json()
         held = client.post(
             "/api/v1/runs", json={"job_name": "documented", "tags": {"team": "docs"}}

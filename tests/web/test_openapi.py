@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
+from tests.web.conftest import web_definitions
 
 from dagwright import Instance, Run, RunStatus
 from dagwright.web.app import create_app
-from tests.web.conftest import web_definitions
 
 #: Generated requests per operation and mode.
 EXAMPLES = 25

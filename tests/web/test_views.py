@@ -9,9 +9,9 @@ from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.waiting import wait_finished
 
 from dagwright import Instance, Run, RunStatus
-from tests.waiting import wait_finished
 
 pytestmark = pytest.mark.parametrize("storage_url", ["sqlite"], indirect=True)
 
@@ -80,7 +80,9 @@ def test_run_page_and_its_tag_forms(client: TestClient, web_instance: Instance) 
     assert 'title="Remove tag team"' in html
     assert 'title="Remove tag dagwright/partition"' not in html  # system tags stay
     added = client.post(
-        f"/runs/{run_id}/tags", content="key=owner&value=%3Cana%3E", headers=FORM,
+        f"/runs/{run_id}/tags",
+        content="key=owner&value=%3Cana%3E",
+        headers=FORM,
         follow_redirects=False,
     )
     assert added.status_code == 303 and added.headers["location"] == f"/runs/{run_id}"

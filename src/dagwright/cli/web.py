@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -50,7 +51,13 @@ def serve(definitions: Definitions | None, host: str, port: int, token: str | No
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
-        uvicorn.Server(config).run()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn re-raises the signal
+            signal.signal(signum, _quit)  # that stopped it: end cleanly (``dev`` then
+        uvicorn.Server(config).run()  # stops its daemon)
+
+
+def _quit(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @click.command("ui")
