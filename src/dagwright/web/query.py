@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlencode
+from functools import cached_property
+from urllib.parse import quote_plus, urlencode
 
 from dagwright.runs.models import RunsFilter, RunStatus
 
@@ -62,7 +63,27 @@ class RunsQuery:
         """The URL adding a tag filter (from the first page)."""
         if self.has_tag(key, value):
             return self.url(cursor=None)
-        return replace(self, tags=(*self.tags, (key, value)), cursor=None).url()
+        tags, rest = self._encoded
+        added = "tag=" + quote_plus(f"{key}={value}")
+        return "/runs?" + "&".join(part for part in (tags, added, rest) if part)
+
+    def with_job(self, job: str) -> str:
+        """The URL showing only runs of ``job`` (from the first page)."""
+        links = self._job_links
+        if job not in links:
+            links[job] = self.url(job=job, cursor=None)
+        return links[job]
+
+    @cached_property
+    def _job_links(self) -> dict[str, str]:
+        return {}
+
+    @cached_property
+    def _encoded(self) -> tuple[str, str]:
+        """This view's tag parameters and its other parameters (no cursor), encoded."""
+        params = replace(self, cursor=None).params()
+        tags = [p for p in params if p[0] == "tag"]
+        return urlencode(tags), urlencode(params[len(tags) :])
 
     def without_tag(self, key: str, value: str) -> str:
         """The URL dropping a tag filter."""

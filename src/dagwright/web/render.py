@@ -10,12 +10,15 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from dagwright.tags import is_system_tag
+
+if TYPE_CHECKING:
+    from dagwright.web.query import RunsQuery
 
 #: URL schemes a link on a page may use; anything else is shown as text.
 LINK_SCHEMES: Final = frozenset({"http", "https", "mailto"})
@@ -164,3 +167,40 @@ def table_columns(table: Mapping[str, Any]) -> list[str]:
 def cell(value: Any) -> str:
     """A table cell: strings as they are, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def chips_html(tags: Mapping[str, str], query: RunsQuery | None = None) -> Markup:
+    """Tags as chips; with a runs query, each chip links to that query filtered by it too.
+
+    Built here rather than in a template macro: the runs page shows hundreds of chips.
+    """
+    parts = []
+    for key, value in tags.items():
+        classes = "chip chip-system" if is_system_tag(key) else "chip"
+        inner = (
+            f'<span class="chip-key">{escape(key)}</span>'
+            f'<span class="chip-value">{escape(value)}</span>'
+        )
+        data = escape(f"{key}={value}")
+        if query is None:
+            parts.append(f'<span class="{classes}" data-tag="{data}">{inner}</span>')
+            continue
+        if query.has_tag(key, value):
+            classes += " chip-active"
+        href = escape(query.with_tag(key, value))
+        parts.append(
+            f'<a class="{classes}" href="{href}" data-tag="{data}" '
+            f'title="Show only runs with {data}">{inner}</a>'
+        )
+    return Markup(f'<span class="chips">{" ".join(parts)}</span>')  # every part escaped
+
+
+def when_html(ts: float | None, now: float) -> Markup:
+    """A time: absolute (UTC), then relative (kept fresh by the page's script)."""
+    if ts is None:
+        return Markup('<span class="muted">-</span>')
+    absolute = absolute_time(ts)
+    return Markup(
+        f'<time datetime="{iso_time(ts)}" data-ts="{ts}" title="{absolute}">{absolute}</time> '
+        f'<span class="rel muted" data-rel="{ts}">{relative_time(ts, now)}</span>'
+    )

@@ -72,6 +72,8 @@ def templates() -> Jinja2Templates:
         run_duration=render.run_duration,
         visible_tags=render.visible_tags,
         visible_metadata=render.visible_metadata,
+        chips_html=render.chips_html,
+        when_html=render.when_html,
         nav=NAV,
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
