@@ -204,3 +204,8 @@ def when_html(ts: float | None, now: float) -> Markup:
         f'<time datetime="{iso_time(ts)}" data-ts="{ts}" title="{absolute}">{absolute}</time> '
         f'<span class="rel muted" data-rel="{ts}">{relative_time(ts, now)}</span>'
     )
+
+
+def status_html(status: str) -> Markup:
+    """A run status badge."""
+    return Markup(f'<span class="status status-{status.lower()}">{escape(status)}</span>')

@@ -74,6 +74,7 @@ def templates() -> Jinja2Templates:
         visible_metadata=render.visible_metadata,
         chips_html=render.chips_html,
         when_html=render.when_html,
+        status_html=render.status_html,
         nav=NAV,
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
