@@ -4,8 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export DAGWRIGHT_HOME ?= $(CURDIR)/.dagwright
+PORT ?= 3000
+#: The browser the UI tests drive (Debian's Chromium; Playwright cannot download one here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean browser
 
 setup: $(VENV)/.installed
 
@@ -15,16 +19,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-## run: set up, then run the example jobs and list their runs
+## run: set up, run the example jobs once, then serve the web UI and the daemon on them
 run: setup
-	$(BIN)/dagwright job list -f examples/jobs.py
 	$(BIN)/dagwright job execute -f examples/jobs.py -j my_job_with_metadata --tag team=docs
 	$(BIN)/dagwright job execute -f examples/jobs.py -j daily_sales --partition 2026-01-02 \
 		--tags '{"run_by": "make run"}'
 	$(BIN)/dagwright job execute -f examples/jobs.py -j daily_sales --op-selection 'extract+' \
 		--partition 2026-01-03
 	$(BIN)/dagwright schedule list -f examples/jobs.py
-	$(BIN)/dagwright run list --system-tags
+	$(BIN)/dagwright dev -f examples/jobs.py --port $(PORT)
 
 ## lint: ruff and mypy (strict) over the sources
 lint: setup
@@ -32,8 +35,14 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
-## test: lint, then the whole test suite (PostgreSQL tests are mandatory when CI=true)
-test: lint
+## browser: install Chromium for the browser tests when it is missing
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+## test: lint, then the whole test suite (PostgreSQL and browser tests are mandatory when CI=true)
+test: lint browser
 	$(BIN)/pytest
 
 ## bench: dagwright against Dagster, side by side (creates bench/.venv-dagster)

@@ -561,6 +561,106 @@ def w_sensor_tick(side: Any, *, seen: int, total: int) -> dict[str, Any]:
     return {"tick_s": tick_s, "runs": queued}
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _first_answer(port: int, path: str, proc: Any, timeout_s: float) -> None:
+    """Poll ``path`` every 10 ms until it answers 200 (the server's first response)."""
+    import http.client
+
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the web server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"no answer from the web server in {timeout_s:.0f} s")
+        time.sleep(0.01)
+
+
+def _stop_server(proc: Any) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def w_web(
+    side: Any, *, home: str, warmup: int, reps: int, start_reps: int, copy: bool
+) -> dict[str, Any]:
+    """Start the web server on the tag_query data set at ``home`` ``start_reps`` times
+    (process start -> first 200 of ``side.WEB_READY_PATH``), then time each view of
+    ``side.web_requests()`` over one kept-alive connection: median of ``reps``."""
+    import http.client
+
+    work = tempfile.mkdtemp(prefix="bench-web-")
+    if copy:  # a server that may write to its home gets a copy of the cached data set
+        home = shutil.copytree(home, os.path.join(work, "home"))
+    os.environ[side.HOME_ENV] = home
+    job_file = jobs.write_job_file(work, SYSTEM)
+    starts, proc = [], None
+    result: dict[str, Any] = {}
+    try:
+        for _ in range(start_reps):
+            if proc is not None:
+                _stop_server(proc)
+            port = _free_port()
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                side.webserver_argv(job_file, port),
+                cwd=work,
+                env=dict(os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            _first_answer(port, side.WEB_READY_PATH, proc, 120)
+            starts.append(time.perf_counter() - t0)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+        def call(name: str, requests: list[Any]) -> bytes:
+            body = b""
+            for method, path, payload in requests:
+                headers = {"Content-Type": "application/json"} if payload else {}
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{method} {path}: HTTP {response.status}: {body[:200]!r}")
+            return body
+
+        for name, requests in side.web_requests().items():
+            if name.startswith("runs"):
+                shown = side.web_runs_shown(name, call(name, requests))
+                assert shown == side.WEB_PAGE_SIZE, f"{name}: {shown} runs shown"
+            times = _timed(lambda n=name, r=requests: call(n, r), warmup, reps)
+            result[name] = statistics.median(times)
+    finally:
+        if proc is not None:
+            _stop_server(proc)
+        reap(home)
+        shutil.rmtree(work, ignore_errors=True)
+    result["start_s"] = statistics.median(starts)
+    result["starts_s"] = starts
+    return result
+
+
 def w_memory(side: Any) -> dict[str, Any]:
     side.execute(jobs.one_op_job(side.op, side.job))
     return {}
@@ -575,6 +675,7 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "tag_fill": w_tag_fill,
     "tag_query": w_tag_query,
     "memory": w_memory,
+    "web": w_web,
     "queue_fill": w_queue_fill,
     "queue_pass": w_queue_pass,
     "submit_run": w_submit_run,

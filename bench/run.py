@@ -79,6 +79,7 @@ class Params:
     cli_reps: int = 3
     drain_n: int = 300
     drain_n_dagster: int = 24
+    web_start_reps: int = 3
 
 
 FULL = Params()
@@ -105,6 +106,7 @@ QUICK = Params(
     cli_reps=1,
     drain_n=100,
     drain_n_dagster=4,
+    web_start_reps=1,
 )
 
 
@@ -568,6 +570,72 @@ def fig_sensor_tick(b: Bench) -> list[Row]:
     ]
 
 
+def fig_web(b: Bench) -> list[Row]:
+    """The web server on the tag_query data set: runs page filtered by a tag (HTML and
+    API) against Dagster's Runs page query, the unfiltered page and the tag typeahead for
+    reference, dagwright at the big size, and the server's start time."""
+    small, big = b.p.tag_small, b.p.tag_big
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def measured(system: str, n: int) -> dict[str, Any]:
+        if (system, n) not in results:
+            home = filled_home(b, system, n)
+            results[system, n] = b.child(
+                system,
+                "web",
+                timeout=1800,
+                home=str(home),
+                warmup=2,
+                reps=b.p.tag_reps,
+                start_reps=b.p.web_start_reps,
+                copy=system == "dagster",
+            )
+        return results[system, n]
+
+    def view(dagwright: str, dagster: str, n: int = small) -> Callable[[str], float]:
+        return lambda s: float(measured(s, n)[dagwright if s == "dagwright" else dagster])
+
+    rows = [
+        compare(
+            f"runs page filtered by a tag, {small:,} runs: HTML page",
+            "s",
+            view("runs_tag_html", "runs_tag"),
+            "≤ 0.10",
+        ),
+        compare(
+            f"runs page filtered by a tag, {small:,} runs: API /api/v1/runs?tag=",
+            "s",
+            view("runs_tag_api", "runs_tag"),
+            "≤ 0.10",
+        ),
+        compare(f"runs page unfiltered, {small:,} runs: HTML page", "s", view("runs_html", "runs")),
+        compare(
+            f"tag keys + values of one key, {small:,} runs",
+            "s",
+            view("tag_keys_values", "tag_keys_values"),
+        ),
+        compare("web server start → first response", "s", view("start_s", "start_s"), "≤ 0.20"),
+    ]
+    log(f"  runs page filtered by a tag at {big:,} runs (dagwright only)")
+    for name, label in (("runs_tag_html", "HTML page"), ("runs_tag_api", "API")):
+        values, errors = per_system(
+            lambda s, name=name: float(measured(s, big)[name]), systems=("dagwright",)
+        )
+        base = results.get(("dagwright", small), {}).get(name)
+        at_big = values.get("dagwright")
+        ratio = at_big / base if at_big is not None and base else None
+        row = Row(f"runs page filtered by a tag at {big:,}, {label} (ratio: ÷ {small:,})", "s")
+        row.dagwright, row.ratio, row.goal, row.errors = at_big, ratio, "≤ 1.5", dict(errors)
+        row.ok = check(ratio, row.goal)
+        rows.append(row)
+    for system in SYSTEMS:
+        res = results.get((system, small))
+        if res:
+            starts = ", ".join(f"{t:.2f}" for t in res["starts_s"])
+            b.notes.append(f"web: {system} server starts (s): {starts}")
+    return rows
+
+
 FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "import": fig_import,
     "run_1op_memory": _run_1op(persisted=False),
@@ -583,6 +651,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "drain": fig_drain,
     "backfill": fig_backfill,
     "sensor_tick": fig_sensor_tick,
+    "web": fig_web,
 }
 
 # --- output --------------------------------------------------------------------------

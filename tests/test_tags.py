@@ -500,3 +500,10 @@ def test_parse_tag_pair_errors(text: str, key: str) -> None:
     with pytest.raises(DagwrightInvalidTagError) as info:
         parse_tag_pair(text)
     _check_error(info.value, key)
+
+
+def test_a_value_with_a_nul_character_is_refused() -> None:
+    # PostgreSQL cannot store NUL in text; the rule holds for every store alike
+    with pytest.raises(DagwrightInvalidTagError, match="NUL") as caught:
+        normalize_tags({"team": "a\x00b"})
+    assert caught.value.key == "team"

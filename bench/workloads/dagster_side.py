@@ -319,3 +319,102 @@ def sensor_ticker(instance: DagsterInstance, job_file: str) -> Iterator[Callable
                 pass
 
         yield tick
+
+
+# --- the web server ---------------------------------------------------------------------
+
+#: The path polled until the server first answers.
+WEB_READY_PATH = "/server_info"
+#: Runs per page of Dagster's Runs page (its UI asks the runs feed for 30 at a time).
+WEB_PAGE_SIZE = 30
+
+#: The Runs page's query in Dagster 1.13's UI (``RunsFeedRootQuery``), with the run fields
+#: of its table entry fragment inlined (the backfill branch keeps its scalar fields).
+RUNS_FEED_QUERY = """
+query RunsFeedRootQuery($limit: Int!, $cursor: String, $filter: RunsFilter, $view: RunsFeedView!) {
+  runsFeedOrError(limit: $limit, cursor: $cursor, filter: $filter, view: $view) {
+    ... on RunsFeedConnection {
+      cursor
+      hasMore
+      results {
+        id
+        __typename
+        runStatus
+        creationTime
+        startTime
+        endTime
+        tags { key value }
+        jobName
+        ... on Run {
+          repositoryOrigin { id repositoryLocationName repositoryName }
+          assetSelectionPreview: assetSelection(limit: 25) { ... on AssetKey { path } }
+          assetSelectionCount
+          assetCheckSelectionPreview: assetCheckSelection(limit: 25) { name assetKey { path } }
+          assetCheckSelectionCount
+          hasReExecutePermission
+          hasTerminatePermission
+          hasDeletePermission
+          canTerminate
+          mode
+          status
+          pipelineName
+          pipelineSnapshotId
+          hasRunMetricsEnabled
+        }
+        ... on PartitionBackfill {
+          backfillStatus: status
+          partitionSetName
+          assetSelection { path }
+          hasCancelPermission
+          hasResumePermission
+          isAssetBackfill
+          numPartitions
+        }
+      }
+    }
+    ... on PythonError { message stack }
+  }
+}
+"""
+#: The tag filter's typeahead queries of the same UI.
+TAG_KEYS_QUERY = "query RunTagKeysQuery { runTagKeysOrError { ... on RunTagKeys { keys } } }"
+TAG_VALUES_QUERY = """
+query RunTagValuesQuery($tagKeys: [String!]!) {
+  runTagsOrError(tagKeys: $tagKeys) { ... on RunTags { tags { key values } } }
+}
+"""
+
+
+def webserver_argv(job_file: str, port: int) -> list[str]:
+    """``dagster-webserver -f FILE -h 127.0.0.1 -p PORT`` on ``$DAGSTER_HOME``."""
+    return [_bin("dagster-webserver"), "-f", job_file, "-h", "127.0.0.1", "-p", str(port)]
+
+
+def _graphql(query: str, variables: dict[str, Any]) -> tuple[str, str, bytes]:
+    import json
+
+    return ("POST", "/graphql", json.dumps({"query": query, "variables": variables}).encode())
+
+
+def web_requests() -> dict[str, list[tuple[str, str, bytes | None]]]:
+    """What each measured view asks the server: ``(method, path, body)`` requests."""
+    feed = {"limit": WEB_PAGE_SIZE, "view": "ROOTS"}
+    tagged = {**feed, "filter": {"tags": [{"key": "team", "value": "docs"}]}}
+    return {
+        "runs_tag": [_graphql(RUNS_FEED_QUERY, tagged)],
+        "runs": [_graphql(RUNS_FEED_QUERY, {**feed, "filter": {}})],
+        "tag_keys_values": [
+            _graphql(TAG_KEYS_QUERY, {}),
+            _graphql(TAG_VALUES_QUERY, {"tagKeys": ["team"]}),
+        ],
+    }
+
+
+def web_runs_shown(name: str, body: bytes) -> int:
+    """How many runs a runs view's answer holds (to check the measured page is full)."""
+    import json
+
+    data = json.loads(body)["data"]["runsFeedOrError"]
+    if "results" not in data:
+        raise RuntimeError(f"runs feed error: {str(data)[:300]}")
+    return len(data["results"])

@@ -225,3 +225,37 @@ def sensor_ticker(instance: Instance, job_file: str) -> Iterator[Callable[[], No
 
     daemon = SensorDaemon(instance, load_definitions(python_file=job_file))
     yield lambda: daemon.run_iteration(time.time())
+
+
+# --- the web server ---------------------------------------------------------------------
+
+#: The path polled until the server first answers (the jobs page: the code is loaded).
+WEB_READY_PATH = "/jobs"
+#: Runs per page of the runs list (the HTML page's fixed size; the API is asked the same).
+WEB_PAGE_SIZE = 50
+
+
+def webserver_argv(job_file: str, port: int) -> list[str]:
+    """``dagwright ui -f FILE --port PORT`` on ``$DAGWRIGHT_HOME`` (127.0.0.1)."""
+    return [_bin("dagwright"), "ui", "-f", job_file, "--port", str(port)]
+
+
+def web_requests() -> dict[str, list[tuple[str, str, bytes | None]]]:
+    """What each measured view asks the server: ``(method, path, body)`` requests."""
+    size = WEB_PAGE_SIZE
+    return {
+        "runs_tag_html": [("GET", "/runs?tag=team%3Ddocs", None)],
+        "runs_tag_api": [("GET", f"/api/v1/runs?tag=team%3Ddocs&limit={size}", None)],
+        "runs_html": [("GET", "/runs", None)],
+        "runs_api": [("GET", f"/api/v1/runs?limit={size}", None)],
+        "tag_keys_values": [("GET", "/api/v1/tags", None), ("GET", "/api/v1/tags/team", None)],
+    }
+
+
+def web_runs_shown(name: str, body: bytes) -> int:
+    """How many runs a runs view's answer holds (to check the measured page is full)."""
+    if name.endswith("_html"):
+        return body.count(b"<tr data-run-id=")
+    import json
+
+    return len(json.loads(body)["runs"])

@@ -70,7 +70,9 @@ RETRY_STRATEGIES: Final = ("FROM_FAILURE", "ALL_STEPS")
 MAX_VALUE_BYTES: Final = 64 * 1024
 
 _PART = r"[A-Za-z0-9_.\-]{1,63}"
-_KEY_RE: Final = re.compile(rf"(?:{_PART}/)?{_PART}")
+#: A tag key, as a regular expression (also served to the web UI for inline validation).
+KEY_PATTERN: Final = rf"(?:{_PART}/)?{_PART}"
+_KEY_RE: Final = re.compile(KEY_PATTERN)
 
 
 def validate_tag_key(key: object) -> str:
@@ -101,6 +103,8 @@ def normalize_tag_value(key: str, value: object) -> str:
         DagwrightInvalidTagError: the value is not JSON, does not round-trip, or is too large.
     """
     text = value if isinstance(value, str) else _canonical_json(key, value)
+    if "\x00" in text:
+        raise DagwrightInvalidTagError(key, "a value cannot contain NUL characters")
     if len(text) > MAX_VALUE_BYTES // 4 and len(text.encode()) > MAX_VALUE_BYTES:
         raise DagwrightInvalidTagError(key, f"a value is at most {MAX_VALUE_BYTES} bytes")
     return text

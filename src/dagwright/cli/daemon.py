@@ -73,10 +73,12 @@ def daemon_command(python_file: str | None, module: str | None, log_level: str) 
 def queue_command(as_json: bool) -> None:
     """Show the run queue: each queued run's position and exactly what holds it, and the
     use of every tag limit."""
+    from dagwright.runs.queue import queue_to_json
+
     with open_instance() as instance:
         decision = instance.get_queue_state()
     if as_json:
-        echo_json(queue_json(decision))
+        echo_json(queue_to_json(decision))
         return
     from rich.table import Table
 
@@ -99,34 +101,3 @@ def queue_command(as_json: bool) -> None:
     )
     for limit in decision.limits:
         click.echo(f"limit {limit.describe()}")
-
-
-def queue_json(decision: Any) -> dict[str, Any]:
-    """The queue state as the HTTP API shows it."""
-    return {
-        "in_progress": decision.in_progress,
-        "max_concurrent_runs": decision.max_concurrent_runs,
-        "runs": [
-            {
-                "position": s.position,
-                "run_id": s.run.run_id,
-                "job_name": s.run.job_name,
-                "priority": s.priority,
-                "launch": s.launch,
-                "blocked_by": list(s.blocked_by),
-                "tags": dict(s.run.tags),
-            }
-            for s in decision.runs
-        ],
-        "limits": [
-            {
-                "key": lim.key,
-                "value": lim.value,
-                "per_unique_value": lim.per_unique_value,
-                "limit": lim.limit,
-                "used": {str(k): v for k, v in lim.used.items()},
-                "description": lim.describe(),
-            }
-            for lim in decision.limits
-        ],
-    }

@@ -12,6 +12,7 @@ from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
+from dagwright.cli.web import dev_command, ui_command
 from dagwright.errors import DagwrightError
 
 #: Exit code for bad input (a usage error, a bad tag, an unknown run …).
@@ -35,6 +36,8 @@ cli.add_command(sensor_group)
 cli.add_command(backfill_group)
 cli.add_command(daemon_command)
 cli.add_command(queue_command)
+cli.add_command(ui_command)
+cli.add_command(dev_command)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run
 from dagwright.tags import PRIORITY_TAG
@@ -379,3 +379,35 @@ class _Limits:
                 if tag_value is not None:
                     found += by_value[tag_value]
         return found
+
+
+def queue_to_json(decision: QueueDecision) -> dict[str, Any]:
+    """The queue state as the HTTP API and ``dagwright queue --json`` show it."""
+    return {
+        "in_progress": decision.in_progress,
+        "max_concurrent_runs": decision.max_concurrent_runs,
+        "runs": [
+            {
+                "position": s.position,
+                "run_id": s.run.run_id,
+                "job_name": s.run.job_name,
+                "priority": s.priority,
+                "launch": s.launch,
+                "blocked_by": list(s.blocked_by),
+                "tags": dict(s.run.tags),
+                "created_at": s.run.created_at,
+            }
+            for s in decision.runs
+        ],
+        "limits": [
+            {
+                "key": lim.key,
+                "value": lim.value,
+                "per_unique_value": lim.per_unique_value,
+                "limit": lim.limit,
+                "used": {str(k): v for k, v in lim.used.items()},
+                "description": lim.describe(),
+            }
+            for lim in decision.limits
+        ],
+    }

@@ -1,0 +1,149 @@
+"""The one place where errors become HTTP responses.
+
+API errors have one JSON shape, ``{"error": {"type", "field", "rule", "message"}}`` (plus
+``"key"`` for a tag or config key): ``field`` names the request field at fault (``tags``,
+``run_config``, ``cursor`` …), ``rule`` says what was wrong. Bad input is 422, an unknown
+id 404, a run in the wrong state 409, a failing database 503. Pages show the same message
+on an error page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from dagwright.errors import (
+    DagwrightCodeLoadError,
+    DagwrightError,
+    DagwrightExecutionError,
+    DagwrightInvalidConfigError,
+    DagwrightInvalidMetadataError,
+    DagwrightInvalidPartitionError,
+    DagwrightInvalidTagError,
+    DagwrightInvalidTransitionError,
+    DagwrightRunNotFoundError,
+    DagwrightStorageError,
+    DagwrightUserCodeError,
+)
+
+#: Request fields a ``DagwrightInvalidConfigError`` may name as its ``where``.
+_REQUEST_FIELDS = frozenset({"run_config", "op_selection", "partition_key", "tags"})
+
+
+class ApiError(Exception):
+    """An error already shaped for the client: status, type, field and rule.
+
+    Attributes:
+        status: the HTTP status.
+        type: a short machine name (``invalid_tag``, ``not_found`` …).
+        field: the request field at fault, or None.
+        rule: what was wrong.
+        key: the tag or config key at fault, if any.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        field: str | None,
+        rule: str,
+        message: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.status = status
+        self.type = type
+        self.field = field
+        self.rule = rule
+        self.key = key
+        self.message = message or (f"{field}: {rule}" if field else rule)
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body."""
+        error: dict[str, Any] = {
+            "type": self.type,
+            "field": self.field,
+            "rule": self.rule,
+            "message": self.message,
+        }
+        if self.key is not None:
+            error["key"] = self.key
+        return {"error": error}
+
+
+def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
+    """Shape a dagwright error; ``field`` overrides the field it is reported against."""
+    message = str(exc)
+    if isinstance(exc, DagwrightInvalidTagError):
+        return ApiError(422, "invalid_tag", field or "tags", exc.rule, message, exc.key)
+    if isinstance(exc, DagwrightInvalidConfigError):
+        where = exc.where if exc.where in _REQUEST_FIELDS else "run_config"
+        return ApiError(422, "invalid_config", field or where, exc.rule, message, exc.key)
+    if isinstance(exc, DagwrightInvalidPartitionError):
+        return ApiError(422, "invalid_partition", field or "partition_key", exc.rule, message)
+    if isinstance(exc, DagwrightInvalidMetadataError):
+        return ApiError(422, "invalid_metadata", field, exc.rule, message, exc.key)
+    if isinstance(exc, DagwrightRunNotFoundError):
+        return ApiError(404, "not_found", field or "run_id", "no run has this id", message)
+    if isinstance(exc, DagwrightCodeLoadError):
+        return ApiError(404, "not_found", field or "job_name", message, message)
+    if isinstance(exc, (DagwrightInvalidTransitionError, DagwrightExecutionError)):
+        return ApiError(409, "conflict", field or "run_id", message, message)
+    if isinstance(exc, DagwrightStorageError):
+        return ApiError(503, "storage_unavailable", field, message, message)
+    if isinstance(exc, DagwrightUserCodeError):
+        return ApiError(422, "user_code_error", field or "run_config", message, message)
+    return ApiError(422, "invalid", field, message, message)
+
+
+def _validation_error(exc: RequestValidationError) -> ApiError:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(part) for part in first.get("loc", ())]
+    field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else None)
+    rule = str(first.get("msg", "invalid"))
+    return ApiError(422, "invalid_request", field or "body", rule)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers turning errors into responses (JSON for the API, HTML else)."""
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        if _is_api(request):
+            return JSONResponse(exc.body(), status_code=exc.status)
+        from dagwright.web.views import error_page
+
+        return error_page(request, exc.status, exc.message)
+
+    async def on_dagwright(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DagwrightError)
+        return await on_api_error(request, from_dagwright(exc))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return await on_api_error(request, _validation_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 400:  # a body that cannot be parsed (not UTF-8 …): bad input
+            error = ApiError(422, "invalid_request", "body", str(exc.detail))
+        else:
+            kind = "not_found" if exc.status_code == 404 else "http_error"
+            error = ApiError(exc.status_code, kind, None, str(exc.detail))
+        response = await on_api_error(request, error)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(DagwrightError, on_dagwright)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)

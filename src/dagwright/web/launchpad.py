@@ -1,0 +1,141 @@
+"""The launchpad form: parse it, check every field before anything is launched, and
+build the run-config text a job starts from.
+
+The form has ``run_config`` (YAML), ``op_selection`` (comma-separated), ``partition_key``
+and repeated ``tag_key`` / ``tag_value`` rows. Errors are keyed by field (``run_config``,
+``op_selection``, ``partition_key``, ``tag.<row>``) so the page shows each next to its
+input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagwright.definitions.job import JobDefinition
+from dagwright.errors import DagwrightError
+from dagwright.tags import normalize_tags
+from dagwright.web.errors import from_dagwright
+
+
+@dataclass
+class LaunchForm:
+    """A launchpad submission, parsed; ``errors`` maps fields to messages."""
+
+    run_config_text: str = ""
+    op_selection_text: str = ""
+    partition_key: str = ""
+    tag_rows: list[tuple[str, str]] = field(default_factory=list)
+    run_config: dict[str, Any] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def op_selection(self) -> list[str] | None:
+        """The selection as a list, or None for every op."""
+        items = [item.strip() for item in self.op_selection_text.split(",") if item.strip()]
+        return items or None
+
+
+def parse_form(fields: Sequence[tuple[str, str]]) -> LaunchForm:
+    """Read the submitted fields; YAML and tag rows are checked here."""
+    values: dict[str, str] = {}
+    keys: list[str] = []
+    tag_values: list[str] = []
+    for name, value in fields:
+        if name == "tag_key":
+            keys.append(value)
+        elif name == "tag_value":
+            tag_values.append(value)
+        else:
+            values[name] = value
+    form = LaunchForm(
+        run_config_text=values.get("run_config", ""),
+        op_selection_text=values.get("op_selection", ""),
+        partition_key=values.get("partition_key", "").strip(),
+        tag_rows=[
+            (key, tag_values[i] if i < len(tag_values) else "") for i, key in enumerate(keys)
+        ],
+    )
+    _parse_config(form)
+    _parse_tags(form)
+    return form
+
+
+def _parse_config(form: LaunchForm) -> None:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(form.run_config_text) if form.run_config_text.strip() else None
+    except yaml.YAMLError as exc:
+        form.errors["run_config"] = f"not valid YAML: {' '.join(str(exc).split())}"
+        return
+    if loaded is not None and not isinstance(loaded, dict):
+        form.errors["run_config"] = "run config must be a mapping (ops: …)"
+        return
+    form.run_config = loaded or None
+
+
+def _parse_tags(form: LaunchForm) -> None:
+    for row, (key, value) in enumerate(form.tag_rows):
+        key = key.strip()
+        if not key and not value:
+            continue
+        if key in form.tags:
+            form.errors[f"tag.{row}"] = f"tag {key!r}: given twice"
+            continue
+        try:
+            form.tags.update(normalize_tags({key: value}))
+        except DagwrightError as exc:
+            form.errors[f"tag.{row}"] = str(exc)
+
+
+def check(form: LaunchForm, job: JobDefinition) -> None:
+    """Check the whole request as a launch would (nothing is stored), recording errors."""
+    from dagwright.runs.request import prepare_run
+
+    if form.errors:
+        return
+    try:
+        prepare_run(
+            job,
+            run_config=form.run_config,
+            tags=form.tags,
+            op_selection=form.op_selection,
+            partition_key=form.partition_key or None,
+        )
+    except DagwrightError as exc:
+        error = from_dagwright(exc)
+        form.errors[error.field or "run_config"] = error.message
+
+
+def default_config_text(job: JobDefinition) -> str:
+    """The YAML a launchpad starts from: the job's default config, else each configurable
+    op's fields with their defaults (``null`` where a value is required)."""
+    import yaml
+
+    if isinstance(job.config, Mapping):
+        return yaml.safe_dump(dict(job.config), sort_keys=False)
+    if job.config is not None:
+        return "# this job's config is computed from the partition\n"
+    ops: dict[str, Any] = {}
+    for node in job.graph.nodes.values():
+        config_type = node.op.config_type
+        if config_type is None:
+            continue
+        defaults = {
+            name: (None if info.is_required() else info.get_default(call_default_factory=True))
+            for name, info in config_type.model_fields.items()
+        }
+        ops[node.name] = {"config": _plain(defaults)}
+    if not ops:
+        return "# no op of this job takes config\n"
+    return yaml.safe_dump({"ops": ops}, sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    """Defaults as YAML-safe plain data."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,120 @@
+"""The runs page's filter as it lives in the URL: ``/runs?tag=k=v&tag=…&status=&job=``.
+
+Every link on the page (a tag chip, a status choice, the next page) is this filter changed
+in one way and written back to a URL, so a filtered view can be shared by its address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from urllib.parse import quote_plus, urlencode
+
+from dagwright.runs.models import RunsFilter, RunStatus
+
+#: Runs on one page of the runs list.
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RunsQuery:
+    """A runs-list view: tag filters (keys AND; values of one key OR), statuses, job,
+    whether system tags show, and the keyset cursor."""
+
+    tags: tuple[tuple[str, str], ...] = ()
+    statuses: tuple[RunStatus, ...] = ()
+    job: str | None = None
+    show_system: bool = False
+    cursor: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        tags: Sequence[tuple[str, str]],
+        statuses: Sequence[RunStatus],
+        job: str | None,
+        show_system: bool,
+        cursor: str | None,
+    ) -> RunsQuery:
+        """Build from parsed query parameters (duplicates dropped, order kept)."""
+        return cls(
+            tuple(dict.fromkeys(tags)),
+            tuple(dict.fromkeys(statuses)),
+            job or None,
+            show_system,
+            cursor or None,
+        )
+
+    def runs_filter(self) -> RunsFilter:
+        """The storage filter."""
+        by_key: dict[str, list[str]] = {}
+        for key, value in self.tags:
+            by_key.setdefault(key, []).append(value)
+        return RunsFilter(
+            job_name=self.job, statuses=list(self.statuses) or None, tags=by_key or None
+        )
+
+    def has_tag(self, key: str, value: str) -> bool:
+        """Whether this tag is already a filter."""
+        return (key, value) in self.tags
+
+    def with_tag(self, key: str, value: str) -> str:
+        """The URL adding a tag filter (from the first page)."""
+        if self.has_tag(key, value):
+            return self.url(cursor=None)
+        tags, rest = self._encoded
+        added = "tag=" + quote_plus(f"{key}={value}")
+        return "/runs?" + "&".join(part for part in (tags, added, rest) if part)
+
+    def with_job(self, job: str) -> str:
+        """The URL showing only runs of ``job`` (from the first page)."""
+        links = self._job_links
+        if job not in links:
+            links[job] = self.url(job=job, cursor=None)
+        return links[job]
+
+    @cached_property
+    def _job_links(self) -> dict[str, str]:
+        return {}
+
+    @cached_property
+    def _encoded(self) -> tuple[str, str]:
+        """This view's tag parameters and its other parameters (no cursor), encoded."""
+        params = replace(self, cursor=None).params()
+        tags = [p for p in params if p[0] == "tag"]
+        return urlencode(tags), urlencode(params[len(tags) :])
+
+    def without_tag(self, key: str, value: str) -> str:
+        """The URL dropping a tag filter."""
+        kept = tuple(t for t in self.tags if t != (key, value))
+        return replace(self, tags=kept, cursor=None).url()
+
+    def toggled_system(self) -> str:
+        """The URL showing (or hiding) system tags, on the same page."""
+        return replace(self, show_system=not self.show_system).url()
+
+    def next_page(self, cursor: str) -> str:
+        """The URL of the page after the run ``cursor``."""
+        return replace(self, cursor=cursor).url()
+
+    def url(self, **changes: object) -> str:
+        """This view's URL (with ``changes`` applied to its fields)."""
+        query = replace(self, **changes) if changes else self  # type: ignore[arg-type]
+        return "/runs" + _query_string(query.params())
+
+    def params(self) -> list[tuple[str, str]]:
+        """The query parameters, in a stable order."""
+        params = [("tag", f"{k}={v}") for k, v in self.tags]
+        params += [("status", s.value) for s in self.statuses]
+        if self.job:
+            params.append(("job", self.job))
+        if self.show_system:
+            params.append(("system", "1"))
+        if self.cursor:
+            params.append(("cursor", self.cursor))
+        return params
+
+
+def _query_string(params: Sequence[tuple[str, str]] | Mapping[str, str]) -> str:
+    return "?" + urlencode(params) if params else ""

@@ -1,0 +1,242 @@
+"""The shapes of the HTTP API: request bodies (validated by pydantic), the documented
+response shapes (for the OpenAPI document), and the JSON of a job.
+
+Runs, events and the queue have one JSON form each, shared with storage and the CLI's
+``--json`` (``Run.to_json``, ``Event.to_json``, ``queue_to_json``); jobs get theirs here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.partitions import PartitionsDefinition
+
+#: How many partition keys a job's JSON lists (the newest; ``count`` has them all).
+MAX_PARTITION_KEYS: Final = 1000
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateRun(_Body):
+    """``POST /runs``: what to run."""
+
+    job_name: str = Field(description="A job of the loaded code.")
+    run_config: dict[str, Any] | None = Field(
+        None, description='{"ops": {"<op>": {"config": {...}}}}; default: the job\'s.'
+    )
+    tags: dict[str, Any] | None = Field(None, description="Launch tags (over the job's).")
+    op_selection: list[str] | None = Field(None, description="Ops to run ('*name', 'name+').")
+    partition_key: str | None = Field(None, description="The partition to run.")
+
+
+class PatchTags(_Body):
+    """``PATCH /runs/{run_id}/tags``: user tags to add (or change) and keys to remove."""
+
+    add: dict[str, Any] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+
+class Reexecute(_Body):
+    """``POST /runs/{run_id}/reexecute``: all steps, or only those that did not succeed."""
+
+    from_failure: bool = False
+    tags: dict[str, Any] | None = Field(None, description="Launch tags over the parent's.")
+
+
+# -- documented responses ------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """What was wrong with a request."""
+
+    type: str
+    field: str | None
+    rule: str
+    message: str
+    key: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer of the API."""
+
+    error: ErrorDetail
+
+
+class RunOut(BaseModel):
+    """A run, as ``Run.to_json`` (and ``dagwright run list --json``) writes it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    run_id: str
+    job_name: str
+    status: str
+    tags: dict[str, str]
+    run_config: dict[str, Any]
+    op_selection: list[str] | None
+    parent_run_id: str | None
+    root_run_id: str | None
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+
+
+class RunsPage(BaseModel):
+    """A page of runs, newest first; ``cursor`` gets the next page (null: none)."""
+
+    runs: list[RunOut]
+    cursor: str | None
+
+
+class EventOut(BaseModel):
+    """One event of a run."""
+
+    storage_id: int | None
+    run_id: str
+    event_type: str
+    timestamp: float
+    step_key: str | None
+    message: str
+    level: str
+    data: dict[str, Any]
+
+
+class EventsPage(BaseModel):
+    """A run's events in order (``after``: a storage id, exclusive)."""
+
+    events: list[EventOut]
+
+
+class MetadataEntry(BaseModel):
+    """A typed metadata value."""
+
+    type: str
+    value: Any
+
+
+class JobSummary(BaseModel):
+    """A job in the jobs list."""
+
+    name: str
+    description: str | None
+    metadata: dict[str, MetadataEntry]
+    tags: dict[str, str]
+    partitioned: bool
+    op_count: int
+
+
+class JobsList(BaseModel):
+    """The loaded jobs."""
+
+    jobs: list[JobSummary]
+
+
+class JobDetail(JobSummary):
+    """A job with its graph and partitions."""
+
+    graph: dict[str, Any]
+    partitions: dict[str, Any] | None
+
+
+class TagKeys(BaseModel):
+    """Every tag key used by some run."""
+
+    keys: list[str]
+
+
+class TagValueCount(BaseModel):
+    """A tag value and how many runs carry it."""
+
+    value: str
+    count: int
+
+
+class TagValues(BaseModel):
+    """The values of one tag key, most used first."""
+
+    key: str
+    values: list[TagValueCount]
+
+
+class QueueState(BaseModel):
+    """The run queue: queued runs in launch order with what holds each, and every limit."""
+
+    model_config = ConfigDict(extra="allow")
+
+    in_progress: int
+    max_concurrent_runs: int
+    runs: list[dict[str, Any]]
+    limits: list[dict[str, Any]]
+
+
+#: The error answers every route may give, for the OpenAPI document.
+ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    404: {"model": ErrorBody, "description": "Unknown run or job."},
+    409: {"model": ErrorBody, "description": "The run is not in a state that allows this."},
+    422: {"model": ErrorBody, "description": "Bad input: the field and the rule."},
+}
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+def job_summary(job: JobDefinition) -> dict[str, Any]:
+    """A job's JSON in the jobs list: metadata as ``{"type", "value"}``, tags, counts."""
+    return {
+        "name": job.name,
+        "description": job.description,
+        "metadata": {key: value.to_json() for key, value in job.metadata.items()},
+        "tags": dict(job.tags),
+        "partitioned": job.partitions_def is not None,
+        "op_count": len(job.graph.nodes),
+    }
+
+
+def job_detail(job: JobDefinition) -> dict[str, Any]:
+    """A job's full JSON: the summary, its graph (nodes and edges) and its partitions."""
+    return {**job_summary(job), "graph": graph_json(job), "partitions": partitions_json(job)}
+
+
+def graph_json(job: JobDefinition) -> dict[str, Any]:
+    """The job's ops and the edges between them."""
+    nodes = []
+    for node in job.graph.nodes.values():
+        op = node.op
+        nodes.append(
+            {
+                "name": node.name,
+                "op": op.name,
+                "description": op.description,
+                "tags": dict(op.tags),
+                "inputs": list(node.inputs),
+                "outputs": list(op.outs),
+                "config_schema": op.config_type.model_json_schema() if op.config_type else None,
+            }
+        )
+    edges = [
+        {
+            "from_node": e.from_node,
+            "from_output": e.from_output,
+            "to_node": e.to_node,
+            "to_input": e.to_input,
+        }
+        for e in job.graph.edges
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def partitions_json(job: JobDefinition) -> dict[str, Any] | None:
+    """The job's partitions: what they are, how many, and the newest keys."""
+    partitions: PartitionsDefinition | None = job.partitions_def
+    if partitions is None:
+        return None
+    keys = partitions.get_partition_keys()
+    return {
+        "description": repr(partitions),
+        "count": len(keys),
+        "keys": keys[-MAX_PARTITION_KEYS:],
+    }

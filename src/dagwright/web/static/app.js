@@ -1,0 +1,236 @@
+// dagwright UI: small progressive enhancements. Every page works without this file.
+"use strict";
+
+// ---- tag rules: mirror dagwright/tags.py (the rules come from the page, see views.tag_rules)
+const dagwrightTags = (() => {
+  function rules() {
+    const node = document.getElementById("tag-rules");
+    return node ? JSON.parse(node.textContent) : null;
+  }
+  const INT = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
+  const FLOAT = /^\s*[+-]?(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+(?:_\d+)*)?\s*$/;
+
+  function checkKey(r, key) {
+    if (!new RegExp("^(?:" + r.key_pattern + ")$").test(key)) {
+      return "a key is 'name' or 'prefix/name', each part 1-63 characters of A-Z a-z 0-9 _ . -";
+    }
+    if (key.startsWith(r.system_prefix) && !r.control_tags.includes(key)) {
+      return "the '" + r.system_prefix + "' prefix is reserved for system tags; users may set only " +
+        r.control_tags.join(", ");
+    }
+    return null;
+  }
+
+  function checkValue(r, key, value) {
+    if (value.includes("\u0000")) return "a value cannot contain NUL characters";
+    if (new TextEncoder().encode(value).length > r.max_value_bytes) {
+      return "a value is at most " + r.max_value_bytes + " bytes";
+    }
+    if (key in r.integer_tags) {
+      if (!INT.test(value)) return "must be an integer given as a string";
+      const minimum = r.integer_tags[key];
+      if (minimum !== null && parseInt(value.replace(/_/g, ""), 10) < minimum) {
+        return "must be an integer >= " + minimum;
+      }
+    }
+    if (key in r.choice_tags && !r.choice_tags[key].includes(value)) {
+      return "must be one of " + r.choice_tags[key].join(", ");
+    }
+    if (r.positive_tags.includes(key)) {
+      const seconds = FLOAT.test(value) ? Number(value.trim().replace(/_/g, "")) : -1;
+      if (!(seconds > 0) || !isFinite(seconds)) return "must be a positive number of seconds";
+    }
+    return null;
+  }
+
+  // The message for a user tag (key, value), or null when dagwright would accept it.
+  function validate(key, value, given) {
+    const r = given || rules();
+    if (!r) return null;
+    const rule = checkKey(r, key) || checkValue(r, key, value);
+    return rule ? "tag '" + key + "': " + rule : null;
+  }
+  return { validate, rules };
+})();
+window.dagwrightTags = dagwrightTags;
+
+// ---- relative times ("3 minutes ago"), refreshed every 30 s
+function relativeTime(ts) {
+  const delta = Date.now() / 1000 - ts;
+  const seconds = Math.abs(delta);
+  if (seconds < 1) return "just now";
+  const units = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+  for (const [name, size] of units) {
+    if (seconds >= size) {
+      const count = Math.floor(seconds / size);
+      const text = count + " " + name + (count !== 1 ? "s" : "");
+      return delta > 0 ? text + " ago" : "in " + text;
+    }
+  }
+  return "just now";
+}
+function refreshTimes() {
+  document.querySelectorAll("[data-rel]").forEach((node) => {
+    node.textContent = relativeTime(parseFloat(node.dataset.rel));
+  });
+}
+
+// ---- copy buttons (paths)
+function setupCopy() {
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    try {
+      await navigator.clipboard.writeText(button.dataset.copy);
+      button.textContent = "copied";
+    } catch (_) {
+      button.textContent = "press Ctrl+C";
+      const range = document.createRange();
+      range.selectNodeContents(button.previousElementSibling);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+    }
+    setTimeout(() => { button.textContent = "copy"; }, 1500);
+  });
+}
+
+// ---- tag rows: inline validation of one key/value row (launchpad, run page)
+function validateRow(row, seen) {
+  const key = row.querySelector(".tag-key").value.trim();
+  const value = row.querySelector(".tag-value").value;
+  const out = row.querySelector(".field-error");
+  let message = null;
+  if (key || value) {
+    message = dagwrightTags.validate(key, value);
+    if (!message && seen) {
+      if (seen.has(key)) message = "tag '" + key + "': given twice";
+      seen.add(key);
+    }
+  }
+  if (out) out.textContent = message || "";
+  row.classList.toggle("invalid", Boolean(message));
+  return !message;
+}
+function validateRows(container) {
+  const seen = new Set();
+  let ok = true;
+  container.querySelectorAll(".tag-row").forEach((row) => { ok = validateRow(row, seen) && ok; });
+  return ok;
+}
+
+// ---- the launchpad: tag editor, and the whole form checked by the server before launch
+function setupLaunchpad() {
+  const form = document.getElementById("launchpad");
+  if (!form) return;
+  const rows = document.getElementById("tag-rows");
+  const template = document.getElementById("tag-row-template");
+  const status = document.getElementById("check-status");
+  document.getElementById("add-tag").addEventListener("click", () => {
+    rows.appendChild(template.content.cloneNode(true));
+    rows.lastElementChild.querySelector(".tag-key").focus();
+  });
+  rows.addEventListener("click", (event) => {
+    if (!event.target.classList.contains("remove-row")) return;
+    event.target.closest(".tag-row").remove();
+    validateRows(rows);
+    scheduleCheck();
+  });
+  rows.addEventListener("input", () => validateRows(rows));
+
+  let timer = null;
+  let sequence = 0;
+  async function check() {
+    const mine = ++sequence;
+    const response = await fetch(form.dataset.check, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(new FormData(form)),
+    });
+    const result = await response.json();
+    if (mine !== sequence) return null;
+    showErrors(result.errors || {});
+    status.textContent = result.ok ? "ready to launch" : "fix the marked fields";
+    return result.ok;
+  }
+  function showErrors(errors) {
+    form.querySelectorAll("[data-error-for]").forEach((node) => {
+      node.textContent = errors[node.dataset.errorFor] || "";
+    });
+    form.querySelectorAll("#tag-rows .tag-row").forEach((row, index) => {
+      const message = errors["tag." + index];
+      if (message) {
+        row.querySelector(".field-error").textContent = message;
+        row.classList.add("invalid");
+      }
+    });
+  }
+  function scheduleCheck() {
+    clearTimeout(timer);
+    status.textContent = "checking…";
+    timer = setTimeout(check, 350);
+  }
+  form.addEventListener("input", scheduleCheck);
+  form.addEventListener("change", scheduleCheck);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    if (!validateRows(rows)) { status.textContent = "fix the marked fields"; return; }
+    status.textContent = "checking…";
+    if (await check()) { status.textContent = "launching…"; form.submit(); }
+  });
+}
+
+// ---- the run page: add-tag validation, level filter, follow a run in progress
+function setupRunPage() {
+  const head = document.getElementById("run");
+  if (!head) return;
+  const addForm = document.getElementById("add-tag-form");
+  if (addForm) {
+    addForm.addEventListener("input", () => validateRow(addForm, null));
+    addForm.addEventListener("submit", (event) => {
+      if (!validateRow(addForm, null)) event.preventDefault();
+    });
+  }
+  const level = document.getElementById("level-filter");
+  const order = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+  function filterLevels() {
+    const minimum = order.indexOf(level.value);
+    document.querySelectorAll("#events tr[data-level]").forEach((row) => {
+      row.hidden = order.indexOf(row.dataset.level) < minimum;
+    });
+  }
+  level.addEventListener("change", filterLevels);
+  filterLevels();
+  if (head.dataset.finished === "true") return;
+  const runId = head.dataset.runId;
+  async function poll() {
+    try {
+      const run = await (await fetch("/api/v1/runs/" + encodeURIComponent(runId))).json();
+      const busy = addForm && addForm.contains(document.activeElement) &&
+        addForm.querySelector(".tag-key").value;
+      if (run.status !== head.dataset.status && !busy) { location.reload(); return; }
+      const url = "/api/v1/runs/" + encodeURIComponent(runId) + "/events?after=" + head.dataset.lastEvent;
+      const events = await (await fetch(url)).json();
+      if (events.events.length > 0 && !busy) { location.reload(); return; }
+    } catch (_) { /* the server may be restarting: try again */ }
+    setTimeout(poll, 1000);
+  }
+  setTimeout(poll, 1000);
+}
+
+// ---- confirmations for destructive buttons
+function setupConfirm() {
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  refreshTimes();
+  setInterval(refreshTimes, 30000);
+  setupCopy();
+  setupConfirm();
+  setupLaunchpad();
+  setupRunPage();
+});

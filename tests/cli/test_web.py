@@ -1,0 +1,115 @@
+"""``dagwright ui`` and ``dagwright dev``: the binding rule, and real servers answering."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.waiting import process_alive, wait_for
+
+CliRunner = Callable[..., Any]
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = str(ROOT / "examples" / "jobs.py")
+
+
+def test_ui_refuses_a_non_loopback_host_without_a_token(cli: CliRunner, monkeypatch: Any) -> None:
+    monkeypatch.delenv("DAGWRIGHT_TOKEN", raising=False)
+    outcome = cli("ui", "--host", "0.0.0.0", "--port", "3999")
+    assert outcome.code == 2
+    assert "--host 0.0.0.0" in outcome.err and "--token" in outcome.err
+    assert len(outcome.err.strip().splitlines()) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _answers(url: str) -> bool:
+    try:
+        _get(url)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+    return True
+
+
+@contextmanager
+def _serving(
+    args: list[str], home: Path, port: int, output: list[str] | None = None, **env: str
+) -> Iterator[subprocess.Popen[str]]:
+    environ = {**os.environ, "DAGWRIGHT_HOME": str(home), **env}
+    environ.pop("DAGWRIGHT_PG_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagwright", *args, "--port", str(port)],
+        env=environ,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/") or process.poll() is not None, 60,
+                 "the server answered")  # fmt: skip
+        assert process.poll() is None, process.communicate()[1]
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        if output is not None:
+            output.append(err)
+
+
+def test_ui_with_a_token_requires_it(tmp_path: Path) -> None:
+    port = _free_port()
+    with _serving(["ui", "-f", EXAMPLES], tmp_path / "home", port, DAGWRIGHT_TOKEN="t0k"):
+        base = f"http://127.0.0.1:{port}"
+        assert _get(f"{base}/api/v1/jobs")[0] == 401
+        status, body = _get(f"{base}/api/v1/jobs", {"Authorization": "Bearer t0k"})
+        assert status == 200 and b"daily_sales" in body
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_dev_serves_the_jobs_and_runs_the_daemon_until_stopped(tmp_path: Path) -> None:
+    port = _free_port()
+    output: list[str] = []
+    with _serving(["dev", "-f", EXAMPLES], tmp_path / "home", port, output) as dev:
+        status, body = _get(f"http://127.0.0.1:{port}/jobs/daily_sales")
+        assert status == 200 and b"Open launchpad" in body
+        wait_for(lambda: len(_children(dev.pid)) == 1, 30, "the daemon started")
+        (daemon,) = _children(dev.pid)
+    assert dev.returncode == 0
+    assert f"dagwright UI on http://127.0.0.1:{port}/" in output[0]
+    wait_for(lambda: not process_alive(daemon), 30, "the daemon stopped with dev")

@@ -1,0 +1,202 @@
+"""The UI in a real browser (Debian's Chromium via Playwright) against a real server: the
+metadata pane, filtering runs by a tag chip, launching from the launchpad with tags, and
+re-executing from the run page. Also: the page's inline tag rules agree with ``tags.py``."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.jobs import web
+from tests.web.conftest import LiveServer, web_definitions
+
+from dagwright import Instance, Run, RunStatus
+from dagwright.errors import DagwrightInvalidTagError
+from dagwright.tags import normalize_tags
+from dagwright.web.app import create_app
+
+#: How long a page may take to show what a test waits for (runs launch real processes).
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Instance, str]]:
+    """An instance (SQLite home) and the URL of a live server over it."""
+    home: Path = tmp_path_factory.mktemp("browser") / "home"
+    with (
+        Instance.from_home(home) as instance,
+        LiveServer(create_app(instance, web_definitions())) as server,
+    ):
+        yield instance, server.url
+
+
+@pytest.fixture
+def page(browser: Any, served: tuple[Instance, str]) -> Iterator[Any]:
+    """A fresh page; a JavaScript dialog (e.g. an ``alert`` from injected code) fails it."""
+    context = browser.new_context(base_url=served[1])
+    opened = context.new_page()
+    opened.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert dialogs == [], f"a dialog was opened: {dialogs}"
+    assert errors == [], f"the page raised: {errors}"
+
+
+def test_metadata_pane_shows_links_markdown_and_runs_no_script(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/jobs/documented")
+    pane = page.get_by_role("complementary", name="metadata")
+    link = pane.locator('a[href="https://docs.example.com/documented"]')
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", re.compile("noopener"))
+    runbook = pane.locator('[data-meta-key="runbook"]')
+    expect(runbook.locator("h2")).to_have_text("Runbook")
+    expect(runbook.locator("strong")).to_have_text("on-call")
+    expect(runbook.locator('a[href="https://example.com/runbook"]')).to_have_text("good link")
+    assert runbook.locator("script, [onerror], a[href^='javascript']").count() == 0
+    assert page.evaluate("window.__pwned") is None  # nothing from the markdown ran
+    expect(pane.locator('[data-meta-key="config"] details')).not_to_have_attribute("open", "")
+    pane.locator('[data-meta-key="config"] summary').click()
+    expect(pane.locator('[data-meta-key="config"] pre')).to_contain_text('"retries": 3')
+    expect(pane.locator('[data-meta-key="rows"] td').nth(1)).to_have_text("<b>one</b>")
+    expect(pane.locator('[data-meta-key="reviewed"] .rel')).to_have_text(re.compile("ago$"))
+    expect(pane.locator('[data-meta-key="data_path"] button.copy')).to_be_visible()
+    expect(pane).not_to_contain_text("never shown")
+
+
+def test_clicking_tag_chips_filters_runs(page: Any, served: tuple[Instance, str]) -> None:
+    from playwright.sync_api import expect
+
+    instance = served[0]
+    now = time.time()
+    tag_sets = [
+        {"team": "chips", "env": "prod"},
+        {"team": "chips", "env": "dev"},
+        {"team": "other", "env": "prod"},
+    ]
+    instance.storage.runs.add_runs(
+        [
+            Run(f"chip-{i}", "documented", RunStatus.SUCCESS, tags, created_at=now + i)
+            for i, tags in enumerate(tag_sets)
+        ]
+    )
+    page.goto("/runs")
+    page.locator('tr[data-run-id="chip-0"] a.chip[data-tag="team=chips"]').click()
+    expect(page).to_have_url(re.compile(r"/runs\?tag=team%3Dchips$"))
+    rows = page.locator("table.runs tbody tr[data-run-id]")
+    expect(rows).to_have_count(2)
+    page.locator('tr[data-run-id="chip-0"] a.chip[data-tag="env=prod"]').click()
+    expect(page).to_have_url(re.compile(r"tag=team%3Dchips&tag=env%3Dprod$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-run-id", "chip-0")
+    page.locator('a[data-filter="team=chips"]').click()  # drop one filter
+    expect(rows).to_have_count(2)  # chip-0 and chip-2: env=prod
+
+
+def test_launchpad_launches_a_run_with_tags_shown_on_its_page(
+    page: Any, served: tuple[Instance, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/jobs/configured/launchpad")
+    page.locator("#run_config").fill("ops:\n  load:\n    config:\n      rows: 2\n")
+    page.locator("#partition_key").select_option("green")
+    rows = page.locator("#tag-rows .tag-row")
+    rows.nth(0).locator(".tag-key").fill("team")
+    rows.nth(0).locator(".tag-value").fill("launchpad")
+    page.get_by_role("button", name="+ Add tag").click()
+    rows.nth(1).locator(".tag-key").fill("bad key")
+    expect(rows.nth(1).locator(".field-error")).to_contain_text("a key is 'name' or")
+    page.get_by_role("button", name="Launch run").click()
+    expect(page.locator("#check-status")).to_have_text("fix the marked fields")
+    rows.nth(1).locator(".tag-key").fill("dagwright/priority")
+    rows.nth(1).locator(".tag-value").fill("high")
+    expect(rows.nth(1).locator(".field-error")).to_contain_text("must be an integer")
+    rows.nth(1).locator(".tag-value").fill("3")
+    expect(rows.nth(1).locator(".field-error")).to_have_text("")
+    page.get_by_role("button", name="Launch run").click()
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    tags = page.locator("ul.run-tags")
+    expect(tags.locator('[data-tag="team=launchpad"]')).to_be_visible()
+    expect(tags.locator('[data-tag="dagwright/priority=3"]')).to_be_visible()
+    expect(tags.locator('[data-tag="dagwright/partition=green"]')).to_be_visible()
+    expect(page.locator(".page-head .status")).to_have_text("SUCCESS")  # the page follows
+
+
+def test_reexecute_from_the_run_page(page: Any, served: tuple[Instance, str]) -> None:
+    from playwright.sync_api import expect
+
+    instance = served[0]
+    result = web.documented.execute_in_process(instance=instance, tags={"team": "again"})
+    page.goto(f"/runs/{result.run_id}")
+    page.get_by_role("button", name="Re-execute all").click()
+    expect(page).not_to_have_url(re.compile(result.run_id))
+    expect(page.locator("#parent-link")).to_have_attribute("href", f"/runs/{result.run_id}")
+    expect(page.locator('ul.run-tags [data-tag="team=again"]')).to_be_visible()
+    expect(page.locator(".page-head .status")).to_have_text("SUCCESS")
+    page.locator("#parent-link").click()
+    expect(page.locator("a.child-link")).to_have_count(1)
+
+
+#: Keys and values the page's rules must judge as dagwright.tags does.
+TAG_CASES = [
+    ("team", "docs"),
+    ("prefix/name", "x"),
+    ("a.b-c_d", ""),
+    ("", "x"),
+    ("bad key", "x"),
+    ("a/b/c", "x"),
+    ("x" * 63, "ok"),
+    ("x" * 64, "too long"),
+    ("/name", "x"),
+    ("team/", "x"),
+    ("caf\u00e9", "x"),
+    ("dagwright/partition", "x"),
+    ("dagwright/priority", "5"),
+    ("dagwright/priority", " -3 "),
+    ("dagwright/priority", "1_000"),
+    ("dagwright/priority", "high"),
+    ("dagwright/priority", "1.5"),
+    ("dagwright/max_retries", "0"),
+    ("dagwright/max_retries", "-1"),
+    ("dagwright/retry_strategy", "ALL_STEPS"),
+    ("dagwright/retry_strategy", "all_steps"),
+    ("dagwright/max_runtime", "30"),
+    ("dagwright/max_runtime", "1e3"),
+    ("dagwright/max_runtime", ".5"),
+    ("dagwright/max_runtime", "0"),
+    ("dagwright/max_runtime", "inf"),
+    ("dagwright/max_runtime", "soon"),
+    ("dagwright-celery/queue", "gpu"),
+    ("nul", "a\x00b"),
+    ("big", "\u00e9" * 40_000),
+]
+
+
+def _python_verdict(key: str, value: str) -> str | None:
+    try:
+        normalize_tags({key: value})
+    except DagwrightInvalidTagError as exc:
+        return str(exc)
+    return None
+
+
+def test_inline_tag_rules_agree_with_the_api(page: Any) -> None:
+    page.goto("/jobs/configured/launchpad")
+    verdicts = page.evaluate(
+        "cases => cases.map(([k, v]) => window.dagwrightTags.validate(k, v))", TAG_CASES
+    )
+    for (key, value), verdict in zip(TAG_CASES, verdicts, strict=True):
+        expected = _python_verdict(key, value)
+        assert (verdict is None) == (expected is None), (key, value, verdict, expected)
+        if expected is not None and "'" not in key and "\\" not in repr(key):
+            assert verdict == expected, (key, value)

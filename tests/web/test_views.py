@@ -1,0 +1,144 @@
+"""The pages, rendered through the ASGI test client: escaping, hidden data, filters in the
+URL, the launchpad's server-side checks, and the forms of the run page."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import unquote
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.waiting import wait_finished
+
+from dagwright import Instance, Run, RunStatus
+
+pytestmark = pytest.mark.parametrize("storage_url", ["sqlite"], indirect=True)
+
+SAME_ORIGIN = {"Origin": "http://127.0.0.1"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded", **SAME_ORIGIN}
+
+
+def _run(instance: Instance, run_id: str, tags: dict[str, str], job: str = "documented") -> str:
+    now = time.time()
+    instance.storage.runs.add_runs(
+        [Run(run_id, job, RunStatus.SUCCESS, tags, created_at=now, started_at=now, ended_at=now)]
+    )
+    return run_id
+
+
+def test_job_page_renders_metadata_by_type_and_escapes_everything(client: TestClient) -> None:
+    html = client.get("/jobs/documented").text
+    assert 'href="https://docs.example.com/documented" target="_blank" rel="noopener' in html
+    assert "<strong>on-call</strong>" in html  # markdown rendered
+    assert "<script>window" not in html and "onerror" not in html  # removed by nh3
+    assert 'href="javascript:' not in html  # the link is left as text
+    assert "<code>javascript:alert(1)</code>" in html  # a url value of another scheme: text
+    assert "&lt;b&gt;one&lt;/b&gt;" in html  # a table cell is escaped
+    assert "&lt;gold&gt;" in html and "<gold>" not in html  # a tag value is escaped
+    assert "<details" in html and "&#34;retries&#34;: 3" in html  # collapsible JSON
+    assert "2026-01-02 03:04:05 UTC" in html  # a timestamp, absolute …
+    assert re.search(r'data-rel="[0-9.]+">\d+ \w+ ago', html)  # … and relative
+    assert 'data-copy="/data/web/output.parquet"' in html  # a path with its copy button
+    assert ".internal" not in html and "never shown" not in html
+    assert '<g class="node"' in html and 'data-node="shout"' in html  # the graph picture
+
+
+def test_jobs_list_shows_owner_links_and_tags(client: TestClient) -> None:
+    html = client.get("/").text
+    assert "web team" in html and "https://docs.example.com/documented" in html
+    assert 'href="/jobs/configured"' in html and "never run" in html
+
+
+def test_runs_page_filters_live_in_the_url_and_chips_add_filters(
+    client: TestClient, web_instance: Instance
+) -> None:
+    _run(web_instance, "r-docs", {"team": "docs", "dagwright/partition": "p1", ".hidden": "x"})
+    _run(web_instance, "r-ml", {"team": "ml"})
+    page = client.get("/runs").text
+    assert "r-docs" in page and "r-ml" in page
+    assert "dagwright/partition" not in page  # system tags hidden by default …
+    assert "dagwright/partition" in client.get("/runs?system=1").text  # … until toggled
+    assert ".hidden" not in client.get("/runs?system=1").text  # internal: never
+    chip = re.search(r'<a class="chip[^"]*" href="([^"]+)" data-tag="team=docs"', page)
+    assert chip is not None
+    url = chip.group(1).replace("&amp;", "&")
+    assert unquote(url) == "/runs?tag=team=docs"
+    filtered = client.get(url).text
+    assert "r-docs" in filtered and "r-ml" not in filtered
+    assert 'data-filter="team=docs"' in filtered  # shown as an active, removable filter
+    assert "r-ml" not in client.get("/runs?tag=team=docs&status=SUCCESS").text
+    assert "No runs match" in client.get("/runs?tag=team=docs&status=FAILURE").text
+    bad = client.get("/runs?tag=bad")
+    assert bad.status_code == 422 and "expected key=value" in bad.text
+
+
+def test_run_page_and_its_tag_forms(client: TestClient, web_instance: Instance) -> None:
+    run_id = _run(web_instance, "r-1", {"team": "docs", "dagwright/partition": "p1"})
+    html = client.get(f"/runs/{run_id}").text
+    assert "Re-execute" not in html  # no code pointer: it cannot be re-executed
+    assert 'title="Remove tag team"' in html
+    assert 'title="Remove tag dagwright/partition"' not in html  # system tags stay
+    added = client.post(
+        f"/runs/{run_id}/tags",
+        content="key=owner&value=%3Cana%3E",
+        headers=FORM,
+        follow_redirects=False,
+    )
+    assert added.status_code == 303 and added.headers["location"] == f"/runs/{run_id}"
+    assert "&lt;ana&gt;" in client.get(f"/runs/{run_id}").text
+    client.post(f"/runs/{run_id}/tags", content="remove=team", headers=FORM)
+    run = web_instance.get_run(run_id)
+    assert run is not None and run.tags == {"dagwright/partition": "p1", "owner": "<ana>"}
+    bad = client.post(f"/runs/{run_id}/tags", content="key=a+b&value=x", headers=FORM)
+    assert bad.status_code == 422 and "a key is" in bad.text
+    assert client.get("/runs/nope").status_code == 404
+
+
+def test_launchpad_checks_every_field_before_launching(
+    client: TestClient, web_instance: Instance
+) -> None:
+    page = client.get("/jobs/configured/launchpad").text
+    assert "rows: null" in page and "label: rows" in page  # config scaffold
+    assert '<option value="blue">' in page  # partition picker
+    form = (
+        "run_config=ops%3A%0A++load%3A%0A++++config%3A%0A++++++rows%3A+oops"
+        "&op_selection=&partition_key=red&tag_key=good&tag_value=1&tag_key=bad+key&tag_value=2"
+    )
+    check = client.post("/jobs/configured/launchpad/check", content=form, headers=FORM).json()
+    assert check["ok"] is False and set(check["errors"]) == {"tag.1"}
+    fixed = form.replace("&tag_key=bad+key&tag_value=2", "")
+    check = client.post("/jobs/configured/launchpad/check", content=fixed, headers=FORM).json()
+    assert set(check["errors"]) == {"run_config"} and "rows" in check["errors"]["run_config"]
+    bad_yaml = client.post(
+        "/jobs/configured/launchpad", content="run_config=%3A+%3A+%5B", headers=FORM
+    )
+    assert bad_yaml.status_code == 422 and "not valid YAML" in bad_yaml.text
+    assert web_instance.get_runs() == []
+    good = fixed.replace("oops", "2")
+    launched = client.post(
+        "/jobs/configured/launchpad", content=good, headers=FORM, follow_redirects=False
+    )
+    assert launched.status_code == 303
+    run_id = launched.headers["location"].rsplit("/", 1)[1]
+    run = wait_finished(web_instance, run_id)
+    assert run.status is RunStatus.SUCCESS
+    assert run.tags == {"good": "1", "dagwright/partition": "red"}
+
+
+def test_forms_from_another_site_are_refused(client: TestClient, web_instance: Instance) -> None:
+    run_id = _run(web_instance, "r-1", {"team": "docs"})
+    forged = client.post(
+        f"/runs/{run_id}/tags",
+        content="remove=team",
+        headers={"Content-Type": "application/x-www-form-urlencoded",
+                 "Origin": "https://evil.example"},
+    )  # fmt: skip
+    assert forged.status_code == 403
+    run = web_instance.get_run(run_id)
+    assert run is not None and run.tags == {"team": "docs"}
+
+
+def test_queue_page_without_a_queue(client: TestClient) -> None:
+    html = client.get("/queue").text
+    assert "No queued runs" in html and "No tag limits are configured" in html
