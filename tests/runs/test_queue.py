@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from dagwright.runs.queue import (
     QueueDecision,
     QueuedRunState,
     decide,
+    launch_order,
     queue_order_key,
 )
 from dagwright.settings import RunQueueSettings, TagConcurrencyLimit
@@ -106,6 +108,24 @@ def test_launch_order(runs: list[Run], expected: list[str]) -> None:
 def test_priority_is_reported() -> None:
     decision = decide([run("a", {P: "-3"}), run("b", {P: "x"}), run("c", {P: "7"})], [], -1)
     assert [(s.run.run_id, s.priority) for s in decision.runs] == [("c", 7), ("b", 0), ("a", -3)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_launch_order_is_the_order_of_the_key(seed: int) -> None:
+    """The three single-key sorts give exactly the order of ``queue_order_key``, ties on
+    creation time and priority included, whatever order the runs come in."""
+    rng = random.Random(seed)
+    priorities = ["-2", "0", "3", " 3", "nope", None]
+    runs = []
+    for i in range(300):
+        prio = rng.choice(priorities)
+        tags = {} if prio is None else {P: prio}
+        runs.append(run(f"r{rng.randrange(10**6):06d}-{i}", tags, at=float(rng.randrange(20))))
+    rng.shuffle(runs)
+    expected = sorted(runs, key=queue_order_key)
+    ordered = launch_order(runs)
+    assert [r for _, r in ordered] == expected
+    assert [p for p, _ in ordered] == [-queue_order_key(r)[0] for r in expected]
 
 
 def test_queue_order_key() -> None:

@@ -177,6 +177,32 @@ def queue_order_key(run: Run) -> tuple[int, float, str]:
     return (-_priority(run.tags), run.created_at, run.run_id)
 
 
+def launch_order(queued: Iterable[Run]) -> list[tuple[int, Run]]:
+    """The queued runs in launch order (by :func:`queue_order_key`), each with its priority.
+
+    Three stable sorts on single keys (run id, then creation time, then priority) give the
+    order of the tuple key at a fraction of the cost: each sort compares plain strings,
+    floats or ints, and the storage hands the runs over in creation order already.
+    """
+    runs = sorted(queued, key=_run_id)
+    runs.sort(key=_created_at)
+    ranked = [(_priority(run.tags), run) for run in runs]
+    ranked.sort(key=_minus_priority)
+    return ranked
+
+
+def _run_id(run: Run) -> str:
+    return run.run_id
+
+
+def _created_at(run: Run) -> float:
+    return run.created_at
+
+
+def _minus_priority(ranked: tuple[int, Run]) -> int:
+    return -ranked[0]
+
+
 def decide(
     queued: Iterable[Run],
     in_progress: Iterable[Run],
@@ -202,8 +228,7 @@ def decide(
         for pool in limits.pools_of(run.tags):
             pool.in_use += 1
             pool.used += 1
-    ordered = sorted((queue_order_key(run), run) for run in queued)
-    verdicts = _judge(ordered, _Cap(max_concurrent_runs, len(active)), limits)
+    verdicts = _judge(launch_order(queued), _Cap(max_concurrent_runs, len(active)), limits)
     return QueueDecision(
         verdicts=tuple(verdicts),
         limits=tuple(counter.snapshot() for counter in limits.counters),
@@ -212,17 +237,14 @@ def decide(
     )
 
 
-def _judge(
-    ordered: list[tuple[tuple[int, float, str], Run]], cap: _Cap, limits: _Limits
-) -> list[Verdict]:
+def _judge(ordered: list[tuple[int, Run]], cap: _Cap, limits: _Limits) -> list[Verdict]:
     # The one place runs are judged: the reasons found here are both verdict and explanation.
     verdicts: list[Verdict] = []
     pools_of = limits.pools_of
     # Held runs quote few distinct sets of full pools; their reasons are built once per
     # set until the next admission changes a count.
     reasons_of: dict[tuple[_Pool, ...], tuple[str, ...]] = {}
-    for key, run in ordered:
-        priority = -key[0]
+    for priority, run in ordered:
         pools = pools_of(run.tags)
         full = tuple([pool for pool in pools if pool.used >= pool.limit]) if pools else ()
         if full or cap.full:
