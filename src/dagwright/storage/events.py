@@ -76,7 +76,7 @@ class EventStorage:
     def _insert(self, cursor: Any, event: Event) -> int:
         db = self._db
         try:
-            cursor.execute(self._insert_sql, _event_row(event))
+            cursor.execute(self._insert_sql, event_row(event))
         except db.dbapi.IntegrityError as exc:
             raise DagwrightRunNotFoundError(event.run_id) from exc
         return int(cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid)
@@ -147,7 +147,8 @@ def _with_storage_id(event: Event, storage_id: int) -> Event:
     )
 
 
-def _event_row(event: Event) -> dict[str, Any]:
+def event_row(event: Event) -> dict[str, Any]:
+    """The ``events`` row of a new event."""
     return {
         "run_id": event.run_id,
         "event_type": event.event_type.value,

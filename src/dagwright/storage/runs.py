@@ -31,9 +31,10 @@ from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.storage.engine import Database
+from dagwright.storage.events import event_row
 from dagwright.storage.records import RunRecords, run_row, tag_rows
 from dagwright.storage.schema import events, run_tags, runs
-from dagwright.storage.serde import event_body, queue_entry, run_from_body
+from dagwright.storage.serde import queue_entry, run_from_body
 from dagwright.storage.tag_index import LONG_PREFIX_CHARS, SHORT_VALUE_CHARS, index_form
 
 _SELECT_SID: Final = select(runs.c.id).where(runs.c.run_id == bindparam("run_id"))
@@ -49,17 +50,6 @@ _TAG_KEYS: Final = text(
 
 
 _QueueCache = tuple[list[Any], list[Run], dict[str, tuple[float, Run]]]
-
-
-def event_row(event: Event) -> dict[str, Any]:
-    """The ``events`` row of a new event."""
-    return {
-        "run_id": event.run_id,
-        "event_type": event.event_type.value,
-        "step_key": event.step_key,
-        "timestamp": event.timestamp,
-        "body": event_body(event),
-    }
 
 
 class RunStorage(RunRecords):
