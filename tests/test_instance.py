@@ -197,3 +197,27 @@ def test_a_run_worker_instance_opens_full_storage_only_when_asked(tmp_path: Path
         assert worker.settings.run_queue is None  # read from the home on first use
     finally:
         worker.close()
+
+
+def test_a_current_home_opens_without_sqlalchemy_until_a_listing_needs_it(tmp_path: Path) -> None:
+    """Launching a run (``dagwright job launch``) needs only the driver-level records;
+    SQLAlchemy is imported on the first listing. A new home is created with it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dagwright import Instance\n"
+        "from tests.jobs.simple import chain\n"
+        f"instance = Instance.from_home({str(tmp_path)!r})\n"
+        "chain.execute_in_process(instance=instance)\n"
+        "print('sqlalchemy' in sys.modules)\n"
+        "print(len(instance.get_runs()), 'sqlalchemy' in sys.modules)\n"
+        "instance.close()\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["True", "1", "True"]  # a new home: schema made with it
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split() == ["False", "2", "True"]

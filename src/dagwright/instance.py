@@ -135,6 +135,8 @@ class Instance:
         """
         from dagwright.settings import load_settings
         from dagwright.storage import Storage
+        from dagwright.storage.driver import DriverDatabase
+        from dagwright.storage.records import RecordStore
 
         home = Path(path).expanduser().resolve()
         try:
@@ -145,6 +147,17 @@ class Instance:
             ) from exc
         settings = load_settings(home)
         url = settings.storage_url(home)
+        # a current database opens on the driver alone; SQLAlchemy (listings, migrations)
+        # is imported when something first needs it
+        records = RecordStore(DriverDatabase(url))
+        try:
+            current = records.schema_is_current()
+        except BaseException:
+            records.close()
+            raise
+        if current:
+            return cls(records, settings, home, storage_url=url)
+        records.close()
         return cls(Storage.open(url), settings, home, storage_url=url)
 
     @classmethod

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     from dagwright.storage.backfills import BackfillStorage
     from dagwright.storage.engine import Database, create_engine_for
-    from dagwright.storage.migrations import HEAD_REVISION, ensure_schema
+    from dagwright.storage.migrations import ensure_schema
+    from dagwright.storage.records import HEAD_REVISION
     from dagwright.storage.runs import RunStorage
     from dagwright.storage.schedules import ScheduleStorage
 
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "HEAD_REVISION": "dagwright.storage.migrations",
+    "HEAD_REVISION": "dagwright.storage.records",
     "ensure_schema": "dagwright.storage.migrations",
     "RunStorage": "dagwright.storage.runs",
     "BackfillStorage": "dagwright.storage.backfills",

@@ -22,6 +22,10 @@ from dagwright.storage.serde import run_body, run_from_body
 from dagwright.storage.tag_index import index_form
 from dagwright.storage.workers import WorkerStorage
 
+#: The newest schema revision (migration); a database at it needs no work. The full
+#: :class:`~dagwright.storage.Storage` migrates older ones (``storage/migrations``).
+HEAD_REVISION: Final = "0003"
+
 _INSERT_RUN_SQL: Final = (
     "INSERT INTO runs"
     " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body)"
@@ -168,6 +172,24 @@ class RecordStore:
         self.runs = runs or RunRecords(database)
         self.events = EventStorage(database)
         self.workers = WorkerStorage(database)
+
+    def schema_is_current(self) -> bool:
+        """Whether the database is at :data:`HEAD_REVISION` (one ``SELECT``); False for a
+        database without dagwright's tables, or at another revision.
+
+        Raises:
+            DagwrightStorageError: the database cannot be reached.
+        """
+        db = self.database
+        try:
+            with db.driver_read() as cursor:
+                cursor.execute("SELECT version_num FROM alembic_version")
+                row = cursor.fetchone()
+        except DagwrightStorageError as exc:
+            if "alembic_version" in str(exc):  # no such table: a new or foreign database
+                return False
+            raise
+        return row is not None and row[0] == HEAD_REVISION
 
     def close(self) -> None:
         """Close every connection."""

@@ -28,13 +28,12 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dagwright.errors import DagwrightStorageError
 from dagwright.storage.engine import Database, describe_url
+from dagwright.storage.records import HEAD_REVISION
 from dagwright.storage.schema import alembic_metadata, alembic_version, metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-#: The newest migration; a database at this revision needs no work.
-HEAD_REVISION: Final = "0003"
 
 #: Where the Alembic environment (``env.py``) and ``versions/`` live.
 MIGRATIONS_DIR: Final = Path(__file__).parent
