@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from starlette.requests import Request
 
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
