@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dagwright.definitions.container import Definitions
 from dagwright.instance import Instance
-from dagwright.web import errors, views
+from dagwright.web import automation, errors, views
 from dagwright.web.context import WebContext
 from dagwright.web.security import AccessGuard
 
@@ -62,7 +62,11 @@ def create_app(
     """
     web = WebContext(instance, definitions or Definitions())
     pages = Starlette(
-        routes=[*views.ROUTES, Mount("/static", StaticFiles(directory=HERE / "static"))]
+        routes=[
+            *views.ROUTES,
+            *automation.ROUTES,
+            Mount("/static", StaticFiles(directory=HERE / "static")),
+        ]
     )
     pages.state.web = web
     errors.install(pages)

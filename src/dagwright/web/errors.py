@@ -82,6 +82,9 @@ class ApiError(Exception):
         return {"error": error}
 
 
+#: The request field an unknown thing of each kind is reported against (else ``name``).
+_NOT_FOUND_FIELDS = {"run": "run_id", "backfill": "backfill_id"}
+
 #: Errors shaped by their class alone: (class, status, type, default field); the rule is
 #: the error's message.
 _BY_CLASS: tuple[tuple[type[DagwrightError], int, str, str | None], ...] = (
@@ -109,7 +112,8 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
         return ApiError(404, "not_found", field or "run_id", "no run has this id", message)
     if isinstance(exc, DagwrightNotFoundError):
         rule = f"no {exc.what} has this id or name"
-        return ApiError(404, "not_found", field or f"{exc.what}_id", rule, message)
+        default = _NOT_FOUND_FIELDS.get(exc.what, "name")
+        return ApiError(404, "not_found", field or default, rule, message)
     for kind, status, error_type, default_field in _BY_CLASS:
         if isinstance(exc, kind):
             return ApiError(status, error_type, field or default_field, message, message)

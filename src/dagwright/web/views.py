@@ -95,6 +95,9 @@ NAV: list[tuple[str, str]] = [
     ("Jobs", "/jobs"),
     ("Runs", "/runs"),
     ("Queue", "/queue"),
+    ("Schedules", "/schedules"),
+    ("Sensors", "/sensors"),
+    ("Backfills", "/backfills"),
 ]
 
 #: Runs shown on a job's overview page.
@@ -132,6 +135,8 @@ def templates() -> Jinja2Templates:
         chips_html=render.chips_html,
         when_html=render.when_html,
         status_html=render.status_html,
+        progress_html=render.progress_html,
+        next_tick=render.next_tick,
         nav=NAV,
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
