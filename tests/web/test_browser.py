@@ -154,12 +154,15 @@ def test_toggling_a_schedule_persists_across_a_reload(page: Any) -> None:
     page.goto("/schedules")
     row = page.locator('tr[data-name="nightly_docs"]')
     expect(row.locator(".status")).to_have_text("STOPPED")
-    row.get_by_role("button", name="Start").click()
+    row.get_by_role("button", name="Start").click()  # posts, then the list again (303)
     expect(row.locator(".status")).to_have_text("RUNNING")
+    page.wait_for_load_state()
     page.reload()
     expect(row.locator(".status")).to_have_text("RUNNING")
     expect(row.locator("td").nth(4)).to_contain_text(re.compile(r"in \d+ \w+"))  # next tick
     row.get_by_role("button", name="Stop").click()
+    expect(row.locator(".status")).to_have_text("STOPPED")
+    page.wait_for_load_state()
     page.reload()
     expect(row.locator(".status")).to_have_text("STOPPED")
 
@@ -177,8 +180,10 @@ def test_backfill_from_the_job_page_then_cancel_it(page: Any) -> None:
     expect(page.locator(".page-head .status")).to_have_text("REQUESTED")
     backfill_id = page.url.rsplit("/", 1)[1]
     page.goto("/backfills")
+    page.add_init_script("window.confirm = () => true")  # the Cancel button asks first
     page.locator(f'tr[data-backfill-id="{backfill_id}"] a.backfill-id').click()
-    page.evaluate("window.confirm = () => true")  # the Cancel button asks first
+    expect(page).to_have_url(re.compile(f"/backfills/{backfill_id}$"))
+    expect(page.locator("#cancel-backfill")).to_have_attribute("type", "submit")
     page.locator("#cancel-backfill").click()
     expect(page.locator(".page-head .status")).to_have_text("CANCELED")
     expect(page.locator("#cancel-backfill")).to_have_count(0)
