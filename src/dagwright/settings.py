@@ -26,9 +26,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -40,6 +39,9 @@ from pydantic import (
 
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidTagError
 from dagwright.tags import validate_tag_key
+
+if TYPE_CHECKING:
+    import yaml
 
 #: The settings file inside ``$DAGWRIGHT_HOME``.
 SETTINGS_FILE: Final = "dagwright.yaml"
@@ -330,6 +332,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise DagwrightInvalidConfigError(str(path), f"cannot read the file: {exc}") from exc
+    import yaml  # only when there is a file: a home without one starts faster
+
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -343,6 +347,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
+    import yaml
+
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"

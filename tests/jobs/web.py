@@ -3,13 +3,31 @@
 ``documented``: emit -> shout, with metadata of every type (a markdown value that tries to
 run a script, an internal ``.``-prefixed key) and job tags.
 ``configured``: load (config: WebConfig), partitioned by colour.
+``coloured``: paint (no config), partitioned by colour: backfills of it need no config.
+``nightly_docs``: @schedule of ``documented`` at 03:00 Paris time; skips on odd days.
+``colour_files``: @sensor of ``coloured``: one run per colour in the cursor-less first
+tick (run keys), then none; ``broken_colours``: @sensor that raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from dagwright import Config, MetadataValue, OpExecutionContext, StaticPartitionsDefinition, job, op
+from dagwright import (
+    Config,
+    MetadataValue,
+    OpExecutionContext,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
+    StaticPartitionsDefinition,
+    job,
+    op,
+    schedule,
+    sensor,
+)
 
 #: Markdown that must render as text and never run code in the page.
 HOSTILE_MARKDOWN = (
@@ -77,3 +95,38 @@ COLOURS = StaticPartitionsDefinition(["red", "green", "blue"])
 @job(partitions_def=COLOURS)
 def configured() -> None:
     load()
+
+
+@op
+def paint(context: OpExecutionContext) -> str:
+    return context.partition_key
+
+
+@job(partitions_def=COLOURS, tags={"team": "paint"})
+def coloured() -> None:
+    paint()
+
+
+@schedule(
+    cron_schedule="0 3 * * *",
+    job=documented,
+    execution_timezone="Europe/Paris",
+    tags={"team": "<night>"},
+)
+def nightly_docs(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    if context.scheduled_execution_time.day % 2:
+        return SkipReason("<odd> day: nothing to do")
+    return RunRequest(tags={"night": "even"})
+
+
+@sensor(job=coloured, minimum_interval_seconds=45)
+def colour_files(context: SensorEvaluationContext) -> Iterator[RunRequest]:
+    if context.cursor is None:
+        for colour in ("red", "green"):
+            yield RunRequest(run_key=colour, partition_key=colour)
+    context.update_cursor("<seen>")
+
+
+@sensor(job=coloured)
+def broken_colours(context: SensorEvaluationContext) -> None:
+    raise RuntimeError("the <bucket> is gone")

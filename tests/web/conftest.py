@@ -21,12 +21,16 @@ BASE_URL = "http://127.0.0.1"
 
 
 def web_definitions() -> Definitions:
-    """The jobs of ``tests/jobs/web.py`` and ``tests/jobs/flaky.py``."""
+    """The jobs, schedule and sensors of ``tests/jobs/web.py``, and ``tests/jobs/flaky.py``."""
     from tests.jobs import flaky, web
 
     from dagwright.definitions.container import Definitions
 
-    return Definitions(jobs=[web.documented, web.configured, flaky.flaky])
+    return Definitions(
+        jobs=[web.documented, web.configured, flaky.flaky, web.coloured],
+        schedules=[web.nightly_docs],
+        sensors=[web.colour_files, web.broken_colours],
+    )
 
 
 @pytest.fixture
@@ -51,6 +55,18 @@ def client(web_instance: Instance) -> Iterator[TestClient]:
     from dagwright.web.app import create_app
 
     with TestClient(create_app(web_instance, web_definitions()), base_url=BASE_URL) as test:
+        yield test
+
+
+@pytest.fixture
+def queued_client(queued_instance: Instance) -> Iterator[TestClient]:
+    """The test client of an app over an instance whose runs wait in the queue (no run
+    processes: schedules, sensors and backfills submit runs without running them)."""
+    from fastapi.testclient import TestClient
+
+    from dagwright.web.app import create_app
+
+    with TestClient(create_app(queued_instance, web_definitions()), base_url=BASE_URL) as test:
         yield test
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from tests.jobs import web
 from tests.waiting import wait_finished
+from tests.web.conftest import web_definitions
 
-from dagwright import Instance, Run, RunStatus
+from dagwright import Event, EventType, Instance, Run, RunsFilter, RunStatus
+from dagwright.daemon.backfills import BackfillDaemon
+from dagwright.daemon.schedules import tick_schedule
+from dagwright.daemon.sensors import tick_sensor
+from dagwright.runs.ticks import instigator_json
 
 
 def _store(instance: Instance, *tag_sets: dict[str, str], job: str = "documented") -> list[str]:
@@ -46,7 +52,7 @@ def test_jobs_list_and_detail_carry_typed_metadata_tags_graph_and_partitions(
     client: TestClient,
 ) -> None:
     jobs = client.get("/api/v1/jobs").json()["jobs"]
-    assert [j["name"] for j in jobs] == ["documented", "configured", "flaky"]
+    assert [j["name"] for j in jobs] == ["documented", "configured", "flaky", "coloured"]
     detail = client.get("/api/v1/jobs/documented").json()
     assert detail["description"] == "A job whose metadata pane shows every type."
     assert detail["metadata"]["owner"] == {"type": "text", "value": "web team"}
@@ -278,7 +284,7 @@ def test_reexecute_from_failure_then_terminate_rules(
 
 
 def test_terminate_a_queued_run(tmp_path: Path, monkeypatch: Any) -> None:
-    from tests.web.conftest import BASE_URL, web_definitions
+    from tests.web.conftest import BASE_URL
 
     from dagwright.web.app import create_app
 
@@ -306,3 +312,161 @@ def test_terminate_a_queued_run(tmp_path: Path, monkeypatch: Any) -> None:
         canceled = client.post(f"/api/v1/runs/{held['run_id']}/terminate").json()
         assert canceled["status"] == "CANCELED"
         client.post(f"/api/v1/runs/{first['run_id']}/terminate")
+
+
+# -- schedules, sensors and ticks ----------------------------------------------------------
+
+
+def _at(day: int) -> datetime:
+    """03:00 Paris time (02:00 UTC) on 2026-01-<day>."""
+    return datetime(2026, 1, day, 2, 0, tzinfo=timezone.utc)
+
+
+def test_schedules_show_definition_state_next_tick_and_ticks(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    listed = queued_client.get("/api/v1/schedules").json()["schedules"]
+    assert [s["name"] for s in listed] == ["nightly_docs"]
+    schedule = listed[0]
+    assert schedule["cron_schedule"] == "0 3 * * *"
+    assert schedule["execution_timezone"] == "Europe/Paris"
+    assert schedule["job_name"] == "documented" and schedule["tags"] == {"team": "<night>"}
+    assert (schedule["status"], schedule["stored"], schedule["ticks"]) == ("STOPPED", False, [])
+    assert schedule["next_tick_at"] > time.time()
+    skipped = tick_schedule(queued_instance, web.nightly_docs, _at(3))
+    submitted = tick_schedule(queued_instance, web.nightly_docs, _at(4))
+    detail = queued_client.get("/api/v1/schedules/nightly_docs").json()
+    assert [t["tick_id"] for t in detail["ticks"]] == [submitted.tick_id, skipped.tick_id]
+    assert detail["ticks"][1]["skip_reason"] == "<odd> day: nothing to do"
+    assert detail["ticks"][0]["status"] == "SUCCESS"
+    assert detail["ticks"][0]["run_ids"] == list(submitted.run_ids)
+    state = queued_instance.get_instigator_states(definitions=web_definitions())[0]
+    same = instigator_json(web.nightly_docs, state, [submitted, skipped], time.time())
+    same["next_tick_at"] = detail["next_tick_at"]
+    assert detail == same  # the JSON of `dagwright schedule list --json`
+
+
+def test_start_and_stop_persist_and_unknown_names_are_404(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    started = queued_client.post("/api/v1/schedules/nightly_docs/start").json()
+    assert (started["status"], started["stored"]) == ("RUNNING", True)
+    assert queued_client.get("/api/v1/schedules/nightly_docs").json()["status"] == "RUNNING"
+    stopped = queued_client.post("/api/v1/schedules/nightly_docs/stop").json()
+    assert stopped["status"] == "STOPPED"
+    assert queued_client.post("/api/v1/sensors/colour_files/start").json()["status"] == "RUNNING"
+    assert queued_client.post("/api/v1/sensors/colour_files/stop").json()["status"] == "STOPPED"
+    for path in (
+        "/api/v1/schedules/nope",
+        "/api/v1/schedules/colour_files",  # a sensor, not a schedule
+        "/api/v1/sensors/nightly_docs",
+    ):
+        error = _error(queued_client.get(path), 404)
+        assert error["field"] == "name" and error["message"].endswith("not found"), path
+    error = _error(queued_client.post("/api/v1/schedules/nope/start"), 404)
+    assert "'nope'" in error["message"]
+    stored = [state.name for state in queued_instance.get_instigator_states()]
+    assert sorted(stored) == ["colour_files", "nightly_docs"]  # nothing for an unknown name
+
+
+def test_sensors_show_cursor_interval_and_failed_ticks(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    good = tick_sensor(queued_instance, web.colour_files, time.time())
+    bad = tick_sensor(queued_instance, web.broken_colours, time.time())
+    sensors = {s["name"]: s for s in queued_client.get("/api/v1/sensors").json()["sensors"]}
+    assert list(sensors) == ["colour_files", "broken_colours"]
+    files = sensors["colour_files"]
+    assert (files["minimum_interval_seconds"], files["cursor"]) == (45, "<seen>")
+    assert files["ticks"][0]["run_keys"] == ["red", "green"]
+    assert files["ticks"][0]["run_ids"] == list(good.run_ids)
+    error = sensors["broken_colours"]["ticks"][0]["error"]
+    assert bad.status.value == "FAILURE" and "the <bucket> is gone" in error["message"]
+    assert "RuntimeError" in error["traceback"]
+    assert (
+        queued_client.get("/api/v1/sensors/broken_colours").json()["ticks"][0]
+        == (sensors["broken_colours"]["ticks"][0])
+    )
+
+
+def test_ticks_filter_and_page_back(queued_client: TestClient, queued_instance: Instance) -> None:
+    first = tick_sensor(queued_instance, web.colour_files, time.time())
+    second = tick_sensor(queued_instance, web.colour_files, time.time())
+    tick_schedule(queued_instance, web.nightly_docs, _at(3))
+    page = queued_client.get("/api/v1/ticks?name=colour_files&kind=sensor&limit=1").json()
+    assert [t["tick_id"] for t in page["ticks"]] == [second.tick_id]
+    assert second.status.value == "SKIPPED"  # the cursor says the colours were seen
+    older = queued_client.get(f"/api/v1/ticks?name=colour_files&before={page['cursor']}").json()
+    assert [t["tick_id"] for t in older["ticks"]] == [first.tick_id] and older["cursor"] is None
+    every = queued_client.get("/api/v1/ticks").json()["ticks"]
+    assert [t["name"] for t in every] == ["nightly_docs", "colour_files", "colour_files"]
+    assert _error(queued_client.get("/api/v1/ticks?name=nope"), 404)["field"] == "name"
+    _error(queued_client.get("/api/v1/ticks?name=nightly_docs&kind=sensor"), 404)
+    assert _error(queued_client.get("/api/v1/ticks?kind=cron"), 422)["field"] == "kind"
+    assert _error(queued_client.get("/api/v1/ticks?limit=0"), 422)["field"] == "limit"
+
+
+# -- backfills -----------------------------------------------------------------------------
+
+
+def _finish_all(instance: Instance, backfill_id: str) -> None:
+    for run in instance.get_runs(RunsFilter(tags={"dagwright/backfill": backfill_id})):
+        for event_type in (EventType.RUN_STARTING, EventType.RUN_START, EventType.RUN_SUCCESS):
+            instance.handle_event(Event(run.run_id, event_type, time.time()))
+
+
+def test_backfill_launch_progress_list_and_cancel(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    body = {"job_name": "coloured", "partition_keys": ["red", "blue"], "tags": {"team": "bf"}}
+    created = queued_client.post("/api/v1/backfills", json=body)
+    assert created.status_code == 201, created.text
+    backfill = created.json()
+    backfill_id = backfill["backfill_id"]
+    assert (backfill["status"], backfill["partition_keys"]) == ("REQUESTED", ["red", "blue"])
+    assert backfill["progress"]["requested"] == 2 and backfill["progress"]["submitted"] == 0
+    BackfillDaemon(queued_instance).run_iteration(time.time())
+    shown = queued_client.get(f"/api/v1/backfills/{backfill_id}").json()
+    assert (shown["progress"]["submitted"], shown["progress"]["queued"]) == (2, 2)
+    assert shown == queued_instance.get_backfill(backfill_id).to_json()  # type: ignore[union-attr]
+    every = queued_client.post("/api/v1/backfills", json={"job_name": "coloured"}).json()
+    assert every["partition_keys"] == ["red", "green", "blue"]
+    listed = queued_client.get("/api/v1/backfills?limit=1").json()
+    assert [b["backfill_id"] for b in listed["backfills"]] == [every["backfill_id"]]
+    rest = queued_client.get(f"/api/v1/backfills?cursor={listed['cursor']}").json()
+    assert [b["backfill_id"] for b in rest["backfills"]] == [backfill_id]
+    assert rest["cursor"] is None
+    requested = queued_client.get("/api/v1/backfills?status=REQUESTED").json()["backfills"]
+    assert len(requested) == 2
+    canceled = queued_client.post(f"/api/v1/backfills/{backfill_id}/cancel").json()
+    assert canceled["status"] == "CANCELED" and canceled["progress"]["canceled"] == 2
+    again = queued_client.post(f"/api/v1/backfills/{backfill_id}/cancel")
+    assert again.status_code == 200 and again.json()["status"] == "CANCELED"
+
+
+def test_backfill_errors_name_the_field(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    def post(body: dict[str, Any], status: int) -> dict[str, Any]:
+        return _error(queued_client.post("/api/v1/backfills", json=body), status)
+
+    assert post({"job_name": "nope"}, 404)["field"] == "job_name"
+    assert post({"job_name": "documented"}, 422)["field"] == "job_name"  # not partitioned
+    error = post({"job_name": "coloured", "partition_keys": ["red", "<pink>"]}, 422)
+    assert error["field"] == "partition_keys" and "<pink>" in error["message"]
+    assert post({"job_name": "coloured", "partition_keys": []}, 422)["field"] == "job_name"
+    error = post({"job_name": "coloured", "tags": {"bad key": "x"}}, 422)
+    assert (error["field"], error["key"]) == ("tags", "bad key")
+    assert post({"job_name": "coloured", "extra": 1}, 422)["field"] == "extra"
+    assert queued_instance.get_backfills() == []  # nothing was stored
+    error = _error(queued_client.get("/api/v1/backfills/nope"), 404)
+    assert error["field"] == "backfill_id" and "'nope'" in error["message"]
+    _error(queued_client.post("/api/v1/backfills/nope/cancel"), 404)
+    assert _error(queued_client.get("/api/v1/backfills?status=DONE"), 422)["field"] == "status"
+    assert _error(queued_client.get("/api/v1/backfills?cursor=nope"), 422)["field"] == "cursor"
+    backfill_id = queued_instance.launch_backfill(web.coloured, ["red"])
+    BackfillDaemon(queued_instance).run_iteration(time.time())
+    _finish_all(queued_instance, backfill_id)
+    BackfillDaemon(queued_instance).run_iteration(time.time())
+    error = _error(queued_client.post(f"/api/v1/backfills/{backfill_id}/cancel"), 409)
+    assert error["field"] == "backfill_id" and "COMPLETED" in error["message"]

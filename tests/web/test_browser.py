@@ -1,6 +1,7 @@
 """The UI in a real browser (Debian's Chromium via Playwright) against a real server: the
-metadata pane, filtering runs by a tag chip, launching from the launchpad with tags, and
-re-executing from the run page. Also: the page's inline tag rules agree with ``tags.py``."""
+metadata pane, filtering runs by a tag chip, launching from the launchpad with tags,
+re-executing from the run page, toggling a schedule, launching a backfill from a job's page
+and cancelling it. Also: the page's inline tag rules agree with ``tags.py``."""
 
 from __future__ import annotations
 
@@ -145,6 +146,49 @@ def test_reexecute_from_the_run_page(page: Any, served: tuple[Instance, str]) ->
     expect(page.locator(".page-head .status")).to_have_text("SUCCESS")
     page.locator("#parent-link").click()
     expect(page.locator("a.child-link")).to_have_count(1)
+
+
+def test_toggling_a_schedule_persists_across_a_reload(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/schedules")
+    row = page.locator('tr[data-name="nightly_docs"]')
+    expect(row.locator(".status")).to_have_text("STOPPED")
+    row.get_by_role("button", name="Start").click()  # posts, then the list again (303)
+    expect(row.locator(".status")).to_have_text("RUNNING")
+    page.wait_for_load_state()
+    page.reload()
+    expect(row.locator(".status")).to_have_text("RUNNING")
+    expect(row.locator("td").nth(4)).to_contain_text(re.compile(r"in \d+ \w+"))  # next tick
+    row.get_by_role("button", name="Stop").click()
+    expect(row.locator(".status")).to_have_text("STOPPED")
+    page.wait_for_load_state()
+    page.reload()
+    expect(row.locator(".status")).to_have_text("STOPPED")
+
+
+def test_backfill_from_the_job_page_then_cancel_it(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/jobs/coloured")
+    page.locator("#backfill-chosen").check()
+    page.locator("#backfill-keys").select_option(["red", "blue"])
+    page.locator("#launch-backfill").click()
+    expect(page).to_have_url(re.compile(r"/backfills/[0-9a-f]{12}$"))
+    counts = page.locator("#progress-counts")
+    expect(counts.locator('[data-count="requested"]')).to_have_text("2")
+    expect(page.locator(".page-head .status")).to_have_text("REQUESTED")
+    backfill_id = page.url.rsplit("/", 1)[1]
+    page.goto("/backfills")
+    page.add_init_script("window.confirm = () => true")  # the Cancel button asks first
+    page.locator(f'tr[data-backfill-id="{backfill_id}"] a.backfill-id').click()
+    expect(page).to_have_url(re.compile(f"/backfills/{backfill_id}$"))
+    expect(page.locator("#cancel-backfill")).to_have_attribute("type", "submit")
+    page.locator("#cancel-backfill").click()
+    expect(page.locator(".page-head .status")).to_have_text("CANCELED")
+    expect(page.locator("#cancel-backfill")).to_have_count(0)
+    page.locator("#backfill-runs").click()
+    expect(page).to_have_url(re.compile(r"/runs\?tag=dagwright%2Fbackfill%3D"))
 
 
 #: Keys and values the page's rules must judge as dagwright.tags does.

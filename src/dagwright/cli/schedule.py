@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
 
 import click
 
@@ -14,7 +13,13 @@ from dagwright.definitions.cron import zone
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
 from dagwright.instance import Instance
-from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick, TickStatus
+from dagwright.runs.ticks import (
+    InstigatorKind,
+    InstigatorStatus,
+    Tick,
+    TickStatus,
+    instigator_json,
+)
 
 #: Ticks shown per schedule or sensor by ``list``.
 RECENT_TICKS = 5
@@ -32,24 +37,6 @@ def _get(definitions: Definitions, kind: InstigatorKind, name: str) -> Instigato
     if kind is InstigatorKind.SCHEDULE:
         return definitions.get_schedule(name)
     return definitions.get_sensor(name)
-
-
-def instigator_json(
-    defined: Instigator, state: InstigatorState, ticks: list[Tick]
-) -> dict[str, Any]:
-    """A schedule or sensor with its state and recent ticks, as the HTTP API shows it."""
-    data: dict[str, Any] = {**state.to_json(), "job_name": defined.job.name}
-    data["description"] = defined.description
-    if isinstance(defined, ScheduleDefinition):
-        data["cron_schedule"] = defined.cron_schedule
-        data["execution_timezone"] = defined.execution_timezone
-        data["tags"] = dict(defined.tags)
-        data["next_tick_at"] = defined.cron.next_after(datetime.now(timezone.utc)).timestamp()
-    else:
-        data["minimum_interval_seconds"] = defined.minimum_interval_seconds
-    data["default_status"] = defined.default_status.value
-    data["ticks"] = [tick.to_json() for tick in ticks]
-    return data
 
 
 def _describe(tick: Tick) -> str:
@@ -71,7 +58,8 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
             for s in states
         ]
     if as_json:
-        echo_json({f"{kind.value}s": [instigator_json(d, s, t) for d, s, t in rows]})
+        now = time.time()
+        echo_json({f"{kind.value}s": [instigator_json(d, s, t, now) for d, s, t in rows]})
         return
     from rich.table import Table
 

@@ -6,10 +6,15 @@ returns. Timestamps are float seconds since the epoch (UTC).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dagwright.definitions.schedule import ScheduleDefinition
+    from dagwright.definitions.sensor import SensorDefinition
 
 
 class InstigatorKind(str, Enum):
@@ -151,3 +156,30 @@ class InstigatorState:
             "updated_at": self.updated_at,
             "stored": self.stored,
         }
+
+
+def instigator_json(
+    defined: ScheduleDefinition | SensorDefinition,
+    state: InstigatorState,
+    ticks: Sequence[Tick],
+    now: float,
+) -> dict[str, Any]:
+    """A schedule or sensor with its state and recent ticks, as ``schedule|sensor list
+    --json`` prints it and the HTTP API returns it: the state's fields, then the
+    definition's (a schedule: cron, time zone, tags and the next tick after ``now``; a
+    sensor: its minimum interval), then ``ticks``, newest first."""
+    from dagwright.definitions.schedule import ScheduleDefinition
+
+    data: dict[str, Any] = {**state.to_json(), "job_name": defined.job.name}
+    data["description"] = defined.description
+    if isinstance(defined, ScheduleDefinition):
+        data["cron_schedule"] = defined.cron_schedule
+        data["execution_timezone"] = defined.execution_timezone
+        data["tags"] = dict(defined.tags)
+        after = datetime.fromtimestamp(now, tz=timezone.utc)
+        data["next_tick_at"] = defined.cron.next_after(after).timestamp()
+    else:
+        data["minimum_interval_seconds"] = defined.minimum_interval_seconds
+    data["default_status"] = defined.default_status.value
+    data["ticks"] = [tick.to_json() for tick in ticks]
+    return data

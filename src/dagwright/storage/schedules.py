@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any, Final
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick, TickStatus
 from dagwright.storage.engine import Database
@@ -20,13 +19,25 @@ from dagwright.storage.tag_index import index_form
 _KEYS_PER_QUERY: Final = 500
 
 
+def _upsert_insert(is_postgres: bool) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_*``); the other dialect is not imported
+    (PostgreSQL's costs tens of milliseconds of start-up)."""
+    if is_postgres:
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
+
+
 class ScheduleStorage:
     """Instigator state, ticks and sensor run keys in one SQL database."""
 
     def __init__(self, database: Database) -> None:
         """Use ``database``, whose schema is current."""
         self._db = database
-        self._insert = postgresql.insert if database.is_postgres else sqlite.insert
+        self._insert = _upsert_insert(database.is_postgres)
 
     # -- state -----------------------------------------------------------------------------
 

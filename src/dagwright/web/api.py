@@ -3,6 +3,7 @@ answers JSON (runs and events in the same form as storage and ``--json``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -10,8 +11,16 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
-from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
+from dagwright.errors import (
+    DagwrightError,
+    DagwrightInvalidPartitionError,
+    DagwrightInvalidTransitionError,
+    DagwrightNotFoundError,
+    DagwrightRunNotFoundError,
+)
+from dagwright.runs.backfills import Backfill, BackfillStatus
 from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
 from dagwright.tags import parse_tag_pair, validate_tag_key
 from dagwright.web import schemas
 from dagwright.web.context import WebContext, web_context
@@ -194,3 +203,152 @@ def queue_state(web: Web) -> Response:
     from dagwright.runs.queue import queue_to_json
 
     return _json(queue_to_json(web.instance.get_queue_state()))
+
+
+# -- schedules, sensors and ticks ----------------------------------------------------------
+
+#: Ticks shown with each schedule or sensor.
+RECENT_TICKS = 10
+
+InstigatorName = Annotated[str, Path(description="A schedule or sensor of the loaded code.")]
+
+
+def _instigators(web: WebContext, kind: InstigatorKind, name: str | None = None) -> Response:
+    now = time.time()
+    found = [
+        each.to_json(now)
+        for each in web.instigators(kind, name=_text("name", name), ticks=RECENT_TICKS)
+    ]
+    return _json(found[0] if name is not None else {f"{kind.value}s": found})
+
+
+def _set_status(web: WebContext, kind: InstigatorKind, name: str, running: bool) -> Response:
+    web.get_instigator(kind, _text("name", name) or "")
+    status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
+    web.instance.set_instigator_status(name, kind, status)
+    return _instigators(web, kind, name)
+
+
+@router.get("/schedules", response_model=schemas.SchedulesList)
+def list_schedules(web: Web) -> Response:
+    """Every schedule of the loaded code: cron, time zone, job, state, next and recent ticks."""
+    return _instigators(web, InstigatorKind.SCHEDULE)
+
+
+@router.get("/schedules/{name}", response_model=schemas.ScheduleOut)
+def get_schedule(web: Web, name: InstigatorName) -> Response:
+    """One schedule: its definition, state, next tick and recent ticks."""
+    return _instigators(web, InstigatorKind.SCHEDULE, name)
+
+
+@router.post("/schedules/{name}/start", response_model=schemas.ScheduleOut)
+def start_schedule(web: Web, name: InstigatorName) -> Response:
+    """Start a schedule (persisted): its next tick is the first cron time after now."""
+    return _set_status(web, InstigatorKind.SCHEDULE, name, running=True)
+
+
+@router.post("/schedules/{name}/stop", response_model=schemas.ScheduleOut)
+def stop_schedule(web: Web, name: InstigatorName) -> Response:
+    """Stop a schedule (persisted)."""
+    return _set_status(web, InstigatorKind.SCHEDULE, name, running=False)
+
+
+@router.get("/sensors", response_model=schemas.SensorsList)
+def list_sensors(web: Web) -> Response:
+    """Every sensor of the loaded code: job, minimum interval, state, cursor, recent ticks."""
+    return _instigators(web, InstigatorKind.SENSOR)
+
+
+@router.get("/sensors/{name}", response_model=schemas.SensorOut)
+def get_sensor(web: Web, name: InstigatorName) -> Response:
+    """One sensor: its definition, state, cursor and recent ticks."""
+    return _instigators(web, InstigatorKind.SENSOR, name)
+
+
+@router.post("/sensors/{name}/start", response_model=schemas.SensorOut)
+def start_sensor(web: Web, name: InstigatorName) -> Response:
+    """Start a sensor (persisted): the daemon evaluates it on its next pass."""
+    return _set_status(web, InstigatorKind.SENSOR, name, running=True)
+
+
+@router.post("/sensors/{name}/stop", response_model=schemas.SensorOut)
+def stop_sensor(web: Web, name: InstigatorName) -> Response:
+    """Stop a sensor (persisted)."""
+    return _set_status(web, InstigatorKind.SENSOR, name, running=False)
+
+
+@router.get("/ticks", response_model=schemas.TicksPage)
+def list_ticks(
+    web: Web,
+    name: Annotated[str | None, Query(description="Of this schedule or sensor.")] = None,
+    kind: Annotated[InstigatorKind | None, Query(description="Only of this kind.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    before: Annotated[int | None, Query(ge=0, le=2**62, description="A tick_id.")] = None,
+) -> Response:
+    """Ticks of schedules and sensors, newest first; ``before`` pages back."""
+    if name is not None:
+        web.check_instigator_name(_text("name", name) or "", kind)
+    ticks = web.instance.get_ticks(name, kind=kind, limit=limit, before=before)
+    cursor = ticks[-1].tick_id if len(ticks) == limit else None
+    return _json({"ticks": [tick.to_json() for tick in ticks], "cursor": cursor})
+
+
+# -- backfills -----------------------------------------------------------------------------
+
+BackfillId = Annotated[str, Path(description="A backfill id.")]
+
+
+def _backfill(web: WebContext, backfill_id: str) -> Backfill:
+    backfill = web.instance.get_backfill(_text("backfill_id", backfill_id) or "")
+    if backfill is None:
+        raise from_dagwright(DagwrightNotFoundError("backfill", backfill_id))
+    return backfill
+
+
+@router.get("/backfills", response_model=schemas.BackfillsPage)
+def list_backfills(
+    web: Web,
+    status: Annotated[BackfillStatus | None, Query(description="Only in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(description="Last backfill_id of the page.")] = None,
+) -> Response:
+    """Backfills, newest first, each with its progress; keyset pagination."""
+    try:
+        found = web.instance.get_backfills(
+            limit=limit, cursor=_text("cursor", cursor), status=status
+        )
+    except DagwrightNotFoundError:
+        raise ApiError(422, "invalid_request", "cursor", "names no backfill") from None
+    next_cursor = found[-1].backfill_id if len(found) == limit else None
+    return _json({"backfills": [b.to_json() for b in found], "cursor": next_cursor})
+
+
+@router.post("/backfills", status_code=201, response_model=schemas.BackfillOut)
+def create_backfill(web: Web, body: schemas.CreateBackfill) -> Response:
+    """Launch a backfill of a partitioned job: one run per partition (null: every one),
+    submitted through the queue by the daemon."""
+    job = web.get_job(body.job_name)
+    try:
+        backfill_id = web.instance.launch_backfill(
+            job, body.partition_keys, tags=body.tags, definitions=web.definitions
+        )
+    except DagwrightInvalidPartitionError as exc:
+        field = "partition_keys" if exc.partition_key else "job_name"
+        raise from_dagwright(exc, field) from None
+    return _json(_backfill(web, backfill_id).to_json(), 201)
+
+
+@router.get("/backfills/{backfill_id}", response_model=schemas.BackfillOut)
+def get_backfill(web: Web, backfill_id: BackfillId) -> Response:
+    """One backfill with its progress (runs by status)."""
+    return _json(_backfill(web, backfill_id).to_json())
+
+
+@router.post("/backfills/{backfill_id}/cancel", response_model=schemas.BackfillOut)
+def cancel_backfill(web: Web, backfill_id: BackfillId) -> Response:
+    """Cancel a backfill: no more runs are submitted; its waiting runs are canceled."""
+    _backfill(web, backfill_id)
+    try:
+        return _json(web.instance.cancel_backfill(backfill_id).to_json())
+    except DagwrightInvalidTransitionError as exc:
+        raise from_dagwright(exc, "backfill_id") from None

@@ -3,17 +3,19 @@
 API errors have one JSON shape, ``{"error": {"type", "field", "rule", "message"}}`` (plus
 ``"key"`` for a tag or config key): ``field`` names the request field at fault (``tags``,
 ``run_config``, ``cursor`` …), ``rule`` says what was wrong. Bad input is 422, an unknown
-id 404, a run in the wrong state 409, a failing database 503. Pages show the same message
-on an error page.
+id 404, a run (or backfill) in the wrong state 409, a failing database 503. Pages show the
+same message on an error page.
+
+Nothing here imports FastAPI: the pages are plain Starlette, and the API (FastAPI) is built
+on first use (``dagwright.web.app``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dagwright.errors import (
@@ -25,10 +27,15 @@ from dagwright.errors import (
     DagwrightInvalidPartitionError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
+    DagwrightNotFoundError,
     DagwrightRunNotFoundError,
     DagwrightStorageError,
     DagwrightUserCodeError,
 )
+
+if TYPE_CHECKING:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.applications import Starlette
 
 #: Request fields a ``DagwrightInvalidConfigError`` may name as its ``where``.
 _REQUEST_FIELDS = frozenset({"run_config", "op_selection", "partition_key", "tags"})
@@ -75,6 +82,20 @@ class ApiError(Exception):
         return {"error": error}
 
 
+#: The request field an unknown thing of each kind is reported against (else ``name``).
+_NOT_FOUND_FIELDS = {"run": "run_id", "backfill": "backfill_id"}
+
+#: Errors shaped by their class alone: (class, status, type, default field); the rule is
+#: the error's message.
+_BY_CLASS: tuple[tuple[type[DagwrightError], int, str, str | None], ...] = (
+    (DagwrightCodeLoadError, 404, "not_found", "job_name"),
+    (DagwrightInvalidTransitionError, 409, "conflict", "run_id"),
+    (DagwrightExecutionError, 409, "conflict", "run_id"),
+    (DagwrightStorageError, 503, "storage_unavailable", None),
+    (DagwrightUserCodeError, 422, "user_code_error", "run_config"),
+)
+
+
 def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
     """Shape a dagwright error; ``field`` overrides the field it is reported against."""
     message = str(exc)
@@ -89,14 +110,13 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
         return ApiError(422, "invalid_metadata", field, exc.rule, message, exc.key)
     if isinstance(exc, DagwrightRunNotFoundError):
         return ApiError(404, "not_found", field or "run_id", "no run has this id", message)
-    if isinstance(exc, DagwrightCodeLoadError):
-        return ApiError(404, "not_found", field or "job_name", message, message)
-    if isinstance(exc, (DagwrightInvalidTransitionError, DagwrightExecutionError)):
-        return ApiError(409, "conflict", field or "run_id", message, message)
-    if isinstance(exc, DagwrightStorageError):
-        return ApiError(503, "storage_unavailable", field, message, message)
-    if isinstance(exc, DagwrightUserCodeError):
-        return ApiError(422, "user_code_error", field or "run_config", message, message)
+    if isinstance(exc, DagwrightNotFoundError):
+        rule = f"no {exc.what} has this id or name"
+        default = _NOT_FOUND_FIELDS.get(exc.what, "name")
+        return ApiError(404, "not_found", field or default, rule, message)
+    for kind, status, error_type, default_field in _BY_CLASS:
+        if isinstance(exc, kind):
+            return ApiError(status, error_type, field or default_field, message, message)
     return ApiError(422, "invalid", field, message, message)
 
 
@@ -112,8 +132,9 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers turning errors into responses (JSON for the API, HTML else)."""
+def install(app: Starlette, *, api: bool = False) -> None:
+    """Register the handlers turning errors into responses (JSON for the API, HTML else);
+    ``api``: also FastAPI's request validation errors (imports FastAPI)."""
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -128,6 +149,8 @@ def install(app: FastAPI) -> None:
         return await on_api_error(request, from_dagwright(exc))
 
     async def on_validation(request: Request, exc: Exception) -> Response:
+        from fastapi.exceptions import RequestValidationError
+
         assert isinstance(exc, RequestValidationError)
         return await on_api_error(request, _validation_error(exc))
 
@@ -145,5 +168,8 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(DagwrightError, on_dagwright)
-    app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    if api:
+        from fastapi.exceptions import RequestValidationError
+
+        app.add_exception_handler(RequestValidationError, on_validation)

@@ -18,6 +18,8 @@ from markupsafe import Markup, escape
 from dagwright.tags import is_system_tag
 
 if TYPE_CHECKING:
+    from dagwright.definitions.schedule import ScheduleDefinition
+    from dagwright.runs.backfills import BackfillProgress
     from dagwright.web.query import RunsQuery
 
 #: URL schemes a link on a page may use; anything else is shown as text.
@@ -209,3 +211,34 @@ def when_html(ts: float | None, now: float) -> Markup:
 def status_html(status: str) -> Markup:
     """A run status badge."""
     return Markup(f'<span class="status status-{status.lower()}">{escape(status)}</span>')
+
+
+def progress_html(progress: BackfillProgress | None) -> Markup:
+    """A backfill's progress bar: succeeded, failed, canceled, running and queued runs as
+    segments of the partitions requested, with the counts in its title."""
+    if progress is None or progress.requested == 0:
+        return Markup('<span class="muted">-</span>')
+    parts = (
+        ("succeeded", progress.succeeded),
+        ("failed", progress.failed),
+        ("canceled", progress.canceled),
+        ("running", progress.running),
+        ("queued", progress.queued),
+    )
+    title = ", ".join(f"{count} {name}" for name, count in parts if count)
+    title = f"{progress.finished} of {progress.requested} ended" + (f": {title}" if title else "")
+    segments = "".join(
+        f'<span class="seg seg-{name}" style="width:{100 * count / progress.requested:.2f}%">'
+        "</span>"
+        for name, count in parts
+        if count
+    )
+    return Markup(
+        f'<span class="progress" role="img" aria-label="{title}" title="{title}">{segments}'
+        f'</span> <span class="progress-text">{progress.finished}/{progress.requested}</span>'
+    )  # only numbers and fixed words: nothing to escape
+
+
+def next_tick(schedule: ScheduleDefinition, now: float) -> float:
+    """When ``schedule`` next ticks after ``now`` (its cron in its time zone)."""
+    return schedule.cron.next_after(datetime.fromtimestamp(now, tz=timezone.utc)).timestamp()

@@ -1,8 +1,10 @@
 """The shapes of the HTTP API: request bodies (validated by pydantic), the documented
 response shapes (for the OpenAPI document), and the JSON of a job.
 
-Runs, events and the queue have one JSON form each, shared with storage and the CLI's
-``--json`` (``Run.to_json``, ``Event.to_json``, ``queue_to_json``); jobs get theirs here.
+Runs, events, the queue, ticks, schedules, sensors and backfills have one JSON form each,
+shared with storage and the CLI's ``--json`` (``Run.to_json``, ``Event.to_json``,
+``queue_to_json``, ``Tick.to_json``, ``instigator_json``, ``Backfill.to_json``); jobs get
+theirs here.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class Reexecute(_Body):
 
     from_failure: bool = False
     tags: dict[str, Any] | None = Field(None, description="Launch tags over the parent's.")
+
+
+class CreateBackfill(_Body):
+    """``POST /backfills``: one run per partition of a partitioned job."""
+
+    job_name: str = Field(description="A partitioned job of the loaded code.")
+    partition_keys: list[str] | None = Field(
+        None, description="The partitions, in submission order; null: every partition."
+    )
+    tags: dict[str, Any] | None = Field(None, description="User tags of every run.")
 
 
 # -- documented responses ------------------------------------------------------------------
@@ -173,10 +185,123 @@ class QueueState(BaseModel):
     limits: list[dict[str, Any]]
 
 
+class TickErrorOut(BaseModel):
+    """Why a tick failed: a one-line message and, for user code, the traceback."""
+
+    message: str
+    traceback: str | None
+
+
+class TickOut(BaseModel):
+    """One evaluation of a schedule or sensor, as ``Tick.to_json`` writes it."""
+
+    tick_id: int
+    name: str
+    kind: str
+    status: str
+    timestamp: float
+    run_ids: list[str]
+    run_keys: list[str]
+    skipped_run_keys: list[str]
+    skip_reason: str | None
+    error: TickErrorOut | None
+    cursor: str | None
+    ended_at: float | None
+
+
+class TicksPage(BaseModel):
+    """Ticks, newest first; ``cursor`` (a ``tick_id``, as ``before``) gets the next page."""
+
+    ticks: list[TickOut]
+    cursor: int | None
+
+
+class InstigatorOut(BaseModel):
+    """A schedule or sensor: its stored state, its definition and its recent ticks (as
+    ``dagwright schedule|sensor list --json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    kind: str
+    status: str
+    cursor: str | None
+    last_tick_at: float | None
+    updated_at: float | None
+    stored: bool
+    job_name: str
+    description: str | None
+    default_status: str
+    ticks: list[TickOut]
+
+
+class ScheduleOut(InstigatorOut):
+    """A schedule, with its cron, time zone, tags and next tick."""
+
+    cron_schedule: str
+    execution_timezone: str
+    tags: dict[str, str]
+    next_tick_at: float
+
+
+class SensorOut(InstigatorOut):
+    """A sensor, with its minimum interval."""
+
+    minimum_interval_seconds: float
+
+
+class SchedulesList(BaseModel):
+    """The schedules of the loaded code."""
+
+    schedules: list[ScheduleOut]
+
+
+class SensorsList(BaseModel):
+    """The sensors of the loaded code."""
+
+    sensors: list[SensorOut]
+
+
+class BackfillProgressOut(BaseModel):
+    """How far a backfill's runs are."""
+
+    requested: int
+    submitted: int
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    canceled: int
+
+
+class BackfillOut(BaseModel):
+    """A backfill, as ``Backfill.to_json`` (and ``dagwright backfill show --json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    backfill_id: str
+    job_name: str
+    status: str
+    partition_keys: list[str]
+    tags: dict[str, str]
+    created_at: float
+    ended_at: float | None
+    error: str | None
+    submitted: int
+    progress: BackfillProgressOut
+
+
+class BackfillsPage(BaseModel):
+    """Backfills, newest first; ``cursor`` (a ``backfill_id``) gets the next page."""
+
+    backfills: list[BackfillOut]
+    cursor: str | None
+
+
 #: The error answers every route may give, for the OpenAPI document.
 ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    404: {"model": ErrorBody, "description": "Unknown run or job."},
-    409: {"model": ErrorBody, "description": "The run is not in a state that allows this."},
+    404: {"model": ErrorBody, "description": "Unknown run, job, schedule, sensor or backfill."},
+    409: {"model": ErrorBody, "description": "Not in a state that allows this."},
     422: {"model": ErrorBody, "description": "Bad input: the field and the rule."},
 }
 

@@ -1,17 +1,25 @@
 """The pages: server-rendered Jinja2 (autoescaped), each route parse → one ``Instance``
 call → render. Forms post back to the same app (same-origin checked by ``security``) and
-redirect (303) to the page showing the result."""
+redirect (303) to the page showing the result.
+
+Plain Starlette routes (no FastAPI: see ``dagwright.web.app``): a view is a function of the
+request and the :class:`WebContext`, run in the thread pool; a form's fields are read first
+(:func:`form`).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
 
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.runs.models import Run, RunsFilter, RunStatus
@@ -34,11 +42,63 @@ from dagwright.web.context import WebContext, web_context
 from dagwright.web.errors import ApiError, from_dagwright
 from dagwright.web.query import PAGE_SIZE, RunsQuery
 
-router = APIRouter(include_in_schema=False)
-Web = Annotated[WebContext, Depends(web_context)]
+#: A page view: the request and the app's context in, a response out.
+View = Callable[[Request, WebContext], Response]
+
+
+class Routes(list[Route]):
+    """The routes of a group of pages, registered by the ``get``/``post`` decorators."""
+
+    def get(self, path: str) -> Callable[[View], View]:
+        """Register a view of ``GET path``."""
+        return self._register(path, "GET")
+
+    def post(self, path: str) -> Callable[[View], View]:
+        """Register a view of a form posted to ``path`` (its fields: :func:`form`)."""
+        return self._register(path, "POST")
+
+    def _register(self, path: str, method: str) -> Callable[[View], View]:
+        def register(view: View) -> View:
+            self.append(Route(path, _endpoint(view, method), methods=[method]))
+            return view
+
+        return register
+
+
+def _endpoint(view: View, method: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        if method == "POST":
+            body = (await request.body()).decode("utf-8", "replace")
+            request.state.form = parse_qsl(body, keep_blank_values=True)
+        return await run_in_threadpool(view, request, web_context(request))
+
+    endpoint.__name__ = view.__name__
+    endpoint.__doc__ = view.__doc__
+    return endpoint
+
+
+def form(request: Request) -> list[tuple[str, str]]:
+    """The fields of the URL-encoded form posted with ``request``."""
+    fields: list[tuple[str, str]] = request.state.form
+    return fields
+
+
+def param(request: Request, name: str) -> str:
+    """A path parameter."""
+    return str(request.path_params[name])
+
+
+ROUTES = Routes()
 
 #: The pages in the navigation bar: (label, path). A new page group adds itself here.
-NAV: list[tuple[str, str]] = [("Jobs", "/jobs"), ("Runs", "/runs"), ("Queue", "/queue")]
+NAV: list[tuple[str, str]] = [
+    ("Jobs", "/jobs"),
+    ("Runs", "/runs"),
+    ("Queue", "/queue"),
+    ("Schedules", "/schedules"),
+    ("Sensors", "/sensors"),
+    ("Backfills", "/backfills"),
+]
 
 #: Runs shown on a job's overview page.
 LATEST_RUNS = 10
@@ -53,6 +113,9 @@ def templates() -> Jinja2Templates:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
+        # compiled templates are cached (per user, in the temp directory, checked against
+        # each template's source) as Python caches bytecode: a first page ~40 ms sooner
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -75,6 +138,8 @@ def templates() -> Jinja2Templates:
         chips_html=render.chips_html,
         when_html=render.when_html,
         status_html=render.status_html,
+        progress_html=render.progress_html,
+        next_tick=render.next_tick,
         nav=NAV,
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
@@ -113,25 +178,17 @@ def tag_rules() -> dict[str, Any]:
     }
 
 
-async def form_fields(request: Request) -> list[tuple[str, str]]:
-    """The fields of a URL-encoded form post."""
-    body = (await request.body()).decode("utf-8", "replace")
-    return parse_qsl(body, keep_blank_values=True)
-
-
-Form = Annotated[list[tuple[str, str]], Depends(form_fields)]
-
-
-def _see_other(url: str) -> RedirectResponse:
+def see_other(url: str) -> RedirectResponse:
+    """Redirect after a form post (303: the browser then GETs ``url``)."""
     return RedirectResponse(url, status_code=303)
 
 
 # -- jobs ----------------------------------------------------------------------------------
 
 
-@router.get("/")
-@router.get("/jobs")
-def jobs_page(request: Request, web: Web) -> Response:
+@ROUTES.get("/")
+@ROUTES.get("/jobs")
+def jobs_page(request: Request, web: WebContext) -> Response:
     """Every loaded job: description, owner and links from its metadata, tags, last run."""
     latest = {
         name: next(iter(web.instance.get_runs(RunsFilter(job_name=name), limit=1)), None)
@@ -140,15 +197,21 @@ def jobs_page(request: Request, web: Web) -> Response:
     return page(request, "jobs.html", jobs=list(web.jobs.values()), latest=latest)
 
 
-@router.get("/jobs/{name}")
-def job_page(request: Request, web: Web, name: str) -> Response:
-    """A job's overview: its graph, description, metadata pane, tags, partitions, runs."""
+@ROUTES.get("/jobs/{name}")
+def job_page(request: Request, web: WebContext) -> Response:
+    """A job's overview: its graph, description, metadata pane, tags, partitions, its
+    schedules and sensors, runs; a backfill form for a partitioned job."""
+    name = param(request, "name")
     job = web.get_job(name)
     names = list(job.graph.nodes)
     edges = [(e.from_node, e.to_node) for e in job.graph.edges]
     runs = web.instance.get_runs(RunsFilter(job_name=name), limit=LATEST_RUNS)
     from dagwright.web.schemas import partitions_json
 
+    states = {
+        (state.kind.value, state.name): state
+        for state in web.instance.get_instigator_states(definitions=web.definitions)
+    }
     return page(
         request,
         "job.html",
@@ -156,20 +219,24 @@ def job_page(request: Request, web: Web, name: str) -> Response:
         metadata=render.visible_metadata(job.metadata),
         layout=dag.layout(names, edges),
         partitions=partitions_json(job),
+        schedules=[s for s in web.definitions.schedules.values() if s.job.name == name],
+        sensors=[s for s in web.definitions.sensors.values() if s.job.name == name],
+        states=states,
         runs=runs,
     )
 
 
-@router.get("/jobs/{name}/launchpad")
-def launchpad_page(request: Request, web: Web, name: str) -> Response:
+@ROUTES.get("/jobs/{name}/launchpad")
+def launchpad_page(request: Request, web: WebContext) -> Response:
     """The launchpad: run config, op selection, partition, tags."""
+    name = param(request, "name")
     job = web.get_job(name)
-    form = launchpad.LaunchForm(run_config_text=launchpad.default_config_text(job))
-    return _launchpad(request, web, name, form)
+    launch_form = launchpad.LaunchForm(run_config_text=launchpad.default_config_text(job))
+    return _launchpad(request, web, name, launch_form)
 
 
 def _launchpad(
-    request: Request, web: WebContext, name: str, form: Any, status: int = 200
+    request: Request, web: WebContext, name: str, launch_form: Any, status: int = 200
 ) -> Response:
     job = web.get_job(name)
     from dagwright.web.schemas import partitions_json
@@ -179,64 +246,58 @@ def _launchpad(
         "launchpad.html",
         status=status,
         job=job,
-        form=form,
+        form=launch_form,
         partitions=partitions_json(job),
         tag_rules=tag_rules(),
     )
 
 
-@router.post("/jobs/{name}/launchpad/check")
-def launchpad_check(web: Web, name: str, fields: Form) -> Response:
+@ROUTES.post("/jobs/{name}/launchpad/check")
+def launchpad_check(request: Request, web: WebContext) -> Response:
     """Check a launchpad form without launching: ``{"errors": {field: message}}``."""
-    job = web.get_job(name)
-    form = launchpad.parse_form(fields)
-    launchpad.check(form, job)
-    return JSONResponse({"ok": not form.errors, "errors": form.errors})
+    job = web.get_job(param(request, "name"))
+    launch_form = launchpad.parse_form(form(request))
+    launchpad.check(launch_form, job)
+    return JSONResponse({"ok": not launch_form.errors, "errors": launch_form.errors})
 
 
-@router.post("/jobs/{name}/launchpad")
-def launch(request: Request, web: Web, name: str, fields: Form) -> Response:
+@ROUTES.post("/jobs/{name}/launchpad")
+def launch(request: Request, web: WebContext) -> Response:
     """Launch from the launchpad, then show the run (or the form again, with errors)."""
+    name = param(request, "name")
     job = web.get_job(name)
-    form = launchpad.parse_form(fields)
-    launchpad.check(form, job)
-    if form.errors:
-        return _launchpad(request, web, name, form, status=422)
+    launch_form = launchpad.parse_form(form(request))
+    launchpad.check(launch_form, job)
+    if launch_form.errors:
+        return _launchpad(request, web, name, launch_form, status=422)
     try:
         run = web.instance.submit_run(
             job,
-            run_config=form.run_config,
-            tags=form.tags,
-            op_selection=form.op_selection,
-            partition_key=form.partition_key or None,
+            run_config=launch_form.run_config,
+            tags=launch_form.tags,
+            op_selection=launch_form.op_selection,
+            partition_key=launch_form.partition_key or None,
         )
     except DagwrightError as exc:
         error = from_dagwright(exc)
-        form.errors[error.field or "run_config"] = error.message
-        return _launchpad(request, web, name, form, status=error.status)
-    return _see_other(f"/runs/{run.run_id}")
+        launch_form.errors[error.field or "run_config"] = error.message
+        return _launchpad(request, web, name, launch_form, status=error.status)
+    return see_other(f"/runs/{run.run_id}")
 
 
 # -- runs ----------------------------------------------------------------------------------
 
 
-@router.get("/runs")
-def runs_page(
-    request: Request,
-    web: Web,
-    tag: Annotated[list[str], Query()] = [],  # noqa: B006
-    status: Annotated[list[str], Query()] = [],  # noqa: B006
-    job: str | None = None,
-    system: str | None = None,
-    cursor: str | None = None,
-) -> Response:
+@ROUTES.get("/runs")
+def runs_page(request: Request, web: WebContext) -> Response:
     """Runs, newest first: status, job, duration, tags as chips that filter on a click."""
+    params = request.query_params
     query = RunsQuery.parse(
-        [_tag_pair(pair) for pair in tag],
-        [_status(s) for s in status if s],
-        job,
-        system == "1",
-        cursor,
+        [_tag_pair(pair) for pair in params.getlist("tag")],
+        [_status(s) for s in params.getlist("status") if s],
+        params.get("job"),
+        params.get("system") == "1",
+        params.get("cursor"),
     )
     try:
         runs = web.instance.get_runs(query.runs_filter(), limit=PAGE_SIZE, cursor=query.cursor)
@@ -268,9 +329,10 @@ def _require_run(web: WebContext, run_id: str) -> Run:
     return run
 
 
-@router.get("/runs/{run_id}")
-def run_page(request: Request, web: Web, run_id: str) -> Response:
+@ROUTES.get("/runs/{run_id}")
+def run_page(request: Request, web: WebContext) -> Response:
     """A run: status, timing, tags (editable), timeline, event log, related runs."""
+    run_id = param(request, "run_id")
     run = _require_run(web, run_id)
     events = web.instance.get_events(run_id)
     children = web.instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: run_id}), limit=20)
@@ -288,37 +350,39 @@ def run_page(request: Request, web: Web, run_id: str) -> Response:
     )
 
 
-@router.post("/runs/{run_id}/tags")
-def edit_tags(web: Web, run_id: str, fields: Form) -> Response:
+@ROUTES.post("/runs/{run_id}/tags")
+def edit_tags(request: Request, web: WebContext) -> Response:
     """Add one tag (``key``, ``value``) or remove one (``remove``), then show the run."""
-    values = dict(fields)
+    run_id = param(request, "run_id")
+    values = dict(form(request))
     _require_run(web, run_id)
     if "remove" in values:
         web.instance.remove_run_tags(run_id, [values["remove"]])
     else:
         web.instance.add_run_tags(run_id, {values.get("key", "").strip(): values.get("value", "")})
-    return _see_other(f"/runs/{run_id}")
+    return see_other(f"/runs/{run_id}")
 
 
-@router.post("/runs/{run_id}/reexecute")
-def reexecute(web: Web, run_id: str, fields: Form) -> Response:
+@ROUTES.post("/runs/{run_id}/reexecute")
+def reexecute(request: Request, web: WebContext) -> Response:
     """Re-execute (all steps, or ``from_failure=1``), then show the new run."""
-    from_failure = dict(fields).get("from_failure") == "1"
-    child = web.instance.reexecute(run_id, from_failure=from_failure)
-    return _see_other(f"/runs/{child.run_id}")
+    from_failure = dict(form(request)).get("from_failure") == "1"
+    child = web.instance.reexecute(param(request, "run_id"), from_failure=from_failure)
+    return see_other(f"/runs/{child.run_id}")
 
 
-@router.post("/runs/{run_id}/terminate")
-def terminate(web: Web, run_id: str) -> Response:
+@ROUTES.post("/runs/{run_id}/terminate")
+def terminate(request: Request, web: WebContext) -> Response:
     """Terminate the run, then show it."""
+    run_id = param(request, "run_id")
     web.instance.terminate(run_id)
-    return _see_other(f"/runs/{run_id}")
+    return see_other(f"/runs/{run_id}")
 
 
 # -- queue ---------------------------------------------------------------------------------
 
 
-@router.get("/queue")
-def queue_page(request: Request, web: Web) -> Response:
+@ROUTES.get("/queue")
+def queue_page(request: Request, web: WebContext) -> Response:
     """Queued runs in launch order with why each waits; each tag limit's use."""
     return page(request, "queue.html", decision=web.instance.get_queue_state())

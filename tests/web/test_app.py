@@ -1,0 +1,51 @@
+"""``create_app``: the pages answer without FastAPI; the API is built once, on first use or
+in the background after the first page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from fastapi.testclient import TestClient
+from tests.waiting import wait_for
+from tests.web.conftest import BASE_URL
+
+from dagwright import Instance
+from dagwright.web.app import WebApp, create_app
+
+#: Run in a fresh interpreter: building the app and serving a page import no FastAPI.
+PAGES_WITHOUT_FASTAPI = """
+import sys
+from dagwright import Instance
+from dagwright.web.app import create_app
+app = create_app(Instance.ephemeral())
+assert "fastapi" not in sys.modules, "create_app imported FastAPI"
+assert app.api.app is None
+app.api.get()
+assert "fastapi" in sys.modules
+"""
+
+
+def test_building_the_app_imports_no_fastapi() -> None:
+    subprocess.run([sys.executable, "-c", PAGES_WITHOUT_FASTAPI], check=True, timeout=60)
+
+
+def test_the_api_is_built_once_after_the_first_page(web_instance: Instance) -> None:
+    app = create_app(web_instance)
+    assert isinstance(app, WebApp) and app.api.app is None
+    with TestClient(app, base_url=BASE_URL) as client:
+        assert client.get("/runs").status_code == 200
+        wait_for(lambda: app.api.app is not None, 30, "the API built in the background")
+        built = app.api.app
+        assert client.get("/api/v1/runs").json() == {"runs": [], "cursor": None}
+        assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "dagwright"
+        assert app.api.app is built
+
+
+def test_an_api_request_first_builds_the_api(web_instance: Instance) -> None:
+    app = create_app(web_instance)
+    with TestClient(app, base_url=BASE_URL) as client:
+        error = client.get("/api/v1/runs/nope").json()["error"]
+        assert error["field"] == "run_id" and app.api.app is not None
+        assert client.get("/nope").status_code == 404  # pages: the error page
+        assert client.get("/api/v1/nope").json()["error"]["type"] == "not_found"
