@@ -99,12 +99,14 @@ def test_backfill_from_the_job_page_progress_runs_link_and_cancel(
     answer = _post(
         queued_client,
         "/jobs/coloured/backfill",
-        "partitions=chosen&partition_key=red&partition_key=blue",
+        "partitions=chosen&partition_key=red&partition_key=blue&tags=team%3Ddocs%0D%0A%0D%0Atier%3D1",
     )
     assert answer.status_code == 303
     location = answer.headers["location"]
     backfill_id = location.rsplit("/", 1)[1]
-    assert queued_instance.get_backfill(backfill_id).partition_keys == ("red", "blue")  # type: ignore[union-attr]
+    made = queued_instance.get_backfill(backfill_id)
+    assert made is not None and made.partition_keys == ("red", "blue")
+    assert made.tags == {"team": "docs", "tier": "1"}
     BackfillDaemon(queued_instance).run_iteration(time.time())
     page = queued_client.get(location).text
     assert '<td data-count="requested">2</td>' in page and '<td data-count="queued">2</td>' in page
@@ -133,6 +135,10 @@ def test_bad_backfill_forms_show_an_error_and_store_nothing(
     assert answer.status_code == 422
     answer = _post(queued_client, "/jobs/coloured/backfill", "partitions=chosen&partition_key=<x>")
     assert answer.status_code == 422 and "&lt;x&gt;" in answer.text
+    answer = _post(queued_client, "/jobs/coloured/backfill", "partitions=all&tags=bad%20key%3D1")
+    assert answer.status_code == 422 and "bad key" in answer.text
+    answer = _post(queued_client, "/jobs/coloured/backfill", "partitions=all&tags=no-equals")
+    assert answer.status_code == 422
     assert queued_instance.get_backfills() == []
     assert queued_client.get("/backfills/nope").status_code == 404
     assert queued_client.get("/backfills?status=DONE").status_code == 422

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from dagwright.errors import DagwrightNotFoundError
 from dagwright.runs.backfills import Backfill, BackfillStatus
 from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-from dagwright.tags import BACKFILL_TAG
+from dagwright.tags import BACKFILL_TAG, parse_tag_pair
 from dagwright.web.context import WebContext
 from dagwright.web.errors import ApiError
 from dagwright.web.views import Routes, form, page, param, see_other
@@ -148,12 +148,15 @@ def cancel_backfill(request: Request, web: WebContext) -> Response:
 @ROUTES.post("/jobs/{name}/backfill")
 def launch_backfill(request: Request, web: WebContext) -> Response:
     """Launch a backfill of the job: every partition (``partitions=all``) or the chosen
-    ``partition_key`` fields; then show its progress page."""
+    ``partition_key`` fields, with the ``tags`` field's ``key=value`` lines on every run;
+    then show its progress page."""
     job = web.get_job(param(request, "name"))
     fields = form(request)
     every = dict(fields).get("partitions", "all") == "all"
     chosen = [value for key, value in fields if key == "partition_key"]
     if not every and not chosen:
         raise ApiError(422, "invalid_request", "partition_key", "choose at least one partition")
-    backfill_id = web.instance.launch_backfill(job, None if every else chosen)
+    lines = dict(fields).get("tags", "").splitlines()
+    tags = dict(parse_tag_pair(line.strip()) for line in lines if line.strip())
+    backfill_id = web.instance.launch_backfill(job, None if every else chosen, tags=tags)
     return see_other(f"/backfills/{backfill_id}")
