@@ -191,6 +191,28 @@ def test_backfill_from_the_job_page_then_cancel_it(page: Any) -> None:
     expect(page).to_have_url(re.compile(r"/runs\?tag=dagwright%2Fbackfill%3D"))
 
 
+def test_a_backfill_page_follows_its_runs_without_a_reload(
+    page: Any, served: tuple[Instance, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    from dagwright.daemon.backfills import BackfillDaemon
+
+    page.goto("/jobs/coloured")
+    page.locator("#backfill-chosen").check()
+    page.locator("#backfill-keys").select_option(["red"])
+    page.locator("#backfill-tags").fill("team=docs")
+    page.locator("#launch-backfill").click()
+    expect(page).to_have_url(re.compile(r"/backfills/[0-9a-f]{12}$"))
+    counts = page.locator("#progress-counts")
+    expect(counts.locator('[data-count="submitted"]')).to_have_text("0")
+    BackfillDaemon(served[0]).run_iteration(time.time())  # the daemon's pass: runs launch
+    expect(counts.locator('[data-count="succeeded"]')).to_have_text("1")
+    backfill_id = page.url.rsplit("/", 1)[1]
+    backfill = served[0].get_backfill(backfill_id)
+    assert backfill is not None and backfill.tags == {"team": "docs"}
+
+
 #: Keys and values the page's rules must judge as dagwright.tags does.
 TAG_CASES = [
     ("team", "docs"),

@@ -218,6 +218,26 @@ function setupRunPage() {
   setTimeout(poll, 1000);
 }
 
+// ---- a backfill's page follows its progress until every run has ended
+function setupBackfillPolling() {
+  const head = document.getElementById("backfill-head");
+  if (!head || head.dataset.live !== "true") return;
+  const url = "/api/v1/backfills/" + encodeURIComponent(head.dataset.backfillId);
+  const shown = JSON.parse(head.dataset.progress);
+  const changed = (progress) => Object.keys(shown).some((key) => progress[key] !== shown[key]);
+  async function poll() {
+    try {
+      const backfill = await (await fetch(url)).json();
+      if (changed(backfill.progress) || backfill.status !== head.dataset.status) {
+        location.reload();
+        return;
+      }
+    } catch (_) { /* the server may be restarting: try again */ }
+    setTimeout(poll, 2000);
+  }
+  setTimeout(poll, 2000);
+}
+
 // ---- confirmations for destructive buttons
 function setupConfirm() {
   document.addEventListener("submit", (event) => {
@@ -229,6 +249,7 @@ function setupConfirm() {
 document.addEventListener("DOMContentLoaded", () => {
   refreshTimes();
   setInterval(refreshTimes, 30000);
+  setupBackfillPolling();
   setupCopy();
   setupConfirm();
   setupLaunchpad();
