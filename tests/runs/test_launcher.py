@@ -21,7 +21,8 @@ from dagwright import (
     op,
 )
 from dagwright.definitions.loader import load_definitions
-from dagwright.runs.launcher import worker_log_path, worker_pid
+from dagwright.runs.launcher import worker_pid
+from dagwright.runs.worker_process import worker_log_path
 
 
 @pytest.fixture

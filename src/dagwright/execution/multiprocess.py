@@ -29,8 +29,8 @@ from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import Step
 from dagwright.execution.step import error_info
 from dagwright.execution.worker import RunTerminated
-from dagwright.runs.launcher import WORKER_STORAGE_ENV
 from dagwright.runs.models import RunStatus
+from dagwright.runs.worker_process import WORKER_STORAGE_ENV
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance

@@ -25,16 +25,16 @@ from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
-from dagwright.runs.launcher import (
+from dagwright.runs.models import Run
+from dagwright.runs.reexecution import prepare_reexecution
+from dagwright.runs.request import PreparedRun, resolve_op_configs
+from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
     WORKER_STORAGE_ENV,
     heartbeat_interval,
     worker_log_path,
 )
-from dagwright.runs.models import Run
-from dagwright.runs.reexecution import prepare_reexecution
-from dagwright.runs.request import PreparedRun, resolve_op_configs
 
 
 def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> PreparedRun:

@@ -27,24 +27,17 @@ from typing import TYPE_CHECKING, Protocol
 from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidConfigError
 from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import Run, WorkerInfo
+from dagwright.runs.worker_process import (
+    STANDBY,
+    WORKER_HEARTBEAT_ENV,
+    WORKER_MODULE,
+    WORKER_STORAGE_ENV,
+    heartbeat_interval,
+    worker_log_path,
+)
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
-
-#: The module a launched run's process runs.
-WORKER_MODULE = "dagwright.execution.worker"
-#: Its argument for a warm standby worker: it loads everything, then reads the id of the
-#: run to execute from its standard input.
-STANDBY = "--standby"
-#: The storage URL a launched worker opens (the launcher's; internal to dagwright).
-WORKER_STORAGE_ENV = "DAGWRIGHT_WORKER_STORAGE_URL"
-#: Seconds between a launched worker's heartbeats (internal to dagwright).
-WORKER_HEARTBEAT_ENV = "DAGWRIGHT_WORKER_HEARTBEAT_SECONDS"
-
-
-def heartbeat_interval(instance: Instance) -> float:
-    """How often a worker shows life: twice per run-monitor poll, at most every 5 s."""
-    return min(5.0, instance.settings.run_monitoring.poll_interval_seconds / 2)
 
 
 class RunLauncher(Protocol):
@@ -79,11 +72,6 @@ def _check_pointer(run: Run) -> None:
             f"run {run.run_id!r} has no code pointer: define job {run.job_name!r} in a "
             "file or module so that a run worker can load it"
         )
-
-
-def worker_log_path(home: Path, run_id: str) -> Path:
-    """Where a run worker's stdout and stderr go."""
-    return home / "logs" / f"{run_id}.log"
 
 
 class ProcessRunLauncher:
