@@ -221,3 +221,35 @@ def test_a_current_home_opens_without_sqlalchemy_until_a_listing_needs_it(tmp_pa
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert again.stdout.split() == ["False", "2", "True"]
+
+
+def test_once_the_full_storage_is_open_records_use_its_pool(
+    tmp_path: Path, storage_url: str
+) -> None:
+    """A threaded server must not keep a database connection per thread: after the first
+    listing, single-run reads and writes go through the storage's pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dagwright.storage import Storage
+
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_url.startswith("postgresql"):
+        (home / "dagwright.yaml").write_text(f"storage:\n  postgres: {{url: '{storage_url}'}}\n")
+    Instance.from_home(home).close()  # creates the schema
+    with Instance.from_home(home) as instance:
+        assert not isinstance(instance.records, Storage)
+        assert instance.get_runs() == []
+        assert instance.records is instance.storage
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            assert list(pool.map(instance.get_run, [f"r{i}" for i in range(300)])) == [None] * 300
+        if storage_url.startswith("postgresql"):
+            database = storage_url.rsplit("/", 1)[1]
+            with instance.storage.engine.connect() as conn:
+                from sqlalchemy import text
+
+                count = conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
+                    {"d": database},
+                ).scalar()
+            assert count is not None and count <= 16  # the pool (5 + 10 overflow) and one

@@ -6,6 +6,7 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -74,8 +75,10 @@ class Instance:
         """
         from dagwright.storage import Storage
 
-        self.records = storage
+        self.records: Storage | RecordStore = storage
         self._storage = storage if isinstance(storage, Storage) else None
+        self._driver_only: RecordStore | None = None  # records before the full storage
+        self._opening = threading.Lock()
         self.storage_url = storage_url
         self._settings = settings
         self.home = home
@@ -84,14 +87,22 @@ class Instance:
     @property
     def storage(self) -> Storage:
         """The instance's storage (opened on first use by an instance made with a bare
-        :class:`RecordStore`)."""
+        :class:`RecordStore`; from then on :attr:`records` are its records too, on its
+        connection pool, so a threaded server does not keep a connection per thread)."""
         if self._storage is None:
-            from dagwright.storage import Storage
-
-            if self.storage_url is None:
-                raise DagwrightStorageError("this instance has only a record store, and no url")
-            self._storage = Storage.open(self.storage_url)
+            with self._opening:
+                if self._storage is None:
+                    self._storage = self._open_storage()
         return self._storage
+
+    def _open_storage(self) -> Storage:
+        from dagwright.storage import Storage
+
+        if self.storage_url is None:
+            raise DagwrightStorageError("this instance has only a record store, and no url")
+        storage = Storage.open(self.storage_url)
+        self._driver_only, self.records = self.records, storage
+        return storage
 
     @property
     def outputs(self) -> OutputStore:
@@ -185,8 +196,8 @@ class Instance:
         if self._launcher is not None:
             self._launcher.close()
         self.records.close()
-        if self._storage is not None and self._storage is not self.records:
-            self._storage.close()
+        if self._driver_only is not None:  # idle since the full storage took over
+            self._driver_only.close()
 
     def __enter__(self) -> Instance:
         return self
