@@ -62,6 +62,14 @@ class DriverUrl:
             "use sqlite:///PATH, sqlite:// or postgresql+psycopg://USER@HOST/DB"
         )
 
+    def describe(self) -> str:
+        """Where the database is, fit for messages (password hidden)."""
+        if not self.is_postgres:
+            return f"sqlite at {self.target or ':memory:'}"
+        parts = urlsplit(self.target)
+        where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+        return f"postgresql at {where}"
+
 
 def sqlite_pragmas(memory: bool) -> tuple[str, ...]:
     """What every SQLite connection runs when it opens."""
@@ -216,11 +224,7 @@ class DriverDatabase:
 
     def describe(self) -> str:
         """Where the database is, fit for messages (password hidden)."""
-        if not self.is_postgres:
-            return f"sqlite at {self._url.target or ':memory:'}"
-        parts = urlsplit(self._url.target)
-        where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
-        return f"postgresql at {where}"
+        return self._url.describe()
 
     def error(self, exc: Exception, doing: str = "database error") -> DagwrightStorageError:
         """Translate a driver error into a :class:`DagwrightStorageError`."""

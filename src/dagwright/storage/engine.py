@@ -46,15 +46,6 @@ def is_memory_url(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def describe_url(url: str | URL) -> str:
-    """A URL fit for messages: dialect and location, password hidden."""
-    parsed = make_url(url) if isinstance(url, str) else url
-    if parsed.get_backend_name() == "sqlite":
-        return f"sqlite at {parsed.database or ':memory:'}"
-    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
-    return f"postgresql at {where}"
-
-
 def create_engine_for(url: str) -> Engine:
     """Create an engine for a SQLite or PostgreSQL (psycopg 3) URL.
 

@@ -27,7 +27,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dagwright.errors import DagwrightStorageError
-from dagwright.storage.engine import Database, describe_url
+from dagwright.storage.driver import DriverUrl
+from dagwright.storage.engine import Database
 from dagwright.storage.records import HEAD_REVISION
 from dagwright.storage.schema import alembic_metadata, alembic_version, metadata
 
@@ -149,7 +150,7 @@ def _migrate_locked(engine: Engine) -> None:
 def _create_fresh(conn: Connection) -> None:
     if conn.dialect.has_table(conn, "runs"):
         raise DagwrightStorageError(
-            f"{describe_url(conn.engine.url)} has a 'runs' table but no alembic_version: "
+            f"{_where(conn)} has a 'runs' table but no alembic_version: "
             "it was not made by dagwright"
         )
     for statement in _schema_ddl(conn.dialect):
@@ -167,11 +168,15 @@ def _upgrade(conn: Connection, revision: str | None) -> None:
             ScriptDirectory.from_config(config).get_revision(revision)
         except CommandError as exc:
             raise DagwrightStorageError(
-                f"{describe_url(conn.engine.url)} is at schema revision {revision!r}, which "
+                f"{_where(conn)} is at schema revision {revision!r}, which "
                 f"this version of dagwright does not know (its newest is {HEAD_REVISION!r}); "
                 "upgrade dagwright"
             ) from exc
     command.upgrade(config, "head")
+
+
+def _where(conn: Connection) -> str:
+    return DriverUrl.parse(conn.engine.url.render_as_string(hide_password=False)).describe()
 
 
 def alembic_config(conn: Connection) -> Config:
