@@ -3,57 +3,25 @@
 :class:`Storage` (SQLAlchemy Core, Alembic migrations) is what an instance opens. Its hot
 path, :class:`~dagwright.storage.records.RecordStore`, runs on the DB-API driver and is
 importable without SQLAlchemy, which a run worker never imports. This package imports
-SQLAlchemy only when :class:`Storage` (or another name below) is first used.
+SQLAlchemy only when a :class:`Storage` is opened; the stores live in their modules
+(``runs``, ``events``, ``workers``, ``schedules``, ``backfills``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dagwright.storage.events import EventStorage
-from dagwright.storage.records import RecordStore
-from dagwright.storage.workers import WorkerStorage
+from dagwright.storage.records import HEAD_REVISION, RecordStore
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dagwright.storage.backfills import BackfillStorage
-    from dagwright.storage.engine import Database, create_engine_for
-    from dagwright.storage.migrations import ensure_schema
-    from dagwright.storage.records import HEAD_REVISION
+    from dagwright.storage.engine import Database
     from dagwright.storage.runs import RunStorage
     from dagwright.storage.schedules import ScheduleStorage
 
-__all__ = [
-    "HEAD_REVISION",
-    "RecordStore",
-    "BackfillStorage",
-    "ScheduleStorage",
-    "EventStorage",
-    "RunStorage",
-    "WorkerStorage",
-    "Storage",
-    "create_engine_for",
-    "ensure_schema",
-]
-
-_LAZY = {
-    "HEAD_REVISION": "dagwright.storage.records",
-    "ensure_schema": "dagwright.storage.migrations",
-    "RunStorage": "dagwright.storage.runs",
-    "BackfillStorage": "dagwright.storage.backfills",
-    "ScheduleStorage": "dagwright.storage.schedules",
-    "create_engine_for": "dagwright.storage.engine",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__all__ = ["HEAD_REVISION", "RecordStore", "Storage"]
 
 
 class Storage(RecordStore):
@@ -73,18 +41,17 @@ class Storage(RecordStore):
 
     def __init__(self, url: str, database: Database) -> None:
         """Wrap a database whose schema is current; use :meth:`open` instead."""
+        from dagwright.storage.backfills import BackfillStorage
         from dagwright.storage.runs import RunStorage
+        from dagwright.storage.schedules import ScheduleStorage
 
         self.runs: RunStorage = RunStorage(database)
         super().__init__(database, self.runs)
         self.url = url
         self.database: Database = database
         self.engine: Engine = database.engine
-        from dagwright.storage.backfills import BackfillStorage
-        from dagwright.storage.schedules import ScheduleStorage
-
-        self.schedules = ScheduleStorage(database)
-        self.backfills = BackfillStorage(database)
+        self.schedules: ScheduleStorage = ScheduleStorage(database)
+        self.backfills: BackfillStorage = BackfillStorage(database)
 
     @classmethod
     def open(cls, url: str) -> Storage:
