@@ -810,18 +810,23 @@ class Instance:
         """
         from dagwright.runs.backfills import BackfillStatus
 
-        backfill = self.storage.backfills.get_backfill(backfill_id)
-        if backfill is None:
-            raise DagwrightNotFoundError("backfill", backfill_id)
-        if backfill.status in (BackfillStatus.COMPLETED, BackfillStatus.FAILED):
-            raise DagwrightInvalidTransitionError(
-                backfill_id, backfill.status.value, "CANCELED", what="backfill"
-            )
-        if backfill.status is not BackfillStatus.CANCELED:
+        store = self.storage.backfills
+        while True:  # again if the daemon finished it between the read and the write
+            backfill = store.get_backfill(backfill_id)
+            if backfill is None:
+                raise DagwrightNotFoundError("backfill", backfill_id)
+            if backfill.status in (BackfillStatus.COMPLETED, BackfillStatus.FAILED):
+                raise DagwrightInvalidTransitionError(
+                    backfill_id, backfill.status.value, "CANCELED", what="backfill"
+                )
+            if backfill.status is BackfillStatus.CANCELED:
+                break
             canceled = replace(backfill, status=BackfillStatus.CANCELED, ended_at=time.time())
-            self.storage.backfills.update_backfill(canceled)
+            if store.update_backfill(canceled, only_from=BackfillStatus.REQUESTED):
+                backfill = canceled
+                break
         self.cancel_waiting_runs(backfill_id)
-        return self._with_progress(self.storage.backfills.get_backfill(backfill_id) or backfill)
+        return self._with_progress(backfill)
 
     def cancel_waiting_runs(self, backfill_id: str) -> int:
         """Cancel the backfill's runs that have not been launched; returns how many."""

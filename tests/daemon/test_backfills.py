@@ -175,3 +175,25 @@ def test_a_job_by_name(queued_instance: Instance) -> None:
     backfill_id = queued_instance.launch_backfill("regions", ["us"], definitions=scheduled.defs)
     backfill = queued_instance.get_backfill(backfill_id)
     assert backfill is not None and backfill.to_json()["progress"]["requested"] == 1
+
+
+def test_a_cancel_landing_while_a_chunk_is_stored_is_not_undone(
+    queued_instance: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's progress write must not put a CANCELED backfill back to REQUESTED; the
+    runs its chunk stored after the cancel are canceled too."""
+    backfill_id = queued_instance.launch_backfill(scheduled.regions)
+    submit_runs = queued_instance.submit_runs
+
+    def cancel_then_submit(runs: Any) -> list[str]:
+        queued_instance.cancel_backfill(backfill_id)  # a user, while the chunk is in flight
+        return submit_runs(runs)
+
+    monkeypatch.setattr(queued_instance, "submit_runs", cancel_then_submit)
+    BackfillDaemon(queued_instance).run_iteration(time.time())
+    backfill = queued_instance.get_backfill(backfill_id)
+    assert backfill is not None and backfill.status is BackfillStatus.CANCELED
+    runs = queued_instance.get_runs(RunsFilter(tags={"dagwright/backfill": backfill_id}))
+    assert len(runs) == 3 and {r.status for r in runs} == {RunStatus.CANCELED}
+    BackfillDaemon(queued_instance).run_iteration(time.time())  # nothing more happens
+    assert queued_instance.get_backfill(backfill_id).status is BackfillStatus.CANCELED  # type: ignore[union-attr]

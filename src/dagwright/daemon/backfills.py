@@ -4,7 +4,9 @@ Each pass, for every REQUESTED backfill, oldest first: the partitions without a 
 one (prepared and stored in chunks, each chunk in one transaction, already QUEUED with a
 queue), with ids derived from the backfill and the key, so a pass repeated after a crash
 makes no duplicates; then, once every run has ended, the backfill becomes COMPLETED or
-FAILED (``runs.backfills.next_status``). A cancel seen between chunks stops submission.
+FAILED (``runs.backfills.next_status``). Every write of the loop is conditional on the
+backfill still being REQUESTED, so a cancel landing mid-pass is never undone; the chunk
+that finds it canceled cancels the runs it stored.
 """
 
 from __future__ import annotations
@@ -53,9 +55,6 @@ class BackfillDaemon:
             return
         store = self._instance.storage.backfills
         while backfill.submitted < len(backfill.partition_keys):
-            current = store.get_backfill(backfill.backfill_id)
-            if current is None or current.status is not BackfillStatus.REQUESTED:
-                return
             keys = backfill.partition_keys[backfill.submitted : backfill.submitted + CHUNK]
             try:
                 runs = backfill_runs(job, backfill, keys)
@@ -64,16 +63,16 @@ class BackfillDaemon:
                 self._fail(backfill, f"cannot submit runs: {exc}", now)
                 return
             backfill = replace(backfill, submitted=backfill.submitted + len(keys))
-            store.update_backfill(backfill)
+            if not store.update_backfill(backfill, only_from=BackfillStatus.REQUESTED):
+                # canceled while this chunk was stored: cancel what it stored, stop
+                self._instance.cancel_waiting_runs(backfill.backfill_id)
+                return
             log.info(
                 "backfills: %s: submitted %d of %d runs",
                 backfill.backfill_id,
                 backfill.submitted,
                 len(backfill.partition_keys),
             )
-        after = store.get_backfill(backfill.backfill_id)
-        if after is not None and after.status is BackfillStatus.CANCELED:
-            self._instance.cancel_waiting_runs(backfill.backfill_id)  # canceled meanwhile
 
     def _load(self, backfill: Backfill, now: float) -> JobDefinition | None:
         from dagwright.definitions.loader import load_job
@@ -90,7 +89,7 @@ class BackfillDaemon:
     def _fail(self, backfill: Backfill, error: str, now: float) -> None:
         log.warning("backfills: %s FAILED: %s", backfill.backfill_id, error)
         failed = replace(backfill, status=BackfillStatus.FAILED, error=error, ended_at=now)
-        self._instance.storage.backfills.update_backfill(failed)
+        self._instance.storage.backfills.update_backfill(failed, only_from=BackfillStatus.REQUESTED)
 
     def _check_done(self, backfill: Backfill, now: float) -> None:
         store = self._instance.storage.backfills
@@ -98,5 +97,7 @@ class BackfillDaemon:
         progress = BackfillProgress.count(len(backfill.partition_keys), backfill.submitted, counts)
         status = backfill_next_status(backfill, progress)
         if status is not backfill.status:
-            store.update_backfill(replace(backfill, status=status, ended_at=time.time()))
+            ended = replace(backfill, status=status, ended_at=time.time())
+            if not store.update_backfill(ended, only_from=BackfillStatus.REQUESTED):
+                return  # canceled meanwhile
             log.info("backfills: %s %s", backfill.backfill_id, status.value)

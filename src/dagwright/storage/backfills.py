@@ -34,15 +34,18 @@ class BackfillStorage:
         with self._db.write() as conn:
             conn.execute(insert(backfills), row)
 
-    def update_backfill(self, backfill: Backfill) -> None:
-        """Store a backfill's new status, cursor or error."""
+    def update_backfill(
+        self, backfill: Backfill, *, only_from: BackfillStatus | None = None
+    ) -> bool:
+        """Store a backfill's new status, progress or error; with ``only_from``, only if
+        the stored backfill is still in that status (so a daemon's write never undoes a
+        cancel that landed meanwhile). Returns whether it was stored."""
         values = {"status": backfill.status.value, "body": _body(backfill)}
+        query = update(backfills).where(backfills.c.backfill_id == backfill.backfill_id)
+        if only_from is not None:
+            query = query.where(backfills.c.status == only_from.value)
         with self._db.write() as conn:
-            conn.execute(
-                update(backfills)
-                .where(backfills.c.backfill_id == backfill.backfill_id)
-                .values(values)
-            )
+            return conn.execute(query.values(values)).rowcount == 1
 
     def get_backfill(self, backfill_id: str) -> Backfill | None:
         """The backfill with this id, or None."""
