@@ -25,7 +25,13 @@ from dagwright.errors import (
     DagwrightStorageError,
 )
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus
+from dagwright.runs.models import (
+    IN_PROGRESS_STATUSES,
+    Run,
+    RunsFilter,
+    RunStatus,
+    require_code_pointer,
+)
 from dagwright.tags import (
     BACKFILL_TAG,
     FAILURE_REASON_TAG,
@@ -267,17 +273,24 @@ class Instance:
             op_selection=op_selection,
             partition_key=partition_key,
         )
-        run = prepared.run
-        if run.code_pointer is None:
-            raise DagwrightCodeLoadError(
-                f"job {job.name!r} was not defined in a file or module, so a run worker "
-                "cannot load it; define it in a .py file"
-            )
-        image = self.settings.current_image
-        if image:
-            run = replace(run, tags={**run.tags, IMAGE_TAG: image})
+        return self._submit(prepared.run)
+
+    def _submit(self, run: Run) -> Run:
+        """Store a validated run and hand it to the coordinator: the one way a run of this
+        process is launched (``submit_run``, ``reexecute``, ``retry``)."""
+        run = self._launchable(run)
         self.add_run(run)
         return self.coordinator.submit(run)
+
+    def _launchable(self, run: Run) -> Run:
+        """The run, stamped with ``dagwright/image`` when this process knows its image.
+
+        Raises:
+            DagwrightCodeLoadError: the run has no code pointer.
+        """
+        require_code_pointer(run.job_name, run.code_pointer)
+        image = self.settings.current_image
+        return replace(run, tags={**run.tags, IMAGE_TAG: image}) if image else run
 
     def get_queue_state(self) -> QueueDecision:
         """The run queue as the daemon sees it: every queued run in launch order with its
@@ -503,8 +516,7 @@ class Instance:
             from dagwright.execution.in_process import execute_prepared
 
             return execute_prepared(self, prepared).run
-        self.add_run(prepared.run)
-        return self.coordinator.submit(prepared.run)
+        return self._submit(prepared.run)
 
     def terminate(self, run_id: str, *, timeout: float = 10.0) -> Run:
         """Cancel a run. A queued (or not yet launched) run is CANCELED at once; a launched
@@ -560,8 +572,7 @@ class Instance:
             prepared = self._prepare_reexecution(
                 run_id, from_failure=False, tags=None, system_tags=system
             )
-        self.add_run(prepared.run)
-        return self.coordinator.submit(prepared.run)
+        return self._submit(prepared.run)
 
     def _prepare_reexecution(
         self,
@@ -607,19 +618,9 @@ class Instance:
         Raises:
             DagwrightCodeLoadError: a run has no code pointer (nothing is stored).
         """
-        for run in runs:
-            if run.code_pointer is None:
-                raise DagwrightCodeLoadError(
-                    f"job {run.job_name!r} was not defined in a file or module, so a run "
-                    "worker cannot load it; define it in a .py file"
-                )
+        launchable = [self._launchable(run) for run in runs]
         existing = self.storage.runs.existing_run_ids([run.run_id for run in runs])
-        image = self.settings.current_image
-        new = [
-            replace(run, tags={**run.tags, IMAGE_TAG: image}) if image else run
-            for run in runs
-            if run.run_id not in existing
-        ]
+        new = [run for run in launchable if run.run_id not in existing]
         if new:
             self.coordinator.submit_many(new)
         for run_id in existing:

@@ -132,6 +132,15 @@ def test_current_image_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         run = instance.submit_run(simple.chain)
         assert run.tags["dagwright/image"] == "registry.example/etl:1.2"
         wait_finished(instance, run.run_id)
+        # re-executions and retries are launched from this image too
+        child = instance.reexecute(run.run_id)
+        assert child.tags["dagwright/image"] == "registry.example/etl:1.2"
+        wait_finished(instance, child.run_id)
+        monkeypatch.setenv("DAGWRIGHT_CURRENT_IMAGE", "registry.example/etl:1.3")
+        with Instance.from_home(tmp_path / "home") as upgraded:
+            retry = upgraded.retry(child.run_id, retry_number=1, from_failure=False)
+            assert retry.tags["dagwright/image"] == "registry.example/etl:1.3"
+            wait_finished(upgraded, retry.run_id)
 
 
 def test_a_launched_worker_imports_neither_sqlalchemy_nor_pydantic(

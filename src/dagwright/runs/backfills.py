@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidPartitionError
-from dagwright.runs.models import IN_PROGRESS_STATUSES, CodePointer, Run, RunStatus
+from dagwright.errors import DagwrightInvalidPartitionError
+from dagwright.runs.models import (
+    IN_PROGRESS_STATUSES,
+    CodePointer,
+    Run,
+    RunStatus,
+    require_code_pointer,
+)
 from dagwright.tags import BACKFILL_TAG, normalize_tags
 
 if TYPE_CHECKING:
@@ -199,12 +205,7 @@ def new_backfill(
     from dagwright.definitions.loader import code_pointer_for
 
     keys = _backfill_keys(job, partition_keys)
-    pointer = code_pointer_for(job)
-    if pointer is None:
-        raise DagwrightCodeLoadError(
-            f"job {job.name!r} was not defined in a file or module, so the daemon cannot "
-            "load it for a backfill; define it in a .py file"
-        )
+    pointer = require_code_pointer(job.name, code_pointer_for(job))
     backfill = Backfill(
         backfill_id=uuid.uuid4().hex[:12],
         job_name=job.name,

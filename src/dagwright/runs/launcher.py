@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidConfigError
+from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import Run, WorkerInfo
+from dagwright.runs.models import Run, WorkerInfo, require_code_pointer
 from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
@@ -66,14 +66,6 @@ class RunLauncher(Protocol):
         ...
 
 
-def _check_pointer(run: Run) -> None:
-    if run.code_pointer is None:
-        raise DagwrightCodeLoadError(
-            f"run {run.run_id!r} has no code pointer: define job {run.job_name!r} in a "
-            "file or module so that a run worker can load it"
-        )
-
-
 class ProcessRunLauncher:
     """One OS process per run, in its own process group."""
 
@@ -98,7 +90,7 @@ class ProcessRunLauncher:
     def launch(self, run: Run) -> Run:
         """Claim the run and start ``python -m dagwright.execution.worker RUN_ID``."""
         home = self._home()
-        _check_pointer(run)
+        require_code_pointer(run.job_name, run.code_pointer)
         _, claimed = self._instance.handle_event(
             Event(run.run_id, EventType.RUN_STARTING, time.time(), message="launching run worker")
         )
@@ -116,7 +108,7 @@ class ProcessRunLauncher:
         starting its worker (the run monitor does this). Whoever first records a worker
         for the run starts it; returns whether this call did."""
         home = self._home()
-        _check_pointer(run)
+        require_code_pointer(run.job_name, run.code_pointer)
         if not self._instance.records.workers.claim(
             run.run_id, host=socket.gethostname(), now=time.time()
         ):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
-from dagwright.errors import DagwrightInvalidTransitionError
+from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidTransitionError
 
 
 class RunStatus(str, Enum):
@@ -92,6 +92,20 @@ class CodePointer:
             module=data.get("module"),
             working_directory=data.get("working_directory"),
         )
+
+
+def require_code_pointer(job_name: str, pointer: CodePointer | None) -> CodePointer:
+    """A job's code pointer, which every run that leaves this process needs.
+
+    Raises:
+        DagwrightCodeLoadError: there is none (the job was defined interactively).
+    """
+    if pointer is None:
+        raise DagwrightCodeLoadError(
+            f"job {job_name!r} has no code pointer: it was not defined in a file or module, "
+            "so another process cannot load it; define it in a .py file"
+        )
+    return pointer
 
 
 @dataclass(frozen=True)
