@@ -137,3 +137,28 @@ def test_get_events_after_and_limit(storage: Storage, run: Run) -> None:
     assert storage.events.get_events("r1", limit=1) == mine[:1]
     assert storage.events.get_events("r1", after=mine[-1].storage_id) == []
     assert storage.events.get_events("unknown") == []
+
+
+def test_last_event_of_some_types_and_a_step(storage: Storage, run: Run) -> None:
+    for i, (event_type, step) in enumerate(
+        [
+            (E.RUN_START, None),
+            (E.STEP_SUCCESS, "a"),
+            (E.STEP_FAILURE, "b"),
+            (E.STEP_SUCCESS, "b"),
+            (E.ENGINE, None),
+        ]
+    ):
+        storage.events.store_event(Event("r1", event_type, 10.0 + i, step_key=step))
+    ends = {E.STEP_SUCCESS, E.STEP_FAILURE}
+    last = storage.events.last_event("r1", ends)
+    assert last is not None and (last.event_type, last.step_key, last.timestamp) == (
+        E.STEP_SUCCESS,
+        "b",
+        13.0,
+    )
+    only_a = storage.events.last_event("r1", ends, step_key="a")
+    assert only_a is not None and only_a.timestamp == 11.0
+    assert storage.events.last_event("r1", [E.RUN_CANCELING]) is None
+    assert storage.events.last_event("r1", ends, step_key="zzz") is None
+    assert storage.events.last_event("nope", ends) is None

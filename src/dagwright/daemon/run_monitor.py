@@ -42,10 +42,8 @@ class RunMonitorDaemon:
             self._apply(verdict, workers.get(verdict.run.run_id))
 
     def _canceling_since(self, run: Run) -> float:
-        for event in reversed(self._instance.get_events(run.run_id)):
-            if event.event_type is EventType.RUN_CANCELING:
-                return event.timestamp
-        return run.created_at
+        event = self._instance.records.events.last_event(run.run_id, [EventType.RUN_CANCELING])
+        return event.timestamp if event is not None else run.created_at
 
     def _apply(self, verdict: Verdict, worker: WorkerInfo | None) -> None:
         run, reason = verdict.run, verdict.reason

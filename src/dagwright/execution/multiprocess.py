@@ -163,15 +163,11 @@ class MultiprocessExecution(InProcessExecution):
     def _step_succeeded(self, step_key: str, returncode: int) -> bool:
         """Whether the step process ended its step in success; fail the step if the
         process exited without ending it."""
-        # all events, not those after a cursor: on PostgreSQL, ids may commit out of order
-        ended = next(
-            (
-                event.event_type
-                for event in reversed(self.instance.get_events(self.run.run_id))
-                if event.step_key == step_key and event.event_type in _STEP_ENDS
-            ),
-            None,
+        # the latest, not those after a cursor: on PostgreSQL, ids may commit out of order
+        last = self.instance.records.events.last_event(
+            self.run.run_id, _STEP_ENDS, step_key=step_key
         )
+        ended = last.event_type if last is not None else None
         if ended is None:
             self._check_not_canceling(step_key)
             reason = _exit_description(returncode)

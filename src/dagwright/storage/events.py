@@ -13,11 +13,12 @@ the event in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError
-from dagwright.execution.events import Event
+from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
@@ -131,6 +132,26 @@ class EventStorage:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return [event_from_body(body, sid) for sid, body in rows]
+
+    def last_event(
+        self, run_id: str, event_types: Collection[EventType], *, step_key: str | None = None
+    ) -> Event | None:
+        """A run's latest event of one of these types (and of this step, if given): one
+        backward step of the ``(run_id, id)`` index, not a read of the whole log."""
+        db = self._db
+        params: dict[str, Any] = {"run_id": run_id}
+        marks = []
+        for i, event_type in enumerate(event_types):
+            params[f"t{i}"] = event_type.value
+            marks.append(db.driver_sql(f"{{t{i}}}"))
+        sql = db.driver_sql(_SELECT_EVENTS_SQL) + f" AND event_type IN ({', '.join(marks)})"
+        if step_key is not None:
+            sql += db.driver_sql(" AND step_key = {step_key}")
+            params["step_key"] = step_key
+        with db.driver_read() as cursor:
+            cursor.execute(sql + " ORDER BY id DESC LIMIT 1", params)
+            row = cursor.fetchone()
+        return None if row is None else event_from_body(row[1], row[0])
 
 
 def _with_storage_id(event: Event, storage_id: int) -> Event:
