@@ -349,9 +349,7 @@ class Instance:
             DagwrightInvalidTagError: a key or value breaks a tag rule.
             DagwrightRunNotFoundError: no such run.
         """
-        normalized = normalize_tags(tags, system=True)
-        self._require_run(run_id)
-        return self.records.runs.add_run_tags(run_id, normalized)
+        return self.records.runs.add_run_tags(run_id, normalize_tags(tags, system=True))
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -455,11 +453,12 @@ class Instance:
                 raise DagwrightInvalidTagError(key, "system tags cannot be removed")
             if key in to_add:
                 raise DagwrightInvalidTagError(key, "a key cannot be both added and removed")
-        run = self._require_run(run_id)
+        if not to_add and not remove:
+            return self._require_run(run_id)
         if to_add:
-            run = self.storage.runs.add_run_tags(run_id, to_add)
+            run = self.records.runs.add_run_tags(run_id, to_add)
         if remove:
-            run = self.storage.runs.remove_run_tags(run_id, list(remove))
+            run = self.records.runs.remove_run_tags(run_id, list(remove))
         return run
 
     def delete_run(self, run_id: str) -> None:
@@ -587,12 +586,8 @@ class Instance:
         from dagwright.runs.reexecution import prepare_reexecution
 
         parent = self._require_run(run_id)
-        if parent.code_pointer is None:
-            raise DagwrightCodeLoadError(
-                f"run {run_id!r} has no code pointer: its job cannot be loaded to re-execute it"
-            )
         return prepare_reexecution(
-            load_job(parent.code_pointer),
+            load_job(require_code_pointer(parent.job_name, parent.code_pointer)),
             parent,
             self.records.events.get_events(run_id),
             from_failure=from_failure,

@@ -50,7 +50,7 @@ def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> Prep
         prepared = prepare_reexecution(
             job,
             parent,
-            instance.get_events(parent.run_id),
+            instance.records.events.get_events(parent.run_id),
             from_failure=True,
             tags=None,
             outputs=instance.outputs,
