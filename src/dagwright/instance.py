@@ -287,8 +287,16 @@ class Instance:
 
         Raises:
             DagwrightCodeLoadError: the run has no code pointer.
+            DagwrightInvalidConfigError: the configured launcher cannot launch it.
         """
         require_code_pointer(run.job_name, run.code_pointer)
+        if self.settings.run_launcher.k8s is not None:
+            raise DagwrightInvalidConfigError(
+                "dagwright.yaml",
+                "the Kubernetes launcher is not available in this version of dagwright; "
+                "use run_launcher: {default: {}}",
+                key="run_launcher.k8s",
+            )
         image = self.settings.current_image
         return replace(run, tags={**run.tags, IMAGE_TAG: image}) if image else run
 

@@ -234,3 +234,13 @@ def test_a_launcher_keeps_warm_standby_workers_that_serve_one_run_each(
             assert len(_standby_pids(home) - {served_by}) == standby_workers
     # closing the instance lets the idle ones go (the one that served may still be exiting)
     assert _standby_pids(home) - {served_by} == set()
+
+
+def test_a_kubernetes_launcher_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagwright.yaml").write_text("run_launcher: {k8s: {namespace: jobs}}\n")
+    with Instance.from_home(home) as instance:
+        with pytest.raises(DagwrightInvalidConfigError, match=r"run_launcher\.k8s.*Kubernetes"):
+            instance.submit_run(simple.chain)
+        assert instance.get_runs() == []
