@@ -1,7 +1,7 @@
 """How values look on the pages: metadata by type, markdown (sanitised), times, tags.
 
 Pure functions of their arguments (``now`` is passed in), registered as Jinja2 filters and
-globals by :func:`dagwright.web.views.make_templates`.
+globals by :func:`dagwright.web.views.templates`.
 """
 
 from __future__ import annotations
