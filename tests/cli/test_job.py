@@ -35,9 +35,8 @@ def test_job_show_json_has_typed_metadata_tags_and_graph(cli: CliRunner) -> None
     assert data["metadata"]["docs"]["type"] == "url"
     assert data["tags"] == {"team": "analytics", "dagwright/priority": "5"}
     assert [n["name"] for n in data["graph"]["nodes"]] == ["extract", "clean", "report"]
-    assert {"from": "extract", "output": "result", "to": "clean", "input": "rows"} in data["graph"][
-        "edges"
-    ]
+    edge = {"from_node": "extract", "from_output": "result", "to_node": "clean", "to_input": "rows"}
+    assert edge in data["graph"]["edges"]  # the API's job JSON (DESIGN §6: --json = the API's)
     text = cli("job", "show", "-f", F, "-j", "daily_sales").out
     assert "owner (text): analytics" in text
 

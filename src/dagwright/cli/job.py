@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from dagwright.cli.common import (
@@ -16,39 +14,8 @@ from dagwright.cli.common import (
     print_table,
     run_options,
 )
-from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.job_json import job_detail, job_summary
 from dagwright.execution.events import EventType
-from dagwright.metadata import metadata_to_json
-
-
-def job_json(job_def: JobDefinition) -> dict[str, Any]:
-    """A job as the HTTP API shows it."""
-    graph = job_def.graph
-    partitions = job_def.partitions_def
-    return {
-        "name": job_def.name,
-        "description": job_def.description,
-        "metadata": metadata_to_json(job_def.metadata),
-        "tags": dict(job_def.tags),
-        "graph": {
-            "nodes": [
-                {
-                    "name": n.name,
-                    "op": n.op.name,
-                    "description": n.op.description,
-                    "tags": dict(n.op.tags),
-                    "inputs": list(n.op.ins),
-                    "outputs": list(n.op.outs),
-                }
-                for n in graph.nodes.values()
-            ],
-            "edges": [
-                {"from": e.from_node, "output": e.from_output, "to": e.to_node, "input": e.to_input}
-                for e in graph.edges
-            ],
-        },
-        "partitions": repr(partitions) if partitions is not None else None,
-    }
 
 
 @click.group("job")
@@ -63,7 +30,7 @@ def list_jobs(python_file: str | None, module: str | None, as_json: bool) -> Non
     """List the jobs of a code file (-f) or module (-m)."""
     definitions = load_code(python_file, module)
     if as_json:
-        echo_json({"jobs": [job_json(j) for j in definitions.jobs.values()]})
+        echo_json({"jobs": [job_summary(j) for j in definitions.jobs.values()]})
         return
     from rich.table import Table
 
@@ -89,7 +56,7 @@ def show_job(
 ) -> None:
     """Show a job: description, metadata by type, tags, ops and edges."""
     job_def = pick_job(load_code(python_file, module), job_name)
-    data = job_json(job_def)
+    data = job_detail(job_def)
     if as_json:
         echo_json(data)
         return
@@ -104,10 +71,12 @@ def show_job(
         click.echo(f"  {key}={text}")
     click.echo("ops:")
     for node in data["graph"]["nodes"]:
-        ups = [e["from"] for e in data["graph"]["edges"] if e["to"] == node["name"]]
+        edges = data["graph"]["edges"]
+        ups = [e["from_node"] for e in edges if e["to_node"] == node["name"]]
         click.echo(f"  {node['name']}" + (f"  <- {', '.join(ups)}" if ups else ""))
     if data["partitions"]:
-        click.echo(f"partitions: {data['partitions']}")
+        partitions = data["partitions"]
+        click.echo(f"partitions: {partitions['count']} ({partitions['description']})")
 
 
 @job_group.command("execute")

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
+from dagwright.definitions.job_json import job_detail, job_summary
 from dagwright.errors import (
     DagwrightError,
     DagwrightInvalidPartitionError,
@@ -75,13 +76,13 @@ def tag_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
 @router.get("/jobs", response_model=schemas.JobsList)
 def list_jobs(web: Web) -> Response:
     """The jobs of the loaded code, with their typed metadata and tags."""
-    return _json({"jobs": [schemas.job_summary(job) for job in web.jobs.values()]})
+    return _json({"jobs": [job_summary(job) for job in web.jobs.values()]})
 
 
 @router.get("/jobs/{name}", response_model=schemas.JobDetail)
 def get_job(web: Web, name: str) -> Response:
     """One job: metadata as ``{"type", "value"}``, tags, description, graph, partitions."""
-    return _json(schemas.job_detail(web.get_job(name)))
+    return _json(job_detail(web.get_job(name)))
 
 
 # -- runs ----------------------------------------------------------------------------------

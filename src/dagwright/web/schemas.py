@@ -13,12 +13,6 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dagwright.definitions.job import JobDefinition
-from dagwright.definitions.partitions import PartitionsDefinition
-
-#: How many partition keys a job's JSON lists (the newest; ``count`` has them all).
-MAX_PARTITION_KEYS: Final = 1000
-
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -304,64 +298,3 @@ ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     409: {"model": ErrorBody, "description": "Not in a state that allows this."},
     422: {"model": ErrorBody, "description": "Bad input: the field and the rule."},
 }
-
-
-# -- jobs ------------------------------------------------------------------------------------
-
-
-def job_summary(job: JobDefinition) -> dict[str, Any]:
-    """A job's JSON in the jobs list: metadata as ``{"type", "value"}``, tags, counts."""
-    return {
-        "name": job.name,
-        "description": job.description,
-        "metadata": {key: value.to_json() for key, value in job.metadata.items()},
-        "tags": dict(job.tags),
-        "partitioned": job.partitions_def is not None,
-        "op_count": len(job.graph.nodes),
-    }
-
-
-def job_detail(job: JobDefinition) -> dict[str, Any]:
-    """A job's full JSON: the summary, its graph (nodes and edges) and its partitions."""
-    return {**job_summary(job), "graph": graph_json(job), "partitions": partitions_json(job)}
-
-
-def graph_json(job: JobDefinition) -> dict[str, Any]:
-    """The job's ops and the edges between them."""
-    nodes = []
-    for node in job.graph.nodes.values():
-        op = node.op
-        nodes.append(
-            {
-                "name": node.name,
-                "op": op.name,
-                "description": op.description,
-                "tags": dict(op.tags),
-                "inputs": list(node.inputs),
-                "outputs": list(op.outs),
-                "config_schema": op.config_type.model_json_schema() if op.config_type else None,
-            }
-        )
-    edges = [
-        {
-            "from_node": e.from_node,
-            "from_output": e.from_output,
-            "to_node": e.to_node,
-            "to_input": e.to_input,
-        }
-        for e in job.graph.edges
-    ]
-    return {"nodes": nodes, "edges": edges}
-
-
-def partitions_json(job: JobDefinition) -> dict[str, Any] | None:
-    """The job's partitions: what they are, how many, and the newest keys."""
-    partitions: PartitionsDefinition | None = job.partitions_def
-    if partitions is None:
-        return None
-    keys = partitions.get_partition_keys()
-    return {
-        "description": repr(partitions),
-        "count": len(keys),
-        "keys": keys[-MAX_PARTITION_KEYS:],
-    }

@@ -206,7 +206,7 @@ def job_page(request: Request, web: WebContext) -> Response:
     names = list(job.graph.nodes)
     edges = [(e.from_node, e.to_node) for e in job.graph.edges]
     runs = web.instance.get_runs(RunsFilter(job_name=name), limit=LATEST_RUNS)
-    from dagwright.web.schemas import partitions_json
+    from dagwright.definitions.job_json import partitions_json
 
     states = {
         (state.kind.value, state.name): state
@@ -239,7 +239,7 @@ def _launchpad(
     request: Request, web: WebContext, name: str, launch_form: Any, status: int = 200
 ) -> Response:
     job = web.get_job(name)
-    from dagwright.web.schemas import partitions_json
+    from dagwright.definitions.job_json import partitions_json
 
     return page(
         request,
