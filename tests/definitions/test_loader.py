@@ -155,6 +155,20 @@ def test_a_file_with_only_top_level_jobs(tmp_path: Path) -> None:
     assert sorted(defs.jobs) == ["decorated", "from_graph"]
 
 
+def test_top_level_schedules_and_sensors_are_loaded_without_definitions(tmp_path: Path) -> None:
+    source = (
+        "from dagwright import op, job, ScheduleDefinition, sensor, RunRequest\n"
+        "@op\ndef a():\n    return 1\n"
+        "@job\ndef only():\n    a()\n"
+        "nightly = ScheduleDefinition(name='nightly', cron_schedule='0 3 * * *', job=only)\n"
+        "@sensor(job=only)\ndef watch(context):\n    yield RunRequest(run_key='k')\n"
+    )
+    defs = load_definitions(python_file=str(_write(tmp_path, "auto.py", source)))
+    assert list(defs.jobs) == ["only"]
+    assert defs.get_schedule("nightly").job is defs.get_job("only")
+    assert defs.get_sensor("watch").name == "watch"
+
+
 def test_a_file_is_loaded_once(tmp_path: Path) -> None:
     path = _write(tmp_path, "repo.py", WITH_DEFINITIONS)
     first = load_definitions(python_file=str(path))

@@ -9,6 +9,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
@@ -69,7 +70,8 @@ def _load_module(module_name: str) -> ModuleType:
 
 
 def definitions_of(module: ModuleType) -> Definitions:
-    """The module's ``Definitions`` object, or one made of its top-level jobs.
+    """The module's ``Definitions`` object, or one made of its top-level jobs, schedules
+    and sensors.
 
     Raises:
         DagwrightCodeLoadError: several ``Definitions`` objects, or nothing to load.
@@ -79,10 +81,21 @@ def definitions_of(module: ModuleType) -> Definitions:
         raise DagwrightCodeLoadError(f"{_label(module)} has {len(found)} Definitions objects")
     if found:
         return found[0]
-    jobs = {v.name: v for v in vars(module).values() if isinstance(v, JobDefinition)}
-    if not jobs:
+    values = list(vars(module).values())
+    jobs = {v.name: v for v in values if isinstance(v, JobDefinition)}
+    schedules = _instances(values, "dagwright.definitions.schedule", "ScheduleDefinition")
+    sensors = _instances(values, "dagwright.definitions.sensor", "SensorDefinition")
+    if not jobs and not schedules and not sensors:
         raise DagwrightCodeLoadError(f"{_label(module)} defines no Definitions and no job")
-    return Definitions(jobs=jobs.values())
+    return Definitions(jobs=jobs.values(), schedules=schedules, sensors=sensors)
+
+
+def _instances(values: list[object], module: str, name: str) -> list[Any]:
+    """The values that are instances of ``module.name``; none (and no import) when nothing
+    has imported that module, so a file of jobs only pays for jobs."""
+    loaded = sys.modules.get(module)
+    kind = getattr(loaded, name, None) if loaded is not None else None
+    return [v for v in values if kind is not None and isinstance(v, kind)]
 
 
 def _label(module: ModuleType) -> str:
