@@ -11,7 +11,8 @@ Try them:
     dagwright schedule tick -f examples/jobs.py daily_sales_schedule --at 2026-01-03T06:00
     dagwright sensor tick -f examples/jobs.py new_regions
     dagwright job backfill -f examples/jobs.py -j regional_report --all
-    dagwright daemon -f examples/jobs.py     # runs the schedule, the sensor and backfills
+    dagwright schedule start -f examples/jobs.py daily_sales_schedule   # both start STOPPED
+    dagwright daemon -f examples/jobs.py     # runs started schedules and sensors, backfills
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ def ui_command(
 @_PORT
 def dev_command(python_file: str | None, module: str | None, port: int) -> None:
     """Serve the web UI for the jobs of -f FILE / -m MODULE on 127.0.0.1 and run the daemon
-    (run queue, run monitor, retries) next to it, both on $DAGWRIGHT_HOME."""
+    (run queue, run monitor, retries, backfills, and the started schedules and sensors of
+    that code) next to it, both on $DAGWRIGHT_HOME."""
     definitions = load_code(python_file, module)
     where = ["-f", python_file] if python_file else ["-m", str(module)]
     daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *where])
