@@ -14,6 +14,7 @@ from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
 from dagwright.instance import Instance
 from dagwright.runs.ticks import (
+    RECENT_TICKS,
     InstigatorKind,
     InstigatorStatus,
     Tick,
@@ -21,8 +22,8 @@ from dagwright.runs.ticks import (
     instigator_json,
 )
 
-#: Ticks shown per schedule or sensor by ``list``.
-RECENT_TICKS = 5
+#: Tick statuses shown per schedule or sensor in ``list``'s table (``--json`` has them all).
+SHOWN_TICKS = 5
 
 Instigator = ScheduleDefinition | SensorDefinition
 
@@ -80,7 +81,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
             d.job.name,
             timing,
             last,
-            " ".join(t.status.value for t in ticks),
+            " ".join(t.status.value for t in ticks[:SHOWN_TICKS]),
         )
     print_table(table)
 

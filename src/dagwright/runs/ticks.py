@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from dagwright.definitions.schedule import ScheduleDefinition
@@ -156,6 +156,10 @@ class InstigatorState:
             "updated_at": self.updated_at,
             "stored": self.stored,
         }
+
+
+#: How many of its latest ticks a schedule's or sensor's JSON includes (API and CLI alike).
+RECENT_TICKS: Final = 10
 
 
 def instigator_json(

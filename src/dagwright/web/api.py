@@ -21,7 +21,7 @@ from dagwright.errors import (
 )
 from dagwright.runs.backfills import Backfill, BackfillStatus
 from dagwright.runs.models import Run, RunsFilter, RunStatus
-from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
+from dagwright.runs.ticks import RECENT_TICKS, InstigatorKind, InstigatorStatus
 from dagwright.tags import parse_tag_pair, validate_tag_key
 from dagwright.web import schemas
 from dagwright.web.context import WebContext, web_context
@@ -209,7 +209,6 @@ def queue_state(web: Web) -> Response:
 # -- schedules, sensors and ticks ----------------------------------------------------------
 
 #: Ticks shown with each schedule or sensor.
-RECENT_TICKS = 10
 
 InstigatorName = Annotated[str, Path(description="A schedule or sensor of the loaded code.")]
 
