@@ -205,6 +205,16 @@ def test_bad_run_list_queries_are_422_naming_the_field(client: TestClient) -> No
     assert _error(client.get("/api/v1/runs?tag=team=%00"), 422)["field"] == "tag"
 
 
+def test_a_nul_character_anywhere_is_422_on_pages_and_api(client: TestClient) -> None:
+    """No database can hold or compare one; PostgreSQL would fail the query instead."""
+    assert _error(client.get("/api/v1/runs/a%00b"), 422)["field"] == "path"
+    assert _error(client.get("/api/v1/runs?cursor=%00"), 422)["field"] == "cursor"
+    assert _error(client.get("/api/v1/backfills/x%00"), 422)["field"] == "path"
+    for page in ("/runs?job=a%00", "/runs?cursor=%00", "/runs/a%00b", "/backfills?cursor=%00"):
+        answer = client.get(page)
+        assert answer.status_code == 422 and "NUL" in answer.text, page
+
+
 def test_unknown_runs_are_404(client: TestClient) -> None:
     for method, path in [
         ("GET", "/api/v1/runs/nope"),

@@ -40,15 +40,8 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
-def _text(field: str, value: str | None) -> str | None:
-    """Refuse strings no database can hold (NUL characters)."""
-    if value is not None and "\x00" in value:
-        raise ApiError(422, "invalid_request", field, "must not contain NUL characters")
-    return value
-
-
 def _require_run(web: WebContext, run_id: str) -> Run:
-    run = web.instance.get_run(_text("run_id", run_id) or "")
+    run = web.instance.get_run(run_id)
     if run is None:
         raise from_dagwright(DagwrightRunNotFoundError(run_id))
     return run
@@ -66,7 +59,7 @@ def tag_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
             key, value = parse_tag_pair(pair)
         except DagwrightError as exc:
             raise from_dagwright(exc, "tag") from None
-        filters.setdefault(key, []).append(_text("tag", value) or "")
+        filters.setdefault(key, []).append(value)
     return filters
 
 
@@ -97,7 +90,7 @@ def create_run(web: Web, body: schemas.CreateRun) -> Response:
         run_config=body.run_config,
         tags=body.tags,
         op_selection=body.op_selection,
-        partition_key=_text("partition_key", body.partition_key),
+        partition_key=body.partition_key,
     )
     return _json(run.to_json(), 201)
 
@@ -113,12 +106,12 @@ def list_runs(
 ) -> Response:
     """Runs, newest first, filtered by tags, status and job; keyset pagination."""
     filters = RunsFilter(
-        job_name=_text("job", job),
+        job_name=job,
         statuses=status or None,
         tags=tag_filters(tag) or None,
     )
     try:
-        runs = web.instance.get_runs(filters, limit=limit, cursor=_text("cursor", cursor))
+        runs = web.instance.get_runs(filters, limit=limit, cursor=cursor)
     except DagwrightRunNotFoundError:
         raise ApiError(422, "invalid_request", "cursor", "names no run") from None
     next_cursor = runs[-1].run_id if len(runs) == limit else None
@@ -194,7 +187,7 @@ def tag_values(
         validate_tag_key(key)
     except DagwrightError as exc:
         raise from_dagwright(exc, "key") from None
-    values = web.instance.get_run_tag_values(key, prefix=_text("prefix", prefix) or "", limit=limit)
+    values = web.instance.get_run_tag_values(key, prefix=prefix or "", limit=limit)
     return _json({"key": key, "values": [{"value": v, "count": c} for v, c in values]})
 
 
@@ -215,15 +208,12 @@ InstigatorName = Annotated[str, Path(description="A schedule or sensor of the lo
 
 def _instigators(web: WebContext, kind: InstigatorKind, name: str | None = None) -> Response:
     now = time.time()
-    found = [
-        each.to_json(now)
-        for each in web.instigators(kind, name=_text("name", name), ticks=RECENT_TICKS)
-    ]
+    found = [each.to_json(now) for each in web.instigators(kind, name=name, ticks=RECENT_TICKS)]
     return _json(found[0] if name is not None else {f"{kind.value}s": found})
 
 
 def _set_status(web: WebContext, kind: InstigatorKind, name: str, running: bool) -> Response:
-    web.get_instigator(kind, _text("name", name) or "")
+    web.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     web.instance.set_instigator_status(name, kind, status)
     return _instigators(web, kind, name)
@@ -287,7 +277,7 @@ def list_ticks(
 ) -> Response:
     """Ticks of schedules and sensors, newest first; ``before`` pages back."""
     if name is not None:
-        web.check_instigator_name(_text("name", name) or "", kind)
+        web.check_instigator_name(name or "", kind)
     ticks = web.instance.get_ticks(name, kind=kind, limit=limit, before=before)
     cursor = ticks[-1].tick_id if len(ticks) == limit else None
     return _json({"ticks": [tick.to_json() for tick in ticks], "cursor": cursor})
@@ -299,7 +289,7 @@ BackfillId = Annotated[str, Path(description="A backfill id.")]
 
 
 def _backfill(web: WebContext, backfill_id: str) -> Backfill:
-    backfill = web.instance.get_backfill(_text("backfill_id", backfill_id) or "")
+    backfill = web.instance.get_backfill(backfill_id)
     if backfill is None:
         raise from_dagwright(DagwrightNotFoundError("backfill", backfill_id))
     return backfill
@@ -314,9 +304,7 @@ def list_backfills(
 ) -> Response:
     """Backfills, newest first, each with its progress; keyset pagination."""
     try:
-        found = web.instance.get_backfills(
-            limit=limit, cursor=_text("cursor", cursor), status=status
-        )
+        found = web.instance.get_backfills(limit=limit, cursor=cursor, status=status)
     except DagwrightNotFoundError:
         raise ApiError(422, "invalid_request", "cursor", "names no backfill") from None
     next_cursor = found[-1].backfill_id if len(found) == limit else None

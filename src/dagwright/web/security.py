@@ -10,6 +10,9 @@
   is not a browser, so no page of another site can make it.
 - Without a token (the server is bound to the loopback interface) the ``Host`` header must
   be a loopback name, so that a site whose name resolves to 127.0.0.1 cannot reach it.
+
+It also refuses (422, naming the field) a path or query parameter holding a NUL character,
+which no database can store or compare: pages and API routes alike get bad input as 4xx.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dagwright.web.errors import ApiError
 
 #: The cookie holding the token once a browser has visited a ``?token=`` URL.
 TOKEN_COOKIE: Final = "dagwright_token"
@@ -54,11 +59,25 @@ def _same_origin(headers: Headers) -> bool:
     return urlsplit(source).netloc == host
 
 
-def _deny(scope: Scope, status: int, error: str, message: str) -> Response:
+def _deny(
+    scope: Scope, status: int, error: str, message: str, field: str | None = None
+) -> Response:
     if str(scope.get("path", "")).startswith("/api/"):
-        body = {"error": {"type": error, "field": None, "rule": message, "message": message}}
+        body = ApiError(status, error, field, message).body()
         return JSONResponse(body, status_code=status)
     return PlainTextResponse(message, status_code=status)
+
+
+def _nul_field(scope: Scope) -> str | None:
+    """The request field holding a NUL character (no database can store or compare one):
+    ``path``, or the query parameter's name; None when there is none."""
+    if "\x00" in str(scope.get("path", "")):
+        return "path"
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            return key.replace("\x00", "") or "query"
+    return None
 
 
 class AccessGuard:
@@ -90,6 +109,9 @@ class AccessGuard:
                 return denied
         if scope["method"] not in SAFE_METHODS and not bearer and not _same_origin(headers):
             return _deny(scope, 403, "forbidden", "cross-origin request refused")
+        field = _nul_field(scope)
+        if field is not None:
+            return _deny(scope, 422, "invalid_request", "must not contain NUL characters", field)
         return None
 
     def _bearer_ok(self, headers: Headers) -> bool:
