@@ -771,7 +771,7 @@ class Instance:
     def get_backfill(self, backfill_id: str) -> Backfill | None:
         """The backfill with this id, with its ``progress``; None if there is none."""
         backfill = self.storage.backfills.get_backfill(backfill_id)
-        return None if backfill is None else self._with_progress(backfill)
+        return None if backfill is None else self.storage.backfills.with_progress([backfill])[0]
 
     def get_backfills(
         self,
@@ -791,14 +791,7 @@ class Instance:
             DagwrightNotFoundError: the cursor names no backfill.
         """
         found = self.storage.backfills.get_backfills(limit=limit, cursor=cursor, status=status)
-        return [self._with_progress(backfill) for backfill in found]
-
-    def _with_progress(self, backfill: Backfill) -> Backfill:
-        from dagwright.runs.backfills import BackfillProgress
-
-        counts = self.storage.backfills.count_runs_by_status(backfill.backfill_id)
-        progress = BackfillProgress.count(len(backfill.partition_keys), backfill.submitted, counts)
-        return replace(backfill, progress=progress)
+        return self.storage.backfills.with_progress(found)
 
     def cancel_backfill(self, backfill_id: str) -> Backfill:
         """Cancel a backfill: no more of its runs are submitted, and those still waiting
@@ -830,7 +823,7 @@ class Instance:
                 backfill = canceled
                 break
         self.cancel_waiting_runs(backfill_id)
-        return self._with_progress(backfill)
+        return self.storage.backfills.with_progress([backfill])[0]
 
     def cancel_waiting_runs(self, backfill_id: str) -> int:
         """Cancel the backfill's runs that have not been launched; returns how many."""

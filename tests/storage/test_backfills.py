@@ -56,3 +56,8 @@ def test_runs_are_counted_by_status(storage: Storage) -> None:
         RunStatus.QUEUED: 2,
         RunStatus.SUCCESS: 1,
     }
+    assert storage.backfills.count_runs_by_status_many(["b1", "b2", "b3"]) == {
+        "b1": {RunStatus.QUEUED: 2, RunStatus.SUCCESS: 1},
+        "b2": {RunStatus.SUCCESS: 1},
+        "b3": {},
+    }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from dagwright.daemon.base import log
 from dagwright.errors import DagwrightError
-from dagwright.runs.backfills import Backfill, BackfillProgress, BackfillStatus, backfill_runs
+from dagwright.runs.backfills import Backfill, BackfillStatus, backfill_runs
 from dagwright.runs.backfills import next_status as backfill_next_status
 
 if TYPE_CHECKING:
@@ -93,8 +93,8 @@ class BackfillDaemon:
 
     def _check_done(self, backfill: Backfill, now: float) -> None:
         store = self._instance.storage.backfills
-        counts = store.count_runs_by_status(backfill.backfill_id)
-        progress = BackfillProgress.count(len(backfill.partition_keys), backfill.submitted, counts)
+        progress = store.with_progress([backfill])[0].progress
+        assert progress is not None
         status = backfill_next_status(backfill, progress)
         if status is not backfill.status:
             ended = replace(backfill, status=status, ended_at=time.time())

@@ -3,10 +3,13 @@ runs by status (an index walk on its ``dagwright/backfill`` tag)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from sqlalchemy import func, insert, select, update
 
 from dagwright.errors import DagwrightNotFoundError
-from dagwright.runs.backfills import Backfill, BackfillStatus
+from dagwright.runs.backfills import Backfill, BackfillProgress, BackfillStatus
 from dagwright.runs.models import RunStatus
 from dagwright.storage.engine import Database
 from dagwright.storage.schema import backfills, run_tags, runs
@@ -88,14 +91,39 @@ class BackfillStorage:
 
     def count_runs_by_status(self, backfill_id: str) -> dict[RunStatus, int]:
         """How many runs of the backfill are in each status."""
+        return self.count_runs_by_status_many([backfill_id])[backfill_id]
+
+    def count_runs_by_status_many(
+        self, backfill_ids: Sequence[str]
+    ) -> dict[str, dict[RunStatus, int]]:
+        """:meth:`count_runs_by_status` of several backfills, in one query."""
+        forms = {index_form(backfill_id): backfill_id for backfill_id in backfill_ids}
+        counts: dict[str, dict[RunStatus, int]] = {backfill_id: {} for backfill_id in backfill_ids}
+        if not forms:
+            return counts
         query = (
-            select(runs.c.status, func.count())
+            select(run_tags.c.value_idx, runs.c.status, func.count())
             .select_from(run_tags.join(runs, runs.c.id == run_tags.c.run_sid))
-            .where(run_tags.c.key == BACKFILL_TAG, run_tags.c.value_idx == index_form(backfill_id))
-            .group_by(runs.c.status)
+            .where(run_tags.c.key == BACKFILL_TAG, run_tags.c.value_idx.in_(list(forms)))
+            .group_by(run_tags.c.value_idx, runs.c.status)
         )
         with self._db.read() as conn:
-            return {RunStatus(status): int(n) for status, n in conn.execute(query)}
+            for form, status, n in conn.execute(query):
+                counts[forms[form]][RunStatus(status)] = int(n)
+        return counts
+
+    def with_progress(self, found: Sequence[Backfill]) -> list[Backfill]:
+        """The backfills with their ``progress`` counted from their runs (one query)."""
+        counts = self.count_runs_by_status_many([backfill.backfill_id for backfill in found])
+        return [
+            replace(
+                backfill,
+                progress=BackfillProgress.count(
+                    len(backfill.partition_keys), backfill.submitted, counts[backfill.backfill_id]
+                ),
+            )
+            for backfill in found
+        ]
 
 
 def _body(backfill: Backfill) -> str:
