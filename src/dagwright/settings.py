@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidTagError
+from dagwright.storage.driver import PG_PREFIX, normalize_url
 from dagwright.tags import validate_tag_key
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ DEFAULT_SQLITE_FILE: Final = "dagwright.db"
 PG_URL_ENV: Final = "DAGWRIGHT_PG_URL"
 #: The environment variable naming the container image of the code (``dagwright/image``).
 IMAGE_ENV: Final = "DAGWRIGHT_CURRENT_IMAGE"
-
-_PG_SCHEMES: Final = ("postgresql+psycopg://", "postgresql://", "postgres://")
 
 PositiveSeconds = Annotated[float, Field(gt=0, strict=True, allow_inf_nan=False)]
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
@@ -102,10 +101,10 @@ class PostgresStorage(_Section):
     @field_validator("url")
     @classmethod
     def _postgres_url(cls, url: str) -> str:
-        for scheme in _PG_SCHEMES:
-            if url.startswith(scheme) and len(url) > len(scheme):
-                return "postgresql+psycopg://" + url[len(scheme) :]
-        raise ValueError("must be a postgresql+psycopg://user@host/db url")
+        normalized = normalize_url(url)
+        if not normalized.startswith(PG_PREFIX) or len(normalized) == len(PG_PREFIX):
+            raise ValueError("must be a postgresql+psycopg://user@host/db url")
+        return normalized
 
 
 class StorageSettings(_Section):

@@ -67,12 +67,8 @@ class Storage(RecordStore):
         """
         from sqlalchemy.engine import make_url
 
-        from dagwright.storage.engine import (
-            Database,
-            create_engine_for,
-            is_memory_url,
-            normalize_url,
-        )
+        from dagwright.storage.driver import normalize_url
+        from dagwright.storage.engine import Database, create_engine_for, is_memory_url
         from dagwright.storage.migrations import create_in_memory, ensure_schema
 
         url = normalize_url(url)

@@ -32,6 +32,17 @@ BUSY_TIMEOUT_SECONDS: Final = 30.0
 _PG_SCHEMES: Final = ("postgresql+psycopg", "postgresql", "postgres")
 
 
+#: The URL of a PostgreSQL database, as SQLAlchemy is given it (psycopg 3).
+PG_PREFIX: Final = "postgresql+psycopg://"
+
+
+def normalize_url(url: str) -> str:
+    """Rewrite a ``postgresql://`` or ``postgres://`` URL to name psycopg 3 (``PG_PREFIX``);
+    any other URL is returned as is."""
+    scheme, sep, rest = url.partition("://")
+    return PG_PREFIX + rest if sep and scheme in _PG_SCHEMES else url
+
+
 @dataclass(frozen=True)
 class DriverUrl:
     """A storage URL as the driver needs it.

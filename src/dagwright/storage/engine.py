@@ -27,18 +27,14 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
 
 from dagwright.errors import DagwrightStorageError
-from dagwright.storage.driver import BUSY_TIMEOUT_SECONDS, DriverDatabase, prepare_sqlite
+from dagwright.storage.driver import (
+    BUSY_TIMEOUT_SECONDS,
+    DriverDatabase,
+    normalize_url,
+    prepare_sqlite,
+)
 
 _WRITE_OPTION: Final = "dagwright_write"
-_PG_PREFIXES: Final = ("postgresql://", "postgres://")
-
-
-def normalize_url(url: str) -> str:
-    """Rewrite a bare ``postgresql://`` (or ``postgres://``) URL to use psycopg 3."""
-    for prefix in _PG_PREFIXES:
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def is_memory_url(url: URL) -> bool:
