@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.errors import DagwrightError
@@ -106,8 +106,18 @@ def check(form: LaunchForm, job: JobDefinition) -> None:
             partition_key=form.partition_key or None,
         )
     except DagwrightError as exc:
-        error = from_dagwright(exc)
-        form.errors[error.field or "run_config"] = error.message
+        record_error(form, exc)
+
+
+#: The form's fields an error can be shown next to; any other error is shown above them.
+FIELDS: Final = frozenset({"run_config", "op_selection", "partition_key", "tags"})
+
+
+def record_error(form: LaunchForm, exc: DagwrightError) -> None:
+    """Show a refused launch's error next to its field, or above the form (``form``)."""
+    error = from_dagwright(exc)
+    field = error.field if error.field in FIELDS else None
+    form.errors[field or "form"] = error.message
 
 
 def default_config_text(job: JobDefinition) -> str:

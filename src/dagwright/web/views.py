@@ -267,8 +267,7 @@ def launch(request: Request, web: WebContext) -> Response:
     name = param(request, "name")
     job = web.get_job(name)
     launch_form = launchpad.parse_form(form(request))
-    launchpad.check(launch_form, job)
-    if launch_form.errors:
+    if launch_form.errors:  # YAML or a tag row: submit_run checks the rest
         return _launchpad(request, web, name, launch_form, status=422)
     try:
         run = web.instance.submit_run(
@@ -279,9 +278,8 @@ def launch(request: Request, web: WebContext) -> Response:
             partition_key=launch_form.partition_key or None,
         )
     except DagwrightError as exc:
-        error = from_dagwright(exc)
-        launch_form.errors[error.field or "run_config"] = error.message
-        return _launchpad(request, web, name, launch_form, status=error.status)
+        launchpad.record_error(launch_form, exc)
+        return _launchpad(request, web, name, launch_form, status=from_dagwright(exc).status)
     return see_other(f"/runs/{run.run_id}")
 
 
