@@ -18,7 +18,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Final
@@ -232,6 +232,12 @@ class DriverDatabase:
             names = re.findall(r"\{(\w+)\}", template)
             sql = _driver_sql[key] = template.format(**{name: style.format(name) for name in names})
         return sql
+
+    def in_list(self, name: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
+        """``(marks, params)`` for ``IN ({marks})``: one placeholder per value, named
+        ``name0``, ``name1``…, in the driver's style."""
+        params = {f"{name}{i}": value for i, value in enumerate(values)}
+        return ", ".join(self.driver_sql(f"{{{key}}}") for key in params), params
 
     def describe(self) -> str:
         """Where the database is, fit for messages (password hidden)."""

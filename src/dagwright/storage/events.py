@@ -139,12 +139,9 @@ class EventStorage:
         """A run's latest event of one of these types (and of this step, if given): one
         backward step of the ``(run_id, id)`` index, not a read of the whole log."""
         db = self._db
-        params: dict[str, Any] = {"run_id": run_id}
-        marks = []
-        for i, event_type in enumerate(event_types):
-            params[f"t{i}"] = event_type.value
-            marks.append(db.driver_sql(f"{{t{i}}}"))
-        sql = db.driver_sql(_SELECT_EVENTS_SQL) + f" AND event_type IN ({', '.join(marks)})"
+        marks, types = db.in_list("t", [event_type.value for event_type in event_types])
+        params: dict[str, Any] = {"run_id": run_id, **types}
+        sql = db.driver_sql(_SELECT_EVENTS_SQL) + f" AND event_type IN ({marks})"
         if step_key is not None:
             sql += db.driver_sql(" AND step_key = {step_key}")
             params["step_key"] = step_key

@@ -152,8 +152,7 @@ class RunStorage(RunRecords):
         rows themselves.
         """
         key = tuple(status.value for status in statuses)
-        marks = ", ".join(self._db.driver_sql(f"{{s{i}}}") for i in range(len(key)))
-        params = {f"s{i}": value for i, value in enumerate(key)}
+        marks, params = self._db.in_list("s", key)
         sql = f"SELECT run_id, updated_at FROM runs WHERE status IN ({marks}) ORDER BY id"
         with self._db.driver_read() as cursor:
             cursor.execute(sql, params)
@@ -178,11 +177,8 @@ class RunStorage(RunRecords):
         bodies: dict[str, str] = {}
         for start in range(0, len(run_ids), 500):
             chunk = run_ids[start : start + 500]
-            marks = ", ".join(self._db.driver_sql(f"{{r{i}}}") for i in range(len(chunk)))
-            cursor.execute(
-                f"SELECT run_id, body FROM runs WHERE run_id IN ({marks})",
-                {f"r{i}": run_id for i, run_id in enumerate(chunk)},
-            )
+            marks, params = self._db.in_list("r", chunk)
+            cursor.execute(f"SELECT run_id, body FROM runs WHERE run_id IN ({marks})", params)
             bodies.update(cursor.fetchall())
         return bodies
 

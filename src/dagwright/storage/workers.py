@@ -106,9 +106,9 @@ class WorkerStorage:
         with self._db.driver_read() as cursor:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
-                marks = ", ".join(self._db.driver_sql(f"{{r{i}}}") for i in range(len(chunk)))
+                marks, params = self._db.in_list("r", chunk)
                 sql = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id IN ({marks})"
-                cursor.execute(sql, {f"r{i}": run_id for i, run_id in enumerate(chunk)})
+                cursor.execute(sql, params)
                 found.update((row[0], WorkerInfo(*row)) for row in cursor.fetchall())
         return found
 
