@@ -158,7 +158,9 @@ def backfill_group() -> None:
 @backfill_group.command("list")
 @click.option("--status", type=click.Choice([s.value for s in BackfillStatus]))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: each backfill as the HTTP API shows it."
+)
 def list_backfills(status: str | None, limit: int, as_json: bool) -> None:
     """Backfills, newest first, with their progress."""
     with open_instance() as instance:

@@ -1,4 +1,4 @@
-"""``dagwright job list|show|execute``."""
+"""``dagwright job list|show|execute|launch`` (``job backfill`` is in ``cli/backfill.py``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``dagwright run list|show|tags|delete``."""
+"""``dagwright run list|show|tags|delete|terminate|reexecute``."""
 
 from __future__ import annotations
 
