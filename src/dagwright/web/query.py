@@ -62,7 +62,7 @@ class RunsQuery:
     def with_tag(self, key: str, value: str) -> str:
         """The URL adding a tag filter (from the first page)."""
         if self.has_tag(key, value):
-            return self.url(cursor=None)
+            return self._first_page
         tags, rest = self._encoded
         added = "tag=" + quote_plus(f"{key}={value}")
         return "/runs?" + "&".join(part for part in (tags, added, rest) if part)
@@ -77,6 +77,12 @@ class RunsQuery:
     @cached_property
     def _job_links(self) -> dict[str, str]:
         return {}
+
+    @cached_property
+    def _first_page(self) -> str:
+        """This view's URL without its cursor (what a chip of an active filter links to:
+        on a filtered page, every run has one)."""
+        return self.url(cursor=None)
 
     @cached_property
     def _encoded(self) -> tuple[str, str]:
