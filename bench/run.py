@@ -80,6 +80,7 @@ class Params:
     drain_n: int = 300
     drain_n_dagster: int = 24
     web_start_reps: int = 3
+    web_scale_rounds: int = 3
 
 
 FULL = Params()
@@ -107,6 +108,7 @@ QUICK = Params(
     drain_n=100,
     drain_n_dagster=4,
     web_start_reps=1,
+    web_scale_rounds=1,
 )
 
 
@@ -616,23 +618,54 @@ def fig_web(b: Bench) -> list[Row]:
         ),
         compare("web server start → first response", "s", view("start_s", "start_s"), "≤ 0.20"),
     ]
-    log(f"  runs page filtered by a tag at {big:,} runs (dagwright only)")
-    for name, label in (("runs_tag_html", "HTML page"), ("runs_tag_api", "API")):
-        values, errors = per_system(
-            lambda s, name=name: float(measured(s, big)[name]), systems=("dagwright",)
-        )
-        base = results.get(("dagwright", small), {}).get(name)
-        at_big = values.get("dagwright")
-        ratio = at_big / base if at_big is not None and base else None
-        row = Row(f"runs page filtered by a tag at {big:,}, {label} (ratio: ÷ {small:,})", "s")
-        row.dagwright, row.ratio, row.goal, row.errors = at_big, ratio, "≤ 1.5", dict(errors)
-        row.ok = check(ratio, row.goal)
-        rows.append(row)
+    rows += _web_scaling(b, small, big)
     for system in SYSTEMS:
         res = results.get((system, small))
         if res:
             starts = ", ".join(f"{t:.2f}" for t in res["starts_s"])
             b.notes.append(f"web: {system} server starts (s): {starts}")
+    return rows
+
+
+def _web_scaling(b: Bench, small: int, big: int) -> list[Row]:
+    """dagwright's filtered runs page at ``big`` ÷ at ``small``: servers on the two data
+    sets measured in alternation (``web_scale_rounds`` rounds, median of each size), so
+    that the machine's drift between two measurements is not read as growth."""
+    log(f"  runs page filtered by a tag at {big:,} runs (dagwright only), alternated")
+    names = ("runs_tag_html", "runs_tag_api")
+    medians: dict[tuple[str, int], float] = {}
+
+    def alternate(_system: str) -> float:
+        seen: dict[int, list[dict[str, Any]]] = {small: [], big: []}
+        for _ in range(b.p.web_scale_rounds):
+            for n in (small, big):
+                home = filled_home(b, "dagwright", n)
+                seen[n].append(
+                    b.child(
+                        "dagwright",
+                        "web",
+                        timeout=1800,
+                        home=str(home),
+                        warmup=2,
+                        reps=b.p.tag_reps,
+                        start_reps=1,
+                        copy=False,
+                    )
+                )
+        for n, found in seen.items():
+            for name in names:
+                medians[name, n] = statistics.median(float(res[name]) for res in found)
+        return medians["runs_tag_html", big]
+
+    _, errors = per_system(alternate, systems=("dagwright",))
+    rows = []
+    for name, label in zip(names, ("HTML page", "API"), strict=True):
+        base, at_big = medians.get((name, small)), medians.get((name, big))
+        ratio = at_big / base if at_big is not None and base else None
+        row = Row(f"runs page filtered by a tag at {big:,}, {label} (ratio: ÷ {small:,})", "s")
+        row.dagwright, row.ratio, row.goal, row.errors = at_big, ratio, "≤ 1.5", dict(errors)
+        row.ok = check(ratio, row.goal)
+        rows.append(row)
     return rows
 
 
