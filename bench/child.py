@@ -234,38 +234,51 @@ def w_queue_fill(
     with ``in_progress``, first write its settings (no queue) and the job file, and add the
     runs in progress. Runs carry the job file's code pointer / origins, as submitted runs do.
     """
-    job_file = os.path.join(home, "bench_one_op.py")
     if in_progress:
         side.write_settings(home, None)
         jobs.write_job_file(home, SYSTEM)
     instance = side.instance_at(home)
     t0 = time.perf_counter()
-    with side.run_fields(instance, job_file, jobs.ONE_OP_JOB) as fields:
-
-        def run(tags: dict[str, str], created_at: float, status: str) -> Any:
-            return side.new_run(
-                uuid.uuid4().hex, jobs.ONE_OP_JOB, tags, created_at, status, **fields
-            )
-
-        if in_progress:
-            tags = in_progress_tags(side)
-            side.add_runs(
-                instance, [run(t, BASE_TS - 100 + k, "STARTED") for k, t in enumerate(tags)]
-            )
-        for lo in range(start, stop, batch):
-            queued = [
-                run(queue_tags(side, i), BASE_TS + i / 100, "QUEUED")
-                for i in range(lo, min(lo + batch, stop))
-            ]
-            side.add_runs(instance, queued)
+    if in_progress:
+        tags = in_progress_tags(side)
+        _add_runs(
+            side, instance, home, [(t, BASE_TS - 100 + k, "STARTED") for k, t in enumerate(tags)]
+        )
+    for lo in range(start, stop, batch):
+        _add_queued(side, instance, home, lo, min(lo + batch, stop))
     return {"runs": stop - start, "elapsed_s": time.perf_counter() - t0}
+
+
+def _add_queued(side: Any, instance: Any, home: str, start: int, stop: int) -> None:
+    """Store queued runs ``start..stop-1`` of the queue data set."""
+    specs = [(queue_tags(side, i), BASE_TS + i / 100, "QUEUED") for i in range(start, stop)]
+    _add_runs(side, instance, home, specs)
+
+
+def _add_runs(
+    side: Any, instance: Any, home: str, specs: list[tuple[dict[str, str], float, str]]
+) -> None:
+    """Store runs of the one-op job, given as ``(tags, created_at, status)``."""
+    job_file = os.path.join(home, "bench_one_op.py")
+    with side.run_fields(instance, job_file, jobs.ONE_OP_JOB) as fields:
+        runs = [
+            side.new_run(uuid.uuid4().hex, jobs.ONE_OP_JOB, tags, created_at, status, **fields)
+            for tags, created_at, status in specs
+        ]
+        side.add_runs(instance, runs)
+
+
+#: Runs submitted between two measured queue passes: the queue is live.
+QUEUE_ARRIVALS = 5
 
 
 def w_queue_pass(
     side: Any, *, home: str, n_queued: int, n_limits: int, warmup: int, reps: int
 ) -> dict[str, Any]:
-    """One decision pass of the run queue over a copy of the filled instance at ``home``,
-    with ``n_limits`` tag limits and 4 of 8 slots in use; nothing is launched."""
+    """Decision passes of the run queue over a copy of the filled instance at ``home``,
+    with ``n_limits`` tag limits and 4 of 8 slots in use; nothing is launched. Before each
+    pass (untimed), ``QUEUE_ARRIVALS`` more runs of the data set are queued, as on a live
+    instance; the same instance object makes every pass, as a daemon does."""
     work = tempfile.mkdtemp(prefix="bench-queue-")
     try:
         shutil.copytree(home, work, dirs_exist_ok=True)
@@ -274,10 +287,23 @@ def w_queue_pass(
         queued = side.count_runs(instance, ["QUEUED"])
         assert queued == n_queued, f"expected {n_queued} queued runs, found {queued}"
         launches: set[int] = set()
-        times = _timed(lambda: launches.add(side.queue_decision_pass(instance)), warmup, reps)
+        times = []
+        for rep in range(warmup + reps):
+            start = n_queued + rep * QUEUE_ARRIVALS
+            _add_queued(side, instance, work, start, start + QUEUE_ARRIVALS)
+            t0 = time.perf_counter()
+            launches.add(side.queue_decision_pass(instance))
+            times.append(time.perf_counter() - t0)
+        after = side.count_runs(instance, ["QUEUED"])
+        assert after == n_queued + (warmup + reps) * QUEUE_ARRIVALS, after
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {**_summary(times), "would_launch": sorted(launches), "queued": queued}
+    return {
+        **_summary(times[warmup:]),
+        "first_s": times[0],
+        "would_launch": sorted(launches),
+        "queued": queued,
+    }
 
 
 def _workspace(side: Any, max_concurrent_runs: int | None, n_limits: int = 0) -> tuple[str, str]:

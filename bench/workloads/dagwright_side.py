@@ -165,8 +165,10 @@ def queue_decision_pass(instance: Instance) -> int:
     would launch.
 
     ``Instance.get_queue_state()`` is the pass the run queue daemon makes before it
-    launches: fetch the queued runs and the runs holding a launch slot from storage, then
-    decide with the configured cap and tag limits (``dagwright.runs.queue.decide``).
+    launches: read the runs that changed since its previous pass from the run change feed
+    (all queued and running runs on the first pass), bring its queue index up to date,
+    then walk the queue once with the configured cap and tag limits
+    (``dagwright.runs.queue.QueueIndex``), recording every queued run's verdict.
     """
     return len(instance.get_queue_state().to_launch)
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from dagwright.runs.coordinator import RunCoordinator
     from dagwright.runs.launcher import ProcessRunLauncher, RunLauncher
     from dagwright.runs.queue import QueueDecision
+    from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
     from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick
     from dagwright.settings import Settings
@@ -89,6 +90,7 @@ class Instance:
         self._settings = settings
         self.home = home
         self._outputs = outputs
+        self._queue_feed: QueueFeed | None = None
 
     @property
     def storage(self) -> Storage:
@@ -307,17 +309,19 @@ class Instance:
         The explanation comes from the same pass that decides what to launch. Its runs
         carry only what the queue decides on (id, job, status, tags, creation time). Without
         ``run_queue`` configured, there are no limits and every queued run would launch.
+        The instance keeps the queue between calls and reads only the runs that changed.
         """
-        from dagwright.runs.queue import decide
+        feed = self._queue_feed
+        if feed is None:
+            from dagwright.runs.queue_feed import QueueFeed
 
-        queued = self.storage.runs.get_queue_entries([RunStatus.QUEUED])
-        in_progress = self.storage.runs.get_queue_entries(list(IN_PROGRESS_STATUSES))
-        settings = self.settings.run_queue
-        if settings is None:
-            return decide(queued, in_progress, -1)
-        return decide(
-            queued, in_progress, settings.max_concurrent_runs, settings.tag_concurrency_limits
-        )
+            settings = self.settings.run_queue
+            if settings is None:
+                feed = QueueFeed(-1)
+            else:
+                feed = QueueFeed(settings.max_concurrent_runs, settings.tag_concurrency_limits)
+            self._queue_feed = feed
+        return feed.decide(self.records.runs)
 
     def fail_run(self, run_id: str, reason: str, error: BaseException | None = None) -> Run:
         """End a run that cannot go on as FAILURE, with ``dagwright/failure_reason`` (for

@@ -79,6 +79,35 @@ def test_one_pass_launches_what_the_limits_allow(instance: Instance) -> None:
     assert statuses[other.run_id] is RunStatus.QUEUED
 
 
+def test_a_long_lived_instance_follows_every_change_to_the_queue(
+    home: Path, instance: Instance
+) -> None:
+    """The instance keeps its queue between passes and reads only what changed; after
+    each kind of change its pass equals that of an instance that reads everything."""
+
+    def agrees() -> None:
+        with Instance.from_home(home) as fresh:
+            assert instance.get_queue_state() == fresh.get_queue_state()
+
+    runs = [instance.submit_run(simple.chain, tags={"team": "docs"}) for _ in range(3)]
+    runs += [instance.submit_run(simple.chain, tags={"database": "a"}) for _ in range(2)]
+    agrees()
+    instance.add_run_tags(runs[2].run_id, {"dagwright/priority": "9"})
+    agrees()
+    assert instance.get_queue_state().runs[0].run.run_id == runs[2].run_id
+    instance.remove_run_tags(runs[0].run_id, ["team"])
+    agrees()
+    instance.terminate(runs[1].run_id)  # a queued run is canceled at once
+    agrees()
+    instance.delete_run(runs[3].run_id)
+    agrees()
+    RunQueueDaemon(instance).run_iteration(time.time())
+    agrees()
+    starting = RunsFilter(statuses=[RunStatus.STARTING])
+    wait_for(lambda: not instance.get_runs(starting), what="launched runs started")
+    agrees()
+
+
 def test_two_daemons_never_launch_a_run_twice(home: Path, instance: Instance) -> None:
     runs = [instance.submit_run(simple.chain, tags={"n": str(i)}) for i in range(6)]
     others = [Instance.from_home(home) for _ in range(2)]

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 import dagwright.storage
 from dagwright.errors import DagwrightStorageError
+from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.storage import HEAD_REVISION, Storage
 from dagwright.storage.engine import Database, create_engine_for
@@ -123,7 +124,7 @@ def test_a_database_at_0001_with_runs_upgrades_and_keeps_them(engine: Engine) ->
     assert storage.workers.get("r1") == WorkerInfo("r1", 42, "h", 3.0, 3.0)
 
 
-def test_a_database_at_0002_with_runs_upgrades_to_0003_and_keeps_them(engine: Engine) -> None:
+def test_a_database_at_0002_with_runs_upgrades_and_keeps_them(engine: Engine) -> None:
     from dagwright.runs.ticks import InstigatorKind
 
     upgrade(engine, "0002")
@@ -139,13 +140,39 @@ def test_a_database_at_0002_with_runs_upgrades_to_0003_and_keeps_them(engine: En
         " VALUES (1, 'dagwright/backfill', 'b1', 'b1')",
     )
     ensure_schema(engine)
-    assert read_revision(engine) == HEAD_REVISION == "0003"
+    assert read_revision(engine) == HEAD_REVISION
     assert schema_diffs(engine) == []
     storage = Storage(str(engine.url), Database(engine))
     assert storage.runs.get_run("r1") is not None
     assert storage.backfills.count_runs_by_status("b1") == {RunStatus.QUEUED: 1}
     tick = storage.schedules.create_tick("s", InstigatorKind.SCHEDULE, 5.0)
     assert storage.schedules.get_ticks("s") == [tick]
+
+
+def test_a_database_at_0003_with_runs_upgrades_to_0004_and_feeds_the_queue(
+    engine: Engine,
+) -> None:
+    upgrade(engine, "0003")
+    rows = []
+    for i, status in enumerate(["QUEUED", "STARTED", "SUCCESS"]):
+        body = json.dumps(
+            {"v": 1, "run_id": f"r{i}", "job_name": "j", "status": status, "created_at": i}
+        )
+        rows.append(
+            "INSERT INTO runs (run_id, job_name, status, created_at, updated_at, body)"
+            f" VALUES ('r{i}', 'j', '{status}', {i}, {i}, '{body}')"
+        )
+    execute(engine, *rows)
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION == "0004"
+    assert schema_diffs(engine) == []
+    storage = Storage(str(engine.url), Database(engine))
+    first = storage.runs.queue_changes(None)
+    assert first.complete and sorted(r.run_id for r in first.runs) == ["r0", "r1"]
+    storage.events.store_event(Event("r0", EventType.RUN_STARTING, 10.0))
+    changed = storage.runs.queue_changes(first.cursor)
+    assert not changed.complete
+    assert [(r.run_id, r.status) for r in changed.runs] == [("r0", RunStatus.STARTING)]
 
 
 def test_unknown_revision_is_refused(engine: Engine) -> None:

@@ -338,37 +338,3 @@ def test_single_tag_page_walks_the_tag_index_on_sqlite() -> None:
         assert "TEMP B-TREE" not in _plan(storage, RunsFilter(job_name="etl"))
     finally:
         storage.close()
-
-
-def test_queue_entries_follow_changes_between_calls(storage: Storage) -> None:
-    from dagwright.execution.events import Event, EventType
-
-    for i in range(3):
-        storage.runs.add_run(
-            Run(
-                run_id=f"q{i}",
-                job_name="j",
-                status=RunStatus.NOT_STARTED,
-                tags={"n": str(i)},
-                created_at=float(i),
-            )
-        )
-        storage.events.store_event(Event(f"q{i}", EventType.RUN_ENQUEUED, float(i) + 0.5))
-    first = storage.runs.get_queue_entries([RunStatus.QUEUED])
-    assert [(r.run_id, r.status, dict(r.tags)) for r in first] == [
-        ("q0", RunStatus.QUEUED, {"n": "0"}),
-        ("q1", RunStatus.QUEUED, {"n": "1"}),
-        ("q2", RunStatus.QUEUED, {"n": "2"}),
-    ]
-    storage.runs.add_run_tags("q1", {"team": "docs"})
-    storage.events.store_event(Event("q0", EventType.RUN_STARTING, 10.0))
-    again = storage.runs.get_queue_entries([RunStatus.QUEUED])
-    assert [(r.run_id, dict(r.tags)) for r in again] == [
-        ("q1", {"n": "1", "team": "docs"}),
-        ("q2", {"n": "2"}),
-    ]
-    assert again[1] is first[2]  # unchanged runs are not parsed again
-    (starting,) = storage.runs.get_queue_entries([RunStatus.STARTING])
-    assert starting.run_id == "q0" and starting == Run(
-        "q0", "j", RunStatus.STARTING, tags={"n": "0"}, created_at=0.0
-    )

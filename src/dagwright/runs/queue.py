@@ -6,6 +6,10 @@ global cap and the tag concurrency limits. It walks the queued runs once, in lau
 run is subject to. The reasons it finds while deciding are kept as the explanation, so
 what the UI shows is exactly what the decision saw; there is no second implementation.
 
+:class:`QueueIndex` is the same policy kept between passes, for the daemon: it is told
+which runs changed and keeps the launch order and the limit counts, so a pass neither
+sorts nor reads a run's tags again. :func:`decide` is a pass of a fresh index.
+
 Rules:
 
 - Order: ``dagwright/priority`` (highest first), then ``created_at`` (oldest first), then
@@ -20,85 +24,32 @@ Rules:
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-from dagwright.runs.models import IN_PROGRESS_STATUSES, Run
+from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
+from dagwright.runs.queue_limits import CAP_REASON, Cap, Counter, Limits, LimitUse, Pool, TagLimit
 from dagwright.tags import PRIORITY_TAG
 
-#: The reason text of the global cap, filled with the use and the cap.
-CAP_REASON: Final = "max concurrent runs: {used} of {cap} in use"
+__all__ = [
+    "CAP_REASON",
+    "LimitUse",
+    "QueueDecision",
+    "QueueIndex",
+    "QueuedRunState",
+    "TagLimit",
+    "decide",
+    "launch_order",
+    "queue_order_key",
+    "queue_to_json",
+]
 
-
-class TagLimit(Protocol):
-    """A tag concurrency limit, as :class:`dagwright.settings.TagConcurrencyLimit` has it.
-
-    Attributes:
-        key: the tag key.
-        limit: how many runs carrying the tag may be in progress.
-        per_unique_value: each value of the key is limited separately.
-        match_value: the one value counted, or None for any value (ignored when
-            ``per_unique_value`` is true).
-    """
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def limit(self) -> int: ...
-
-    @property
-    def per_unique_value(self) -> bool: ...
-
-    @property
-    def match_value(self) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class LimitUse:
-    """One configured tag limit and its use.
-
-    Counts are keyed by tag value for a per-unique-value limit (only values with a
-    non-zero count appear) and by None otherwise (always present).
-
-    Attributes:
-        key: the tag key.
-        value: the value counted, or None for any value / each value.
-        per_unique_value: each value is limited separately.
-        limit: the cap (per value, for a per-unique-value limit).
-        in_use: runs in progress carrying the tag before this pass.
-        admitted: runs carrying the tag that this pass admitted.
-    """
-
-    key: str
-    value: str | None
-    per_unique_value: bool
-    limit: int
-    in_use: Mapping[str | None, int]
-    admitted: Mapping[str | None, int]
-
-    @property
-    def used(self) -> dict[str | None, int]:
-        """The use after this pass: ``in_use`` plus ``admitted``."""
-        used = dict(self.in_use)
-        for bucket, count in self.admitted.items():
-            used[bucket] = used.get(bucket, 0) + count
-        return used
-
-    def describe(self) -> str:
-        """The use after this pass, e.g. ``"team=docs: 1 of 1 in use"``.
-
-        Per-unique-value limits list each value in use, sorted:
-        ``"dagwright/backfill (each value): bf1 3 of 3, bf2 1 of 3"``.
-        """
-        used = self.used
-        if not self.per_unique_value:
-            return _usage(self.key, self.value, False, used.get(None, 0), self.limit)
-        parts = [f"{value} {used[value]} of {self.limit}" for value in sorted(used, key=str)]
-        use = ", ".join(parts) or f"none in use (limit {self.limit} each)"
-        return f"{self.key} (each value): {use}"
+#: Changes of at most this many runs are placed one by one (binary search); more, and
+#: the queue is sorted or filtered again in one go.
+_ONE_BY_ONE: Final = 32
 
 
 @dataclass(frozen=True)
@@ -125,38 +76,86 @@ class QueuedRunState:
 Verdict = tuple[Run, int, bool, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+class Signature:
+    """The pools a run counts in, shared by every run counting in the same pools.
+
+    A pass judges a signature once and every run holding it gets that verdict, until an
+    admission fills one of its pools.
+    """
+
+    __slots__ = ("holders", "pools")
+
+    def __init__(self, pools: tuple[Pool, ...]) -> None:
+        self.pools = pools  # in the configured order of their limits
+        self.holders = 0  # queued runs and runs in progress with these pools
+
+
+#: A queued run in launch order: ``(-priority, created_at, run_id, run, signature)``. The
+#: tuples compare on the first three fields (run ids are unique): the launch order.
+Entry = tuple[int, float, str, Run, Signature]
+
+
 class QueueDecision:
     """The outcome of one pass over the queue, with its explanation.
 
     Attributes:
-        verdicts: every queued run's verdict, in launch order, as the pass recorded it
-            (``runs`` presents them as records).
-        limits: every configured tag limit, in configured order.
         in_progress: runs in progress before this pass.
         max_concurrent_runs: the cap the pass applied (negative: none).
     """
 
-    verdicts: tuple[Verdict, ...]
-    limits: tuple[LimitUse, ...]
-    in_progress: int
-    max_concurrent_runs: int
+    def __init__(
+        self,
+        order: tuple[Entry, ...],
+        reasons: list[tuple[str, ...]],
+        admitted: list[Entry],
+        counters: Sequence[Counter],
+        in_use: tuple[dict[str | None, int], ...],
+        max_concurrent_runs: int,
+        in_progress: int,
+    ) -> None:
+        self._order = order
+        self._reasons = reasons  # per entry of ``order``: () when admitted
+        self._admitted = admitted
+        self._counters = counters
+        self._in_use = in_use  # per counter, before the pass
+        self.max_concurrent_runs = max_concurrent_runs
+        self.in_progress = in_progress
 
     @property
     def to_launch(self) -> list[Run]:
         """The admitted runs, in launch order."""
-        return [run for run, _, launch, _ in self.verdicts if launch]
+        return [entry[3] for entry in self._admitted]
+
+    @cached_property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Every queued run's verdict, in launch order."""
+        return tuple(
+            (entry[3], -entry[0], not reasons, reasons)
+            for entry, reasons in zip(self._order, self._reasons, strict=True)
+        )
 
     @cached_property
     def runs(self) -> tuple[QueuedRunState, ...]:
         """Every queued run with its verdict, in launch order.
 
-        Built on first access from ``verdicts``: the queue daemon needs only
-        ``to_launch``, so a pass does not pay for records nobody reads.
+        Built on first access: the queue daemon needs only ``to_launch``, so a pass does
+        not pay for records nobody reads.
         """
         return tuple(
             QueuedRunState(run, position, priority, launch, blocked_by)
             for position, (run, priority, launch, blocked_by) in enumerate(self.verdicts, 1)
+        )
+
+    @cached_property
+    def limits(self) -> tuple[LimitUse, ...]:
+        """Every configured tag limit with its use, in configured order."""
+        admitted: dict[Pool, int] = {}
+        for entry in self._admitted:
+            for pool in entry[4].pools:
+                admitted[pool] = admitted.get(pool, 0) + 1
+        return tuple(
+            counter.use(in_use, admitted)
+            for counter, in_use in zip(self._counters, self._in_use, strict=True)
         )
 
     def state_of(self, run_id: str) -> QueuedRunState | None:
@@ -166,6 +165,22 @@ class QueueDecision:
     @cached_property
     def _by_id(self) -> dict[str, QueuedRunState]:
         return {state.run.run_id: state for state in self.runs}
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.verdicts, self.limits, self.in_progress, self.max_concurrent_runs)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QueueDecision):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"QueueDecision({len(self._order)} queued, {len(self._admitted)} to launch, "
+            f"{self.in_progress} in progress, cap {self.max_concurrent_runs})"
+        )
 
 
 def queue_order_key(run: Run) -> tuple[int, float, str]:
@@ -222,48 +237,323 @@ def decide(
     Returns:
         Every queued run in launch order with its verdict, and the use of every limit.
     """
-    limits = _Limits(tag_limits)
-    active = [run for run in in_progress if run.status in IN_PROGRESS_STATUSES]
-    for run in active:
-        for pool in limits.pools_of(run.tags):
-            pool.in_use += 1
-            pool.used += 1
-    verdicts = _judge(launch_order(queued), _Cap(max_concurrent_runs, len(active)), limits)
-    return QueueDecision(
-        verdicts=tuple(verdicts),
-        limits=tuple(counter.snapshot() for counter in limits.counters),
-        in_progress=len(active),
-        max_concurrent_runs=max_concurrent_runs,
-    )
+    index = QueueIndex(max_concurrent_runs, tag_limits)
+    index.load(queued, in_progress)
+    return index.decide()
 
 
-def _judge(ordered: list[tuple[int, Run]], cap: _Cap, limits: _Limits) -> list[Verdict]:
-    # The one place runs are judged: the reasons found here are both verdict and explanation.
-    verdicts: list[Verdict] = []
-    pools_of = limits.pools_of
-    # Held runs quote few distinct sets of full pools; their reasons are built once per
-    # set until the next admission changes a count.
-    reasons_of: dict[tuple[_Pool, ...], tuple[str, ...]] = {}
-    for priority, run in ordered:
-        pools = pools_of(run.tags)
-        full = tuple([pool for pool in pools if pool.used >= pool.limit]) if pools else ()
-        if full or cap.full:
-            reasons = reasons_of.get(full)
-            if reasons is None:
-                reasons = reasons_of[full] = _reasons(full, cap)
-            verdicts.append((run, priority, False, reasons))
-            continue
+class QueueIndex:
+    """The run queue kept between passes, for a process that decides again and again.
+
+    It holds the queued runs in launch order, the runs in progress counted in the pools of
+    their limits, and each signature's verdict at those counts. Tell it which runs changed
+    (:meth:`update`); :meth:`decide` then walks the queue once, looking each run's verdict
+    up by its signature, and decides exactly as :func:`decide` does on the same runs.
+
+    Not thread-safe: one pass at a time.
+    """
+
+    _limits: Limits
+    _signatures: dict[tuple[Pool, ...], Signature]
+    _full: dict[Signature, tuple[Pool, ...]]  # between passes: each signature's full pools
+    _verdicts: dict[Signature, tuple[str, ...]]  # ... and its verdict
+    _reasons: _Reasons
+    _moved: dict[Pool, int]  # pools whose in_use changed since the last pass: in_use before
+    _in_use: tuple[dict[str | None, int], ...] | None  # per limit, for the decisions
+    _dropped: int  # signatures dropped since the limits were built
+
+    def __init__(self, max_concurrent_runs: int, tag_limits: Sequence[TagLimit] = ()) -> None:
+        """Start empty, with the cap and the tag limits every pass applies."""
+        self.max_concurrent_runs = max_concurrent_runs
+        self._tag_limits = tuple(tag_limits)
+        self._entries: list[Entry] = []
+        self._queued: dict[str, Entry] = {}
+        self._active: dict[str, tuple[Run, Signature]] = {}
+        self._new_limits()
+
+    def __len__(self) -> int:
+        """How many runs are queued."""
+        return len(self._entries)
+
+    def load(self, queued: Iterable[Run], in_progress: Iterable[Run]) -> None:
+        """Forget everything, then take these queued runs (whatever their status) and the
+        runs of ``in_progress`` whose status holds a launch slot."""
+        self._entries, self._queued, self._active = [], {}, {}
+        self._new_limits()
+        for run in in_progress:
+            if run.status in IN_PROGRESS_STATUSES:
+                self._hold(run)
+        for priority, run in launch_order(queued):
+            self._entries.append(self._entry(run, priority))
+
+    def update(self, runs: Iterable[Run]) -> None:
+        """Take the current state of runs that changed: a ``QUEUED`` run waits in the
+        queue, a run in progress holds a slot and counts in its pools, a run in any
+        other status leaves the index."""
+        added: list[Entry] = []
+        gone: list[Entry] = []
+        for run in {run.run_id: run for run in runs}.values():  # the last state of each
+            self._forget(run.run_id, gone)
+            if run.status is RunStatus.QUEUED:
+                added.append(self._entry(run, _priority(run.tags)))
+            elif run.status in IN_PROGRESS_STATUSES:
+                self._hold(run)
+        self._place(added, gone)
+
+    def remove(self, run_ids: Iterable[str]) -> None:
+        """Forget runs that no longer exist."""
+        gone: list[Entry] = []
+        for run_id in run_ids:
+            self._forget(run_id, gone)
+        self._place([], gone)
+
+    def decide(self) -> QueueDecision:
+        """One pass over the queue: every queued run's verdict, and the runs to launch."""
+        self._settle()
+        walk = _Pass(self, Cap(self.max_concurrent_runs, len(self._active)))
+        verdicts = walk.verdicts
+        reasons_of: list[tuple[str, ...]] = []
+        held = reasons_of.append
+        for entry in self._entries:
+            verdict = verdicts.get(entry[4])
+            if verdict is None:
+                verdict = walk.judge(entry[4])
+            held(verdict)
+            if not verdict:
+                walk.admit(entry)
+                verdicts = walk.verdicts
+        walk.undo()
+        if self._in_use is None:
+            self._in_use = tuple(counter.in_use() for counter in self._limits.counters)
+        return QueueDecision(
+            tuple(self._entries),
+            reasons_of,
+            walk.admitted,
+            self._limits.counters,
+            self._in_use,
+            self.max_concurrent_runs,
+            len(self._active),
+        )
+
+    # -- keeping the index -------------------------------------------------------------
+
+    def _new_limits(self) -> None:
+        self._limits = Limits(self._tag_limits)
+        self._signatures = {}
+        self._full, self._verdicts, self._reasons = {}, {}, _Reasons()
+        self._moved = {}
+        self._in_use = None
+        self._dropped = 0
+
+    def _signature(self, tags: Mapping[str, str]) -> Signature:
+        pools = self._limits.pools_of(tags)
+        signature = self._signatures.get(pools)
+        if signature is None:
+            signature = self._signatures[pools] = Signature(pools)
+            for pool in pools:
+                pool.signatures.add(signature)
+        signature.holders += 1
+        return signature
+
+    def _release(self, signature: Signature) -> None:
+        signature.holders -= 1
+        if signature.holders:
+            return
+        del self._signatures[signature.pools]
+        for pool in signature.pools:
+            pool.signatures.discard(signature)
+        self._verdicts.pop(signature, None)
+        self._full.pop(signature, None)
+        self._dropped += 1
+
+    def _entry(self, run: Run, priority: int) -> Entry:
+        entry = (-priority, run.created_at, run.run_id, run, self._signature(run.tags))
+        self._queued[run.run_id] = entry
+        return entry
+
+    def _hold(self, run: Run) -> None:
+        signature = self._signature(run.tags)
+        self._active[run.run_id] = (run, signature)
+        self._count(signature, 1)
+
+    def _count(self, signature: Signature, step: int) -> None:
+        moved = self._moved
+        for pool in signature.pools:
+            if pool not in moved:
+                moved[pool] = pool.in_use
+            pool.in_use += step
+            pool.used += step
+        self._in_use = None
+
+    def _forget(self, run_id: str, gone: list[Entry]) -> None:
+        entry = self._queued.pop(run_id, None)
+        if entry is not None:
+            gone.append(entry)
+        active = self._active.pop(run_id, None)
+        if active is not None:
+            self._count(active[1], -1)
+            self._release(active[1])
+
+    def _place(self, added: list[Entry], gone: list[Entry]) -> None:
+        """Take ``gone`` out of the launch order and put ``added`` in."""
+        entries = self._entries
+        if len(gone) <= _ONE_BY_ONE:
+            for entry in gone:
+                del entries[bisect_left(entries, entry[:3])]
+        else:
+            leaving = {id(entry) for entry in gone}
+            self._entries = entries = [e for e in entries if id(e) not in leaving]
+        for entry in gone:
+            self._release(entry[4])
+        if len(added) <= _ONE_BY_ONE:
+            for entry in added:
+                insort(entries, entry)
+        else:
+            entries.extend(added)
+            entries.sort()
+
+    def _settle(self) -> None:
+        """Before a pass: forget the verdicts that the counts changed since the last one."""
+        if self._dropped > 1024 and self._dropped > 2 * len(self._signatures):
+            self._rebuild()
+        verdicts, full = self._verdicts, self._full
+        for pool, before in self._moved.items():
+            now = pool.in_use
+            if now != before and max(now, before) >= pool.limit:  # a quoted count changed
+                for signature in pool.signatures:
+                    verdicts.pop(signature, None)
+                    full.pop(signature, None)
+                self._reasons = _Reasons(self._reasons.prefix)
+        self._moved.clear()
+        prefix = Cap(self.max_concurrent_runs, len(self._active)).reasons
+        if prefix != self._reasons.prefix:  # the cap's reason is in every verdict
+            verdicts.clear()
+            self._reasons = _Reasons(prefix)
+
+    def _rebuild(self) -> None:
+        """Build the limits again from the runs held: drops the pools of values gone."""
+        queued = self._entries
+        self.load([], [run for run, _ in self._active.values()])
+        self._entries = [self._entry(entry[3], -entry[0]) for entry in queued]
+
+
+class _Pass:
+    """One walk over the queue and what it changes: the cap, the runs admitted, the pools
+    they filled, and the verdicts at the current counts.
+
+    Until the first admission the counts are those between passes, so the verdicts and
+    reason tuples are the index's own, kept for the next pass; from then on the pass
+    works on copies and updates them as admissions fill pools.
+    """
+
+    __slots__ = ("admitted", "cap", "filled", "index", "reasons", "verdicts")
+
+    def __init__(self, index: QueueIndex, cap: Cap) -> None:
+        self.index = index
+        self.cap = cap
+        self.verdicts = index._verdicts
+        self.reasons = index._reasons
+        self.admitted: list[Entry] = []
+        self.filled: list[Pool] = []  # pools this pass filled, in the order it filled them
+
+    def judge(self, signature: Signature) -> tuple[str, ...]:
+        """Why runs with this signature wait, at the current counts: () if one may launch.
+
+        The one place runs are judged: these reasons are both verdict and explanation.
+        """
+        index = self.index
+        full = index._full.get(signature)
+        if full is None:  # its full pools between passes
+            pools = signature.pools
+            full = index._full[signature] = tuple([p for p in pools if p.in_use >= p.limit])
+        if self.admitted:
+            index._verdicts[signature] = index._reasons.of(full)  # for the next pass
+            extra = tuple([pool for pool in self.filled if pool in signature.pools])
+            if extra:
+                full = tuple(sorted(full + extra, key=_position))
+        verdict = self.verdicts[signature] = self.reasons.of(full)
+        return verdict
+
+    def admit(self, entry: Entry) -> None:
+        """Count an admitted run, and bring the verdicts its admission changes up to date:
+        all of them once the cap is full, else those holding a pool it filled."""
+        if not self.admitted:
+            self.verdicts, self.reasons = dict(self.verdicts), self.reasons.copy()
+        self.admitted.append(entry)
+        cap = self.cap
         cap.admit()
-        reasons_of.clear()
-        for pool in pools:
+        if cap.full:  # every run after this one quotes the cap
+            self.verdicts.clear()
+            self.reasons = _Reasons(cap.reasons)
+        for pool in entry[4].pools:
             pool.used += 1
-        verdicts.append((run, priority, True, ()))
-    return verdicts
+            if pool.used >= pool.limit:  # filled now: an admitted run's pools had room
+                self.filled.append(pool)
+                if not cap.full:
+                    self._fill(pool)
+
+    def _fill(self, pool: Pool) -> None:
+        verdicts, reasons = self.verdicts, self.reasons
+        for holder in pool.signatures:
+            old = verdicts.get(holder)
+            if old is not None:
+                new = reasons.adding(old, pool)
+                if new is None:
+                    del verdicts[holder]  # judged again when the walk reaches it
+                else:
+                    verdicts[holder] = new
+
+    def undo(self) -> None:
+        """Take the admissions out of the counts: they are the runs in progress again."""
+        for entry in self.admitted:
+            for pool in entry[4].pools:
+                pool.used -= 1
 
 
-def _reasons(full: tuple[_Pool, ...], cap: _Cap) -> tuple[str, ...]:
-    ordered = sorted(full, key=_pool_position) if len(full) > 1 else full
-    return cap.reasons + tuple([pool.reason() for pool in ordered])
+class _Reasons:
+    """Reason tuples, one per set of full pools, all starting with the same cap reasons
+    (``prefix``): every run that quotes the same full pools shares one tuple."""
+
+    __slots__ = ("_added", "_pools", "_texts", "prefix")
+
+    def __init__(self, prefix: tuple[str, ...] = ()) -> None:
+        self.prefix = prefix
+        self._texts: dict[tuple[Pool, ...], tuple[str, ...]] = {}
+        self._pools: dict[int, tuple[Pool, ...]] = {}  # id of a tuple in _texts -> its pools
+        self._added: dict[tuple[int, Pool], tuple[str, ...]] = {}
+
+    def copy(self) -> _Reasons:
+        """An independent copy, for a pass to add to."""
+        other = _Reasons(self.prefix)
+        other._texts, other._pools = dict(self._texts), dict(self._pools)
+        other._added = dict(self._added)
+        return other
+
+    def of(self, full: tuple[Pool, ...]) -> tuple[str, ...]:
+        """The reasons of a run whose full pools are ``full`` (in configured order)."""
+        if not full:
+            return self.prefix
+        reasons = self._texts.get(full)
+        if reasons is None:
+            reasons = self._texts[full] = self.prefix + tuple([pool.reason() for pool in full])
+            self._pools[id(reasons)] = full
+        return reasons
+
+    def adding(self, reasons: tuple[str, ...], pool: Pool) -> tuple[str, ...] | None:
+        """``reasons`` (of this object, cap not full) with ``pool`` full too; None if
+        ``reasons`` is not one of this object's tuples."""
+        key = (id(reasons), pool)
+        added = self._added.get(key)
+        if added is None:
+            full = self._pools.get(id(reasons)) if reasons else ()
+            if full is None:
+                return None
+            added = self._added[key] = self.of(tuple(sorted((*full, pool), key=_position)))
+        return added
+
+
+def _position(pool: Pool) -> int:
+    return pool.position
 
 
 def _priority(tags: Mapping[str, str]) -> int:
@@ -274,133 +564,6 @@ def _priority(tags: Mapping[str, str]) -> int:
         return int(value)  # what run_priority accepts, minus the error it raises
     except ValueError:
         return 0
-
-
-def _usage(key: str, value: str | None, per_unique: bool, used: int, limit: int) -> str:
-    if per_unique:
-        label = f"{key}={value} (each value)"
-    elif value is None:
-        label = f"{key} (any value)"
-    else:
-        label = f"{key}={value}"
-    return f"{label}: {used} of {limit} in use"
-
-
-class _Cap:
-    """The global cap on runs in progress, during one pass.
-
-    ``reasons`` is what a held run quotes of it: one reason once full, none before.
-    """
-
-    __slots__ = ("cap", "full", "reasons", "used")
-
-    def __init__(self, cap: int, in_use: int) -> None:
-        self.cap = cap
-        self.used = in_use - 1
-        self.admit()
-
-    def admit(self) -> None:
-        self.used += 1
-        self.full = 0 <= self.cap <= self.used
-        self.reasons = (CAP_REASON.format(used=self.used, cap=self.cap),) if self.full else ()
-
-
-class _Pool:
-    """The runs one tag limit counts together: all of them, or those of one value."""
-
-    __slots__ = ("_reason", "counter", "in_use", "limit", "used", "value")
-
-    def __init__(self, counter: _Counter, value: str | None) -> None:
-        self.counter = counter
-        self.limit = counter.limit
-        self.value = value  # the tag value, for a per-unique-value limit
-        self.in_use = 0  # runs in progress before the pass
-        self.used = 0  # in_use plus the runs the pass has admitted so far
-        self._reason = (-1, "")
-
-    def reason(self) -> str:
-        """Why a run in this pool waits; cached, since many runs quote the same full pool."""
-        if self._reason[0] != self.used:
-            counter = self.counter
-            value = self.value if counter.per_unique else counter.value
-            text = _usage(counter.key, value, counter.per_unique, self.used, self.limit)
-            self._reason = (self.used, text)
-        return self._reason[1]
-
-
-def _pool_position(pool: _Pool) -> int:
-    return pool.counter.position
-
-
-class _Counter:
-    """One configured tag limit during one pass: its pools (one, or one per value)."""
-
-    __slots__ = ("key", "limit", "per_unique", "pools", "position", "value")
-
-    def __init__(self, position: int, limit: TagLimit) -> None:
-        self.position = position  # in the configured order, for ordering reasons
-        self.key = limit.key
-        self.limit = limit.limit
-        self.per_unique = limit.per_unique_value
-        self.value = None if self.per_unique else limit.match_value
-        self.pools: dict[str | None, _Pool] = {}
-
-    def pool(self, value: str | None) -> _Pool:
-        """The pool counting runs with this value of the key (None: the only pool)."""
-        bucket = value if self.per_unique else None
-        pool = self.pools.get(bucket)
-        if pool is None:
-            pool = self.pools[bucket] = _Pool(self, bucket)
-        return pool
-
-    def snapshot(self) -> LimitUse:
-        pools = self.pools.values() if self.per_unique else [self.pool(None)]
-        keep_zero = not self.per_unique
-        in_use = {p.value: p.in_use for p in pools if p.in_use or keep_zero}
-        admitted = {p.value: p.used - p.in_use for p in pools if p.used > p.in_use or keep_zero}
-        return LimitUse(self.key, self.value, self.per_unique, self.limit, in_use, admitted)
-
-
-class _PoolsByValue(dict[str, tuple[_Pool, ...]]):
-    """The limits on one tag key; maps a value of the key to the pools a run with it joins.
-
-    Filled on first use of each value, so the hot path is one dict lookup per tag.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counters: list[_Counter] = []
-
-    def __missing__(self, value: str) -> tuple[_Pool, ...]:
-        matching = (c for c in self.counters if c.value is None or c.value == value)
-        pools = self[value] = tuple(counter.pool(value) for counter in matching)
-        return pools
-
-
-class _Limits:
-    """The configured limits, indexed by tag key so a run costs O(its tags), not O(limits)."""
-
-    def __init__(self, tag_limits: Sequence[TagLimit]) -> None:
-        self.counters = [_Counter(i, limit) for i, limit in enumerate(tag_limits)]
-        self.by_key: dict[str, _PoolsByValue] = {}
-        for counter in self.counters:
-            self.by_key.setdefault(counter.key, _PoolsByValue()).counters.append(counter)
-
-    def pools_of(self, tags: Mapping[str, str]) -> tuple[_Pool, ...]:
-        """The pools a run with these tags counts in: the limits it is subject to."""
-        found: tuple[_Pool, ...] = ()  # adding one key's pools to () allocates nothing
-        by_key = self.by_key
-        if len(tags) <= len(by_key):
-            for key, value in tags.items():
-                by_value = by_key.get(key)
-                if by_value is not None:
-                    found += by_value[value]
-        else:
-            for key, by_value in by_key.items():
-                tag_value = tags.get(key)
-                if tag_value is not None:
-                    found += by_value[tag_value]
-        return found
 
 
 def queue_to_json(decision: QueueDecision) -> dict[str, Any]:

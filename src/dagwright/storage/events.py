@@ -20,6 +20,7 @@ from typing import Any, Final
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import Run, RunStatus, check_transition
+from dagwright.storage.changes import tick
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
 
@@ -27,7 +28,7 @@ _LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
 _SELECT_EVENTS_SQL: Final = "SELECT id, body FROM events WHERE run_id = {run_id}"
 _UPDATE_RUN_SQL: Final = (
     "UPDATE runs SET status = {status}, updated_at = {updated_at}, started_at = {started_at},"
-    " ended_at = {ended_at}, body = {body} WHERE id = {sid}"
+    " ended_at = {ended_at}, body = {body}, change_seq = {change_seq} WHERE id = {sid}"
 )
 _INSERT_EVENT_SQL: Final = (
     "INSERT INTO events (run_id, event_type, step_key, timestamp, body)"
@@ -103,6 +104,7 @@ class EventStorage:
             "started_at": updated.started_at,
             "ended_at": updated.ended_at,
             "body": run_body(updated),
+            "change_seq": tick(cursor),
         }
         cursor.execute(self._update_sql, values)
         return updated

@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
-from dagwright.runs.models import Run
+from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
+from dagwright.storage.changes import Cursor, RunChanges, read_changes, tick
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.events import EventStorage, lock_run_sql
 from dagwright.storage.serde import run_body, run_from_body
@@ -24,13 +25,19 @@ from dagwright.storage.workers import WorkerStorage
 
 #: The newest schema revision (migration); a database at it needs no work. The full
 #: :class:`~dagwright.storage.Storage` migrates older ones (``storage/migrations``).
-HEAD_REVISION: Final = "0003"
+HEAD_REVISION: Final = "0004"
+
+#: What the run queue follows: queued runs, and the runs holding a launch slot.
+_QUEUE_STATUSES: Final = frozenset(
+    status.value for status in (RunStatus.QUEUED, *IN_PROGRESS_STATUSES)
+)
 
 _INSERT_RUN_SQL: Final = (
     "INSERT INTO runs"
-    " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body)"
+    " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body,"
+    " change_seq)"
     " VALUES ({run_id}, {job_name}, {status}, {created_at}, {updated_at}, {started_at},"
-    " {ended_at}, {body})"
+    " {ended_at}, {body}, {change_seq})"
 )
 _INSERT_TAG_SQL: Final = (
     'INSERT INTO run_tags (run_sid, "key", value, value_idx)'
@@ -42,12 +49,13 @@ _SELECT_BODY_SQL: Final = "SELECT body FROM runs WHERE run_id = {run_id}"
 #: database lock already).
 LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
 _UPDATE_BODY_SQL: Final = (
-    "UPDATE runs SET body = {body}, updated_at = {updated_at} WHERE id = {sid}"
+    "UPDATE runs SET body = {body}, updated_at = {updated_at}, change_seq = {change_seq}"
+    " WHERE id = {sid}"
 )
 
 
-def run_row(run: Run, updated_at: float) -> dict[str, Any]:
-    """The ``runs`` row of a run."""
+def run_row(run: Run, updated_at: float, change_seq: int) -> dict[str, Any]:
+    """The ``runs`` row of a run, written at ``change_seq`` of the run clock."""
     return {
         "run_id": run.run_id,
         "job_name": run.job_name,
@@ -57,6 +65,7 @@ def run_row(run: Run, updated_at: float) -> dict[str, Any]:
         "started_at": run.started_at,
         "ended_at": run.ended_at,
         "body": run_body(run),
+        "change_seq": change_seq,
     }
 
 
@@ -88,7 +97,8 @@ class RunRecords:
         db = self._db
         with db.driver_write() as cursor:
             try:
-                cursor.execute(self._insert_run_sql, run_row(run, run.created_at))
+                row = run_row(run, run.created_at, tick(cursor))
+                cursor.execute(self._insert_run_sql, row)
             except db.dbapi.IntegrityError as exc:
                 raise DagwrightStorageError(f"run id {run.run_id!r} already exists") from exc
             sid = cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid
@@ -138,6 +148,12 @@ class RunRecords:
             self._update_body(cursor, sid, updated)
         return updated
 
+    def queue_changes(self, since: Cursor | None) -> RunChanges:
+        """The queued runs and the runs in progress that changed after ``since`` (all of
+        them if None): the run queue's read of the change feed, see
+        :func:`~dagwright.storage.changes.read_changes`."""
+        return read_changes(self._db, since, _QUEUE_STATUSES)
+
     def _lock_run(self, cursor: Any, run_id: str) -> tuple[int, Run]:
         cursor.execute(self._lock_sql, {"run_id": run_id})
         row = cursor.fetchone()
@@ -150,7 +166,12 @@ class RunRecords:
         cursor.executemany(self._db.driver_sql(_DELETE_TAG_SQL), rows)
 
     def _update_body(self, cursor: Any, sid: int, run: Run) -> None:
-        values = {"sid": sid, "body": run_body(run), "updated_at": time.time()}
+        values = {
+            "sid": sid,
+            "body": run_body(run),
+            "updated_at": time.time(),
+            "change_seq": tick(cursor),
+        }
         cursor.execute(self._db.driver_sql(_UPDATE_BODY_SQL), values)
 
 

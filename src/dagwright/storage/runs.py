@@ -30,11 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.storage.changes import NEW_EPOCH_SQL, TICK_SQL
 from dagwright.storage.engine import Database
 from dagwright.storage.events import event_row
 from dagwright.storage.records import RunRecords, run_row, tag_rows
 from dagwright.storage.schema import events, run_tags, runs
-from dagwright.storage.serde import queue_entry, run_from_body
+from dagwright.storage.serde import run_from_body
 from dagwright.storage.tag_index import LONG_PREFIX_CHARS, SHORT_VALUE_CHARS, index_form
 
 _SELECT_SID: Final = select(runs.c.id).where(runs.c.run_id == bindparam("run_id"))
@@ -49,9 +50,6 @@ _TAG_KEYS: Final = text(
 )
 
 
-_QueueCache = tuple[list[Any], list[Run], dict[str, tuple[float, Run]]]
-
-
 class RunStorage(RunRecords):
     """Runs and their tags in one SQL database (SQLite or PostgreSQL): single runs on the
     driver (:class:`RunRecords`), listings and counts through SQLAlchemy."""
@@ -60,9 +58,6 @@ class RunStorage(RunRecords):
         """Use ``database``, whose schema is current (see :class:`~dagwright.storage.Storage`)."""
         super().__init__(database)
         self._sa = database
-        # by status set: the rows last read, the runs made of them, and run id ->
-        # (updated_at, slim run); see get_queue_entries
-        self._queue_entries: dict[tuple[str, ...], _QueueCache] = {}
 
     def add_runs(self, new_runs: Sequence[Run], new_events: Sequence[Event] = ()) -> None:
         """Store many new runs (and events of them) in one transaction: bulk loads, and
@@ -77,7 +72,8 @@ class RunStorage(RunRecords):
         statement = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
         with self._sa.write() as conn:
             try:
-                rows = [run_row(run, run.created_at) for run in new_runs]
+                seq = int(conn.exec_driver_sql(TICK_SQL).scalar_one())
+                rows = [run_row(run, run.created_at, seq) for run in new_runs]
                 sids = conn.execute(statement, rows).scalars().all()
             except IntegrityError as exc:
                 raise DagwrightStorageError(f"a run id already exists: {exc.orig}") from exc
@@ -140,48 +136,6 @@ class RunStorage(RunRecords):
         with self._sa.read() as conn:
             return [run_from_body(body) for (body,) in conn.execute(query)]
 
-    def get_queue_entries(self, statuses: Sequence[RunStatus]) -> list[Run]:
-        """Runs in these statuses, oldest first, with only what the queue decides on:
-        ``run_id``, ``job_name``, ``status``, ``tags`` and ``created_at`` (the other fields
-        keep their defaults; read the full run with :meth:`get_run` before launching it).
-
-        Read straight through the driver, and incrementally: each call reads the ids and
-        ``updated_at`` of the matching runs (one index walk) and parses the bodies only
-        of runs that are new or changed since the previous call with these statuses. A
-        daemon's queue pass over thousands of waiting runs then costs little more than the
-        rows themselves.
-        """
-        key = tuple(status.value for status in statuses)
-        marks, params = self._db.in_list("s", key)
-        sql = f"SELECT run_id, updated_at FROM runs WHERE status IN ({marks}) ORDER BY id"
-        with self._db.driver_read() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            cached = self._queue_entries.get(key)
-            if cached is not None and cached[0] == rows:  # nothing changed: one C compare
-                return list(cached[1])
-            known = cached[2] if cached is not None else {}
-            stale = [run_id for run_id, updated in rows if known.get(run_id, (None,))[0] != updated]
-            bodies = self._bodies(cursor, stale)
-        entries: dict[str, tuple[float, Run]] = {}
-        for run_id, updated in rows:
-            entry = known.get(run_id)
-            if entry is None or entry[0] != updated:
-                entry = (updated, queue_entry(bodies[run_id]))
-            entries[run_id] = entry
-        found = [run for _, run in entries.values()]
-        self._queue_entries[key] = (rows, found, entries)
-        return list(found)
-
-    def _bodies(self, cursor: Any, run_ids: Sequence[str]) -> dict[str, str]:
-        bodies: dict[str, str] = {}
-        for start in range(0, len(run_ids), 500):
-            chunk = run_ids[start : start + 500]
-            marks, params = self._db.in_list("r", chunk)
-            cursor.execute(f"SELECT run_id, body FROM runs WHERE run_id IN ({marks})", params)
-            bodies.update(cursor.fetchall())
-        return bodies
-
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""
         query, _ = _filtered(select(func.count()), filters, _tag_items(filters), with_runs=False)
@@ -236,6 +190,7 @@ class RunStorage(RunRecords):
             conn.execute(delete(events).where(events.c.run_id == run_id))
             conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid))
             conn.execute(delete(runs).where(runs.c.id == sid))
+            conn.exec_driver_sql(NEW_EPOCH_SQL)
 
 
 def _storage_id(conn: Connection, run_id: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Double,
     ForeignKey,
@@ -43,11 +44,24 @@ runs: Final = Table(
     Column("started_at", Double, nullable=True),
     Column("ended_at", Double, nullable=True),
     Column("body", Text, nullable=False),
+    # the run clock when the row was last written (see dagwright.storage.changes)
+    Column("change_seq", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("run_id", name="uq_runs_run_id"),
     Index("ix_runs_job_name_id", "job_name", "id"),
     Index("ix_runs_status_id", "status", "id"),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_status_ended_at", "status", "ended_at"),
+    Index("ix_runs_change_seq", "change_seq"),
+)
+
+#: The run clock: one row, ticked by every transaction that writes runs; ``epoch`` moves
+#: on when runs are deleted (see :mod:`dagwright.storage.changes`).
+run_clock: Final = Table(
+    "run_clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
 )
 
 #: One row per tag of a run; at most one row per (run, key).
