@@ -296,11 +296,14 @@ def w_queue_pass(
             times.append(time.perf_counter() - t0)
         after = side.count_runs(instance, ["QUEUED"])
         assert after == n_queued + (warmup + reps) * QUEUE_ARRIVALS, after
+        explain = getattr(side, "queue_explanation", None)
+        explained = _timed(lambda: explain(instance), 0, reps) if explain else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
         **_summary(times[warmup:]),
         "first_s": times[0],
+        "explain_s": statistics.median(explained) if explained else None,
         "would_launch": sorted(launches),
         "queued": queued,
     }

@@ -455,6 +455,11 @@ def fig_queue_pass(b: Bench) -> list[Row]:
             f"queue pass: {system} at {n:,} queued would launch {res['would_launch']};"
             f" first pass {res['first_s'] * 1e3:.3g} ms"
         )
+        if res.get("explain_s") is not None:
+            b.notes.append(
+                f"queue pass: {system} at {n:,} queued, with every run's explanation as"
+                f" records: {res['explain_s'] * 1e3:.3g} ms"
+            )
     return rows
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "persistent_instance",
     "query_runs",
     "queue_decision_pass",
+    "queue_explanation",
     "run_fields",
     "run_status",
     "submitter",
@@ -171,6 +172,13 @@ def queue_decision_pass(instance: Instance) -> int:
     (``dagwright.runs.queue.QueueIndex``), recording every queued run's verdict.
     """
     return len(instance.get_queue_state().to_launch)
+
+
+def queue_explanation(instance: Instance) -> int:
+    """A pass with its explanation as records: every queued run's position, priority,
+    verdict and reasons (what ``dagwright queue`` and the queue page show); returns how
+    many runs it explains. Dagster has no counterpart."""
+    return len(instance.get_queue_state().runs)
 
 
 def _bin(name: str) -> str:

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
 from dagwright.runs.queue_limits import CAP_REASON, Cap, Counter, Limits, LimitUse, Pool, TagLimit
@@ -52,9 +51,9 @@ __all__ = [
 _ONE_BY_ONE: Final = 32
 
 
-@dataclass(frozen=True)
-class QueuedRunState:
-    """What the pass decided for one queued run.
+class QueuedRunState(NamedTuple):
+    """What the pass decided for one queued run (an immutable record; a named tuple,
+    since the queue page and ``dagwright queue`` build one per queued run).
 
     Attributes:
         run: the queued run.
@@ -141,9 +140,16 @@ class QueueDecision:
         Built on first access: the queue daemon needs only ``to_launch``, so a pass does
         not pay for records nobody reads.
         """
+        order = self._order
         return tuple(
-            QueuedRunState(run, position, priority, launch, blocked_by)
-            for position, (run, priority, launch, blocked_by) in enumerate(self.verdicts, 1)
+            map(
+                QueuedRunState,
+                [entry[3] for entry in order],
+                range(1, len(order) + 1),
+                [-entry[0] for entry in order],
+                [not reasons for reasons in self._reasons],
+                self._reasons,
+            )
         )
 
     @cached_property
