@@ -1,11 +1,13 @@
 """The run change feed: which runs changed since a process last looked.
 
-Every transaction that writes a run row ticks one counter, the *run clock* (a one-row
-table), and stamps the rows it writes with the new value (``runs.change_seq``). The
-clock's row lock is held to the end of the transaction, so transactions commit in clock
-order: a reader that has seen every change up to ``seq`` finds all later ones with
-``change_seq > seq`` (one index range), and none is skipped by a writer that commits late.
-Deleting a run moves the clock's *epoch* on: a reader then starts again from a full read.
+Every transaction that writes a run row ticks one counter, the *run clock*, and stamps
+the rows it writes with the new value (``runs.change_seq``, indexed). Transactions commit
+in clock order, so a reader that has seen every change up to ``seq`` finds all later ones
+with ``change_seq > seq`` (one index range), and none is skipped by a writer that commits
+late. On PostgreSQL the clock is a one-row table (``run_clock``) whose row lock each
+writer takes last and holds to its commit; SQLite runs one write transaction at a time,
+so there the clock is the newest stamp plus one. Deleting a run moves the clock's
+*epoch* (in ``run_clock``) on: a reader then starts again from a full read.
 
 The run queue reads the feed every pass (:func:`read_changes`), so a pass costs what
 changed since the last one, not the size of the queue.
@@ -23,31 +25,39 @@ from dagwright.storage.serde import queue_entry
 
 #: Tick the run clock; returns the new value. Run in the transaction that writes runs,
 #: after any run row lock it takes (the clock's lock is the last one taken).
-TICK_SQL: Final = (
+_PG_TICK_SQL: Final = (
     "INSERT INTO run_clock (id, seq, epoch) VALUES (1, 1, 0)"
     " ON CONFLICT (id) DO UPDATE SET seq = run_clock.seq + 1 RETURNING seq"
 )
+#: SQLite runs one write transaction at a time (``BEGIN IMMEDIATE``), so the clock is the
+#: newest stamp plus one (one step down an index) and no row is written for it.
+_SQLITE_TICK_SQL: Final = "SELECT coalesce(max(change_seq), 0) + 1 FROM runs"
 #: Tick the clock and start a new epoch: runs were deleted.
 NEW_EPOCH_SQL: Final = (
     "INSERT INTO run_clock (id, seq, epoch) VALUES (1, 1, 1)"
     " ON CONFLICT (id) DO UPDATE SET seq = run_clock.seq + 1, epoch = run_clock.epoch + 1"
 )
-_CLOCK_SQL: Final = "SELECT seq, epoch FROM run_clock WHERE id = 1"
+_PG_CLOCK_SQL: Final = "SELECT seq, epoch FROM run_clock WHERE id = 1"
+_SQLITE_CLOCK_SQL: Final = (
+    "SELECT (SELECT coalesce(max(change_seq), 0) FROM runs),"
+    " (SELECT epoch FROM run_clock WHERE id = 1)"
+)
 
 #: Where a reader is in the feed: ``(epoch, seq)``.
 Cursor = tuple[int, int]
 
 
-def tick(cursor: Any) -> int:
-    """Tick the run clock in the current write transaction; returns the ``change_seq``
-    to stamp the run rows it writes with."""
-    cursor.execute(TICK_SQL)
+def tick_sql(postgres: bool) -> str:
+    """The statement that ticks the run clock and returns the ``change_seq`` to stamp the
+    run rows of the current write transaction with."""
+    return _PG_TICK_SQL if postgres else _SQLITE_TICK_SQL
+
+
+def tick(cursor: Any, postgres: bool) -> int:
+    """Tick the run clock in the current write transaction (a DB-API cursor); returns the
+    ``change_seq`` to stamp the run rows it writes with."""
+    cursor.execute(tick_sql(postgres))
     return int(cursor.fetchone()[0])
-
-
-def new_epoch(cursor: Any) -> None:
-    """Tick the run clock and start a new epoch, in a transaction that deletes runs."""
-    cursor.execute(NEW_EPOCH_SQL)
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,9 @@ def read_changes(db: DriverDatabase, since: Cursor | None, statuses: Collection[
     ``since`` is None or from another epoch), in one read transaction."""
     marks, params = db.in_list("s", sorted(statuses))
     with db.driver_read() as cursor:
-        cursor.execute(_CLOCK_SQL)
+        cursor.execute(_PG_CLOCK_SQL if db.is_postgres else _SQLITE_CLOCK_SQL)
         row = cursor.fetchone()
-        seq, epoch = (int(row[0]), int(row[1])) if row else (0, 0)
+        seq, epoch = (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
         if since is None or since[0] != epoch:
             cursor.execute(f"SELECT body FROM runs WHERE status IN ({marks})", params)
             runs = [queue_entry(body) for (body,) in cursor.fetchall()]

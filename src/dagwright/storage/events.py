@@ -104,7 +104,7 @@ class EventStorage:
             "started_at": updated.started_at,
             "ended_at": updated.ended_at,
             "body": run_body(updated),
-            "change_seq": tick(cursor),
+            "change_seq": tick(cursor, self._db.is_postgres),
         }
         cursor.execute(self._update_sql, values)
         return updated

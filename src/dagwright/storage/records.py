@@ -97,7 +97,7 @@ class RunRecords:
         db = self._db
         with db.driver_write() as cursor:
             try:
-                row = run_row(run, run.created_at, tick(cursor))
+                row = run_row(run, run.created_at, tick(cursor, self._db.is_postgres))
                 cursor.execute(self._insert_run_sql, row)
             except db.dbapi.IntegrityError as exc:
                 raise DagwrightStorageError(f"run id {run.run_id!r} already exists") from exc
@@ -170,7 +170,7 @@ class RunRecords:
             "sid": sid,
             "body": run_body(run),
             "updated_at": time.time(),
-            "change_seq": tick(cursor),
+            "change_seq": tick(cursor, self._db.is_postgres),
         }
         cursor.execute(self._db.driver_sql(_UPDATE_BODY_SQL), values)
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus
-from dagwright.storage.changes import NEW_EPOCH_SQL, TICK_SQL
+from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.engine import Database
 from dagwright.storage.events import event_row
 from dagwright.storage.records import RunRecords, run_row, tag_rows
@@ -72,7 +72,7 @@ class RunStorage(RunRecords):
         statement = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
         with self._sa.write() as conn:
             try:
-                seq = int(conn.exec_driver_sql(TICK_SQL).scalar_one())
+                seq = int(conn.exec_driver_sql(tick_sql(self._db.is_postgres)).scalar_one())
                 rows = [run_row(run, run.created_at, seq) for run in new_runs]
                 sids = conn.execute(statement, rows).scalars().all()
             except IntegrityError as exc:
