@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -129,21 +128,12 @@ def test_a_reader_following_concurrent_writers_misses_nothing(storage: Storage) 
     assert still_in == expected
 
 
-@pytest.fixture
-def pg_storage(pg_database_url: str) -> Iterator[Storage]:
-    """Storage on a fresh PostgreSQL database: SQLite runs one writer at a time anyway."""
-    opened = Storage.open(pg_database_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 @pytest.mark.postgres
-def test_a_writer_that_commits_late_is_not_skipped(pg_storage: Storage) -> None:
+@pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
+def test_a_writer_that_commits_late_is_not_skipped(storage: Storage) -> None:
     """A transaction that ticked the clock first and commits last: the second writer
-    waits for it, so the reader never sees the later change without the earlier one."""
-    storage = pg_storage
+    waits for it, so the reader never sees the later change without the earlier one.
+    (PostgreSQL only: SQLite runs one write transaction at a time.)"""
     storage.runs.add_runs([new_run("slow", S.QUEUED), new_run("fast", S.QUEUED)])
     start = storage.runs.queue_changes(None).cursor
     slow = storage.engine.connect()
