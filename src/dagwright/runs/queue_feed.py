@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from dagwright.runs.models import RunStatus
-from dagwright.runs.queue import QueueDecision, QueueIndex, TagLimit
+from dagwright.runs.queue import QueueDecision, TagLimit
+from dagwright.runs.queue_index import QueueIndex
 
 if TYPE_CHECKING:
     from dagwright.storage.changes import Cursor, RunChanges

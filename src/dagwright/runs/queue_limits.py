@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
-    from dagwright.runs.queue import Signature
+    from dagwright.runs.queue_index import Signature
 
 #: The reason text of the global cap, filled with the use and the cap.
 CAP_REASON: Final = "max concurrent runs: {used} of {cap} in use"
