@@ -169,7 +169,7 @@ def queue_decision_pass(instance: Instance) -> int:
     launches: read the runs that changed since its previous pass from the run change feed
     (all queued and running runs on the first pass), bring its queue index up to date,
     then walk the queue once with the configured cap and tag limits
-    (``dagwright.runs.queue.QueueIndex``), recording every queued run's verdict.
+    (``dagwright.runs.queue_index.QueueIndex``), recording every queued run's verdict.
     """
     return len(instance.get_queue_state().to_launch)
 
