@@ -406,7 +406,7 @@ def w_launch_latency(side: Any, *, warmup: int, reps: int, timeout_s: float) -> 
     """Submit → SUCCESS of the one-op job with the default coordinator (launch at submit)
     and the default process launcher, polling the run's status every 10 ms."""
     work, home = _workspace(side, None)
-    to_success, to_started = [], []
+    to_success, to_started, first = [], [], None
     try:
         job_file = jobs.write_job_file(work, SYSTEM)
         instance = side.instance_at(home)
@@ -416,13 +416,19 @@ def w_launch_latency(side: Any, *, warmup: int, reps: int, timeout_s: float) -> 
                 run_id = submit({})
                 status, started = _wait_finished(side, instance, run_id, timeout_s)
                 assert status == "SUCCESS", f"run {run_id} ended {status}"
+                if k == 0:
+                    first = time.perf_counter() - t0
                 if k >= warmup:
                     to_success.append(time.perf_counter() - t0)
                     to_started.append(started - t0)
     finally:
         reap(home)
         shutil.rmtree(work, ignore_errors=True)
-    return {**_summary(to_success), "to_started_median_s": statistics.median(to_started)}
+    return {
+        **_summary(to_success),
+        "to_started_median_s": statistics.median(to_started),
+        "first_s": first,
+    }
 
 
 def w_job_launch_cli(side: Any, *, reps: int, timeout_s: float) -> dict[str, Any]:
