@@ -18,6 +18,9 @@ from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
 from dagwright.runs.queue import QueueDecision, launch_order, run_priority
 from dagwright.runs.queue_limits import Cap, Limits, Pool, TagLimit
 
+#: A verdict not worked out yet (None means "not known": judge again).
+_UNKNOWN: Final[tuple[str, ...]] = ("<unknown>",)
+
 #: Changes of at most this many runs are placed one by one (binary search); more, and
 #: the queue is sorted or filtered again in one go.
 _ONE_BY_ONE: Final = 32
@@ -294,14 +297,18 @@ class _Pass:
 
     def _fill(self, pool: Pool) -> None:
         verdicts, reasons = self.verdicts, self.reasons
+        added: dict[int, tuple[str, ...] | None] = {}  # by old verdict: most holders share one
         for holder in pool.signatures:
             old = verdicts.get(holder)
-            if old is not None:
-                new = reasons.adding(old, pool)
-                if new is None:
-                    del verdicts[holder]  # judged again when the walk reaches it
-                else:
-                    verdicts[holder] = new
+            if old is None:
+                continue
+            new = added.get(id(old), _UNKNOWN)
+            if new is _UNKNOWN:
+                new = added[id(old)] = reasons.adding(old, pool)
+            if new is None:
+                del verdicts[holder]  # judged again when the walk reaches it
+            else:
+                verdicts[holder] = new
 
     def undo(self) -> None:
         """Take the admissions out of the counts: they are the runs in progress again."""

@@ -54,8 +54,9 @@ runs: Final = Table(
     Index("ix_runs_change_seq", "change_seq"),
 )
 
-#: The run clock: one row, ticked by every transaction that writes runs; ``epoch`` moves
-#: on when runs are deleted (see :mod:`dagwright.storage.changes`).
+#: The run clock: one row. On PostgreSQL every transaction that writes runs ticks ``seq``
+#: (SQLite needs no row for it); ``epoch`` moves on when runs are deleted (see
+#: :mod:`dagwright.storage.changes`).
 run_clock: Final = Table(
     "run_clock",
     metadata,
