@@ -58,15 +58,7 @@ class WorkerStorage:
         Raises:
             DagwrightRunNotFoundError: no such run.
         """
-        db = self._db
-        with db.driver_write() as cursor:
-            try:
-                cursor.execute(
-                    db.driver_sql(_REGISTER_SQL),
-                    {"run_id": run_id, "pid": pid, "host": host, "now": now},
-                )
-            except db.dbapi.IntegrityError as exc:
-                raise DagwrightRunNotFoundError(run_id) from exc
+        self._write_for_run(_REGISTER_SQL, {"run_id": run_id, "pid": pid, "host": host, "now": now})
 
     def claim(self, run_id: str, *, host: str, now: float) -> bool:
         """Record a worker (pid not known yet) for a run that has none; whether this call
@@ -75,15 +67,18 @@ class WorkerStorage:
         Raises:
             DagwrightRunNotFoundError: no such run.
         """
+        return self._write_for_run(_CLAIM_SQL, {"run_id": run_id, "host": host, "now": now}) == 1
+
+    def _write_for_run(self, sql: str, params: dict[str, object]) -> int:
+        """Run one statement on ``run_workers``; how many rows it wrote. The foreign key to
+        ``runs`` turns an unknown run into :class:`DagwrightRunNotFoundError`."""
         db = self._db
         with db.driver_write() as cursor:
             try:
-                cursor.execute(
-                    db.driver_sql(_CLAIM_SQL), {"run_id": run_id, "host": host, "now": now}
-                )
+                cursor.execute(db.driver_sql(sql), params)
             except db.dbapi.IntegrityError as exc:
-                raise DagwrightRunNotFoundError(run_id) from exc
-            return bool(cursor.rowcount == 1)
+                raise DagwrightRunNotFoundError(str(params["run_id"])) from exc
+            return int(cursor.rowcount)
 
     def beat(self, run_id: str, now: float) -> None:
         """Record that a run's worker is alive at ``now``."""
