@@ -40,16 +40,6 @@ def _get(definitions: Definitions, kind: InstigatorKind, name: str) -> Instigato
     return definitions.get_sensor(name)
 
 
-def _describe(tick: Tick) -> str:
-    if tick.status is TickStatus.SUCCESS:
-        return f"{len(tick.run_ids)} run(s): {', '.join(tick.run_ids)}"
-    if tick.status is TickStatus.SKIPPED:
-        return tick.skip_reason or "no run requested"
-    if tick.status is TickStatus.FAILURE and tick.error is not None:
-        return tick.error.message
-    return str(tick.status.value)
-
-
 def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None:
     defined = _defined(definitions, kind)
     with open_instance() as instance:
@@ -74,7 +64,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
             if isinstance(d, ScheduleDefinition)
             else f"{d.minimum_interval_seconds:g} s"
         )
-        last = f"{format_time(ticks[0].timestamp)} {_describe(ticks[0])}" if ticks else "-"
+        last = f"{format_time(ticks[0].timestamp)} {ticks[0].describe()}" if ticks else "-"
         table.add_row(
             d.name,
             state.status.value,
@@ -119,7 +109,7 @@ def _tick(
         echo_json(tick.to_json())
     else:
         click.echo(
-            f"{kind.value} {name} tick {tick.tick_id} {tick.status.value}: {_describe(tick)}"
+            f"{kind.value} {name} tick {tick.tick_id} {tick.status.value}: {tick.describe()}"
         )
         if tick.error is not None and tick.error.traceback:
             click.echo(tick.error.traceback.rstrip(), err=True)

@@ -103,6 +103,6 @@ class ScheduleDaemon:
             schedule.name,
             due.isoformat(),
             tick.status.value,
-            ", ".join(tick.run_ids) or tick.skip_reason or (tick.error and tick.error.message),
+            tick.describe(),
         )
         store.set_state(replace(state, last_tick_at=due.timestamp()), now)

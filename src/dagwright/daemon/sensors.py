@@ -155,5 +155,5 @@ class SensorDaemon:
                 "sensors: %s tick: %s %s",
                 sensor.name,
                 tick.status.value,
-                ", ".join(tick.run_ids) or tick.skip_reason or (tick.error and tick.error.message),
+                tick.describe(),
             )

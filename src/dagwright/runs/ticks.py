@@ -84,6 +84,16 @@ class Tick:
     cursor: str | None = None
     ended_at: float | None = None
 
+    def describe(self) -> str:
+        """Its outcome in a few words: the runs, why it skipped, or its error."""
+        if self.status is TickStatus.SUCCESS:
+            return f"{len(self.run_ids)} run(s): {', '.join(self.run_ids)}"
+        if self.status is TickStatus.SKIPPED:
+            return self.skip_reason or "no run requested"
+        if self.status is TickStatus.FAILURE and self.error is not None:
+            return self.error.message
+        return str(self.status.value)
+
     def to_json(self) -> dict[str, Any]:
         """The tick as the CLI (``--json``) and the HTTP API show it."""
         return {
