@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -87,6 +88,20 @@ def test_ui_with_a_token_requires_it(tmp_path: Path) -> None:
         assert _get(f"{base}/api/v1/jobs")[0] == 401
         status, body = _get(f"{base}/api/v1/jobs", {"Authorization": "Bearer t0k"})
         assert status == 200 and b"daily_sales" in body
+
+
+def test_the_printed_token_url_lets_a_browser_in_whatever_the_token(tmp_path: Path) -> None:
+    port, token = _free_port(), "a+b/c=&d#e"
+    with _serving(["ui", "-f", EXAMPLES], tmp_path / "home", port, DAGWRIGHT_TOKEN=token) as ui:
+        assert ui.stderr is not None
+        printed = ui.stderr.readline().split()[3]  # "dagwright UI on <url> (home …)"
+        assert printed.startswith(f"http://127.0.0.1:{port}/?token=")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", printed.split(str(port), 1)[1])
+        answer = connection.getresponse()
+        assert answer.status == 303, answer.status  # the cookie is set, the token dropped
+        assert "dagwright_token=" in (answer.getheader("set-cookie") or "")
+        connection.close()
 
 
 def _children(pid: int) -> list[int]:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import click
 
@@ -46,7 +47,8 @@ def serve(definitions: Definitions | None, host: str, port: int, token: str | No
     with open_instance() as instance:
         app = create_app(instance, definitions, token=token)
         shown = f"[{host}]" if ":" in host else host
-        url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+        query = "?" + urlencode({"token": token}) if token else ""
+        url = f"http://{shown}:{port}/{query}"
         click.echo(f"dagwright UI on {url}  (home {instance.home}; Ctrl-C stops it)", err=True)
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
