@@ -97,11 +97,14 @@ def test_the_printed_token_url_lets_a_browser_in_whatever_the_token(tmp_path: Pa
         printed = ui.stderr.readline().split()[3]  # "dagwright UI on <url> (home …)"
         assert printed.startswith(f"http://127.0.0.1:{port}/?token=")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        connection.request("GET", printed.split(str(port), 1)[1])
-        answer = connection.getresponse()
-        assert answer.status == 303, answer.status  # the cookie is set, the token dropped
-        assert "dagwright_token=" in (answer.getheader("set-cookie") or "")
-        connection.close()
+        try:
+            connection.request("GET", printed.split(str(port), 1)[1])
+            answer = connection.getresponse()
+            status, cookie = answer.status, answer.getheader("set-cookie") or ""
+        finally:
+            connection.close()
+        assert status == 303, status  # the cookie is set, the token dropped from the URL
+        assert "dagwright_token=" in cookie
 
 
 def _children(pid: int) -> list[int]:
