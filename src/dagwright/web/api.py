@@ -15,12 +15,11 @@ from dagwright.definitions.job_json import job_detail, job_summary
 from dagwright.errors import (
     DagwrightError,
     DagwrightInvalidPartitionError,
-    DagwrightInvalidTransitionError,
     DagwrightNotFoundError,
     DagwrightRunNotFoundError,
 )
-from dagwright.runs.backfills import Backfill, BackfillStatus
-from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.runs.backfills import BackfillStatus
+from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.runs.ticks import RECENT_TICKS, InstigatorKind, InstigatorStatus
 from dagwright.tags import parse_tag_pair, validate_tag_key
 from dagwright.web import schemas
@@ -38,13 +37,6 @@ MAX_PAGE = 1000
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
-
-
-def _require_run(web: WebContext, run_id: str) -> Run:
-    run = web.instance.get_run(run_id)
-    if run is None:
-        raise from_dagwright(DagwrightRunNotFoundError(run_id))
-    return run
 
 
 def tag_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
@@ -121,7 +113,7 @@ def list_runs(
 @router.get("/runs/{run_id}", response_model=schemas.RunOut)
 def get_run(web: Web, run_id: RunId) -> Response:
     """One run."""
-    return _json(_require_run(web, run_id).to_json())
+    return _json(web.get_run(run_id).to_json())
 
 
 @router.get("/runs/{run_id}/events", response_model=schemas.EventsPage)
@@ -131,7 +123,6 @@ def get_events(
     after: Annotated[int | None, Query(ge=0, le=2**62, description="A storage id.")] = None,
 ) -> Response:
     """The run's events in order, after the given storage id."""
-    _require_run(web, run_id)
     events = web.instance.get_events(run_id, after=after)
     return _json({"events": [event.to_json() for event in events]})
 
@@ -139,7 +130,7 @@ def get_events(
 @router.patch("/runs/{run_id}/tags", response_model=schemas.RunOut)
 def patch_tags(web: Web, run_id: RunId, body: schemas.PatchTags) -> Response:
     """Add (or change) and remove user tags; all are checked before any is stored."""
-    _require_run(web, run_id)
+    web.get_run(run_id)  # an unknown run is a 404 even when a tag is wrong too
     try:
         run = web.instance.update_run_tags(run_id, add=body.add, remove=body.remove)
     except DagwrightError as exc:
@@ -153,7 +144,6 @@ def reexecute(
     web: Web, run_id: RunId, body: Annotated[schemas.Reexecute | None, Body()] = None
 ) -> Response:
     """Re-execute a finished run as a new run (all steps, or from failure)."""
-    _require_run(web, run_id)
     options = body or schemas.Reexecute(from_failure=False, tags=None)
     child = web.instance.reexecute(run_id, from_failure=options.from_failure, tags=options.tags)
     return _json(child.to_json(), 201)
@@ -162,7 +152,6 @@ def reexecute(
 @router.post("/runs/{run_id}/terminate", response_model=schemas.RunOut)
 def terminate(web: Web, run_id: RunId) -> Response:
     """Cancel a run (queued: at once; launched: its processes are stopped)."""
-    _require_run(web, run_id)
     return _json(web.instance.terminate(run_id).to_json())
 
 
@@ -288,13 +277,6 @@ def list_ticks(
 BackfillId = Annotated[str, Path(description="A backfill id.")]
 
 
-def _backfill(web: WebContext, backfill_id: str) -> Backfill:
-    backfill = web.instance.get_backfill(backfill_id)
-    if backfill is None:
-        raise from_dagwright(DagwrightNotFoundError("backfill", backfill_id))
-    return backfill
-
-
 @router.get("/backfills", response_model=schemas.BackfillsPage)
 def list_backfills(
     web: Web,
@@ -323,20 +305,16 @@ def create_backfill(web: Web, body: schemas.CreateBackfill) -> Response:
     except DagwrightInvalidPartitionError as exc:
         field = "partition_keys" if exc.partition_key else "job_name"
         raise from_dagwright(exc, field) from None
-    return _json(_backfill(web, backfill_id).to_json(), 201)
+    return _json(web.get_backfill(backfill_id).to_json(), 201)
 
 
 @router.get("/backfills/{backfill_id}", response_model=schemas.BackfillOut)
 def get_backfill(web: Web, backfill_id: BackfillId) -> Response:
     """One backfill with its progress (runs by status)."""
-    return _json(_backfill(web, backfill_id).to_json())
+    return _json(web.get_backfill(backfill_id).to_json())
 
 
 @router.post("/backfills/{backfill_id}/cancel", response_model=schemas.BackfillOut)
 def cancel_backfill(web: Web, backfill_id: BackfillId) -> Response:
     """Cancel a backfill: no more runs are submitted; its waiting runs are canceled."""
-    _backfill(web, backfill_id)
-    try:
-        return _json(web.instance.cancel_backfill(backfill_id).to_json())
-    except DagwrightInvalidTransitionError as exc:
-        raise from_dagwright(exc, "backfill_id") from None
+    return _json(web.instance.cancel_backfill(backfill_id).to_json())

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dagwright.errors import DagwrightNotFoundError
-from dagwright.runs.backfills import Backfill, BackfillStatus
+from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
 from dagwright.tags import BACKFILL_TAG, parse_tag_pair
 from dagwright.web.context import WebContext
@@ -121,17 +121,10 @@ def _backfill_status(text: str) -> BackfillStatus:
         raise ApiError(422, "invalid_request", "status", f"one of {known}") from None
 
 
-def _require_backfill(web: WebContext, backfill_id: str) -> Backfill:
-    backfill = web.instance.get_backfill(backfill_id)
-    if backfill is None:
-        raise DagwrightNotFoundError("backfill", backfill_id)
-    return backfill
-
-
 @ROUTES.get("/backfills/{backfill_id}")
 def backfill_page(request: Request, web: WebContext) -> Response:
     """A backfill: status, progress counts, its partitions, a link to its runs, Cancel."""
-    backfill = _require_backfill(web, param(request, "backfill_id"))
+    backfill = web.get_backfill(param(request, "backfill_id"))
     tag = f"{BACKFILL_TAG}={backfill.backfill_id}"
     runs_url = "/runs?" + urlencode({"tag": tag, "system": "1"})
     return page(request, "backfill.html", backfill=backfill, runs_url=runs_url)
@@ -140,9 +133,9 @@ def backfill_page(request: Request, web: WebContext) -> Response:
 @ROUTES.post("/backfills/{backfill_id}/cancel")
 def cancel_backfill(request: Request, web: WebContext) -> Response:
     """Cancel the backfill (its waiting runs are canceled), then show it."""
-    backfill = _require_backfill(web, param(request, "backfill_id"))
-    web.instance.cancel_backfill(backfill.backfill_id)
-    return see_other(f"/backfills/{backfill.backfill_id}")
+    backfill_id = param(request, "backfill_id")
+    web.instance.cancel_backfill(backfill_id)
+    return see_other(f"/backfills/{backfill_id}")
 
 
 @ROUTES.post("/jobs/{name}/backfill")

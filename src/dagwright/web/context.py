@@ -10,13 +10,15 @@ from starlette.requests import Request
 
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
-from dagwright.errors import DagwrightNotFoundError
+from dagwright.errors import DagwrightNotFoundError, DagwrightRunNotFoundError
 from dagwright.instance import Instance
 from dagwright.runs.ticks import InstigatorKind, InstigatorState, Tick, instigator_json
 
 if TYPE_CHECKING:
     from dagwright.definitions.schedule import ScheduleDefinition
     from dagwright.definitions.sensor import SensorDefinition
+    from dagwright.runs.backfills import Backfill
+    from dagwright.runs.models import Run
 
     Defined = ScheduleDefinition | SensorDefinition
 
@@ -53,6 +55,28 @@ class WebContext:
             DagwrightCodeLoadError: no such job is loaded (the message lists the jobs).
         """
         return self.definitions.get_job(name)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with this id.
+
+        Raises:
+            DagwrightRunNotFoundError: there is none.
+        """
+        run = self.instance.get_run(run_id)
+        if run is None:
+            raise DagwrightRunNotFoundError(run_id)
+        return run
+
+    def get_backfill(self, backfill_id: str) -> Backfill:
+        """The backfill with this id, with its progress.
+
+        Raises:
+            DagwrightNotFoundError: there is none.
+        """
+        backfill = self.instance.get_backfill(backfill_id)
+        if backfill is None:
+            raise DagwrightNotFoundError("backfill", backfill_id)
+        return backfill
 
     def defined(self, kind: InstigatorKind) -> Mapping[str, Defined]:
         """The loaded schedules or sensors by name."""

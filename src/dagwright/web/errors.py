@@ -82,14 +82,14 @@ class ApiError(Exception):
         return {"error": error}
 
 
-#: The request field an unknown thing of each kind is reported against (else ``name``).
+#: The request field a thing of each kind is reported against (an unknown one, or one in
+#: the wrong status).
 _NOT_FOUND_FIELDS = {"run": "run_id", "backfill": "backfill_id"}
 
 #: Errors shaped by their class alone: (class, status, type, default field); the rule is
 #: the error's message.
 _BY_CLASS: tuple[tuple[type[DagwrightError], int, str, str | None], ...] = (
     (DagwrightCodeLoadError, 404, "not_found", "job_name"),
-    (DagwrightInvalidTransitionError, 409, "conflict", "run_id"),
     (DagwrightExecutionError, 409, "conflict", "run_id"),
     (DagwrightStorageError, 503, "storage_unavailable", None),
     (DagwrightUserCodeError, 422, "user_code_error", "run_config"),
@@ -114,6 +114,9 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
         rule = f"no {exc.what} has this id or name"
         default = _NOT_FOUND_FIELDS.get(exc.what, "name")
         return ApiError(404, "not_found", field or default, rule, message)
+    if isinstance(exc, DagwrightInvalidTransitionError):
+        default = _NOT_FOUND_FIELDS.get(exc.what, "run_id")
+        return ApiError(409, "conflict", field or default, message, message)
     for kind, status, error_type, default_field in _BY_CLASS:
         if isinstance(exc, kind):
             return ApiError(status, error_type, field or default_field, message, message)

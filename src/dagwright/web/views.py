@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
-from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
     CONTROL_TAGS,
     KEY_PATTERN,
@@ -320,18 +320,11 @@ def _status(text: str) -> RunStatus:
         raise ApiError(422, "invalid_request", "status", f"one of {known}") from None
 
 
-def _require_run(web: WebContext, run_id: str) -> Run:
-    run = web.instance.get_run(run_id)
-    if run is None:
-        raise DagwrightRunNotFoundError(run_id)
-    return run
-
-
 @ROUTES.get("/runs/{run_id}")
 def run_page(request: Request, web: WebContext) -> Response:
     """A run: status, timing, tags (editable), timeline, event log, related runs."""
     run_id = param(request, "run_id")
-    run = _require_run(web, run_id)
+    run = web.get_run(run_id)
     events = web.instance.get_events(run_id)
     children = web.instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: run_id}), limit=20)
     now = time.time()
@@ -353,7 +346,7 @@ def edit_tags(request: Request, web: WebContext) -> Response:
     """Add one tag (``key``, ``value``) or remove one (``remove``), then show the run."""
     run_id = param(request, "run_id")
     values = dict(form(request))
-    _require_run(web, run_id)
+    web.get_run(run_id)  # an unknown run is a 404 even when the tag is wrong too
     if "remove" in values:
         web.instance.remove_run_tags(run_id, [values["remove"]])
     else:
