@@ -15,6 +15,7 @@ from dagwright import (
     DagwrightInvalidTransitionError,
     EventType,
     Instance,
+    Run,
     RunsFilter,
     RunStatus,
     job,
@@ -244,3 +245,22 @@ def test_a_kubernetes_launcher_is_refused_before_anything_is_stored(tmp_path: Pa
         with pytest.raises(DagwrightInvalidConfigError, match=r"run_launcher\.k8s.*Kubernetes"):
             instance.submit_run(simple.chain)
         assert instance.get_runs() == []
+
+
+def test_a_run_whose_worker_was_started_by_someone_else_is_not_started_twice(
+    instance: Instance,
+) -> None:
+    """A run monitor that took the run for lost recorded its worker first: the launcher
+    claims the run but starts no second worker."""
+    from dagwright.definitions.loader import code_pointer_for
+
+    pointer = code_pointer_for(simple.chain)
+    run = instance.add_run(
+        Run("taken", "chain", RunStatus.NOT_STARTED, created_at=0.0, code_pointer=pointer)
+    )
+    assert instance.records.workers.claim(run.run_id, host="elsewhere", now=1.0)
+    claimed = instance.launcher.launch(run)
+    assert claimed.status is RunStatus.STARTING
+    assert [e.event_type for e in instance.get_events(run.run_id)] == [EventType.RUN_STARTING]
+    worker = instance.records.workers.get(run.run_id)
+    assert worker is not None and (worker.host, worker.pid) == ("elsewhere", None)

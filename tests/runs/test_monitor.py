@@ -106,3 +106,15 @@ def test_verdicts_over_many_runs() -> None:
     workers = {f"r{i}": WorkerInfo(f"r{i}", i, "h", 850.0, NOW - 1) for i in range(3)}
     found = verdicts(runs, workers, {"r0": True, "r1": False, "r2": None}, NOW, POLICY)
     assert [(v.run.run_id, v.action) for v in found] == [("r1", Action.FAIL)]
+
+
+def test_a_run_long_queued_is_given_the_start_timeout_from_when_it_was_claimed() -> None:
+    """Created long ago (it waited in the queue) but claimed a moment ago: its launcher is
+    still starting the worker, so nothing is done; the timeout counts from the claim."""
+    queued_long = run(RunStatus.STARTING, started=None, created=NOW - 600)
+    assert verdict_for(queued_long, None, None, NOW, POLICY, starting_since=NOW - 1) is None
+    late = verdict_for(queued_long, None, None, NOW, POLICY, starting_since=NOW - 31)
+    assert late is not None and late.action is Action.RELAUNCH
+    (found,) = verdicts([queued_long], {}, {}, NOW, POLICY, starting_since={"r": NOW - 31})
+    assert found.action is Action.RELAUNCH
+    assert verdicts([queued_long], {}, {}, NOW, POLICY, starting_since={"r": NOW - 1}) == []

@@ -35,14 +35,22 @@ class RunMonitorDaemon:
             return
         workers = instance.storage.workers.get_many([run.run_id for run in runs])
         alive = {run_id: process_alive(worker) for run_id, worker in workers.items()}
-        since = {
-            r.run_id: self._canceling_since(r) for r in runs if r.status is RunStatus.CANCELING
+        canceling = {
+            r.run_id: self._since(r, EventType.RUN_CANCELING)
+            for r in runs
+            if r.status is RunStatus.CANCELING
         }
-        for verdict in verdicts(runs, workers, alive, now, self.policy, since):
+        starting = {  # only runs that may need a worker started: rare
+            r.run_id: self._since(r, EventType.RUN_STARTING)
+            for r in runs
+            if r.status is RunStatus.STARTING and r.run_id not in workers
+        }
+        for verdict in verdicts(runs, workers, alive, now, self.policy, canceling, starting):
             self._apply(verdict, workers.get(verdict.run.run_id))
 
-    def _canceling_since(self, run: Run) -> float:
-        event = self._instance.records.events.last_event(run.run_id, [EventType.RUN_CANCELING])
+    def _since(self, run: Run, event_type: EventType) -> float:
+        """When the run last entered a status (the time of that event)."""
+        event = self._instance.records.events.last_event(run.run_id, [event_type])
         return event.timestamp if event is not None else run.created_at
 
     def _apply(self, verdict: Verdict, worker: WorkerInfo | None) -> None:

@@ -95,6 +95,10 @@ class ProcessRunLauncher:
             Event(run.run_id, EventType.RUN_STARTING, time.time(), message="launching run worker")
         )
         assert claimed is not None
+        if not self._instance.records.workers.claim(
+            run.run_id, host=socket.gethostname(), now=time.time()
+        ):  # a run monitor took it for lost and started its worker meanwhile
+            return claimed
         process = self._start(claimed, home, self._take_spare(run.run_id))
         self._instance.handle_event(self._started(run, process, home, "started run worker"))
         self._launches += 1

@@ -76,10 +76,16 @@ def _max_runtime(run: Run) -> float | None:
 
 
 def _worker_gone(
-    run: Run, worker: WorkerInfo | None, alive: bool | None, now: float, policy: MonitorPolicy
+    run: Run,
+    worker: WorkerInfo | None,
+    alive: bool | None,
+    now: float,
+    policy: MonitorPolicy,
+    starting_since: float | None,
 ) -> str | None:
     if worker is None:
-        if run.status is RunStatus.STARTING and now - run.created_at > policy.start_timeout:
+        since = run.created_at if starting_since is None else starting_since
+        if run.status is RunStatus.STARTING and now - since > policy.start_timeout:
             return f"no run worker started within {policy.start_timeout:g} s"
         return None
     if alive is False:
@@ -99,6 +105,7 @@ def verdict_for(
     now: float,
     policy: MonitorPolicy,
     canceling_since: float | None = None,
+    starting_since: float | None = None,
 ) -> Verdict | None:
     """The monitor's decision for one run in progress, or None to leave it be.
 
@@ -109,8 +116,11 @@ def verdict_for(
         now: the time of the pass.
         policy: time limits.
         canceling_since: when the run entered CANCELING (for CANCELING runs).
+        starting_since: when the run entered STARTING (for STARTING runs without a worker:
+            a run that waited long in the queue is not taken for lost the moment it is
+            claimed; default: its creation time).
     """
-    gone = _worker_gone(run, worker, alive, now, policy)
+    gone = _worker_gone(run, worker, alive, now, policy, starting_since)
     if worker is None and gone is not None and run.status is RunStatus.STARTING:
         return Verdict(run, Action.RELAUNCH, gone)
     if run.status is RunStatus.CANCELING:
@@ -139,9 +149,10 @@ def verdicts(
     now: float,
     policy: MonitorPolicy,
     canceling_since: Mapping[str, float] | None = None,
+    starting_since: Mapping[str, float] | None = None,
 ) -> list[Verdict]:
     """The monitor's decisions for every run in progress."""
-    since = canceling_since or {}
+    canceling, starting = canceling_since or {}, starting_since or {}
     found = []
     for run in runs:
         verdict = verdict_for(
@@ -150,7 +161,8 @@ def verdicts(
             alive.get(run.run_id),
             now,
             policy,
-            since.get(run.run_id),
+            canceling.get(run.run_id),
+            starting.get(run.run_id),
         )
         if verdict is not None:
             found.append(verdict)
