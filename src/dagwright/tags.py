@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from dagwright.errors import DagwrightInvalidTagError
@@ -217,6 +217,24 @@ def run_priority(tags: Mapping[str, str]) -> int:
     """The queue priority a run's tags ask for (``dagwright/priority``, default 0)."""
     value = tags.get(PRIORITY_TAG)
     return 0 if value is None else _parse_int(PRIORITY_TAG, value, minimum=None)
+
+
+def group_tag_filters(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Tag filters from ``(key, value)`` pairs, as ``RunsFilter.tags`` takes them: keys
+    AND, the values of one key OR."""
+    filters: dict[str, list[str]] = {}
+    for key, value in pairs:
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+def parse_tag_filters(texts: Iterable[str]) -> dict[str, list[str]]:
+    """Tag filters from ``key=value`` strings (CLI ``--tag``, API ``tag=``).
+
+    Raises:
+        DagwrightInvalidTagError: a string is not ``key=value`` or its key is malformed.
+    """
+    return group_tag_filters(parse_tag_pair(text) for text in texts)
 
 
 def parse_tag_pair(text: str) -> tuple[str, str]:

@@ -124,15 +124,6 @@ def parse_tags(tags_json: str | None, tag_pairs: tuple[str, ...]) -> dict[str, o
     return tags
 
 
-def parse_tag_filters(tag_pairs: tuple[str, ...]) -> dict[str, list[str]]:
-    """``--tag k=v`` filters: several values of one key match any of them."""
-    filters: dict[str, list[str]] = {}
-    for pair in tag_pairs:
-        key, value = parse_tag_pair(pair)
-        filters.setdefault(key, []).append(value)
-    return filters
-
-
 def load_run_config(path: str | None) -> dict[str, Any] | None:
     """Read ``--config run.yaml`` (YAML or JSON)."""
     if path is None:

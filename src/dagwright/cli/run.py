@@ -11,13 +11,12 @@ from dagwright.cli.common import (
     format_tags,
     format_time,
     open_instance,
-    parse_tag_filters,
     parse_tags,
     print_table,
 )
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.runs.models import Run, RunsFilter, RunStatus
-from dagwright.tags import is_system_tag
+from dagwright.tags import is_system_tag, parse_tag_filters
 
 _STATUS_STYLE = {
     RunStatus.SUCCESS: "green",

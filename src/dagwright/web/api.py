@@ -21,7 +21,7 @@ from dagwright.errors import (
 from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.runs.ticks import RECENT_TICKS, InstigatorKind, InstigatorStatus
-from dagwright.tags import parse_tag_pair, validate_tag_key
+from dagwright.tags import parse_tag_filters, validate_tag_key
 from dagwright.web import schemas
 from dagwright.web.context import WebContext, web_context
 from dagwright.web.errors import ApiError, from_dagwright
@@ -45,14 +45,10 @@ def tag_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
     Raises:
         ApiError: a pair is not ``key=value`` or its key is malformed (field ``tag``).
     """
-    filters: dict[str, list[str]] = {}
-    for pair in pairs:
-        try:
-            key, value = parse_tag_pair(pair)
-        except DagwrightError as exc:
-            raise from_dagwright(exc, "tag") from None
-        filters.setdefault(key, []).append(value)
-    return filters
+    try:
+        return parse_tag_filters(pairs)
+    except DagwrightError as exc:
+        raise from_dagwright(exc, "tag") from None
 
 
 # -- jobs ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from functools import cached_property
 from urllib.parse import quote_plus, urlencode
 
 from dagwright.runs.models import RunsFilter, RunStatus
+from dagwright.tags import group_tag_filters
 
 #: Runs on one page of the runs list.
 PAGE_SIZE = 50
@@ -48,9 +49,7 @@ class RunsQuery:
 
     def runs_filter(self) -> RunsFilter:
         """The storage filter."""
-        by_key: dict[str, list[str]] = {}
-        for key, value in self.tags:
-            by_key.setdefault(key, []).append(value)
+        by_key = group_tag_filters(self.tags)
         return RunsFilter(
             job_name=self.job, statuses=list(self.statuses) or None, tags=by_key or None
         )
