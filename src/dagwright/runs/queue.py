@@ -29,9 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from dagwright.errors import DagwrightInvalidTagError
 from dagwright.runs.models import Run
 from dagwright.runs.queue_limits import CAP_REASON, Counter, LimitUse, Pool, TagLimit
-from dagwright.tags import PRIORITY_TAG
+from dagwright.tags import PRIORITY_TAG, run_priority
 
 if TYPE_CHECKING:
     from dagwright.runs.queue_index import Entry
@@ -45,7 +46,7 @@ __all__ = [
     "decide",
     "launch_order",
     "queue_order_key",
-    "run_priority",
+    "queue_priority",
     "queue_to_json",
 ]
 
@@ -175,7 +176,7 @@ def queue_order_key(run: Run) -> tuple[int, float, str]:
     A ``dagwright/priority`` tag that is not an integer (tags are validated at submit, so
     this should not happen) counts as priority 0 rather than stopping the queue.
     """
-    return (-run_priority(run.tags), run.created_at, run.run_id)
+    return (-queue_priority(run.tags), run.created_at, run.run_id)
 
 
 def launch_order(queued: Iterable[Run]) -> list[tuple[int, Run]]:
@@ -187,7 +188,7 @@ def launch_order(queued: Iterable[Run]) -> list[tuple[int, Run]]:
     """
     runs = sorted(queued, key=_run_id)
     runs.sort(key=_created_at)
-    ranked = [(run_priority(run.tags), run) for run in runs]
+    ranked = [(queue_priority(run.tags), run) for run in runs]
     ranked.sort(key=_minus_priority)
     return ranked
 
@@ -230,15 +231,14 @@ def decide(
     return index.decide()
 
 
-def run_priority(tags: Mapping[str, str]) -> int:
-    """A run's queue priority from its tags: ``dagwright/priority`` as an integer, 0 when
-    missing or not an integer (tags are checked at submit; the queue never stops on one)."""
-    value = tags.get(PRIORITY_TAG)
-    if value is None:  # the common case, kept cheap
+def queue_priority(tags: Mapping[str, str]) -> int:
+    """A queued run's priority: :func:`dagwright.tags.run_priority`, but 0 for a value that
+    is not an integer (tags are checked at submit; the queue never stops on one)."""
+    if PRIORITY_TAG not in tags:  # the common case, kept cheap
         return 0
     try:
-        return int(value)  # what run_priority accepts, minus the error it raises
-    except ValueError:
+        return run_priority(tags)
+    except DagwrightInvalidTagError:
         return 0
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
-from dagwright.runs.queue import QueueDecision, launch_order, run_priority
+from dagwright.runs.queue import QueueDecision, launch_order, queue_priority
 from dagwright.runs.queue_limits import Cap, Limits, Pool, TagLimit
 
 #: A verdict not worked out yet (None means "not known": judge again).
@@ -98,7 +98,7 @@ class QueueIndex:
         for run in {run.run_id: run for run in runs}.values():  # the last state of each
             self._forget(run.run_id, gone)
             if run.status is RunStatus.QUEUED:
-                added.append(self._entry(run, run_priority(run.tags)))
+                added.append(self._entry(run, queue_priority(run.tags)))
             elif run.status in IN_PROGRESS_STATUSES:
                 self._hold(run)
         self._place(added, gone)
