@@ -142,11 +142,6 @@ class Pool:
         self.signatures: set[Signature] = set()
         self._reason = (-1, "")
 
-    @property
-    def full(self) -> bool:
-        """No run in this pool may be admitted."""
-        return self.used >= self.limit
-
     def reason(self) -> str:
         """Why a run in this pool waits; cached, since many runs quote the same full pool."""
         if self._reason[0] != self.used:

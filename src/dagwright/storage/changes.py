@@ -9,8 +9,8 @@ writer takes last and holds to its commit; SQLite runs one write transaction at 
 so there the clock is the newest stamp plus one. Deleting a run moves the clock's
 *epoch* (in ``run_clock``) on: a reader then starts again from a full read.
 
-The run queue reads the feed every pass (:func:`read_changes`), so a pass costs what
-changed since the last one, not the size of the queue.
+The run queue reads the feed every pass (:func:`read_changes`), so a pass reads and parses
+only the runs that changed since the last one, not the whole queue.
 """
 
 from __future__ import annotations

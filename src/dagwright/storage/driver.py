@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -249,15 +249,7 @@ class DriverDatabase:
         return DagwrightStorageError(f"{doing} on {self.describe()}: {str(orig).strip()}")
 
 
-class _NoGuard:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_exc: object) -> None:
-        return None
-
-
-_NO_GUARD: Final = _NoGuard()
+_NO_GUARD: Final = nullcontext()
 
 #: Driver SQL by (is PostgreSQL, template), shared by every database of the process.
 _driver_sql: dict[tuple[bool, str], str] = {}

@@ -45,9 +45,6 @@ _INSERT_TAG_SQL: Final = (
 )
 _DELETE_TAG_SQL: Final = 'DELETE FROM run_tags WHERE run_sid = {run_sid} AND "key" = {key}'
 _SELECT_BODY_SQL: Final = "SELECT body FROM runs WHERE run_id = {run_id}"
-#: The run row; on PostgreSQL the caller appends the row lock (SQLite writes hold the
-#: database lock already).
-LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
 _UPDATE_BODY_SQL: Final = (
     "UPDATE runs SET body = {body}, updated_at = {updated_at}, change_seq = {change_seq}"
     " WHERE id = {sid}"
