@@ -1,5 +1,6 @@
 """The run queue as one process follows it: a
-:class:`~dagwright.runs.queue_index.QueueIndex` kept current from the storage's run change feed (:mod:`dagwright.storage.changes`).
+:class:`~dagwright.runs.queue_index.QueueIndex` kept current from the storage's run
+change feed (:mod:`dagwright.storage.changes`).
 
 Each pass reads only the runs that changed since the previous one, so a daemon deciding
 every second over a queue of thousands does not read, parse or sort them again.
