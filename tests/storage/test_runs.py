@@ -7,7 +7,11 @@ import secrets
 import pytest
 from sqlalchemy import func, select
 
-from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
+from dagwright.errors import (
+    DagwrightInvalidTransitionError,
+    DagwrightRunNotFoundError,
+    DagwrightStorageError,
+)
 from dagwright.execution.events import Event, EventType
 from dagwright.runs.models import CodePointer, Run, RunsFilter, RunStatus
 from dagwright.storage import Storage
@@ -281,6 +285,20 @@ def test_add_runs_in_bulk(storage: Storage) -> None:
     assert storage.runs.get_runs_count() == 30
     assert ids(storage.runs.get_runs(RunsFilter(tags={"n": "0"}), limit=3)) == ["b27", "b24", "b21"]
     assert storage.runs.get_run("b7") == batch[7]
+
+
+def test_add_runs_with_events_moves_them_through_the_transition_table(storage: Storage) -> None:
+    new = [make_run("q1"), make_run("q2")]
+    enqueued = [Event(r.run_id, EventType.RUN_ENQUEUED, 5.0) for r in new]
+    stored = storage.runs.add_runs(new, enqueued)
+    assert [r.status for r in stored] == [S.QUEUED, S.QUEUED]
+    assert [storage.runs.get_run(r.run_id).status for r in new] == [S.QUEUED, S.QUEUED]  # type: ignore[union-attr]
+    done = make_run("done", status=S.SUCCESS)
+    with pytest.raises(DagwrightInvalidTransitionError):
+        storage.runs.add_runs([done], [Event("done", EventType.RUN_ENQUEUED, 5.0)])
+    with pytest.raises(DagwrightRunNotFoundError):
+        storage.runs.add_runs([make_run("x")], [Event("other", EventType.RUN_ENQUEUED, 5.0)])
+    assert storage.runs.get_run("done") is None and storage.runs.get_run("x") is None
 
 
 def test_data_survives_a_restart(storage_url: str) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import Run, RunStatus
+from dagwright.runs.models import Run
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -65,9 +64,7 @@ class QueuedRunCoordinator:
         """Store the runs already ``QUEUED``, each with its ``RUN_ENQUEUED`` event, in one
         transaction (a 1,000-partition backfill is queued in one write)."""
         now = time.time()
-        queued = [replace(run, status=RunStatus.QUEUED) for run in runs]
         events = [
             Event(run.run_id, EventType.RUN_ENQUEUED, now, message="run queued") for run in runs
         ]
-        self._instance.storage.runs.add_runs(queued, events)
-        return queued
+        return self._instance.storage.runs.add_runs(runs, events)

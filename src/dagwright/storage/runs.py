@@ -24,12 +24,13 @@ from sqlalchemy import (
     select,
     text,
     union_all,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
-from dagwright.runs.models import Run, RunsFilter, RunStatus
+from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.engine import Database
 from dagwright.storage.events import event_row
@@ -59,21 +60,27 @@ class RunStorage(RunRecords):
         super().__init__(database)
         self._sa = database
 
-    def add_runs(self, new_runs: Sequence[Run], new_events: Sequence[Event] = ()) -> None:
+    def add_runs(self, new_runs: Sequence[Run], new_events: Sequence[Event] = ()) -> list[Run]:
         """Store many new runs (and events of them) in one transaction: bulk loads, and
-        the runs of a backfill or a tick, stored already ``QUEUED`` with their
-        ``RUN_ENQUEUED`` events.
+        the runs of a backfill or a tick with their ``RUN_ENQUEUED`` events. An event that
+        changes a status moves its new run there, through the transition table, as
+        :meth:`EventStorage.store_event` would.
+
+        Returns:
+            The runs as stored.
 
         Raises:
             DagwrightStorageError: a run id already exists, or the database failed.
+            DagwrightRunNotFoundError: an event is of none of the new runs.
+            DagwrightInvalidTransitionError: an event's status change is not allowed.
         """
         if not new_runs:
-            return
+            return []
+        new_runs = _with_event_statuses(new_runs, new_events)
         statement = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
         with self._sa.write() as conn:
             try:
-                seq = int(conn.exec_driver_sql(tick_sql(self._db.is_postgres)).scalar_one())
-                rows = [run_row(run, run.created_at, seq) for run in new_runs]
+                rows = [run_row(run, run.created_at, 0) for run in new_runs]
                 sids = conn.execute(statement, rows).scalars().all()
             except IntegrityError as exc:
                 raise DagwrightStorageError(f"a run id already exists: {exc.orig}") from exc
@@ -86,6 +93,10 @@ class RunStorage(RunRecords):
                 conn.execute(insert(run_tags), tags)
             if new_events:
                 conn.execute(insert(events), [event_row(event) for event in new_events])
+            # the clock last: on PostgreSQL its lock is held to the commit
+            seq = int(conn.exec_driver_sql(tick_sql(self._db.is_postgres)).scalar_one())
+            conn.execute(update(runs).where(runs.c.id.in_(sids)).values(change_seq=seq))
+        return new_runs
 
     def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
         """Which of ``run_ids`` name stored runs."""
@@ -191,6 +202,22 @@ class RunStorage(RunRecords):
             conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid))
             conn.execute(delete(runs).where(runs.c.id == sid))
             conn.exec_driver_sql(NEW_EPOCH_SQL)
+
+
+def _with_event_statuses(new_runs: Sequence[Run], new_events: Sequence[Event]) -> list[Run]:
+    """The new runs, each in the status its events move it to (checked by the table)."""
+    stored = list(new_runs)
+    where = {run.run_id: i for i, run in enumerate(stored)}
+    for event in new_events:
+        status = event.run_status
+        if status is None:
+            continue
+        if event.run_id not in where:
+            raise DagwrightRunNotFoundError(event.run_id)
+        run = stored[where[event.run_id]]
+        check_transition(run.run_id, run.status, status)
+        stored[where[event.run_id]] = replace(run, status=status)
+    return stored
 
 
 def _storage_id(conn: Connection, run_id: str) -> int:
