@@ -24,7 +24,8 @@ from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import queue_entry
 
 #: Tick the run clock; returns the new value. Run in the transaction that writes runs,
-#: after any run row lock it takes (the clock's lock is the last one taken).
+#: after any lock it takes on an existing run row (so locks are always taken in the
+#: same order), and as late as the writes allow: the clock's lock is held to the commit.
 _PG_TICK_SQL: Final = (
     "INSERT INTO run_clock (id, seq, epoch) VALUES (1, 1, 0)"
     " ON CONFLICT (id) DO UPDATE SET seq = run_clock.seq + 1 RETURNING seq"
