@@ -626,13 +626,13 @@ class Instance:
             DagwrightCodeLoadError: a run has no code pointer (nothing is stored).
         """
         launchable = [self._launchable(run) for run in runs]
-        existing = self.storage.runs.existing_run_ids([run.run_id for run in runs])
+        existing = self.storage.runs.get_statuses([run.run_id for run in runs])
         new = [run for run in launchable if run.run_id not in existing]
         if new:
             self.coordinator.submit_many(new)
-        for run_id in existing:
-            stored = self.get_run(run_id)
-            if stored is not None and stored.status is RunStatus.NOT_STARTED:
+        for run_id, status in existing.items():
+            stored = self.get_run(run_id) if status is RunStatus.NOT_STARTED else None
+            if stored is not None:  # stored, but never handed over: a crash in between
                 self.coordinator.submit(stored)
         return [run.run_id for run in runs]
 

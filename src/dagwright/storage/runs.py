@@ -98,15 +98,15 @@ class RunStorage(RunRecords):
             conn.execute(update(runs).where(runs.c.id.in_(sids)).values(change_seq=seq))
         return new_runs
 
-    def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
-        """Which of ``run_ids`` name stored runs."""
-        found: set[str] = set()
+    def get_statuses(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+        """The status of each of ``run_ids`` that names a stored run."""
+        found: dict[str, RunStatus] = {}
+        query = select(runs.c.run_id, runs.c.status)
         with self._sa.read() as conn:
             for start in range(0, len(run_ids), 500):
                 chunk = list(run_ids[start : start + 500])
-                found.update(
-                    conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(chunk))).scalars()
-                )
+                rows = conn.execute(query.where(runs.c.run_id.in_(chunk)))
+                found.update((run_id, RunStatus(status)) for run_id, status in rows)
         return found
 
     def get_runs(
