@@ -40,7 +40,7 @@ def test_progress_counts_statuses() -> None:
         RunStatus.SUCCESS: 4,
         RunStatus.FAILURE: 1,
     }
-    progress = BackfillProgress.count(12, 10, counts)
+    progress = BackfillProgress.count(12, counts)
     assert progress.to_json() == {
         "requested": 12,
         "submitted": 10,

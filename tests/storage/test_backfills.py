@@ -61,3 +61,14 @@ def test_runs_are_counted_by_status(storage: Storage) -> None:
         "b2": {RunStatus.SUCCESS: 1},
         "b3": {},
     }
+
+
+def test_progress_counts_the_runs_stored_not_the_daemons_cursor(storage: Storage) -> None:
+    """A backfill canceled while its runs were being stored: the daemon's cursor did not
+    move, but the runs exist and count as submitted (and as canceled)."""
+    storage.backfills.add_backfill(replace(make("b1", 1.0), status=BackfillStatus.CANCELED))
+    storage.runs.add_runs([Run("r1", "j", RunStatus.CANCELED, tags={"dagwright/backfill": "b1"})])
+    (counted,) = storage.backfills.with_progress([storage.backfills.get_backfill("b1")])  # type: ignore[list-item]
+    assert counted.submitted == 0  # the cursor
+    assert counted.progress is not None
+    assert (counted.progress.submitted, counted.progress.canceled) == (1, 1)

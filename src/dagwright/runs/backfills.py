@@ -74,17 +74,17 @@ class BackfillProgress:
         return self.succeeded + self.failed + self.canceled
 
     @classmethod
-    def count(
-        cls, requested: int, submitted: int, by_status: Mapping[RunStatus, int]
-    ) -> BackfillProgress:
-        """Progress from the number of the backfill's runs in each status."""
+    def count(cls, requested: int, by_status: Mapping[RunStatus, int]) -> BackfillProgress:
+        """Progress from the number of the backfill's runs in each status (``submitted``
+        is how many runs it has: the daemon's cursor moves only once per stored chunk,
+        and not at all after a cancel)."""
 
         def total(*statuses: RunStatus) -> int:
             return sum(by_status.get(s, 0) for s in statuses)
 
         return cls(
             requested=requested,
-            submitted=submitted,
+            submitted=sum(by_status.values()),
             queued=total(RunStatus.QUEUED, RunStatus.NOT_STARTED),
             running=total(*IN_PROGRESS_STATUSES),
             succeeded=total(RunStatus.SUCCESS),

@@ -119,7 +119,7 @@ class BackfillStorage:
             replace(
                 backfill,
                 progress=BackfillProgress.count(
-                    len(backfill.partition_keys), backfill.submitted, counts[backfill.backfill_id]
+                    len(backfill.partition_keys), counts[backfill.backfill_id]
                 ),
             )
             for backfill in found
