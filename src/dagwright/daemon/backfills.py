@@ -11,7 +11,6 @@ that finds it canceled cancels the runs it stored.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
@@ -40,13 +39,19 @@ class BackfillDaemon:
     def run_iteration(self, now: float) -> None:
         """One pass over the REQUESTED backfills as of ``now``."""
         store = self._instance.storage.backfills
+        submitted = []
         for backfill in reversed(store.get_backfills(status=BackfillStatus.REQUESTED)):
+            if backfill.submitted >= len(backfill.partition_keys):
+                submitted.append(backfill)
+                continue
             try:
-                if backfill.submitted < len(backfill.partition_keys):
-                    self._submit(backfill, now)
-                else:
-                    self._check_done(backfill, now)
+                self._submit(backfill, now)
             except Exception:  # one backfill's trouble must not stop the others
+                log.exception("backfills: %s: pass failed", backfill.backfill_id)
+        for backfill in store.with_progress(submitted) if submitted else ():
+            try:
+                self._check_done(backfill, now)
+            except Exception:
                 log.exception("backfills: %s: pass failed", backfill.backfill_id)
 
     def _submit(self, backfill: Backfill, now: float) -> None:
@@ -87,17 +92,21 @@ class BackfillDaemon:
             return None
 
     def _fail(self, backfill: Backfill, error: str, now: float) -> None:
-        log.warning("backfills: %s FAILED: %s", backfill.backfill_id, error)
         failed = replace(backfill, status=BackfillStatus.FAILED, error=error, ended_at=now)
-        self._instance.storage.backfills.update_backfill(failed, only_from=BackfillStatus.REQUESTED)
+        store = self._instance.storage.backfills
+        if store.update_backfill(failed, only_from=BackfillStatus.REQUESTED):
+            log.warning("backfills: %s FAILED: %s", backfill.backfill_id, error)
+        else:  # e.g. its runs could not be launched because a cancel had landed
+            log.info("backfills: %s: canceled meanwhile", backfill.backfill_id)
 
     def _check_done(self, backfill: Backfill, now: float) -> None:
+        """Close a backfill whose runs are all submitted (``backfill`` has its progress)
+        once they have all ended."""
         store = self._instance.storage.backfills
-        progress = store.with_progress([backfill])[0].progress
-        assert progress is not None
-        status = backfill_next_status(backfill, progress)
+        assert backfill.progress is not None
+        status = backfill_next_status(backfill, backfill.progress)
         if status is not backfill.status:
-            ended = replace(backfill, status=status, ended_at=time.time())
+            ended = replace(backfill, status=status, ended_at=now, progress=None)
             if not store.update_backfill(ended, only_from=BackfillStatus.REQUESTED):
                 return  # canceled meanwhile
             log.info("backfills: %s %s", backfill.backfill_id, status.value)
