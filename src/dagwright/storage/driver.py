@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from dagwright.errors import DagwrightStorageError
@@ -250,6 +250,18 @@ class DriverDatabase:
 
 
 _NO_GUARD: Final = nullcontext()
+
+_T = TypeVar("_T")
+
+#: Values per ``IN (...)`` list: SQLite caps the parameters of a statement.
+IN_LIST_CHUNK: Final = 500
+
+
+def chunked(values: Sequence[_T], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[_T]]:
+    """``values`` in slices of at most ``size``, for ``IN`` lists."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
 
 #: Driver SQL by (is PostgreSQL, template), shared by every database of the process.
 _driver_sql: dict[tuple[bool, str], str] = {}

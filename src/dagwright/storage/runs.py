@@ -32,6 +32,7 @@ from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
+from dagwright.storage.driver import chunked
 from dagwright.storage.engine import Database
 from dagwright.storage.events import event_row
 from dagwright.storage.records import RunRecords, run_row, tag_rows
@@ -103,9 +104,8 @@ class RunStorage(RunRecords):
         found: dict[str, RunStatus] = {}
         query = select(runs.c.run_id, runs.c.status)
         with self._sa.read() as conn:
-            for start in range(0, len(run_ids), 500):
-                chunk = list(run_ids[start : start + 500])
-                rows = conn.execute(query.where(runs.c.run_id.in_(chunk)))
+            for chunk in chunked(run_ids):
+                rows = conn.execute(query.where(runs.c.run_id.in_(list(chunk))))
                 found.update((run_id, RunStatus(status)) for run_id, status in rows)
         return found
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick, TickStatus
+from dagwright.storage.driver import chunked
 from dagwright.storage.engine import Database
 from dagwright.storage.schema import instigator_state, sensor_run_keys, ticks
 from dagwright.storage.serde import BODY_VERSION, dumps, loads
 from dagwright.storage.tag_index import index_form
-
-#: Run keys looked up per statement.
-_KEYS_PER_QUERY: Final = 500
 
 
 def _upsert_insert(is_postgres: bool) -> Any:
@@ -137,13 +135,11 @@ class ScheduleStorage:
         """Which of ``run_keys`` the sensor has used: key -> the run it made."""
         wanted = {index_form(key): key for key in run_keys}
         used: dict[str, str] = {}
-        forms = list(wanted)
         with self._db.read() as conn:
-            for start in range(0, len(forms), _KEYS_PER_QUERY):
-                chunk = forms[start : start + _KEYS_PER_QUERY]
+            for chunk in chunked(list(wanted)):
                 query = select(sensor_run_keys.c.key_idx, sensor_run_keys.c.run_id).where(
                     sensor_run_keys.c.sensor_name == sensor_name,
-                    sensor_run_keys.c.key_idx.in_(chunk),
+                    sensor_run_keys.c.key_idx.in_(list(chunk)),
                 )
                 used.update((wanted[form], run_id) for form, run_id in conn.execute(query))
         return used

@@ -9,7 +9,7 @@ from typing import Final
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.runs.models import WorkerInfo
-from dagwright.storage.driver import DriverDatabase
+from dagwright.storage.driver import DriverDatabase, chunked
 
 _REGISTER_SQL: Final = (
     "INSERT INTO run_workers (run_id, pid, host, started_at, heartbeat_at)"
@@ -22,8 +22,6 @@ _CLAIM_SQL: Final = (
     " VALUES ({run_id}, NULL, {host}, {now}, {now}) ON CONFLICT (run_id) DO NOTHING"
 )
 _BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
-#: Run ids per query of :meth:`WorkerStorage.get_many` (SQLite caps bound parameters).
-_CHUNK: Final = 500
 _WORKER_COLUMNS: Final = "run_id, pid, host, started_at, heartbeat_at"
 _SELECT_WORKER_SQL: Final = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id = {{run_id}}"
 _SELECT_HEARTBEATS_SQL: Final = (
@@ -97,10 +95,8 @@ class WorkerStorage:
         if not run_ids:
             return {}
         found: dict[str, WorkerInfo] = {}
-        ids = list(run_ids)
         with self._db.driver_read() as cursor:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
+            for chunk in chunked(run_ids):
                 marks, params = self._db.in_list("r", chunk)
                 sql = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id IN ({marks})"
                 cursor.execute(sql, params)
