@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,15 +25,11 @@ from starlette.templating import Jinja2Templates
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
+    CONTROL_TAG_RULES,
     CONTROL_TAGS,
     KEY_PATTERN,
-    MAX_RETRIES_TAG,
-    MAX_RUNTIME_TAG,
     MAX_VALUE_BYTES,
     PARENT_RUN_ID_TAG,
-    PRIORITY_TAG,
-    RETRY_STRATEGIES,
-    RETRY_STRATEGY_TAG,
     SYSTEM_PREFIX,
     is_system_tag,
     parse_tag_pair,
@@ -165,16 +162,15 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 def tag_rules() -> dict[str, Any]:
-    """The tag rules, for the pages' inline validation (``static/app.js`` mirrors
-    ``dagwright.tags``; a browser test checks they agree)."""
+    """The tag rules of ``dagwright.tags``, for the pages' inline validation: ``value_rules``
+    is :data:`~dagwright.tags.CONTROL_TAG_RULES` as JSON (``static/app.js`` applies them
+    with the messages of ``tags.py``; a browser test checks they agree)."""
     return {
         "key_pattern": KEY_PATTERN,
         "system_prefix": SYSTEM_PREFIX,
         "control_tags": sorted(CONTROL_TAGS),
         "max_value_bytes": MAX_VALUE_BYTES,
-        "integer_tags": {PRIORITY_TAG: None, MAX_RETRIES_TAG: 0},
-        "choice_tags": {RETRY_STRATEGY_TAG: list(RETRY_STRATEGIES)},
-        "positive_tags": [MAX_RUNTIME_TAG],
+        "value_rules": {key: asdict(rule) for key, rule in CONTROL_TAG_RULES.items()},
     }
 
 
