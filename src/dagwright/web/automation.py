@@ -17,7 +17,7 @@ from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
 from dagwright.tags import BACKFILL_TAG, parse_tag_pair
 from dagwright.web.context import WebContext
-from dagwright.web.errors import ApiError
+from dagwright.web.errors import ApiError, parse_choice
 from dagwright.web.views import Routes, form, page, param, see_other
 
 ROUTES = Routes()
@@ -96,7 +96,7 @@ def _int(text: str | None, field: str) -> int | None:
 def backfills_page(request: Request, web: WebContext) -> Response:
     """Backfills, newest first: job, status, a progress bar; filtered by ``?status=``."""
     text = request.query_params.get("status") or None
-    status = _backfill_status(text) if text else None
+    status = parse_choice(BackfillStatus, text, "status") if text else None
     cursor = request.query_params.get("cursor") or None
     try:
         found = web.instance.get_backfills(limit=BACKFILLS_PAGE, cursor=cursor, status=status)
@@ -111,14 +111,6 @@ def backfills_page(request: Request, web: WebContext) -> Response:
         older=older,
         statuses=[s.value for s in BackfillStatus],
     )
-
-
-def _backfill_status(text: str) -> BackfillStatus:
-    try:
-        return BackfillStatus(text.upper())
-    except ValueError:
-        known = ", ".join(s.value for s in BackfillStatus)
-        raise ApiError(422, "invalid_request", "status", f"one of {known}") from None
 
 
 @ROUTES.get("/backfills/{backfill_id}")

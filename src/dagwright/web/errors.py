@@ -12,7 +12,8 @@ on first use (``dagwright.web.app``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,8 +38,11 @@ if TYPE_CHECKING:
     from fastapi.exceptions import RequestValidationError
     from starlette.applications import Starlette
 
-#: Request fields a ``DagwrightInvalidConfigError`` may name as its ``where``.
-_REQUEST_FIELDS = frozenset({"run_config", "op_selection", "partition_key", "tags"})
+#: The fields of a launch request: those a ``DagwrightInvalidConfigError`` may name as its
+#: ``where``, and those the launchpad shows an error next to.
+REQUEST_FIELDS: Final = frozenset({"run_config", "op_selection", "partition_key", "tags"})
+
+_Choice = TypeVar("_Choice", bound=Enum)
 
 
 class ApiError(Exception):
@@ -102,7 +106,7 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
     if isinstance(exc, DagwrightInvalidTagError):
         return ApiError(422, "invalid_tag", field or "tags", exc.rule, message, exc.key)
     if isinstance(exc, DagwrightInvalidConfigError):
-        where = exc.where if exc.where in _REQUEST_FIELDS else "run_config"
+        where = exc.where if exc.where in REQUEST_FIELDS else "run_config"
         return ApiError(422, "invalid_config", field or where, exc.rule, message, exc.key)
     if isinstance(exc, DagwrightInvalidPartitionError):
         return ApiError(422, "invalid_partition", field or "partition_key", exc.rule, message)
@@ -121,6 +125,19 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
         if isinstance(exc, kind):
             return ApiError(status, error_type, field or default_field, message, message)
     return ApiError(422, "invalid", field, message, message)
+
+
+def parse_choice(choices: type[_Choice], text: str, field: str) -> _Choice:
+    """The member of an enum of upper-case values named by ``text``, in any case.
+
+    Raises:
+        ApiError: 422 naming ``field`` and the values it may take.
+    """
+    try:
+        return choices(text.upper())
+    except ValueError:
+        known = ", ".join(str(choice.value) for choice in choices)
+        raise ApiError(422, "invalid_request", field, f"one of {known}") from None
 
 
 def _validation_error(exc: RequestValidationError) -> ApiError:

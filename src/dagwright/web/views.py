@@ -36,7 +36,7 @@ from dagwright.tags import (
 )
 from dagwright.web import dag, launchpad, render, timeline
 from dagwright.web.context import WebContext, web_context
-from dagwright.web.errors import ApiError, from_dagwright
+from dagwright.web.errors import ApiError, from_dagwright, parse_choice
 from dagwright.web.query import PAGE_SIZE, RunsQuery
 
 #: A page view: the request and the app's context in, a response out.
@@ -288,7 +288,7 @@ def runs_page(request: Request, web: WebContext) -> Response:
     params = request.query_params
     query = RunsQuery.parse(
         [_tag_pair(pair) for pair in params.getlist("tag")],
-        [_status(s) for s in params.getlist("status") if s],
+        [parse_choice(RunStatus, s, "status") for s in params.getlist("status") if s],
         params.get("job"),
         params.get("system") == "1",
         params.get("cursor"),
@@ -306,14 +306,6 @@ def _tag_pair(text: str) -> tuple[str, str]:
         return parse_tag_pair(text)
     except DagwrightError as exc:
         raise from_dagwright(exc, "tag") from None
-
-
-def _status(text: str) -> RunStatus:
-    try:
-        return RunStatus(text.upper())
-    except ValueError:
-        known = ", ".join(s.value for s in RunStatus)
-        raise ApiError(422, "invalid_request", "status", f"one of {known}") from None
 
 
 @ROUTES.get("/runs/{run_id}")
