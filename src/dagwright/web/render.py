@@ -18,7 +18,6 @@ from markupsafe import Markup, escape
 from dagwright.tags import is_system_tag
 
 if TYPE_CHECKING:
-    from dagwright.definitions.schedule import ScheduleDefinition
     from dagwright.runs.backfills import BackfillProgress
     from dagwright.web.query import RunsQuery
 
@@ -237,8 +236,3 @@ def progress_html(progress: BackfillProgress | None) -> Markup:
         f'<span class="progress" role="img" aria-label="{title}" title="{title}">{segments}'
         f'</span> <span class="progress-text">{progress.finished}/{progress.requested}</span>'
     )  # only numbers and fixed words: nothing to escape
-
-
-def next_tick(schedule: ScheduleDefinition, now: float) -> float:
-    """When ``schedule`` next ticks after ``now`` (its cron in its time zone)."""
-    return schedule.cron.next_after(datetime.fromtimestamp(now, tz=timezone.utc)).timestamp()

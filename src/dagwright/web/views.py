@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
@@ -136,7 +137,7 @@ def templates() -> Jinja2Templates:
         when_html=render.when_html,
         status_html=render.status_html,
         progress_html=render.progress_html,
-        next_tick=render.next_tick,
+        next_tick=ScheduleDefinition.next_tick_after,
         nav=NAV,
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
