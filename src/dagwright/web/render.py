@@ -171,29 +171,32 @@ def cell(value: Any) -> str:
 
 
 def chips_html(tags: Mapping[str, str], query: RunsQuery | None = None) -> Markup:
-    """Tags as chips; with a runs query, each chip links to that query filtered by it too.
+    """Tags as chips (:func:`chip_html`); with a runs query, each chip links to that query
+    filtered by it too.
 
     Built here rather than in a template macro: the runs page shows hundreds of chips.
     """
-    parts = []
-    for key, value in tags.items():
-        classes = "chip chip-system" if is_system_tag(key) else "chip"
-        inner = (
-            f'<span class="chip-key">{escape(key)}</span>'
-            f'<span class="chip-value">{escape(value)}</span>'
-        )
-        data = escape(f"{key}={value}")
-        if query is None:
-            parts.append(f'<span class="{classes}" data-tag="{data}">{inner}</span>')
-            continue
-        if query.has_tag(key, value):
-            classes += " chip-active"
-        href = escape(query.with_tag(key, value))
-        parts.append(
-            f'<a class="{classes}" href="{href}" data-tag="{data}" '
-            f'title="Show only runs with {data}">{inner}</a>'
-        )
-    return Markup(f'<span class="chips">{" ".join(parts)}</span>')  # every part escaped
+    parts = " ".join(chip_html(key, value, query) for key, value in tags.items())
+    return Markup(f'<span class="chips">{parts}</span>')  # every part escaped
+
+
+def chip_html(key: str, value: str, query: RunsQuery | None = None) -> Markup:
+    """A tag as a chip; with a runs query, a link to that query filtered by it too."""
+    classes = "chip chip-system" if is_system_tag(key) else "chip"
+    inner = (
+        f'<span class="chip-key">{escape(key)}</span>'
+        f'<span class="chip-value">{escape(value)}</span>'
+    )
+    data = escape(f"{key}={value}")
+    if query is None:
+        return Markup(f'<span class="{classes}" data-tag="{data}">{inner}</span>')
+    if query.has_tag(key, value):
+        classes += " chip-active"
+    href = escape(query.with_tag(key, value))
+    return Markup(
+        f'<a class="{classes}" href="{href}" data-tag="{data}" '
+        f'title="Show only runs with {data}">{inner}</a>'
+    )  # every part escaped
 
 
 def when_html(ts: float | None, now: float) -> Markup:

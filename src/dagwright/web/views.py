@@ -134,6 +134,7 @@ def templates() -> Jinja2Templates:
         visible_tags=render.visible_tags,
         visible_metadata=render.visible_metadata,
         chips_html=render.chips_html,
+        chip_html=render.chip_html,
         when_html=render.when_html,
         status_html=render.status_html,
         progress_html=render.progress_html,
