@@ -148,21 +148,25 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
     return ApiError(422, "invalid_request", field or "body", rule)
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+def _json_response(request: Request, error: ApiError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+def _page_response(request: Request, error: ApiError) -> Response:
+    from dagwright.web.views import error_page
+
+    return error_page(request, error.status, error.message)
 
 
 def install(app: Starlette, *, api: bool = False) -> None:
-    """Register the handlers turning errors into responses (JSON for the API, HTML else);
-    ``api``: also FastAPI's request validation errors (imports FastAPI)."""
+    """Register the handlers turning errors into responses: JSON on the API app (``api``;
+    also FastAPI's request validation errors, which imports FastAPI), an error page on the
+    pages app."""
+    respond = _json_response if api else _page_response
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        if _is_api(request):
-            return JSONResponse(exc.body(), status_code=exc.status)
-        from dagwright.web.views import error_page
-
-        return error_page(request, exc.status, exc.message)
+        return respond(request, exc)
 
     async def on_dagwright(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DagwrightError)
