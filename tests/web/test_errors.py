@@ -8,7 +8,7 @@ import pytest
 
 from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.models import RunStatus
-from dagwright.web.errors import ApiError, parse_choice
+from dagwright.web.errors import ApiError, is_api_path, parse_choice
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,18 @@ def test_parse_choice_refuses_an_unknown_value_naming_the_field_and_the_values(
     error = caught.value
     assert (error.status, error.type, error.field) == (422, "invalid_request", "status")
     assert error.rule == "one of " + ", ".join(choice.value for choice in choices)
+
+
+@pytest.mark.parametrize(
+    ("path", "api"),
+    [
+        ("/api/v1", True),
+        ("/api/v1/runs", True),
+        ("/api/v1/openapi.json", True),
+        ("/api/v1x", False),
+        ("/runs", False),
+        ("/", False),
+    ],
+)
+def test_api_paths_are_those_under_the_api_prefix(path: str, api: bool) -> None:
+    assert is_api_path(path) is api

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from fastapi.exceptions import RequestValidationError
     from starlette.applications import Starlette
 
+#: Where the HTTP API's paths start (its version segment included): requests under it go
+#: to the API and are answered JSON, errors included.
+API_PREFIX: Final = "/api/v1"
+
 #: The fields of a launch request: those a ``DagwrightInvalidConfigError`` may name as its
 #: ``where``, and those the launchpad shows an error next to.
 REQUEST_FIELDS: Final = frozenset({"run_config", "op_selection", "partition_key", "tags"})
@@ -125,6 +129,11 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
         if isinstance(exc, kind):
             return ApiError(status, error_type, field or default_field, message, message)
     return ApiError(422, "invalid", field, message, message)
+
+
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` is one of the HTTP API's (under :data:`API_PREFIX`)."""
+    return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
 
 
 def parse_choice(choices: type[_Choice], text: str, field: str) -> _Choice:
