@@ -188,10 +188,7 @@ def see_other(url: str) -> RedirectResponse:
 @ROUTES.get("/jobs")
 def jobs_page(request: Request, web: WebContext) -> Response:
     """Every loaded job: description, owner and links from its metadata, tags, last run."""
-    latest = {
-        name: next(iter(web.instance.get_runs(RunsFilter(job_name=name), limit=1)), None)
-        for name in web.jobs
-    }
+    latest = web.instance.get_latest_runs(list(web.jobs))
     return page(request, "jobs.html", jobs=list(web.jobs.values()), latest=latest)
 
 
