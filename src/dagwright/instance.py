@@ -410,6 +410,11 @@ class Instance:
         """
         return self.storage.runs.get_runs(filters, limit=limit, cursor=cursor)
 
+    def get_latest_runs(self, job_names: Sequence[str]) -> dict[str, Run]:
+        """The newest run of each of ``job_names`` (a job without runs is absent), in one
+        query."""
+        return self.storage.runs.get_latest_runs(job_names)
+
     def get_runs_count(self, filters: RunsFilter | None = None) -> int:
         """How many runs match ``filters``."""
         return self.storage.runs.get_runs_count(filters)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from dagwright.errors import DagwrightInvalidTagError
 
@@ -58,13 +59,37 @@ CELERY_PRIORITY_TAG: Final = "dagwright-celery/priority"
 CELERY_RUN_PRIORITY_TAG: Final = "dagwright-celery/run_priority"
 K8S_CONFIG_TAG: Final = "dagwright-k8s/config"
 
-#: The ``dagwright/`` tags a user may set.
-CONTROL_TAGS: Final = frozenset(
-    {PRIORITY_TAG, MAX_RETRIES_TAG, RETRY_STRATEGY_TAG, MAX_RUNTIME_TAG}
-)
-
 #: Retry strategies accepted by ``dagwright/retry_strategy``.
 RETRY_STRATEGIES: Final = ("FROM_FAILURE", "ALL_STEPS")
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """What the value of a control tag must be.
+
+    Attributes:
+        kind: ``integer`` (at least ``minimum``, when set), ``choice`` (one of
+            ``choices``) or ``positive_seconds`` (a finite number above zero).
+        minimum: the smallest integer allowed; None: any.
+        choices: the values allowed.
+    """
+
+    kind: Literal["integer", "choice", "positive_seconds"]
+    minimum: int | None = None
+    choices: tuple[str, ...] = ()
+
+
+#: The value rule of each control tag: :func:`validate_control_tag` applies it, and the web
+#: UI gets it for inline validation.
+CONTROL_TAG_RULES: Final[Mapping[str, ValueRule]] = {
+    PRIORITY_TAG: ValueRule("integer"),
+    MAX_RETRIES_TAG: ValueRule("integer", minimum=0),
+    RETRY_STRATEGY_TAG: ValueRule("choice", choices=RETRY_STRATEGIES),
+    MAX_RUNTIME_TAG: ValueRule("positive_seconds"),
+}
+
+#: The ``dagwright/`` tags a user may set.
+CONTROL_TAGS: Final = frozenset(CONTROL_TAG_RULES)
 
 #: Largest tag value, in bytes of UTF-8.
 MAX_VALUE_BYTES: Final = 64 * 1024
@@ -133,18 +158,20 @@ def _has_tuple(value: object) -> bool:
 
 
 def validate_control_tag(key: str, value: str) -> None:
-    """Check the value of a control tag that dagwright interprets.
+    """Check the value of a control tag that dagwright interprets (its rule in
+    :data:`CONTROL_TAG_RULES`; any other key has no value rule).
 
     Raises:
         DagwrightInvalidTagError: the value cannot drive execution as the tag asks.
     """
-    if key == PRIORITY_TAG:
-        _parse_int(key, value, minimum=None)
-    elif key == MAX_RETRIES_TAG:
-        _parse_int(key, value, minimum=0)
-    elif key == RETRY_STRATEGY_TAG and value not in RETRY_STRATEGIES:
-        raise DagwrightInvalidTagError(key, f"must be one of {', '.join(RETRY_STRATEGIES)}")
-    elif key == MAX_RUNTIME_TAG:
+    rule = CONTROL_TAG_RULES.get(key)
+    if rule is None:
+        return
+    if rule.kind == "integer":
+        _parse_int(key, value, rule.minimum)
+    elif rule.kind == "choice" and value not in rule.choices:
+        raise DagwrightInvalidTagError(key, f"must be one of {', '.join(rule.choices)}")
+    elif rule.kind == "positive_seconds":
         try:
             seconds = float(value)
         except ValueError:

@@ -304,6 +304,46 @@ def test_hourly_windows_tile_time_across_dst(zone: str) -> None:
         assert before[0] < before[1]
 
 
+@pytest.mark.parametrize(
+    ("zone", "first"),
+    [
+        (NEW_YORK, datetime(2026, 3, 7, 12, tzinfo=UTC)),  # an hour skipped on 03-08
+        (NEW_YORK, datetime(2026, 10, 31, 12, tzinfo=UTC)),  # an hour repeated on 11-01
+        ("Asia/Kolkata", datetime(2026, 3, 7, 12, tzinfo=UTC)),  # windows end at :30 UTC
+        ("Australia/Lord_Howe", datetime(2026, 4, 3, 12, tzinfo=UTC)),  # half an hour back
+    ],
+)
+def test_a_kept_listing_is_extended_and_never_stale(zone: str, first: datetime) -> None:
+    def hourly() -> HourlyPartitionsDefinition:
+        start, end = first - timedelta(days=2), first + timedelta(days=2)
+        return HourlyPartitionsDefinition(start, end, timezone=zone)
+
+    kept = hourly()
+    later = [first + timedelta(minutes=17 * n) for n in range(240)]  # ~2.8 days: past the end
+    for when in [*later, first - timedelta(days=2), *later[::-1], datetime(2027, 1, 1)]:
+        assert kept.get_partition_keys(when) == hourly().get_partition_keys(when), when
+
+
+def test_a_kept_listing_is_reused_until_the_next_window_completes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hourly = HourlyPartitionsDefinition("2020-01-01")
+    keys = hourly.get_partition_keys(datetime(2026, 1, 4, 12, 10))
+    walks: list[datetime] = []
+    original = hourly._list
+
+    def spy(now: datetime, *args: object) -> object:
+        walks.append(args[1])  # type: ignore[arg-type]
+        return original(now, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hourly, "_list", spy)
+    assert hourly.get_partition_keys(datetime(2026, 1, 4, 12, 59)) == keys
+    assert walks == []
+    later = hourly.get_partition_keys(datetime(2026, 1, 4, 14))
+    assert later == [*keys, "2026-01-04-12:00", "2026-01-04-13:00"]
+    assert walks == [datetime(2026, 1, 4, 12)]  # from the first window not yet listed
+
+
 def test_definition_errors() -> None:
     with pytest.raises(DagwrightDefinitionError, match="unknown timezone 'Mars/Olympus'"):
         DailyPartitionsDefinition("2026-01-01", timezone="Mars/Olympus")

@@ -72,6 +72,16 @@ def test_the_context_is_in_the_execution_timezone() -> None:
     assert context.scheduled_execution_time.isoformat() == "2026-03-08T03:30:00-04:00"
 
 
+def test_the_next_tick_is_the_next_cron_time_in_the_execution_timezone() -> None:
+    def at(*args: int) -> float:
+        return datetime(*args, tzinfo=timezone.utc).timestamp()
+
+    nightly = scheduled.nightly  # 02:30 in New York (07:30Z in winter)
+    assert nightly.next_tick_after(at(2026, 1, 1)) == at(2026, 1, 1, 7, 30)
+    assert nightly.next_tick_after(at(2026, 1, 1, 7, 30)) == at(2026, 1, 2, 7, 30)
+    assert nightly.next_tick_after(at(2026, 6, 1)) == at(2026, 6, 1, 6, 30)  # daylight time
+
+
 def test_a_function_without_context_is_called_without_one() -> None:
     @schedule(cron_schedule="@hourly", job=simple.chain, name="renamed")
     def no_context() -> RunRequest:

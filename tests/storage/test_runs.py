@@ -140,6 +140,22 @@ def test_column_filters(team_runs: Storage, filters: RunsFilter, expected: list[
     assert team_runs.runs.get_runs_count(filters) == len(expected)
 
 
+def test_latest_run_of_each_job(team_runs: Storage) -> None:
+    latest = team_runs.runs.get_latest_runs(["report", "etl", "never", "etl"])
+    assert {name: run.run_id for name, run in latest.items()} == {"report": "r4", "etl": "r6"}
+    assert latest["etl"] == team_runs.runs.get_run("r6")
+    assert team_runs.runs.get_latest_runs([]) == {}
+
+
+def test_latest_runs_of_more_jobs_than_one_query_takes(storage: Storage) -> None:
+    names = [f"job{n}" for n in range(450)]
+    storage.runs.add_runs([make_run(f"{name}-{k}", job=name) for k in range(2) for name in names])
+    latest = storage.runs.get_latest_runs([*names, "never"])
+    assert {name: run.run_id for name, run in latest.items()} == {
+        name: f"{name}-1" for name in names
+    }
+
+
 @pytest.mark.parametrize("filters", [None, RunsFilter(tags={"kind": "even"})])
 def test_cursor_pagination_has_no_duplicates_and_no_gaps(
     storage: Storage, filters: RunsFilter | None

@@ -243,6 +243,8 @@ TAG_CASES = [
     ("dagwright/max_runtime", "inf"),
     ("dagwright/max_runtime", "soon"),
     ("dagwright-celery/queue", "gpu"),
+    ("constructor", "x"),  # a name on every JavaScript object: no rule of its own
+    ("toString", "5"),
     ("nul", "a\x00b"),
     ("big", "\u00e9" * 40_000),
 ]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dagwright.web.query import RunsQuery
 from dagwright.web.render import (
+    chip_html,
+    chips_html,
     duration,
     is_hidden_key,
     markdown_html,
@@ -75,3 +78,20 @@ def test_relative_time() -> None:
 def test_table_columns_from_schema_or_records() -> None:
     assert table_columns({"records": [{"b": 1}], "schema": {"columns": [{"name": "a"}]}}) == ["a"]
     assert table_columns({"records": [{"b": 1}, {"c": 2, "b": 3}], "schema": None}) == ["b", "c"]
+
+
+def test_a_chip_is_escaped_and_marks_system_tags() -> None:
+    assert chip_html("team", "<d&o>") == (
+        '<span class="chip" data-tag="team=&lt;d&amp;o&gt;"><span class="chip-key">team</span>'
+        '<span class="chip-value">&lt;d&amp;o&gt;</span></span>'
+    )
+    assert chip_html("dagwright/partition", "p").startswith('<span class="chip chip-system"')
+
+
+def test_chips_with_a_runs_query_link_to_it_filtered_by_each_tag() -> None:
+    query = RunsQuery(tags=(("team", "docs"),))
+    html = chips_html({"team": "docs", "env": "prod"}, query)
+    active, other = html.removeprefix('<span class="chips">').split("</a> ")
+    assert active.startswith('<a class="chip chip-active" href="/runs?tag=team%3Ddocs"')
+    assert 'href="/runs?tag=team%3Ddocs&amp;tag=env%3Dprod"' in other
+    assert chip_html("env", "prod", query) in html

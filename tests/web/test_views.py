@@ -50,6 +50,17 @@ def test_jobs_list_shows_owner_links_and_tags(client: TestClient) -> None:
     assert 'href="/jobs/configured"' in html and "never run" in html
 
 
+def test_jobs_list_shows_the_latest_run_of_each_job(
+    client: TestClient, web_instance: Instance
+) -> None:
+    _run(web_instance, "older-run", {})
+    _run(web_instance, "newest-run", {})
+    html = client.get("/jobs").text
+    row = html[html.index('href="/jobs/documented"') : html.index('href="/jobs/configured"')]
+    assert 'href="/runs/newest-run"' in row and "older-run" not in row
+    assert "never run" in html[html.index('href="/jobs/configured"') :]
+
+
 def test_runs_page_filters_live_in_the_url_and_chips_add_filters(
     client: TestClient, web_instance: Instance
 ) -> None:

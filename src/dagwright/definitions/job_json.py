@@ -3,6 +3,7 @@ prints it: metadata as ``{"type", "value"}``, tags, the graph's nodes and edges,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
 from dagwright.definitions.job import JobDefinition
@@ -57,12 +58,15 @@ def graph_json(job: JobDefinition) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def partitions_json(job: JobDefinition) -> dict[str, Any] | None:
-    """The job's partitions: what they are, how many, and the newest keys."""
+def partitions_json(
+    job: JobDefinition, current_time: datetime | None = None
+) -> dict[str, Any] | None:
+    """The job's partitions at ``current_time`` (default now): what they are, how many,
+    and the newest keys."""
     partitions = job.partitions_def
     if partitions is None:
         return None
-    keys = partitions.get_partition_keys()
+    keys = partitions.get_partition_keys(current_time)
     return {
         "description": repr(partitions),
         "count": len(keys),

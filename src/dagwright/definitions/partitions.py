@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidPartitionError
@@ -29,6 +29,9 @@ REPR_MAX_KEYS = 10
 
 #: Formats accepted for ``start_date``/``end_date`` strings before ISO 8601 is tried.
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d-%H:%M")
+
+#: The end of a listing that no later window can change (the end date has passed).
+_FOREVER = datetime.max
 
 
 class PartitionsDefinition(abc.ABC):
@@ -190,6 +193,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 f"{type(self).__name__}: end_date {end_date!s} is not after start_date "
                 f"{start_date!s}"
             )
+        self._listing: _Listing | None = None
 
     @abc.abstractmethod
     def _floor(self, label: datetime) -> datetime:
@@ -213,21 +217,42 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def get_partition_keys(self, current_time: datetime | None = None) -> list[str]:
         """Return the keys of completed windows from the start, oldest first.
 
+        The latest listing is kept until the next window completes, then extended by the
+        new windows: listing an hourly definition of some years (tens of thousands of
+        keys) on every request costs a copy, not a walk from the start.
+
         Args:
             current_time: defaults to now; a naive datetime is taken as UTC.
         """
         now = _now(current_time)
-        keys: list[str] = []
-        label, start = self._start, self._utc(self._start)
+        kept = self._listing
+        if kept is not None and kept.since <= now < kept.until:
+            return list(kept.keys)
+        if kept is not None and now >= kept.until:
+            listing = self._list(now, kept.keys, kept.label, kept.start)
+        else:
+            listing = self._list(now, (), self._start, self._utc(self._start))
+        if kept is None or listing.since >= kept.since:
+            self._listing = listing
+        return list(listing.keys)
+
+    def _list(
+        self, now: datetime, keys: tuple[str, ...], label: datetime, start: datetime
+    ) -> _Listing:
+        """Extend ``keys`` with the windows complete at ``now`` from the one labelled
+        ``label`` (starting at instant ``start``) on."""
+        new: list[str] = []
+        until = _FOREVER
         while self._end is None or start < self._end:
             following = label + self.step
             end = self._utc(following)
             if end > now:
+                until = end
                 break
             if start < end:
-                keys.append(self._key(label))
+                new.append(self._key(label))
             label, start = following, end
-        return keys
+        return _Listing(keys + tuple(new), start, until, label, start)
 
     def time_window_for_key(self, key: str) -> tuple[datetime, datetime] | None:
         """Return the ``[start, end)`` window of ``key`` as aware UTC datetimes.
@@ -312,6 +337,18 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             f"{type(self).__name__}(start_date={self._key(self._start)!r}, "
             f"end_date={end!r}, timezone={self.timezone!r})"
         )
+
+
+class _Listing(NamedTuple):
+    """The keys of the windows complete at any instant in ``[since, until)``, and the
+    first window after them (its label and start instant) to list on from. Instants are
+    naive UTC."""
+
+    keys: tuple[str, ...]
+    since: datetime
+    until: datetime
+    label: datetime
+    start: datetime
 
 
 class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):

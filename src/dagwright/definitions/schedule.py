@@ -133,6 +133,11 @@ class ScheduleDefinition:
         """The name of the job it runs."""
         return self.job.name
 
+    def next_tick_after(self, now: float) -> float:
+        """When the schedule next ticks after ``now`` (its cron in its time zone); both
+        are Unix timestamps."""
+        return self.cron.next_after(datetime.fromtimestamp(now, tz=timezone.utc)).timestamp()
+
     def __call__(self, context: ScheduleEvaluationContext | None = None) -> Any:
         """Call the schedule's function (what it returns, as it returns it); a
         ``ScheduleDefinition`` without one returns its ``RunRequest``."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
@@ -190,8 +189,7 @@ def instigator_json(
         data["cron_schedule"] = defined.cron_schedule
         data["execution_timezone"] = defined.execution_timezone
         data["tags"] = dict(defined.tags)
-        after = datetime.fromtimestamp(now, tz=timezone.utc)
-        data["next_tick_at"] = defined.cron.next_after(after).timestamp()
+        data["next_tick_at"] = defined.next_tick_after(now)
     else:
         data["minimum_interval_seconds"] = defined.minimum_interval_seconds
     data["default_status"] = defined.default_status.value

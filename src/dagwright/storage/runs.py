@@ -41,6 +41,9 @@ from dagwright.storage.serde import run_from_body
 from dagwright.storage.tag_index import LONG_PREFIX_CHARS, SHORT_VALUE_CHARS, index_form
 
 _SELECT_SID: Final = select(runs.c.id).where(runs.c.run_id == bindparam("run_id"))
+#: Job names per query of :meth:`RunStorage.get_latest_runs` (SQLite allows a compound
+#: SELECT of at most 500 parts).
+_NAMES_PER_QUERY: Final = 200
 # A loose index scan: one index seek per distinct key instead of reading every tag row.
 _TAG_KEYS: Final = text(
     "WITH RECURSIVE k(key) AS ("
@@ -130,6 +133,26 @@ class RunStorage(RunRecords):
             before = None if cursor is None else _storage_id(conn, cursor)
             bodies = conn.execute(_page_query(filters, before, limit)).scalars().all()
         return [run_from_body(body) for body in bodies]
+
+    def get_latest_runs(self, job_names: Sequence[str]) -> dict[str, Run]:
+        """The newest run of each of ``job_names`` that has one.
+
+        One statement (per 200 names) of one ``max(id)`` per name, each a seek on the
+        ``(job_name, id)`` index, as ``get_runs(RunsFilter(job_name=name), limit=1)``
+        would make for each name.
+
+        Returns:
+            Runs by job name; a job without runs is absent.
+        """
+        names = list(dict.fromkeys(job_names))
+        latest: dict[str, Run] = {}
+        with self._sa.read() as conn:
+            for start in range(0, len(names), _NAMES_PER_QUERY):
+                chunk = names[start : start + _NAMES_PER_QUERY]
+                for body in conn.execute(_latest_query(chunk)).scalars():
+                    run = run_from_body(body)
+                    latest[run.job_name] = run
+        return latest
 
     def get_runs_ended_after(
         self, status: RunStatus, since: float, *, limit: int = 1000
@@ -225,6 +248,14 @@ def _storage_id(conn: Connection, run_id: str) -> int:
     if sid is None:
         raise DagwrightRunNotFoundError(run_id)
     return int(sid)
+
+
+def _latest_query(job_names: Sequence[str]) -> Select[Any]:
+    """Bodies of the newest run of each job: ``runs.id IN`` one ``max(id)`` per name."""
+    newest = union_all(
+        *(select(func.max(runs.c.id)).where(runs.c.job_name == name) for name in job_names)
+    )
+    return select(runs.c.body).where(runs.c.id.in_(newest))
 
 
 TagItems = list[tuple[str, tuple[str, ...]]]

@@ -172,7 +172,7 @@ def tag_values(
         validate_tag_key(key)
     except DagwrightError as exc:
         raise from_dagwright(exc, "key") from None
-    values = web.instance.get_run_tag_values(key, prefix=prefix or "", limit=limit)
+    values = web.instance.get_run_tag_values(key, prefix=prefix, limit=limit)
     return _json({"key": key, "values": [{"value": v, "count": c} for v, c in values]})
 
 
@@ -185,8 +185,6 @@ def queue_state(web: Web) -> Response:
 
 
 # -- schedules, sensors and ticks ----------------------------------------------------------
-
-#: Ticks shown with each schedule or sensor.
 
 InstigatorName = Annotated[str, Path(description="A schedule or sensor of the loaded code.")]
 
@@ -262,7 +260,7 @@ def list_ticks(
 ) -> Response:
     """Ticks of schedules and sensors, newest first; ``before`` pages back."""
     if name is not None:
-        web.check_instigator_name(name or "", kind)
+        web.check_instigator_name(name, kind)
     ticks = web.instance.get_ticks(name, kind=kind, limit=limit, before=before)
     cursor = ticks[-1].tick_id if len(ticks) == limit else None
     return _json({"ticks": [tick.to_json() for tick in ticks], "cursor": cursor})
@@ -295,9 +293,7 @@ def create_backfill(web: Web, body: schemas.CreateBackfill) -> Response:
     submitted through the queue by the daemon."""
     job = web.get_job(body.job_name)
     try:
-        backfill_id = web.instance.launch_backfill(
-            job, body.partition_keys, tags=body.tags, definitions=web.definitions
-        )
+        backfill_id = web.instance.launch_backfill(job, body.partition_keys, tags=body.tags)
     except DagwrightInvalidPartitionError as exc:
         field = "partition_keys" if exc.partition_key else "job_name"
         raise from_dagwright(exc, field) from None

@@ -29,6 +29,7 @@ from dagwright.definitions.container import Definitions
 from dagwright.instance import Instance
 from dagwright.web import automation, errors, views
 from dagwright.web.context import WebContext
+from dagwright.web.errors import API_PREFIX, is_api_path
 from dagwright.web.security import AccessGuard
 
 if TYPE_CHECKING:
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
 
 #: Where the templates and the static files live.
 HERE = Path(__file__).resolve().parent
-
-#: The version segment of the HTTP API's paths.
-API_PREFIX = "/api/v1"
 
 
 def create_app(
@@ -115,7 +113,8 @@ class LazyApp:
 
 
 class WebApp:
-    """The pages and the API behind the access guard (``/api/`` paths go to the API)."""
+    """The pages and the API behind the access guard (paths under ``API_PREFIX`` go to
+    the API)."""
 
     def __init__(self, pages: Starlette, api: LazyApp, *, token: str | None = None) -> None:
         self.pages = pages
@@ -127,7 +126,7 @@ class WebApp:
         await self._guarded(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope["path"]).startswith("/api/"):
+        if scope["type"] == "http" and is_api_path(str(scope["path"])):
             api = self.api.app
             if api is None:
                 api = await run_in_threadpool(self.api.get)

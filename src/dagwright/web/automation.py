@@ -7,6 +7,9 @@ Each route: parse → one ``Instance`` (or :class:`WebContext`) call → render,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial, update_wrapper
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -17,8 +20,8 @@ from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
 from dagwright.tags import BACKFILL_TAG, parse_tag_pair
 from dagwright.web.context import WebContext
-from dagwright.web.errors import ApiError
-from dagwright.web.views import Routes, form, page, param, see_other
+from dagwright.web.errors import ApiError, parse_choice
+from dagwright.web.views import Routes, View, form, page, param, see_other
 
 ROUTES = Routes()
 
@@ -33,21 +36,15 @@ BACKFILLS_PAGE = 50
 # -- schedules and sensors -----------------------------------------------------------------
 
 
-def _kind(request: Request) -> InstigatorKind:
-    return InstigatorKind(request.url.path.split("/")[1].rstrip("s"))
-
-
-def instigators_page(request: Request, web: WebContext) -> Response:
+def instigators_page(request: Request, web: WebContext, *, kind: InstigatorKind) -> Response:
     """Every schedule (or sensor): status toggle, timing, next tick, the latest ticks."""
-    kind = _kind(request)
     rows = web.instigators(kind, ticks=LIST_TICKS)
     return page(request, "instigators.html", kind=kind.value, rows=rows)
 
 
-def instigator_page(request: Request, web: WebContext) -> Response:
+def instigator_page(request: Request, web: WebContext, *, kind: InstigatorKind) -> Response:
     """One schedule (or sensor): its definition and state, and its ticks (paged back by
     ``?before=<tick_id>``) with links to their runs and collapsible tracebacks."""
-    kind = _kind(request)
     name = param(request, "name")
     before = _int(request.query_params.get("before"), "before")
     [row] = web.instigators(kind, name=name, ticks=0)
@@ -56,22 +53,28 @@ def instigator_page(request: Request, web: WebContext) -> Response:
     return page(request, "instigator.html", kind=kind.value, row=row, ticks=ticks, older=older)
 
 
-def set_status(request: Request, web: WebContext) -> Response:
+def set_status(
+    request: Request, web: WebContext, *, kind: InstigatorKind, running: bool
+) -> Response:
     """Start or stop a schedule (or sensor), then go back to the page it was set from."""
-    kind = _kind(request)
     name = param(request, "name")
     web.get_instigator(kind, name)
-    running = request.url.path.endswith("/start")
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     web.instance.set_instigator_status(name, kind, status)
     return see_other(_local(dict(form(request)).get("next")) or f"/{kind.value}s")
 
 
-for _plural in ("schedules", "sensors"):
-    ROUTES.get(f"/{_plural}")(instigators_page)
-    ROUTES.get(f"/{_plural}/{{name}}")(instigator_page)
-    ROUTES.post(f"/{_plural}/{{name}}/start")(set_status)
-    ROUTES.post(f"/{_plural}/{{name}}/stop")(set_status)
+def _bound(view: Callable[..., Response], **arguments: Any) -> View:
+    """``view`` with keyword ``arguments`` given (keeping its name and docstring)."""
+    return update_wrapper(partial(view, **arguments), view)
+
+
+for _kind in InstigatorKind:
+    _plural = f"/{_kind.value}s"
+    ROUTES.get(_plural)(_bound(instigators_page, kind=_kind))
+    ROUTES.get(f"{_plural}/{{name}}")(_bound(instigator_page, kind=_kind))
+    ROUTES.post(f"{_plural}/{{name}}/start")(_bound(set_status, kind=_kind, running=True))
+    ROUTES.post(f"{_plural}/{{name}}/stop")(_bound(set_status, kind=_kind, running=False))
 
 
 def _local(url: str | None) -> str | None:
@@ -96,7 +99,7 @@ def _int(text: str | None, field: str) -> int | None:
 def backfills_page(request: Request, web: WebContext) -> Response:
     """Backfills, newest first: job, status, a progress bar; filtered by ``?status=``."""
     text = request.query_params.get("status") or None
-    status = _backfill_status(text) if text else None
+    status = parse_choice(BackfillStatus, text, "status") if text else None
     cursor = request.query_params.get("cursor") or None
     try:
         found = web.instance.get_backfills(limit=BACKFILLS_PAGE, cursor=cursor, status=status)
@@ -111,14 +114,6 @@ def backfills_page(request: Request, web: WebContext) -> Response:
         older=older,
         statuses=[s.value for s in BackfillStatus],
     )
-
-
-def _backfill_status(text: str) -> BackfillStatus:
-    try:
-        return BackfillStatus(text.upper())
-    except ValueError:
-        known = ", ".join(s.value for s in BackfillStatus)
-        raise ApiError(422, "invalid_request", "status", f"one of {known}") from None
 
 
 @ROUTES.get("/backfills/{backfill_id}")

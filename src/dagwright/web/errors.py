@@ -12,7 +12,8 @@ on first use (``dagwright.web.app``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,8 +38,15 @@ if TYPE_CHECKING:
     from fastapi.exceptions import RequestValidationError
     from starlette.applications import Starlette
 
-#: Request fields a ``DagwrightInvalidConfigError`` may name as its ``where``.
-_REQUEST_FIELDS = frozenset({"run_config", "op_selection", "partition_key", "tags"})
+#: Where the HTTP API's paths start (its version segment included): requests under it go
+#: to the API and are answered JSON, errors included.
+API_PREFIX: Final = "/api/v1"
+
+#: The fields of a launch request: those a ``DagwrightInvalidConfigError`` may name as its
+#: ``where``, and those the launchpad shows an error next to.
+REQUEST_FIELDS: Final = frozenset({"run_config", "op_selection", "partition_key", "tags"})
+
+_Choice = TypeVar("_Choice", bound=Enum)
 
 
 class ApiError(Exception):
@@ -102,7 +110,7 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
     if isinstance(exc, DagwrightInvalidTagError):
         return ApiError(422, "invalid_tag", field or "tags", exc.rule, message, exc.key)
     if isinstance(exc, DagwrightInvalidConfigError):
-        where = exc.where if exc.where in _REQUEST_FIELDS else "run_config"
+        where = exc.where if exc.where in REQUEST_FIELDS else "run_config"
         return ApiError(422, "invalid_config", field or where, exc.rule, message, exc.key)
     if isinstance(exc, DagwrightInvalidPartitionError):
         return ApiError(422, "invalid_partition", field or "partition_key", exc.rule, message)
@@ -123,6 +131,24 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
     return ApiError(422, "invalid", field, message, message)
 
 
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` is one of the HTTP API's (under :data:`API_PREFIX`)."""
+    return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
+
+
+def parse_choice(choices: type[_Choice], text: str, field: str) -> _Choice:
+    """The member of an enum of upper-case values named by ``text``, in any case.
+
+    Raises:
+        ApiError: 422 naming ``field`` and the values it may take.
+    """
+    try:
+        return choices(text.upper())
+    except ValueError:
+        known = ", ".join(str(choice.value) for choice in choices)
+        raise ApiError(422, "invalid_request", field, f"one of {known}") from None
+
+
 def _validation_error(exc: RequestValidationError) -> ApiError:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     loc = [str(part) for part in first.get("loc", ())]
@@ -131,21 +157,25 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
     return ApiError(422, "invalid_request", field or "body", rule)
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+def _json_response(request: Request, error: ApiError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+def _page_response(request: Request, error: ApiError) -> Response:
+    from dagwright.web.views import error_page
+
+    return error_page(request, error.status, error.message)
 
 
 def install(app: Starlette, *, api: bool = False) -> None:
-    """Register the handlers turning errors into responses (JSON for the API, HTML else);
-    ``api``: also FastAPI's request validation errors (imports FastAPI)."""
+    """Register the handlers turning errors into responses: JSON on the API app (``api``;
+    also FastAPI's request validation errors, which imports FastAPI), an error page on the
+    pages app."""
+    respond = _json_response if api else _page_response
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        if _is_api(request):
-            return JSONResponse(exc.body(), status_code=exc.status)
-        from dagwright.web.views import error_page
-
-        return error_page(request, exc.status, exc.message)
+        return respond(request, exc)
 
     async def on_dagwright(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DagwrightError)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.errors import DagwrightError
 from dagwright.tags import normalize_tags
-from dagwright.web.errors import from_dagwright
+from dagwright.web.errors import REQUEST_FIELDS, from_dagwright
 
 
 @dataclass
@@ -109,14 +109,11 @@ def check(form: LaunchForm, job: JobDefinition) -> None:
         record_error(form, exc)
 
 
-#: The form's fields an error can be shown next to; any other error is shown above them.
-FIELDS: Final = frozenset({"run_config", "op_selection", "partition_key", "tags"})
-
-
 def record_error(form: LaunchForm, exc: DagwrightError) -> None:
-    """Show a refused launch's error next to its field, or above the form (``form``)."""
+    """Show a refused launch's error next to its field (one of
+    :data:`~dagwright.web.errors.REQUEST_FIELDS`), or above the form (``form``)."""
     error = from_dagwright(exc)
-    field = error.field if error.field in FIELDS else None
+    field = error.field if error.field in REQUEST_FIELDS else None
     form.errors[field or "form"] = error.message
 
 

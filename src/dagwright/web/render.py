@@ -18,7 +18,6 @@ from markupsafe import Markup, escape
 from dagwright.tags import is_system_tag
 
 if TYPE_CHECKING:
-    from dagwright.definitions.schedule import ScheduleDefinition
     from dagwright.runs.backfills import BackfillProgress
     from dagwright.web.query import RunsQuery
 
@@ -172,29 +171,32 @@ def cell(value: Any) -> str:
 
 
 def chips_html(tags: Mapping[str, str], query: RunsQuery | None = None) -> Markup:
-    """Tags as chips; with a runs query, each chip links to that query filtered by it too.
+    """Tags as chips (:func:`chip_html`); with a runs query, each chip links to that query
+    filtered by it too.
 
     Built here rather than in a template macro: the runs page shows hundreds of chips.
     """
-    parts = []
-    for key, value in tags.items():
-        classes = "chip chip-system" if is_system_tag(key) else "chip"
-        inner = (
-            f'<span class="chip-key">{escape(key)}</span>'
-            f'<span class="chip-value">{escape(value)}</span>'
-        )
-        data = escape(f"{key}={value}")
-        if query is None:
-            parts.append(f'<span class="{classes}" data-tag="{data}">{inner}</span>')
-            continue
-        if query.has_tag(key, value):
-            classes += " chip-active"
-        href = escape(query.with_tag(key, value))
-        parts.append(
-            f'<a class="{classes}" href="{href}" data-tag="{data}" '
-            f'title="Show only runs with {data}">{inner}</a>'
-        )
-    return Markup(f'<span class="chips">{" ".join(parts)}</span>')  # every part escaped
+    parts = " ".join(chip_html(key, value, query) for key, value in tags.items())
+    return Markup(f'<span class="chips">{parts}</span>')  # every part escaped
+
+
+def chip_html(key: str, value: str, query: RunsQuery | None = None) -> Markup:
+    """A tag as a chip; with a runs query, a link to that query filtered by it too."""
+    classes = "chip chip-system" if is_system_tag(key) else "chip"
+    inner = (
+        f'<span class="chip-key">{escape(key)}</span>'
+        f'<span class="chip-value">{escape(value)}</span>'
+    )
+    data = escape(f"{key}={value}")
+    if query is None:
+        return Markup(f'<span class="{classes}" data-tag="{data}">{inner}</span>')
+    if query.has_tag(key, value):
+        classes += " chip-active"
+    href = escape(query.with_tag(key, value))
+    return Markup(
+        f'<a class="{classes}" href="{href}" data-tag="{data}" '
+        f'title="Show only runs with {data}">{inner}</a>'
+    )  # every part escaped
 
 
 def when_html(ts: float | None, now: float) -> Markup:
@@ -237,8 +239,3 @@ def progress_html(progress: BackfillProgress | None) -> Markup:
         f'<span class="progress" role="img" aria-label="{title}" title="{title}">{segments}'
         f'</span> <span class="progress-text">{progress.finished}/{progress.requested}</span>'
     )  # only numbers and fixed words: nothing to escape
-
-
-def next_tick(schedule: ScheduleDefinition, now: float) -> float:
-    """When ``schedule`` next ticks after ``now`` (its cron in its time zone)."""
-    return schedule.cron.next_after(datetime.fromtimestamp(now, tz=timezone.utc)).timestamp()

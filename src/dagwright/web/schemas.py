@@ -1,10 +1,10 @@
-"""The shapes of the HTTP API: request bodies (validated by pydantic), the documented
-response shapes (for the OpenAPI document), and the JSON of a job.
+"""The shapes of the HTTP API: request bodies (validated by pydantic) and the documented
+response shapes (for the OpenAPI document).
 
-Runs, events, the queue, ticks, schedules, sensors and backfills have one JSON form each,
-shared with storage and the CLI's ``--json`` (``Run.to_json``, ``Event.to_json``,
-``queue_to_json``, ``Tick.to_json``, ``instigator_json``, ``Backfill.to_json``); jobs get
-theirs here.
+Jobs, runs, events, the queue, ticks, schedules, sensors and backfills have one JSON form
+each, shared with storage and the CLI's ``--json`` (``definitions.job_json``,
+``Run.to_json``, ``Event.to_json``, ``queue_to_json``, ``Tick.to_json``,
+``instigator_json``, ``Backfill.to_json``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dagwright.web.errors import ApiError
+from dagwright.web.errors import ApiError, is_api_path
 
 #: The cookie holding the token once a browser has visited a ``?token=`` URL.
 TOKEN_COOKIE: Final = "dagwright_token"
@@ -62,7 +62,7 @@ def _same_origin(headers: Headers) -> bool:
 def _deny(
     scope: Scope, status: int, error: str, message: str, field: str | None = None
 ) -> Response:
-    if str(scope.get("path", "")).startswith("/api/"):
+    if is_api_path(str(scope.get("path", ""))):
         body = ApiError(status, error, field, message).body()
         return JSONResponse(body, status_code=status)
     return PlainTextResponse(message, status_code=status)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,25 +22,22 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
+    CONTROL_TAG_RULES,
     CONTROL_TAGS,
     KEY_PATTERN,
-    MAX_RETRIES_TAG,
-    MAX_RUNTIME_TAG,
     MAX_VALUE_BYTES,
     PARENT_RUN_ID_TAG,
-    PRIORITY_TAG,
-    RETRY_STRATEGIES,
-    RETRY_STRATEGY_TAG,
     SYSTEM_PREFIX,
     is_system_tag,
     parse_tag_pair,
 )
 from dagwright.web import dag, launchpad, render, timeline
 from dagwright.web.context import WebContext, web_context
-from dagwright.web.errors import ApiError, from_dagwright
+from dagwright.web.errors import ApiError, from_dagwright, parse_choice
 from dagwright.web.query import PAGE_SIZE, RunsQuery
 
 #: A page view: the request and the app's context in, a response out.
@@ -136,10 +134,11 @@ def templates() -> Jinja2Templates:
         visible_tags=render.visible_tags,
         visible_metadata=render.visible_metadata,
         chips_html=render.chips_html,
+        chip_html=render.chip_html,
         when_html=render.when_html,
         status_html=render.status_html,
         progress_html=render.progress_html,
-        next_tick=render.next_tick,
+        next_tick=ScheduleDefinition.next_tick_after,
         nav=NAV,
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
@@ -165,16 +164,15 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 def tag_rules() -> dict[str, Any]:
-    """The tag rules, for the pages' inline validation (``static/app.js`` mirrors
-    ``dagwright.tags``; a browser test checks they agree)."""
+    """The tag rules of ``dagwright.tags``, for the pages' inline validation: ``value_rules``
+    is :data:`~dagwright.tags.CONTROL_TAG_RULES` as JSON (``static/app.js`` applies them
+    with the messages of ``tags.py``; a browser test checks they agree)."""
     return {
         "key_pattern": KEY_PATTERN,
         "system_prefix": SYSTEM_PREFIX,
         "control_tags": sorted(CONTROL_TAGS),
         "max_value_bytes": MAX_VALUE_BYTES,
-        "integer_tags": {PRIORITY_TAG: None, MAX_RETRIES_TAG: 0},
-        "choice_tags": {RETRY_STRATEGY_TAG: list(RETRY_STRATEGIES)},
-        "positive_tags": [MAX_RUNTIME_TAG],
+        "value_rules": {key: asdict(rule) for key, rule in CONTROL_TAG_RULES.items()},
     }
 
 
@@ -190,10 +188,7 @@ def see_other(url: str) -> RedirectResponse:
 @ROUTES.get("/jobs")
 def jobs_page(request: Request, web: WebContext) -> Response:
     """Every loaded job: description, owner and links from its metadata, tags, last run."""
-    latest = {
-        name: next(iter(web.instance.get_runs(RunsFilter(job_name=name), limit=1)), None)
-        for name in web.jobs
-    }
+    latest = web.instance.get_latest_runs(list(web.jobs))
     return page(request, "jobs.html", jobs=list(web.jobs.values()), latest=latest)
 
 
@@ -292,7 +287,7 @@ def runs_page(request: Request, web: WebContext) -> Response:
     params = request.query_params
     query = RunsQuery.parse(
         [_tag_pair(pair) for pair in params.getlist("tag")],
-        [_status(s) for s in params.getlist("status") if s],
+        [parse_choice(RunStatus, s, "status") for s in params.getlist("status") if s],
         params.get("job"),
         params.get("system") == "1",
         params.get("cursor"),
@@ -310,14 +305,6 @@ def _tag_pair(text: str) -> tuple[str, str]:
         return parse_tag_pair(text)
     except DagwrightError as exc:
         raise from_dagwright(exc, "tag") from None
-
-
-def _status(text: str) -> RunStatus:
-    try:
-        return RunStatus(text.upper())
-    except ValueError:
-        known = ", ".join(s.value for s in RunStatus)
-        raise ApiError(422, "invalid_request", "status", f"one of {known}") from None
 
 
 @ROUTES.get("/runs/{run_id}")

@@ -26,17 +26,19 @@ const dagwrightTags = (() => {
     if (new TextEncoder().encode(value).length > r.max_value_bytes) {
       return "a value is at most " + r.max_value_bytes + " bytes";
     }
-    if (key in r.integer_tags) {
+    // the key's rule of tags.CONTROL_TAG_RULES (own keys only: not "constructor" …)
+    const rule = Object.hasOwn(r.value_rules, key) ? r.value_rules[key] : null;
+    if (rule === null) return null;
+    if (rule.kind === "integer") {
       if (!INT.test(value)) return "must be an integer given as a string";
-      const minimum = r.integer_tags[key];
-      if (minimum !== null && parseInt(value.replace(/_/g, ""), 10) < minimum) {
-        return "must be an integer >= " + minimum;
+      if (rule.minimum !== null && parseInt(value.replace(/_/g, ""), 10) < rule.minimum) {
+        return "must be an integer >= " + rule.minimum;
       }
     }
-    if (key in r.choice_tags && !r.choice_tags[key].includes(value)) {
-      return "must be one of " + r.choice_tags[key].join(", ");
+    if (rule.kind === "choice" && !rule.choices.includes(value)) {
+      return "must be one of " + rule.choices.join(", ");
     }
-    if (r.positive_tags.includes(key)) {
+    if (rule.kind === "positive_seconds") {
       const seconds = FLOAT.test(value) ? Number(value.trim().replace(/_/g, "")) : -1;
       if (!(seconds > 0) || !isFinite(seconds)) return "must be a positive number of seconds";
     }
