@@ -117,16 +117,6 @@ class CronSchedule:
         assert best is not None
         return best
 
-    def ticks_between(self, start: datetime, end: datetime) -> list[datetime]:
-        """Every tick in ``(start, end]``, oldest first, each instant once."""
-        ticks: list[datetime] = []
-        current = _aware(start)
-        while True:
-            current = self.next_after(current)
-            if current > _aware(end):
-                return ticks
-            ticks.append(current)
-
 
 def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:

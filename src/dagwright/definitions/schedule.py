@@ -128,11 +128,6 @@ class ScheduleDefinition:
         self._fn = evaluation_fn
         self._fn_takes_context = evaluation_fn is not None and takes_context(evaluation_fn, what)
 
-    @property
-    def job_name(self) -> str:
-        """The name of the job it runs."""
-        return self.job.name
-
     def __call__(self, context: ScheduleEvaluationContext | None = None) -> Any:
         """Call the schedule's function (what it returns, as it returns it); a
         ``ScheduleDefinition`` without one returns its ``RunRequest``."""
