@@ -84,7 +84,7 @@ class ScheduleDefinition:
         name: unique among schedules (default: ``<job>_schedule``, or the function name).
         cron_schedule: five-field cron, matched on wall-clock time in ``execution_timezone``.
         job: the job to run.
-        run_config: config of each run (default: the job's).
+        run_config: config of each run (default: the job's); not with ``evaluation_fn``.
         tags: tags of each run, merged over the job's.
         execution_timezone: IANA name (default ``UTC``).
         default_status: ``RUNNING`` or ``STOPPED`` (default) until started or stopped.
@@ -121,6 +121,11 @@ class ScheduleDefinition:
         self.cron_schedule = cron_schedule
         if run_config is not None and not isinstance(run_config, Mapping):
             raise DagwrightDefinitionError(f"{what}: run_config must be a dict")
+        if run_config is not None and evaluation_fn is not None:
+            raise DagwrightDefinitionError(
+                f"{what}: give run_config or evaluation_fn, not both (the function's "
+                "RunRequests carry their run config)"
+            )
         self.run_config = run_config
         self.tags = _definition_tags(tags, what)
         self.default_status = DefaultScheduleStatus(default_status)
@@ -146,15 +151,7 @@ class ScheduleDefinition:
             DagwrightDefinitionError: it returned something that is not a request.
             Exception: whatever the user's function raised (the tick records it).
         """
-        requests, skip = collect_requests(
-            self(context), f"schedule {self.name!r}", config_dicts=True
-        )
-        if self.run_config is not None:
-            requests = [
-                r if r.run_config is not None else _with_config(r, self.run_config)
-                for r in requests
-            ]
-        return requests, skip
+        return collect_requests(self(context), f"schedule {self.name!r}", config_dicts=True)
 
     def context_at(
         self, tick: datetime, instance: Instance | None = None
@@ -168,15 +165,6 @@ class ScheduleDefinition:
             f"ScheduleDefinition({self.name!r}, cron_schedule={self.cron_schedule!r}, "
             f"job={self.job.name!r}, execution_timezone={self.execution_timezone!r})"
         )
-
-
-def _with_config(request: RunRequest, config: Mapping[str, Any]) -> RunRequest:
-    return RunRequest(
-        run_key=request.run_key,
-        run_config=config,
-        tags=request.tags,
-        partition_key=request.partition_key,
-    )
 
 
 def _definition_tags(tags: Mapping[str, object] | None, what: str) -> dict[str, str]:
