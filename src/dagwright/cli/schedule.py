@@ -9,7 +9,7 @@ import click
 
 from dagwright.cli.common import code_options, echo_json, format_time, load_code, open_instance
 from dagwright.definitions.container import Definitions
-from dagwright.definitions.cron import zone
+from dagwright.definitions.cron import parse_instant
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
 from dagwright.instance import Instance
@@ -85,18 +85,15 @@ def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, runni
 
 
 def parse_at(text: str | None, defined: ScheduleDefinition) -> datetime:
-    """``--at``: ISO 8601; a time without offset is wall-clock time in the schedule's time
-    zone. Without it: the schedule's latest tick at or before now."""
+    """``--at``: an instant (see :func:`~dagwright.definitions.cron.parse_instant`; no
+    offset: wall-clock time in the schedule's time zone). Without it: the schedule's latest
+    tick at or before now."""
     if text is None:
         return defined.cron.latest_at(datetime.now(timezone.utc))
-    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
-        when = datetime.fromisoformat(iso)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=zone(defined.execution_timezone, defined.name))
-    return when.astimezone(timezone.utc)
+        return parse_instant(text, defined.cron.tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
 
 
 def _tick(

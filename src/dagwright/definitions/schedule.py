@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
-from dagwright.definitions.cron import CronSchedule, zone
+from dagwright.definitions.cron import CronSchedule
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.op import _check_name
 from dagwright.definitions.run_request import (
@@ -157,8 +157,7 @@ class ScheduleDefinition:
         self, tick: datetime, instance: Instance | None = None
     ) -> ScheduleEvaluationContext:
         """The context of the tick at instant ``tick``, in the schedule's time zone."""
-        local = tick.astimezone(zone(self.execution_timezone, self.name))
-        return ScheduleEvaluationContext(local, instance)
+        return ScheduleEvaluationContext(tick.astimezone(self.cron.tz), instance)
 
     def __repr__(self) -> str:
         return (
