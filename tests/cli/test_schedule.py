@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from tests.cli.conftest import CliRunner
 
@@ -55,3 +57,15 @@ def test_bad_input_exits_2_and_stores_nothing(
     assert message in outcome.err and outcome.err.count("\n") == 1
     assert cli("schedule", "list", "-m", M, "--json").json()["schedules"][0]["ticks"] == []
     assert cli("run", "list", "--json").json()["runs"] == []
+
+
+def test_tick_at_any_instant_is_the_cron_tick_at_or_before_it(cli: CliRunner) -> None:
+    late = cli("schedule", "tick", "-m", M, "hourly", "--at", "2026-01-03T07:13", "--json")
+    on_time = cli(
+        "schedule", "tick", "-m", M, "hourly", "--at", "2026-01-03T08:00:00+01:00", "--json"
+    )
+    assert late.code == on_time.code == 0
+    assert late.json()["timestamp"] == datetime(2026, 1, 3, 7, tzinfo=timezone.utc).timestamp()
+    assert on_time.json()["tick_id"] == late.json()["tick_id"]
+    runs = cli("run", "list", "--json").json()["runs"]
+    assert [run["tags"]["dagwright/partition"] for run in runs] == ["2026-01-02"]

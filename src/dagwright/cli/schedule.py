@@ -85,15 +85,18 @@ def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, runni
 
 
 def parse_at(text: str | None, defined: ScheduleDefinition) -> datetime:
-    """``--at``: an instant (see :func:`~dagwright.definitions.cron.parse_instant`; no
-    offset: wall-clock time in the schedule's time zone). Without it: the schedule's latest
-    tick at or before now."""
-    if text is None:
-        return defined.cron.latest_at(datetime.now(timezone.utc))
-    try:
-        return parse_instant(text, defined.cron.tz)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from None
+    """The tick ``schedule tick --at`` evaluates: the schedule's latest cron time at or
+    before the instant ``text`` (see :func:`~dagwright.definitions.cron.parse_instant`; no
+    offset: wall-clock time in the schedule's time zone), or before now without it. That
+    is the tick the daemon would evaluate at that instant, so two instants between the
+    same cron times are one tick (and one set of runs)."""
+    when = datetime.now(timezone.utc)
+    if text is not None:
+        try:
+            when = parse_instant(text, defined.cron.tz)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--at") from None
+    return defined.cron.latest_at(when)
 
 
 def _tick(
@@ -154,8 +157,8 @@ def _group(kind: InstigatorKind) -> click.Group:
         ""
         if kind is InstigatorKind.SENSOR
         else (
-            " --at ISO-8601 gives the tick time (no offset: the schedule's time zone; default:"
-            " the latest cron time)."
+            " The tick is the latest cron time at or before --at ISO-8601 (no offset: the"
+            " schedule's time zone; default: now), the one the daemon would evaluate then."
         )
     )
 
@@ -167,7 +170,10 @@ def _group(kind: InstigatorKind) -> click.Group:
     @code_options
     @click.argument("name")
     @click.option(
-        "--at", "at", help="Tick time, ISO 8601 (schedules).", hidden=kind.value == "sensor"
+        "--at",
+        "at",
+        help="Evaluate the latest cron time at or before this ISO 8601 time.",
+        hidden=kind.value == "sensor",
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the tick as JSON.")
     def tick_command(
