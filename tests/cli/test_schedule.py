@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from tests.cli.conftest import CliRunner
@@ -45,16 +46,17 @@ def test_sensor_tick_failure_exits_1_with_the_traceback(cli: CliRunner) -> None:
         (["schedule", "tick", "-m", M, "nope"], "no schedule named 'nope' (schedules: nightly"),
         (["sensor", "start", "-m", M, "nightly"], "no sensor named 'nightly'"),
         (["schedule", "tick", "-m", M, "nightly", "--at", "soon"], "'soon' is not an ISO 8601"),
-        (["sensor", "tick", "-m", M, "files", "--at", "2026-01-01"], "--at is for schedules"),
+        (["sensor", "tick", "-m", M, "files", "--at", "2026-01-01"], "No such option '--at'"),
         (["schedule", "list"], "give a code file with -f FILE or a module with -m MODULE"),
     ],
 )
 def test_bad_input_exits_2_and_stores_nothing(
-    cli: CliRunner, args: list[str], message: str
+    cli: CliRunner, home: Path, args: list[str], message: str
 ) -> None:
     outcome = cli(*args)
     assert outcome.code == 2
     assert message in outcome.err and outcome.err.count("\n") == 1
+    assert not home.exists()  # refused before the instance (and its database) is made
     assert cli("schedule", "list", "-m", M, "--json").json()["schedules"][0]["ticks"] == []
     assert cli("run", "list", "--json").json()["runs"] == []
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TypeVar
 
 import click
 
@@ -26,6 +28,7 @@ from dagwright.runs.ticks import (
 SHOWN_TICKS = 5
 
 Instigator = ScheduleDefinition | SensorDefinition
+F = TypeVar("F", bound=Callable[..., None])
 
 
 def _defined(definitions: Definitions, kind: InstigatorKind) -> dict[str, Instigator]:
@@ -102,9 +105,9 @@ def parse_at(text: str | None, defined: ScheduleDefinition) -> datetime:
 def _tick(
     kind: InstigatorKind, definitions: Definitions, name: str, at: str | None, as_json: bool
 ) -> None:
-    defined = _get(definitions, kind, name)
+    evaluate = _evaluator(_get(definitions, kind, name), at)
     with open_instance() as instance:
-        tick = _evaluate(instance, defined, at)
+        tick = evaluate(instance)
     if as_json:
         echo_json(tick.to_json())
     else:
@@ -116,16 +119,27 @@ def _tick(
     click.get_current_context().exit(1 if tick.status is TickStatus.FAILURE else 0)
 
 
-def _evaluate(instance: Instance, defined: Instigator, at: str | None) -> Tick:
+def _evaluator(defined: Instigator, at: str | None) -> Callable[[Instance], Tick]:
+    """How to tick ``defined``; ``--at`` is read here, before an instance is opened (bad
+    input stores nothing)."""
     if isinstance(defined, ScheduleDefinition):
         from dagwright.daemon.schedules import tick_schedule
 
-        return tick_schedule(instance, defined, parse_at(at, defined))
+        schedule, when = defined, parse_at(at, defined)
+        return lambda instance: tick_schedule(instance, schedule, when)
     from dagwright.daemon.sensors import tick_sensor
 
-    if at is not None:
-        raise click.UsageError("--at is for schedules; a sensor is evaluated now")
-    return tick_sensor(instance, defined, time.time())
+    sensor = defined
+    return lambda instance: tick_sensor(instance, sensor, time.time())
+
+
+def _at_option(kind: InstigatorKind) -> Callable[[F], F]:
+    """``--at`` of ``schedule tick``; a sensor is evaluated now and takes none."""
+    if kind is InstigatorKind.SENSOR:
+        return lambda command: command
+    return click.option(
+        "--at", help="Evaluate the latest cron time at or before this ISO 8601 time."
+    )
 
 
 def _group(kind: InstigatorKind) -> click.Group:
@@ -169,15 +183,14 @@ def _group(kind: InstigatorKind) -> click.Group:
     )
     @code_options
     @click.argument("name")
-    @click.option(
-        "--at",
-        "at",
-        help="Evaluate the latest cron time at or before this ISO 8601 time.",
-        hidden=kind.value == "sensor",
-    )
+    @_at_option(kind)
     @click.option("--json", "as_json", is_flag=True, help="Print the tick as JSON.")
     def tick_command(
-        python_file: str | None, module: str | None, name: str, at: str | None, as_json: bool
+        python_file: str | None,
+        module: str | None,
+        name: str,
+        as_json: bool,
+        at: str | None = None,
     ) -> None:
         _tick(kind, load_code(python_file, module), name, at, as_json)
 
