@@ -45,8 +45,6 @@ from dagwright.tags import (
 if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
-    from dagwright.definitions.schedule import ScheduleDefinition
-    from dagwright.definitions.sensor import SensorDefinition
     from dagwright.execution.outputs import OutputStore
     from dagwright.runs.backfills import Backfill, BackfillStatus
     from dagwright.runs.coordinator import RunCoordinator
@@ -650,19 +648,20 @@ class Instance:
                 ``default_status`` (``stored=False``); states of names they do not
                 define are left out. If not, every stored state, by kind and name.
         """
-        from dagwright.runs.ticks import InstigatorState, InstigatorStatus
+        from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus
 
         stored = self.storage.schedules.get_states(kind)
         if definitions is None:
             return stored
         by_key = {(state.kind, state.name): state for state in stored}
         states = []
-        for each_kind, defined in _defined_instigators(definitions, kind):
-            state = by_key.get((each_kind, defined.name))
-            if state is None:
-                status = InstigatorStatus(defined.default_status.value)
-                state = InstigatorState(defined.name, each_kind, status, stored=False)
-            states.append(state)
+        for each_kind in [kind] if kind is not None else list(InstigatorKind):
+            for defined in definitions.instigators(each_kind).values():
+                state = by_key.get((each_kind, defined.name))
+                if state is None:
+                    status = InstigatorStatus(defined.default_status.value)
+                    state = InstigatorState(defined.name, each_kind, status, stored=False)
+                states.append(state)
         return states
 
     def set_instigator_status(
@@ -840,16 +839,3 @@ class Instance:
         for run in waiting:
             self.end_run(run.run_id, EventType.RUN_CANCELED, "backfill canceled")
         return len(waiting)
-
-
-def _defined_instigators(
-    definitions: Definitions, kind: InstigatorKind | None
-) -> list[tuple[InstigatorKind, ScheduleDefinition | SensorDefinition]]:
-    from dagwright.runs.ticks import InstigatorKind
-
-    found: list[tuple[InstigatorKind, ScheduleDefinition | SensorDefinition]] = []
-    if kind in (None, InstigatorKind.SCHEDULE):
-        found += [(InstigatorKind.SCHEDULE, s) for s in definitions.schedules.values()]
-    if kind in (None, InstigatorKind.SENSOR):
-        found += [(InstigatorKind.SENSOR, s) for s in definitions.sensors.values()]
-    return found

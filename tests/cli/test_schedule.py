@@ -43,8 +43,8 @@ def test_sensor_tick_failure_exits_1_with_the_traceback(cli: CliRunner) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["schedule", "tick", "-m", M, "nope"], "no schedule named 'nope' (schedules: nightly"),
-        (["sensor", "start", "-m", M, "nightly"], "no sensor named 'nightly'"),
+        (["schedule", "tick", "-m", M, "nope"], "schedule 'nope' not found"),
+        (["sensor", "start", "-m", M, "nightly"], "sensor 'nightly' not found"),
         (["schedule", "tick", "-m", M, "nightly", "--at", "soon"], "'soon' is not an ISO 8601"),
         (["sensor", "tick", "-m", M, "files", "--at", "2026-01-01"], "No such option '--at'"),
         (["schedule", "list"], "give a code file with -f FILE or a module with -m MODULE"),

@@ -31,20 +31,8 @@ Instigator = ScheduleDefinition | SensorDefinition
 F = TypeVar("F", bound=Callable[..., None])
 
 
-def _defined(definitions: Definitions, kind: InstigatorKind) -> dict[str, Instigator]:
-    if kind is InstigatorKind.SCHEDULE:
-        return dict(definitions.schedules)
-    return dict(definitions.sensors)
-
-
-def _get(definitions: Definitions, kind: InstigatorKind, name: str) -> Instigator:
-    if kind is InstigatorKind.SCHEDULE:
-        return definitions.get_schedule(name)
-    return definitions.get_sensor(name)
-
-
 def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None:
-    defined = _defined(definitions, kind)
+    defined = definitions.instigators(kind)
     with open_instance() as instance:
         states = instance.get_instigator_states(kind, definitions=definitions)
         rows = [
@@ -80,7 +68,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
 
 
 def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, running: bool) -> None:
-    _get(definitions, kind, name)  # an unknown name is bad input: nothing stored
+    definitions.get_instigator(kind, name)  # an unknown name is bad input: nothing stored
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     with open_instance() as instance:
         state = instance.set_instigator_status(name, kind, status)
@@ -105,7 +93,7 @@ def parse_at(text: str | None, defined: ScheduleDefinition) -> datetime:
 def _tick(
     kind: InstigatorKind, definitions: Definitions, name: str, at: str | None, as_json: bool
 ) -> None:
-    evaluate = _evaluator(_get(definitions, kind, name), at)
+    evaluate = _evaluator(definitions.get_instigator(kind, name), at)
     with open_instance() as instance:
         tick = evaluate(instance)
     if as_json:

@@ -198,7 +198,7 @@ def _instigators(web: WebContext, kind: InstigatorKind, name: str | None = None)
 
 
 def _set_status(web: WebContext, kind: InstigatorKind, name: str, running: bool) -> Response:
-    web.get_instigator(kind, name)
+    web.definitions.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     web.instance.set_instigator_status(name, kind, status)
     return _instigators(web, kind, name)

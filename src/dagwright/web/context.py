@@ -78,23 +78,6 @@ class WebContext:
             raise DagwrightNotFoundError("backfill", backfill_id)
         return backfill
 
-    def defined(self, kind: InstigatorKind) -> Mapping[str, Defined]:
-        """The loaded schedules or sensors by name."""
-        if kind is InstigatorKind.SCHEDULE:
-            return self.definitions.schedules
-        return self.definitions.sensors
-
-    def get_instigator(self, kind: InstigatorKind, name: str) -> Defined:
-        """The loaded schedule or sensor named ``name``.
-
-        Raises:
-            DagwrightNotFoundError: none is loaded (``what`` is the kind).
-        """
-        found = self.defined(kind).get(name)
-        if found is None:
-            raise DagwrightNotFoundError(kind.value, name)
-        return found
-
     def check_instigator_name(self, name: str, kind: InstigatorKind | None = None) -> None:
         """Check that a schedule or sensor (of ``kind``, if given) is named ``name``.
 
@@ -102,7 +85,7 @@ class WebContext:
             DagwrightNotFoundError: none is loaded.
         """
         kinds = [kind] if kind is not None else list(InstigatorKind)
-        if not any(name in self.defined(each) for each in kinds):
+        if not any(name in self.definitions.instigators(each) for each in kinds):
             what = kind.value if kind is not None else "schedule or sensor"
             raise DagwrightNotFoundError(what, name)
 
@@ -116,8 +99,8 @@ class WebContext:
             DagwrightNotFoundError: ``name`` is given and none is loaded by that name.
         """
         if name is not None:
-            self.get_instigator(kind, name)
-        defined = self.defined(kind)
+            self.definitions.get_instigator(kind, name)
+        defined = self.definitions.instigators(kind)
         states = self.instance.get_instigator_states(kind, definitions=self.definitions)
         return [
             Instigator(
