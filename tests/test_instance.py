@@ -7,15 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.jobs import scheduled
 
 from dagwright import (
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
+    DagwrightNotFoundError,
     DagwrightRunNotFoundError,
     Event,
     EventType,
     Instance,
+    InstigatorKind,
+    InstigatorStatus,
     Run,
     RunsFilter,
     RunStatus,
@@ -253,3 +257,18 @@ def test_once_the_full_storage_is_open_records_use_its_pool(
                     {"d": database},
                 ).scalar()
             assert count is not None and count <= 16  # the pool (5 + 10 overflow) and one
+
+
+def test_set_instigator_status_checks_the_name_against_the_definitions(
+    instance: Instance,
+) -> None:
+    running = InstigatorStatus.RUNNING
+    with pytest.raises(DagwrightNotFoundError, match="schedule 'files' not found"):
+        instance.set_instigator_status(
+            "files", InstigatorKind.SCHEDULE, running, definitions=scheduled.defs
+        )
+    assert instance.get_instigator_states() == []  # nothing stored
+    state = instance.set_instigator_status(
+        "files", InstigatorKind.SENSOR, running, definitions=scheduled.defs
+    )
+    assert (state.name, state.status, state.stored) == ("files", running, True)

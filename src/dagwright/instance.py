@@ -665,51 +665,39 @@ class Instance:
         return states
 
     def set_instigator_status(
-        self, name: str, kind: InstigatorKind, status: InstigatorStatus
+        self,
+        name: str,
+        kind: InstigatorKind,
+        status: InstigatorStatus,
+        *,
+        definitions: Definitions | None = None,
     ) -> InstigatorState:
         """Start (RUNNING) or stop (STOPPED) a schedule or sensor; persisted.
 
         Starting a stopped schedule makes its next tick the first one after now (ticks
         missed while stopped are not run); a started sensor is evaluated on the next
-        pass. The caller checks that ``name`` is defined in its code (the instance does
-        not load code).
-        """
-        from dagwright.runs.ticks import InstigatorState, InstigatorStatus
+        pass.
 
+        Args:
+            definitions: the loaded code (the instance loads none); if given, ``name`` must
+                be one of its schedules (or sensors, as ``kind`` says).
+
+        Raises:
+            DagwrightNotFoundError: ``definitions`` has no such schedule or sensor; nothing
+                is stored.
+        """
+        from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus
+
+        if definitions is not None:
+            definitions.get_instigator(kind, name)
         now = time.time()
         state = self.storage.schedules.get_state(name, kind) or InstigatorState(
             name, kind, InstigatorStatus.STOPPED
         )
-        from dagwright.runs.ticks import InstigatorKind
-
         starting = state.status is not status and status is InstigatorStatus.RUNNING
         if starting and kind is InstigatorKind.SCHEDULE:
             state = replace(state, last_tick_at=now)
         return self.storage.schedules.set_state(replace(state, status=status), now)
-
-    def start_schedule(self, name: str) -> InstigatorState:
-        """Start a schedule (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SCHEDULE, InstigatorStatus.RUNNING)
-
-    def stop_schedule(self, name: str) -> InstigatorState:
-        """Stop a schedule (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SCHEDULE, InstigatorStatus.STOPPED)
-
-    def start_sensor(self, name: str) -> InstigatorState:
-        """Start a sensor (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SENSOR, InstigatorStatus.RUNNING)
-
-    def stop_sensor(self, name: str) -> InstigatorState:
-        """Stop a sensor (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SENSOR, InstigatorStatus.STOPPED)
 
     def get_ticks(
         self,

@@ -12,6 +12,7 @@ from dagwright import (
     Definitions,
     Instance,
     InstigatorKind,
+    InstigatorStatus,
     RunRequest,
     RunStatus,
     TickStatus,
@@ -34,7 +35,7 @@ def see(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 def test_used_run_keys_are_skipped_across_restarts(
     queued_instance: Instance, queued_home: Path, files: pytest.MonkeyPatch
 ) -> None:
-    queued_instance.start_sensor("files")
+    queued_instance.set_instigator_status("files", SENSOR, InstigatorStatus.RUNNING)
     see(files, "eu:a", "us:b")
     SensorDaemon(queued_instance, scheduled.defs).run_iteration(1000.0)
     (tick,) = queued_instance.get_ticks("files")
@@ -69,8 +70,8 @@ def test_used_run_keys_are_skipped_across_restarts(
 def test_a_sensor_that_raises_fails_its_tick_and_the_loop_goes_on(
     queued_instance: Instance, files: pytest.MonkeyPatch
 ) -> None:
-    queued_instance.start_sensor("broken")
-    queued_instance.start_sensor("files")
+    queued_instance.set_instigator_status("broken", SENSOR, InstigatorStatus.RUNNING)
+    queued_instance.set_instigator_status("files", SENSOR, InstigatorStatus.RUNNING)
     see(files, "eu:x")
     SensorDaemon(queued_instance, scheduled.defs).run_iteration(50.0)
     (failed,) = queued_instance.get_ticks("broken")
@@ -116,7 +117,7 @@ def test_a_tick_left_started_by_a_crash_is_taken_up_again(queued_instance: Insta
 
 def test_states_from_definitions(queued_instance: Instance) -> None:
     defs = Definitions(sensors=[scheduled.files, scheduled.broken])
-    queued_instance.start_sensor("broken")
+    queued_instance.set_instigator_status("broken", SENSOR, InstigatorStatus.RUNNING)
     states = queued_instance.get_instigator_states(SENSOR, definitions=defs)
     assert [(s.name, s.status.value, s.stored) for s in states] == [
         ("files", "STOPPED", False),

@@ -68,7 +68,8 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
 
 
 def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, running: bool) -> None:
-    definitions.get_instigator(kind, name)  # an unknown name is bad input: nothing stored
+    # checked before the instance is opened: an unknown name leaves a fresh home uncreated
+    definitions.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     with open_instance() as instance:
         state = instance.set_instigator_status(name, kind, status)

@@ -198,9 +198,8 @@ def _instigators(web: WebContext, kind: InstigatorKind, name: str | None = None)
 
 
 def _set_status(web: WebContext, kind: InstigatorKind, name: str, running: bool) -> Response:
-    web.definitions.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    web.instance.set_instigator_status(name, kind, status)
+    web.instance.set_instigator_status(name, kind, status, definitions=web.definitions)
     return _instigators(web, kind, name)
 
 

@@ -60,10 +60,9 @@ def set_status(request: Request, web: WebContext) -> Response:
     """Start or stop a schedule (or sensor), then go back to the page it was set from."""
     kind = _kind(request)
     name = param(request, "name")
-    web.definitions.get_instigator(kind, name)
     running = request.url.path.endswith("/start")
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    web.instance.set_instigator_status(name, kind, status)
+    web.instance.set_instigator_status(name, kind, status, definitions=web.definitions)
     return see_other(_local(dict(form(request)).get("next")) or f"/{kind.value}s")
 
 
