@@ -272,3 +272,19 @@ def test_set_instigator_status_checks_the_name_against_the_definitions(
         "files", InstigatorKind.SENSOR, running, definitions=scheduled.defs
     )
     assert (state.name, state.status, state.stored) == ("files", running, True)
+
+
+def test_get_instigators_reads_states_and_newest_ticks(instance: Instance) -> None:
+    sensor = InstigatorKind.SENSOR
+    instance.set_instigator_status("broken", sensor, InstigatorStatus.RUNNING)
+    made = [instance.storage.schedules.create_tick("files", sensor, float(i)) for i in range(3)]
+    rows = instance.get_instigators(scheduled.defs, sensor, ticks=2)
+    assert [(r.definition, r.state.status, r.state.stored) for r in rows] == [
+        (scheduled.files, InstigatorStatus.STOPPED, False),
+        (scheduled.broken, InstigatorStatus.RUNNING, True),
+    ]
+    assert [r.ticks for r in rows] == [made[:0:-1], []]
+    (one,) = instance.get_instigators(scheduled.defs, sensor, name="files", ticks=0)
+    assert (one.definition, one.ticks) == (scheduled.files, [])
+    with pytest.raises(DagwrightNotFoundError, match="sensor 'nightly' not found"):
+        instance.get_instigators(scheduled.defs, sensor, name="nightly", ticks=1)

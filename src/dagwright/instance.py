@@ -52,7 +52,13 @@ if TYPE_CHECKING:
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
-    from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick
+    from dagwright.runs.ticks import (
+        Instigator,
+        InstigatorKind,
+        InstigatorState,
+        InstigatorStatus,
+        Tick,
+    )
     from dagwright.settings import Settings
     from dagwright.storage import Storage
     from dagwright.storage.records import RecordStore
@@ -663,6 +669,37 @@ class Instance:
                     state = InstigatorState(defined.name, each_kind, status, stored=False)
                 states.append(state)
         return states
+
+    def get_instigators(
+        self,
+        definitions: Definitions,
+        kind: InstigatorKind,
+        *,
+        ticks: int,
+        name: str | None = None,
+    ) -> list[Instigator]:
+        """The schedules (or sensors) of ``definitions``, in their order, each with its
+        state (as :meth:`get_instigator_states`) and its newest ``ticks`` ticks, read in
+        one query for all.
+
+        Args:
+            name: only this one.
+
+        Raises:
+            DagwrightNotFoundError: ``definitions`` has no schedule (sensor) ``name``.
+        """
+        from dagwright.runs.ticks import Instigator
+
+        if name is not None:
+            definitions.get_instigator(kind, name)
+        states = [
+            state
+            for state in self.get_instigator_states(kind, definitions=definitions)
+            if name is None or state.name == name
+        ]
+        latest = self.storage.schedules.get_latest_ticks(kind, [s.name for s in states], ticks)
+        defined = definitions.instigators(kind)
+        return [Instigator(defined[s.name], s, latest[s.name]) for s in states]
 
     def set_instigator_status(
         self,

@@ -21,7 +21,6 @@ from dagwright.runs.ticks import (
     InstigatorStatus,
     Tick,
     TickStatus,
-    instigator_json,
 )
 
 #: Tick statuses shown per schedule or sensor in ``list``'s table (``--json`` has them all).
@@ -32,16 +31,11 @@ F = TypeVar("F", bound=Callable[..., None])
 
 
 def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None:
-    defined = definitions.instigators(kind)
     with open_instance() as instance:
-        states = instance.get_instigator_states(kind, definitions=definitions)
-        rows = [
-            (defined[s.name], s, instance.get_ticks(s.name, kind=kind, limit=RECENT_TICKS))
-            for s in states
-        ]
+        rows = instance.get_instigators(definitions, kind, ticks=RECENT_TICKS)
     if as_json:
         now = time.time()
-        echo_json({f"{kind.value}s": [instigator_json(d, s, t, now) for d, s, t in rows]})
+        echo_json({f"{kind.value}s": [row.to_json(now) for row in rows]})
         return
     from rich.table import Table
 
@@ -49,7 +43,8 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
 
     when = "cron" if kind is InstigatorKind.SCHEDULE else "every"
     table = Table(kind.value, "status", "job", when, "last tick", "recent ticks (newest first)")
-    for d, state, ticks in rows:
+    for row in rows:
+        d, ticks = row.definition, row.ticks
         timing = (
             f"{d.cron_schedule} ({d.execution_timezone})"
             if isinstance(d, ScheduleDefinition)
@@ -58,7 +53,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
         last = f"{format_time(ticks[0].timestamp)} {ticks[0].describe()}" if ticks else "-"
         table.add_row(
             d.name,
-            state.status.value,
+            row.state.status.value,
             d.job.name,
             timing,
             last,

@@ -193,7 +193,8 @@ InstigatorName = Annotated[str, Path(description="A schedule or sensor of the lo
 
 def _instigators(web: WebContext, kind: InstigatorKind, name: str | None = None) -> Response:
     now = time.time()
-    found = [each.to_json(now) for each in web.instigators(kind, name=name, ticks=RECENT_TICKS)]
+    rows = web.instance.get_instigators(web.definitions, kind, name=name, ticks=RECENT_TICKS)
+    found = [row.to_json(now) for row in rows]
     return _json(found[0] if name is not None else {f"{kind.value}s": found})
 
 

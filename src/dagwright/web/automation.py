@@ -40,7 +40,7 @@ def _kind(request: Request) -> InstigatorKind:
 def instigators_page(request: Request, web: WebContext) -> Response:
     """Every schedule (or sensor): status toggle, timing, next tick, the latest ticks."""
     kind = _kind(request)
-    rows = web.instigators(kind, ticks=LIST_TICKS)
+    rows = web.instance.get_instigators(web.definitions, kind, ticks=LIST_TICKS)
     return page(request, "instigators.html", kind=kind.value, rows=rows)
 
 
@@ -50,7 +50,7 @@ def instigator_page(request: Request, web: WebContext) -> Response:
     kind = _kind(request)
     name = param(request, "name")
     before = _int(request.query_params.get("before"), "before")
-    [row] = web.instigators(kind, name=name, ticks=0)
+    [row] = web.instance.get_instigators(web.definitions, kind, name=name, ticks=0)
     ticks = web.instance.get_ticks(name, kind=kind, limit=PAGE_TICKS, before=before)
     older = ticks[-1].tick_id if len(ticks) == PAGE_TICKS else None
     return page(request, "instigator.html", kind=kind.value, row=row, ticks=ticks, older=older)
