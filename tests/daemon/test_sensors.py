@@ -12,9 +12,12 @@ from dagwright import (
     Definitions,
     Instance,
     InstigatorKind,
+    InstigatorState,
     InstigatorStatus,
     RunRequest,
     RunStatus,
+    SensorEvaluationContext,
+    SkipReason,
     TickStatus,
     sensor,
 )
@@ -113,6 +116,21 @@ def test_a_tick_left_started_by_a_crash_is_taken_up_again(queued_instance: Insta
     assert queued_instance.get_runs_count() == 2
     third = tick_sensor(queued_instance, twice, 3.0)  # a new tick: new runs (no run keys)
     assert third.tick_id != first.tick_id and queued_instance.get_runs_count() == 4
+
+
+def test_tick_sensor_uses_the_state_it_is_given(queued_instance: Instance) -> None:
+    seen: list[str | None] = []
+
+    @sensor(job=scheduled.regions)
+    def echo(context: SensorEvaluationContext) -> SkipReason:
+        seen.append(context.cursor)
+        return SkipReason("quiet")
+
+    given = InstigatorState("echo", SENSOR, InstigatorStatus.RUNNING, cursor="given")
+    tick_sensor(queued_instance, echo, 5.0, given)  # the daemon passes the state it read
+    assert seen == ["given"]
+    stored = queued_instance.storage.schedules.get_state("echo", SENSOR)
+    assert stored == replace(given, last_tick_at=5.0, updated_at=5.0)
 
 
 def test_states_from_definitions(queued_instance: Instance) -> None:
