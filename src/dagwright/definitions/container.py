@@ -11,11 +11,11 @@ from dagwright.errors import (
     DagwrightDefinitionError,
     DagwrightNotFoundError,
 )
-from dagwright.runs.ticks import InstigatorKind
 
 if TYPE_CHECKING:
     from dagwright.definitions.schedule import ScheduleDefinition
     from dagwright.definitions.sensor import SensorDefinition
+    from dagwright.runs.ticks import InstigatorKind
 
 
 T = TypeVar("T")
@@ -93,6 +93,8 @@ class Definitions:
         self, kind: InstigatorKind
     ) -> Mapping[str, ScheduleDefinition | SensorDefinition]:
         """The schedules or the sensors by name, in the order given."""
+        from dagwright.runs.ticks import InstigatorKind  # loaded already: the caller has a kind
+
         return self._schedules if kind is InstigatorKind.SCHEDULE else self._sensors
 
     def get_instigator(
@@ -103,7 +105,7 @@ class Definitions:
         Raises:
             DagwrightNotFoundError: there is none (``what`` is the kind).
         """
-        return _find(self.instigators(kind), kind, name)
+        return _find(self.instigators(kind), kind.value, name)
 
     def get_schedule(self, name: str) -> ScheduleDefinition:
         """The schedule with this name.
@@ -111,7 +113,7 @@ class Definitions:
         Raises:
             DagwrightNotFoundError: there is none.
         """
-        return _find(self._schedules, InstigatorKind.SCHEDULE, name)
+        return _find(self._schedules, "schedule", name)
 
     def get_sensor(self, name: str) -> SensorDefinition:
         """The sensor with this name.
@@ -119,7 +121,7 @@ class Definitions:
         Raises:
             DagwrightNotFoundError: there is none.
         """
-        return _find(self._sensors, InstigatorKind.SENSOR, name)
+        return _find(self._sensors, "sensor", name)
 
 
 def _by_name(items: Iterable[object], kind: type, what: str) -> dict[str, Any]:
@@ -144,8 +146,8 @@ def _get(items: Mapping[str, T], name: str, what: str) -> T:
         raise DagwrightCodeLoadError(f"no {what} named {name!r} ({what}s: {known})") from None
 
 
-def _find(items: Mapping[str, T], kind: InstigatorKind, name: str) -> T:
+def _find(items: Mapping[str, T], what: str, name: str) -> T:
     try:
         return items[name]
     except KeyError:
-        raise DagwrightNotFoundError(kind.value, name) from None
+        raise DagwrightNotFoundError(what, name) from None
