@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from dagwright.settings import Settings
     from dagwright.storage import Storage
     from dagwright.storage.records import RecordStore
+    from dagwright.storage.workers import DaemonHeartbeat
 
 
 class Instance:
@@ -753,6 +754,11 @@ class Instance:
             before: the ``tick_id`` of the last tick of the previous page.
         """
         return self.storage.schedules.get_ticks(name, kind=kind, limit=limit, before=before)
+
+    def get_daemon_heartbeats(self) -> list[DaemonHeartbeat]:
+        """The latest pass of every ``dagwright daemon`` loop (``backfills``, ``schedules``
+        …), by name; a loop that never ran has none."""
+        return self.records.workers.daemon_heartbeats()
 
     # -- backfills ----------------------------------------------------------------------------
 
