@@ -35,6 +35,15 @@ def test_backfill_a_range_then_list_show_and_cancel(cli: CliRunner, queued: Path
     assert "CANCELED" in cli("backfill", "list").out
 
 
+@pytest.mark.parametrize(("keys", "count"), [(["--all"], 3), (["--partitions", "eu,us"], 2)])
+def test_launch_says_how_many_partitions(
+    cli: CliRunner, queued: Path, keys: list[str], count: int
+) -> None:
+    outcome = cli("job", "backfill", "-m", M, "-j", "regions", *keys)
+    assert outcome.code == 0, outcome.err
+    assert f" of regions: {count} partition(s), REQUESTED" in outcome.out
+
+
 def test_wait_shows_progress_until_the_backfill_ends(cli: CliRunner, queued: Path) -> None:
     import threading
 

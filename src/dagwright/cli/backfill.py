@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import click
 
@@ -108,16 +107,17 @@ def backfill_job(
     tags = parse_tags(tags_json, tag_pairs)
     with open_instance() as instance:
         backfill_id = instance.launch_backfill(job, keys, tags=tags)
-        backfill = instance.get_backfill(backfill_id)
-        assert backfill is not None
         if not as_json:
+            stored = keys if keys is not None else _require(instance, backfill_id).partition_keys
             click.echo(
-                f"backfill {backfill_id} of {job.name}: {len(backfill.partition_keys)} "
+                f"backfill {backfill_id} of {job.name}: {len(stored)} "
                 "partition(s), REQUESTED (the daemon submits its runs)"
             )
         if wait:
             _warn_without_daemon(instance)
             backfill = _wait(instance, backfill_id, quiet=as_json)
+        elif as_json:
+            backfill = _require(instance, backfill_id)
     if as_json:
         echo_json(backfill.to_json())
     if wait:
@@ -173,8 +173,8 @@ def _require(instance: Instance, backfill_id: str) -> Backfill:
 
 
 def _progress_text(backfill: Backfill) -> str:
-    data: dict[str, Any] = backfill.to_json()["progress"]
-    return " ".join(f"{k} {v}" for k, v in data.items())
+    assert backfill.progress is not None  # the instance counts it for every backfill it gives
+    return " ".join(f"{k} {v}" for k, v in backfill.progress.to_json().items())
 
 
 @click.group("backfill")
