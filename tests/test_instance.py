@@ -7,15 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.jobs import scheduled
 
 from dagwright import (
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
+    DagwrightNotFoundError,
     DagwrightRunNotFoundError,
     Event,
     EventType,
     Instance,
+    InstigatorKind,
+    InstigatorStatus,
     Run,
     RunsFilter,
     RunStatus,
@@ -253,3 +257,34 @@ def test_once_the_full_storage_is_open_records_use_its_pool(
                     {"d": database},
                 ).scalar()
             assert count is not None and count <= 16  # the pool (5 + 10 overflow) and one
+
+
+def test_set_instigator_status_checks_the_name_against_the_definitions(
+    instance: Instance,
+) -> None:
+    running = InstigatorStatus.RUNNING
+    with pytest.raises(DagwrightNotFoundError, match="schedule 'files' not found"):
+        instance.set_instigator_status(
+            "files", InstigatorKind.SCHEDULE, running, definitions=scheduled.defs
+        )
+    assert instance.get_instigator_states() == []  # nothing stored
+    state = instance.set_instigator_status(
+        "files", InstigatorKind.SENSOR, running, definitions=scheduled.defs
+    )
+    assert (state.name, state.status, state.stored) == ("files", running, True)
+
+
+def test_get_instigators_reads_states_and_newest_ticks(instance: Instance) -> None:
+    sensor = InstigatorKind.SENSOR
+    instance.set_instigator_status("broken", sensor, InstigatorStatus.RUNNING)
+    made = [instance.storage.schedules.create_tick("files", sensor, float(i)) for i in range(3)]
+    rows = instance.get_instigators(scheduled.defs, sensor, ticks=2)
+    assert [(r.definition, r.state.status, r.state.stored) for r in rows] == [
+        (scheduled.files, InstigatorStatus.STOPPED, False),
+        (scheduled.broken, InstigatorStatus.RUNNING, True),
+    ]
+    assert [r.ticks for r in rows] == [made[:0:-1], []]
+    (one,) = instance.get_instigators(scheduled.defs, sensor, name="files", ticks=0)
+    assert (one.definition, one.ticks) == (scheduled.files, [])
+    with pytest.raises(DagwrightNotFoundError, match="sensor 'nightly' not found"):
+        instance.get_instigators(scheduled.defs, sensor, name="nightly", ticks=1)

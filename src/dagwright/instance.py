@@ -45,8 +45,6 @@ from dagwright.tags import (
 if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
-    from dagwright.definitions.schedule import ScheduleDefinition
-    from dagwright.definitions.sensor import SensorDefinition
     from dagwright.execution.outputs import OutputStore
     from dagwright.runs.backfills import Backfill, BackfillStatus
     from dagwright.runs.coordinator import RunCoordinator
@@ -54,10 +52,17 @@ if TYPE_CHECKING:
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
-    from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick
+    from dagwright.runs.ticks import (
+        Instigator,
+        InstigatorKind,
+        InstigatorState,
+        InstigatorStatus,
+        Tick,
+    )
     from dagwright.settings import Settings
     from dagwright.storage import Storage
     from dagwright.storage.records import RecordStore
+    from dagwright.storage.workers import DaemonHeartbeat
 
 
 class Instance:
@@ -655,67 +660,87 @@ class Instance:
                 ``default_status`` (``stored=False``); states of names they do not
                 define are left out. If not, every stored state, by kind and name.
         """
-        from dagwright.runs.ticks import InstigatorState, InstigatorStatus
+        from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus
 
         stored = self.storage.schedules.get_states(kind)
         if definitions is None:
             return stored
         by_key = {(state.kind, state.name): state for state in stored}
         states = []
-        for each_kind, defined in _defined_instigators(definitions, kind):
-            state = by_key.get((each_kind, defined.name))
-            if state is None:
-                status = InstigatorStatus(defined.default_status.value)
-                state = InstigatorState(defined.name, each_kind, status, stored=False)
-            states.append(state)
+        for each_kind in [kind] if kind is not None else list(InstigatorKind):
+            for defined in definitions.instigators(each_kind).values():
+                state = by_key.get((each_kind, defined.name))
+                if state is None:
+                    status = InstigatorStatus(defined.default_status.value)
+                    state = InstigatorState(defined.name, each_kind, status, stored=False)
+                states.append(state)
         return states
 
+    def get_instigators(
+        self,
+        definitions: Definitions,
+        kind: InstigatorKind,
+        *,
+        ticks: int,
+        name: str | None = None,
+    ) -> list[Instigator]:
+        """The schedules (or sensors) of ``definitions``, in their order, each with its
+        state (as :meth:`get_instigator_states`) and its newest ``ticks`` ticks, read in
+        one query for all.
+
+        Args:
+            name: only this one.
+
+        Raises:
+            DagwrightNotFoundError: ``definitions`` has no schedule (sensor) ``name``.
+        """
+        from dagwright.runs.ticks import Instigator
+
+        if name is not None:
+            definitions.get_instigator(kind, name)
+        states = [
+            state
+            for state in self.get_instigator_states(kind, definitions=definitions)
+            if name is None or state.name == name
+        ]
+        latest = self.storage.schedules.get_latest_ticks(kind, [s.name for s in states], ticks)
+        defined = definitions.instigators(kind)
+        return [Instigator(defined[s.name], s, latest[s.name]) for s in states]
+
     def set_instigator_status(
-        self, name: str, kind: InstigatorKind, status: InstigatorStatus
+        self,
+        name: str,
+        kind: InstigatorKind,
+        status: InstigatorStatus,
+        *,
+        definitions: Definitions | None = None,
     ) -> InstigatorState:
         """Start (RUNNING) or stop (STOPPED) a schedule or sensor; persisted.
 
         Starting a stopped schedule makes its next tick the first one after now (ticks
         missed while stopped are not run); a started sensor is evaluated on the next
-        pass. The caller checks that ``name`` is defined in its code (the instance does
-        not load code).
-        """
-        from dagwright.runs.ticks import InstigatorState, InstigatorStatus
+        pass.
 
+        Args:
+            definitions: the loaded code (the instance loads none); if given, ``name`` must
+                be one of its schedules (or sensors, as ``kind`` says).
+
+        Raises:
+            DagwrightNotFoundError: ``definitions`` has no such schedule or sensor; nothing
+                is stored.
+        """
+        from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus
+
+        if definitions is not None:
+            definitions.get_instigator(kind, name)
         now = time.time()
         state = self.storage.schedules.get_state(name, kind) or InstigatorState(
             name, kind, InstigatorStatus.STOPPED
         )
-        from dagwright.runs.ticks import InstigatorKind
-
         starting = state.status is not status and status is InstigatorStatus.RUNNING
         if starting and kind is InstigatorKind.SCHEDULE:
             state = replace(state, last_tick_at=now)
         return self.storage.schedules.set_state(replace(state, status=status), now)
-
-    def start_schedule(self, name: str) -> InstigatorState:
-        """Start a schedule (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SCHEDULE, InstigatorStatus.RUNNING)
-
-    def stop_schedule(self, name: str) -> InstigatorState:
-        """Stop a schedule (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SCHEDULE, InstigatorStatus.STOPPED)
-
-    def start_sensor(self, name: str) -> InstigatorState:
-        """Start a sensor (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SENSOR, InstigatorStatus.RUNNING)
-
-    def stop_sensor(self, name: str) -> InstigatorState:
-        """Stop a sensor (see :meth:`set_instigator_status`)."""
-        from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
-
-        return self.set_instigator_status(name, InstigatorKind.SENSOR, InstigatorStatus.STOPPED)
 
     def get_ticks(
         self,
@@ -734,6 +759,11 @@ class Instance:
             before: the ``tick_id`` of the last tick of the previous page.
         """
         return self.storage.schedules.get_ticks(name, kind=kind, limit=limit, before=before)
+
+    def get_daemon_heartbeats(self) -> list[DaemonHeartbeat]:
+        """The latest pass of every ``dagwright daemon`` loop (``backfills``, ``schedules``
+        …), by name; a loop that never ran has none."""
+        return self.records.workers.daemon_heartbeats()
 
     # -- backfills ----------------------------------------------------------------------------
 
@@ -845,16 +875,3 @@ class Instance:
         for run in waiting:
             self.end_run(run.run_id, EventType.RUN_CANCELED, "backfill canceled")
         return len(waiting)
-
-
-def _defined_instigators(
-    definitions: Definitions, kind: InstigatorKind | None
-) -> list[tuple[InstigatorKind, ScheduleDefinition | SensorDefinition]]:
-    from dagwright.runs.ticks import InstigatorKind
-
-    found: list[tuple[InstigatorKind, ScheduleDefinition | SensorDefinition]] = []
-    if kind in (None, InstigatorKind.SCHEDULE):
-        found += [(InstigatorKind.SCHEDULE, s) for s in definitions.schedules.values()]
-    if kind in (None, InstigatorKind.SENSOR):
-        found += [(InstigatorKind.SENSOR, s) for s in definitions.sensors.values()]
-    return found

@@ -35,6 +35,15 @@ def test_backfill_a_range_then_list_show_and_cancel(cli: CliRunner, queued: Path
     assert "CANCELED" in cli("backfill", "list").out
 
 
+@pytest.mark.parametrize(("keys", "count"), [(["--all"], 3), (["--partitions", "eu,us"], 2)])
+def test_launch_says_how_many_partitions(
+    cli: CliRunner, queued: Path, keys: list[str], count: int
+) -> None:
+    outcome = cli("job", "backfill", "-m", M, "-j", "regions", *keys)
+    assert outcome.code == 0, outcome.err
+    assert f" of regions: {count} partition(s), REQUESTED" in outcome.out
+
+
 def test_wait_shows_progress_until_the_backfill_ends(cli: CliRunner, queued: Path) -> None:
     import threading
 
@@ -55,6 +64,36 @@ def test_wait_shows_progress_until_the_backfill_ends(cli: CliRunner, queued: Pat
     helper.join()
     assert outcome.code == 1  # it did not complete
     assert "backfill" in outcome.out and "CANCELED" in outcome.out
+
+
+@pytest.mark.parametrize(("beat_seconds_ago", "warned"), [(None, True), (1, False), (120, True)])
+def test_wait_warns_once_when_no_daemon_runs_backfills(
+    cli: CliRunner, queued: Path, beat_seconds_ago: float | None, warned: bool
+) -> None:
+    import threading
+    import time
+
+    from tests.waiting import wait_for
+
+    from dagwright import Instance
+
+    with Instance.from_home(queued) as instance:
+        if beat_seconds_ago is not None:
+            beat = time.time() - beat_seconds_ago
+            instance.storage.workers.beat_daemon("backfills", "host:1", beat)
+
+    def cancel_when_stored() -> None:
+        with Instance.from_home(queued) as instance:
+            wait_for(lambda: bool(instance.get_backfills()), 30, "backfill stored")
+            instance.cancel_backfill(instance.get_backfills()[0].backfill_id)
+
+    helper = threading.Thread(target=cancel_when_stored)
+    helper.start()
+    outcome = cli("job", "backfill", "-m", M, "-j", "regions", "--partitions", "eu", "--wait")
+    helper.join()
+    assert outcome.code == 1
+    expected = "Warning: no `dagwright daemon` has run backfills in the last 30 s"
+    assert outcome.err.count(expected) == (1 if warned else 0), outcome.err
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.jobs import scheduled
 from tests.waiting import wait_for
 
-from dagwright import Instance, RunsFilter, RunStatus
+from dagwright import Instance, InstigatorKind, InstigatorStatus, RunsFilter, RunStatus
 
 
 def test_the_daemon_runs_sensors_and_backfills(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_the_daemon_runs_sensors_and_backfills(tmp_path: Path) -> None:
         "PYTHONPATH": str(root),
     }
     with Instance.from_home(home) as instance:
-        instance.start_sensor("files")
+        instance.set_instigator_status("files", InstigatorKind.SENSOR, InstigatorStatus.RUNNING)
         backfill_id = instance.launch_backfill(scheduled.regions, ["asia"])
         daemon = subprocess.Popen(
             [sys.executable, "-m", "dagwright", "daemon", "-m", "tests.jobs.scheduled"],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+
 import pytest
 from tests.cli.conftest import CliRunner
 
@@ -40,18 +43,31 @@ def test_sensor_tick_failure_exits_1_with_the_traceback(cli: CliRunner) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["schedule", "tick", "-m", M, "nope"], "no schedule named 'nope' (schedules: nightly"),
-        (["sensor", "start", "-m", M, "nightly"], "no sensor named 'nightly'"),
+        (["schedule", "tick", "-m", M, "nope"], "schedule 'nope' not found"),
+        (["sensor", "start", "-m", M, "nightly"], "sensor 'nightly' not found"),
         (["schedule", "tick", "-m", M, "nightly", "--at", "soon"], "'soon' is not an ISO 8601"),
-        (["sensor", "tick", "-m", M, "files", "--at", "2026-01-01"], "--at is for schedules"),
+        (["sensor", "tick", "-m", M, "files", "--at", "2026-01-01"], "No such option '--at'"),
         (["schedule", "list"], "give a code file with -f FILE or a module with -m MODULE"),
     ],
 )
 def test_bad_input_exits_2_and_stores_nothing(
-    cli: CliRunner, args: list[str], message: str
+    cli: CliRunner, home: Path, args: list[str], message: str
 ) -> None:
     outcome = cli(*args)
     assert outcome.code == 2
     assert message in outcome.err and outcome.err.count("\n") == 1
+    assert not home.exists()  # refused before the instance (and its database) is made
     assert cli("schedule", "list", "-m", M, "--json").json()["schedules"][0]["ticks"] == []
     assert cli("run", "list", "--json").json()["runs"] == []
+
+
+def test_tick_at_any_instant_is_the_cron_tick_at_or_before_it(cli: CliRunner) -> None:
+    late = cli("schedule", "tick", "-m", M, "hourly", "--at", "2026-01-03T07:13", "--json")
+    on_time = cli(
+        "schedule", "tick", "-m", M, "hourly", "--at", "2026-01-03T08:00:00+01:00", "--json"
+    )
+    assert late.code == on_time.code == 0
+    assert late.json()["timestamp"] == datetime(2026, 1, 3, 7, tzinfo=timezone.utc).timestamp()
+    assert on_time.json()["tick_id"] == late.json()["tick_id"]
+    runs = cli("run", "list", "--json").json()["runs"]
+    assert [run["tags"]["dagwright/partition"] for run in runs] == ["2026-01-02"]

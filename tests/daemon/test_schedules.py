@@ -93,7 +93,7 @@ def test_a_schedule_first_seen_running_ticks_from_then_on(queued_instance: Insta
 
 
 def test_stopped_schedules_do_not_tick(queued_instance: Instance) -> None:
-    queued_instance.stop_schedule("nightly")
+    queued_instance.set_instigator_status("nightly", SCHEDULE, InstigatorStatus.STOPPED)
     ScheduleDaemon(queued_instance, scheduled.defs).run_iteration(ts(2030, 1, 1))
     assert queued_instance.get_ticks() == []
 

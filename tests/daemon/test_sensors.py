@@ -12,8 +12,12 @@ from dagwright import (
     Definitions,
     Instance,
     InstigatorKind,
+    InstigatorState,
+    InstigatorStatus,
     RunRequest,
     RunStatus,
+    SensorEvaluationContext,
+    SkipReason,
     TickStatus,
     sensor,
 )
@@ -34,7 +38,7 @@ def see(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 def test_used_run_keys_are_skipped_across_restarts(
     queued_instance: Instance, queued_home: Path, files: pytest.MonkeyPatch
 ) -> None:
-    queued_instance.start_sensor("files")
+    queued_instance.set_instigator_status("files", SENSOR, InstigatorStatus.RUNNING)
     see(files, "eu:a", "us:b")
     SensorDaemon(queued_instance, scheduled.defs).run_iteration(1000.0)
     (tick,) = queued_instance.get_ticks("files")
@@ -69,8 +73,8 @@ def test_used_run_keys_are_skipped_across_restarts(
 def test_a_sensor_that_raises_fails_its_tick_and_the_loop_goes_on(
     queued_instance: Instance, files: pytest.MonkeyPatch
 ) -> None:
-    queued_instance.start_sensor("broken")
-    queued_instance.start_sensor("files")
+    queued_instance.set_instigator_status("broken", SENSOR, InstigatorStatus.RUNNING)
+    queued_instance.set_instigator_status("files", SENSOR, InstigatorStatus.RUNNING)
     see(files, "eu:x")
     SensorDaemon(queued_instance, scheduled.defs).run_iteration(50.0)
     (failed,) = queued_instance.get_ticks("broken")
@@ -114,9 +118,24 @@ def test_a_tick_left_started_by_a_crash_is_taken_up_again(queued_instance: Insta
     assert third.tick_id != first.tick_id and queued_instance.get_runs_count() == 4
 
 
+def test_tick_sensor_uses_the_state_it_is_given(queued_instance: Instance) -> None:
+    seen: list[str | None] = []
+
+    @sensor(job=scheduled.regions)
+    def echo(context: SensorEvaluationContext) -> SkipReason:
+        seen.append(context.cursor)
+        return SkipReason("quiet")
+
+    given = InstigatorState("echo", SENSOR, InstigatorStatus.RUNNING, cursor="given")
+    tick_sensor(queued_instance, echo, 5.0, given)  # the daemon passes the state it read
+    assert seen == ["given"]
+    stored = queued_instance.storage.schedules.get_state("echo", SENSOR)
+    assert stored == replace(given, last_tick_at=5.0, updated_at=5.0)
+
+
 def test_states_from_definitions(queued_instance: Instance) -> None:
     defs = Definitions(sensors=[scheduled.files, scheduled.broken])
-    queued_instance.start_sensor("broken")
+    queued_instance.set_instigator_status("broken", SENSOR, InstigatorStatus.RUNNING)
     states = queued_instance.get_instigator_states(SENSOR, definitions=defs)
     assert [(s.name, s.status.value, s.stored) for s in states] == [
         ("files", "STOPPED", False),

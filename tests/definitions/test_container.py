@@ -10,6 +10,7 @@ from tests.jobs import simple
 from dagwright import (
     DagwrightCodeLoadError,
     DagwrightDefinitionError,
+    DagwrightNotFoundError,
     Definitions,
     JobDefinition,
     ScheduleDefinition,
@@ -17,6 +18,7 @@ from dagwright import (
     op,
     sensor,
 )
+from dagwright.runs.ticks import InstigatorKind
 
 
 @op
@@ -67,10 +69,16 @@ def test_schedules_and_sensors_by_name_bring_their_jobs() -> None:
     assert dict(defs.sensors) == {"watch": watch}
     assert list(defs.jobs) == ["chain", "diamond", "loader"]
     assert defs.get_schedule("nightly") is nightly and defs.get_sensor("watch") is watch
-    with pytest.raises(DagwrightCodeLoadError, match=r"no sensor named 'x' \(sensors: watch\)"):
+    assert dict(defs.instigators(InstigatorKind.SCHEDULE)) == {"nightly": nightly}
+    assert dict(defs.instigators(InstigatorKind.SENSOR)) == {"watch": watch}
+    assert defs.get_instigator(InstigatorKind.SENSOR, "watch") is watch
+    with pytest.raises(DagwrightNotFoundError, match="sensor 'x' not found") as info:
         defs.get_sensor("x")
-    with pytest.raises(DagwrightCodeLoadError, match="schedules: nightly"):
+    assert (info.value.what, info.value.name) == ("sensor", "x")
+    with pytest.raises(DagwrightNotFoundError, match="schedule 'x' not found"):
         defs.get_schedule("x")
+    with pytest.raises(DagwrightNotFoundError, match="schedule 'watch' not found"):
+        defs.get_instigator(InstigatorKind.SCHEDULE, "watch")  # a sensor, not a schedule
 
 
 @pytest.mark.parametrize(("field", "entry"), [("schedules", "s"), ("sensors", simple.chain)])

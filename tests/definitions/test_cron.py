@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dagwright import DagwrightDefinitionError
-from dagwright.definitions.cron import CronSchedule
+from dagwright.definitions.cron import CronSchedule, parse_instant
 
 UTC = timezone.utc
 NY = "America/New_York"
@@ -17,9 +18,17 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
 
 
+def ticks_between(cron: CronSchedule, start: datetime, end: datetime) -> list[datetime]:
+    """Every tick in ``(start, end]``, oldest first (by repeated ``next_after``)."""
+    ticks: list[datetime] = []
+    while (current := cron.next_after(ticks[-1] if ticks else start)) <= end:
+        ticks.append(current)
+    return ticks
+
+
 def day_ticks(cron: CronSchedule, day: int, month: int) -> list[str]:
     start, end = utc(2026, month, day, 4), utc(2026, month, day + 1, 4)  # NY midnight-ish
-    return [t.astimezone(cron.tz).strftime("%H:%M%z") for t in cron.ticks_between(start, end)]
+    return [t.astimezone(cron.tz).strftime("%H:%M%z") for t in ticks_between(cron, start, end)]
 
 
 @pytest.mark.parametrize(
@@ -47,7 +56,7 @@ def test_next_and_latest_tick() -> None:
     assert cron.next_after(datetime(2026, 1, 1, 2)) == utc(2026, 1, 1, 3)  # naive = UTC
     assert cron.latest_at(utc(2026, 1, 1, 3)) == utc(2026, 1, 1, 3)
     assert cron.latest_at(utc(2026, 1, 5, 2, 59)) == utc(2026, 1, 4, 3)
-    assert cron.ticks_between(utc(2026, 1, 1), utc(2026, 1, 3, 3)) == [
+    assert ticks_between(cron, utc(2026, 1, 1), utc(2026, 1, 3, 3)) == [
         utc(2026, 1, 1, 3),
         utc(2026, 1, 2, 3),
         utc(2026, 1, 3, 3),
@@ -77,3 +86,27 @@ def test_macros() -> None:
 def test_bad_input(expression: str, tz: str, message: str) -> None:
     with pytest.raises(DagwrightDefinitionError, match=message.replace("(", r"\(")):
         CronSchedule(expression, tz, "schedule 'x'")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-03T07:13Z", utc(2026, 1, 3, 7, 13)),
+        ("2026-01-03T06:00:00+01:00", utc(2026, 1, 3, 5)),
+        ("2026-01-03T07:13", utc(2026, 1, 3, 12, 13)),  # no offset: wall clock in New York
+        ("2026-01-03", utc(2026, 1, 3, 5)),
+        ("2026-01-03-07:00", utc(2026, 1, 3, 12)),
+        (date(2026, 1, 3), utc(2026, 1, 3, 5)),
+        (datetime(2026, 11, 1, 1, 30), utc(2026, 11, 1, 5, 30)),  # repeated hour: the first
+    ],
+)
+def test_parse_instant(value: object, expected: datetime) -> None:
+    parsed = parse_instant(value, ZoneInfo(NY))
+    assert parsed == expected and parsed.tzinfo is UTC
+
+
+def test_parse_instant_errors() -> None:
+    with pytest.raises(ValueError, match="'soon' is not an ISO 8601 time"):
+        parse_instant("soon", UTC)
+    with pytest.raises(TypeError, match="must be a str or datetime, got int"):
+        parse_instant(3, UTC)

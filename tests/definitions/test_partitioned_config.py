@@ -36,10 +36,10 @@ def test_a_job_with_a_partitioned_config_is_partitioned_like_it() -> None:
 
 
 def test_default_run_config() -> None:
-    assert default_run_config("j", None, "eu") == {}
-    assert default_run_config("j", {"ops": {}}, "eu") == {"ops": {}}
-    assert default_run_config("j", scheduled.day_config, None) == {}
-    assert default_run_config("j", lambda key: {"ops": {"k": key}}, "eu") == {"ops": {"k": "eu"}}
+    assert default_run_config(None, "eu") == {}
+    assert default_run_config({"ops": {}}, "eu") == {"ops": {}}
+    assert default_run_config(scheduled.day_config, None) == {}
+    assert default_run_config(lambda key: {"ops": {"k": key}}, "eu") == {"ops": {"k": "eu"}}
 
 
 def test_errors() -> None:

@@ -47,8 +47,8 @@ def test_a_decorated_schedule_stays_callable() -> None:
 @pytest.mark.parametrize(
     ("returned", "requests", "skip"),
     [
-        (RunRequest(run_key="a"), [RunRequest(run_key="a", run_config={"ops": {}})], None),
-        ([RunRequest(), RunRequest()], [RunRequest(run_config={"ops": {}})] * 2, None),
+        (RunRequest(run_key="a"), [RunRequest(run_key="a")], None),
+        ([RunRequest(), RunRequest()], [RunRequest()] * 2, None),
         ({"ops": {"x": {}}}, [RunRequest(run_config={"ops": {"x": {}}})], None),
         (SkipReason("quiet"), [], SkipReason("quiet")),
         (None, [], SkipReason(None)),
@@ -62,7 +62,6 @@ def test_evaluate_accepts_what_a_schedule_may_return(
     def fixed(context: Any) -> Any:
         return returned
 
-    fixed.run_config = {"ops": {}}  # the definition's config fills requests without one
     context = fixed.context_at(datetime(2026, 1, 1, tzinfo=timezone.utc))
     assert fixed.evaluate(context) == (requests, skip)
 
@@ -100,6 +99,11 @@ def test_a_function_without_context_is_called_without_one() -> None:
         ({"tags": {"bad key!": "x"}}, DagwrightInvalidTagError, "bad key!"),
         ({"job": "chain"}, DagwrightDefinitionError, "job must be a JobDefinition"),
         ({"run_config": [1]}, DagwrightDefinitionError, "run_config must be a dict"),
+        (
+            {"run_config": {}, "evaluation_fn": lambda: None},
+            DagwrightDefinitionError,
+            "run_config or evaluation_fn, not both",
+        ),
         ({"name": "has space"}, DagwrightDefinitionError, "must be a Python identifier"),
         ({"default_status": "SOMETIMES"}, ValueError, "SOMETIMES"),
     ],

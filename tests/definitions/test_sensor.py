@@ -24,14 +24,14 @@ from dagwright import (
 def test_a_decorated_sensor_stays_callable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(scheduled.FILES_ENV, "eu:a,us:b")
     context = build_sensor_context(cursor="0")
-    assert context.cursor == "0" and not context.cursor_updated
+    assert context.cursor == "0"
     produced = scheduled.files(context)
     assert isinstance(produced, Iterator)  # a generator stays one
     assert [r.run_key for r in produced] == ["eu:a", "us:b"]
-    assert context.cursor == "2" and context.cursor_updated
+    assert context.cursor == "2"
     assert scheduled.files.minimum_interval_seconds == 10
     assert scheduled.files.default_status is DefaultSensorStatus.STOPPED
-    assert scheduled.files.job_name == "regions"
+    assert scheduled.files.job.name == "regions"
 
 
 def test_evaluate_collects_yielded_requests(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from dagwright.runs.ticks import (
     InstigatorKind,
     InstigatorState,
@@ -52,6 +54,24 @@ def test_ticks_newest_first_with_a_cursor(storage: Storage) -> None:
     assert store.get_ticks("s", kind=SENSOR) == []
     assert [t.name for t in store.get_ticks(kind=SENSOR)] == ["other"]
     assert len(store.get_ticks()) == 3
+
+
+def test_latest_ticks_of_many_names_in_one_query(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = storage.schedules
+    made = {name: [store.create_tick(name, SENSOR, float(i)) for i in range(4)] for name in "abc"}
+    store.create_tick("a", SCHEDULE, 9.0)  # another kind
+    newest = store.get_latest_ticks(SENSOR, ["c", "a", "gone"], 3)
+    assert list(newest) == ["c", "a", "gone"]
+    assert newest["a"] == made["a"][:0:-1] and newest["c"] == made["c"][:0:-1]
+    assert newest["gone"] == []
+    assert store.get_latest_ticks(SENSOR, ["a"], 0) == {"a": []}
+    assert store.get_latest_ticks(SENSOR, [], 3) == {}
+    monkeypatch.setattr("dagwright.storage.schedules._NAMES_PER_QUERY", 2)
+    assert store.get_latest_ticks(SENSOR, ["a", "b", "c"], 1) == {
+        name: [ticks[-1]] for name, ticks in made.items()
+    }
 
 
 def test_run_keys_are_used_once_per_sensor(storage: Storage) -> None:

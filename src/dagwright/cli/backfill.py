@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import click
 
@@ -25,6 +24,8 @@ from dagwright.runs.backfills import Backfill, BackfillStatus
 
 #: How often ``--wait`` reads the backfill's progress (seconds).
 POLL_SECONDS = 0.5
+#: ``--wait`` warns when no daemon's backfill loop has recorded a pass for this long (s).
+DAEMON_SILENT_SECONDS = 30.0
 
 
 def select_keys(
@@ -76,7 +77,12 @@ def _position(job: JobDefinition, every: list[str], key: str | None, default: in
 @click.option("--all", "all_keys", is_flag=True, help="Every partition.")
 @click.option("--tags", "tags_json", help='Tags of every run as JSON: \'{"team": "docs"}\'.')
 @click.option("--tag", "tag_pairs", multiple=True, help="A tag key=value (repeatable).")
-@click.option("--wait", is_flag=True, help="Show progress until every run has ended.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Show progress until the backfill ends; exit 1 unless it COMPLETED (every run "
+    "succeeded). Without a running `dagwright daemon` it waits forever (a warning says so).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the backfill as JSON.")
 def backfill_job(
     python_file: str | None,
@@ -92,25 +98,46 @@ def backfill_job(
     as_json: bool,
 ) -> None:
     """Backfill a partitioned job: one run per partition, submitted through the queue by
-    `dagwright daemon`, tagged dagwright/backfill and dagwright/partition."""
+    `dagwright daemon`, tagged dagwright/backfill and dagwright/partition.
+
+    With --wait it exits 0 once the backfill COMPLETED (every run succeeded), 1 if it FAILED
+    or was CANCELED; it polls until then, forever if no daemon runs."""
     job = pick_job(load_code(python_file, module), job_name)
     keys = select_keys(job, partitions, from_key, to_key, all_keys)
     tags = parse_tags(tags_json, tag_pairs)
     with open_instance() as instance:
         backfill_id = instance.launch_backfill(job, keys, tags=tags)
-        backfill = instance.get_backfill(backfill_id)
-        assert backfill is not None
         if not as_json:
+            stored = keys if keys is not None else _require(instance, backfill_id).partition_keys
             click.echo(
-                f"backfill {backfill_id} of {job.name}: {len(backfill.partition_keys)} "
+                f"backfill {backfill_id} of {job.name}: {len(stored)} "
                 "partition(s), REQUESTED (the daemon submits its runs)"
             )
         if wait:
+            _warn_without_daemon(instance)
             backfill = _wait(instance, backfill_id, quiet=as_json)
+        elif as_json:
+            backfill = _require(instance, backfill_id)
     if as_json:
         echo_json(backfill.to_json())
     if wait:
         click.get_current_context().exit(0 if backfill.status is BackfillStatus.COMPLETED else 1)
+
+
+def _warn_without_daemon(instance: Instance) -> None:
+    """One line on stderr when no daemon's backfill loop beat lately: nothing submits the
+    runs, and ``--wait`` waits until a daemon does."""
+    from dagwright.daemon.backfills import BackfillDaemon
+
+    beats = [
+        b.heartbeat_at for b in instance.get_daemon_heartbeats() if b.name == BackfillDaemon.name
+    ]
+    if not beats or time.time() - beats[0] > DAEMON_SILENT_SECONDS:
+        click.echo(
+            f"Warning: no `dagwright daemon` has run backfills in the last "
+            f"{DAEMON_SILENT_SECONDS:g} s; waiting until one submits the runs (Ctrl-C to stop)",
+            err=True,
+        )
 
 
 def _wait(instance: Instance, backfill_id: str, *, quiet: bool) -> Backfill:
@@ -146,8 +173,8 @@ def _require(instance: Instance, backfill_id: str) -> Backfill:
 
 
 def _progress_text(backfill: Backfill) -> str:
-    data: dict[str, Any] = backfill.to_json()["progress"]
-    return " ".join(f"{k} {v}" for k, v in data.items())
+    assert backfill.progress is not None  # the instance counts it for every backfill it gives
+    return " ".join(f"{k} {v}" for k, v in backfill.progress.to_json().items())
 
 
 @click.group("backfill")

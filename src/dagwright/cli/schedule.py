@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TypeVar
 
 import click
 
 from dagwright.cli.common import code_options, echo_json, format_time, load_code, open_instance
 from dagwright.definitions.container import Definitions
-from dagwright.definitions.cron import zone
+from dagwright.definitions.cron import parse_instant
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
 from dagwright.instance import Instance
@@ -19,38 +21,21 @@ from dagwright.runs.ticks import (
     InstigatorStatus,
     Tick,
     TickStatus,
-    instigator_json,
 )
 
 #: Tick statuses shown per schedule or sensor in ``list``'s table (``--json`` has them all).
 SHOWN_TICKS = 5
 
 Instigator = ScheduleDefinition | SensorDefinition
-
-
-def _defined(definitions: Definitions, kind: InstigatorKind) -> dict[str, Instigator]:
-    if kind is InstigatorKind.SCHEDULE:
-        return dict(definitions.schedules)
-    return dict(definitions.sensors)
-
-
-def _get(definitions: Definitions, kind: InstigatorKind, name: str) -> Instigator:
-    if kind is InstigatorKind.SCHEDULE:
-        return definitions.get_schedule(name)
-    return definitions.get_sensor(name)
+F = TypeVar("F", bound=Callable[..., None])
 
 
 def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None:
-    defined = _defined(definitions, kind)
     with open_instance() as instance:
-        states = instance.get_instigator_states(kind, definitions=definitions)
-        rows = [
-            (defined[s.name], s, instance.get_ticks(s.name, kind=kind, limit=RECENT_TICKS))
-            for s in states
-        ]
+        rows = instance.get_instigators(definitions, kind, ticks=RECENT_TICKS)
     if as_json:
         now = time.time()
-        echo_json({f"{kind.value}s": [instigator_json(d, s, t, now) for d, s, t in rows]})
+        echo_json({f"{kind.value}s": [row.to_json(now) for row in rows]})
         return
     from rich.table import Table
 
@@ -58,7 +43,8 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
 
     when = "cron" if kind is InstigatorKind.SCHEDULE else "every"
     table = Table(kind.value, "status", "job", when, "last tick", "recent ticks (newest first)")
-    for d, state, ticks in rows:
+    for row in rows:
+        d, ticks = row.definition, row.ticks
         timing = (
             f"{d.cron_schedule} ({d.execution_timezone})"
             if isinstance(d, ScheduleDefinition)
@@ -67,7 +53,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
         last = f"{format_time(ticks[0].timestamp)} {ticks[0].describe()}" if ticks else "-"
         table.add_row(
             d.name,
-            state.status.value,
+            row.state.status.value,
             d.job.name,
             timing,
             last,
@@ -77,7 +63,8 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
 
 
 def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, running: bool) -> None:
-    _get(definitions, kind, name)  # an unknown name is bad input: nothing stored
+    # checked before the instance is opened: an unknown name leaves a fresh home uncreated
+    definitions.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
     with open_instance() as instance:
         state = instance.set_instigator_status(name, kind, status)
@@ -85,26 +72,26 @@ def _set_status(kind: InstigatorKind, definitions: Definitions, name: str, runni
 
 
 def parse_at(text: str | None, defined: ScheduleDefinition) -> datetime:
-    """``--at``: ISO 8601; a time without offset is wall-clock time in the schedule's time
-    zone. Without it: the schedule's latest tick at or before now."""
-    if text is None:
-        return defined.cron.latest_at(datetime.now(timezone.utc))
-    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-    try:
-        when = datetime.fromisoformat(iso)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=zone(defined.execution_timezone, defined.name))
-    return when.astimezone(timezone.utc)
+    """The tick ``schedule tick --at`` evaluates: the schedule's latest cron time at or
+    before the instant ``text`` (see :func:`~dagwright.definitions.cron.parse_instant`; no
+    offset: wall-clock time in the schedule's time zone), or before now without it. That
+    is the tick the daemon would evaluate at that instant, so two instants between the
+    same cron times are one tick (and one set of runs)."""
+    when = datetime.now(timezone.utc)
+    if text is not None:
+        try:
+            when = parse_instant(text, defined.cron.tz)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--at") from None
+    return defined.cron.latest_at(when)
 
 
 def _tick(
     kind: InstigatorKind, definitions: Definitions, name: str, at: str | None, as_json: bool
 ) -> None:
-    defined = _get(definitions, kind, name)
+    evaluate = _evaluator(definitions.get_instigator(kind, name), at)
     with open_instance() as instance:
-        tick = _evaluate(instance, defined, at)
+        tick = evaluate(instance)
     if as_json:
         echo_json(tick.to_json())
     else:
@@ -116,16 +103,27 @@ def _tick(
     click.get_current_context().exit(1 if tick.status is TickStatus.FAILURE else 0)
 
 
-def _evaluate(instance: Instance, defined: Instigator, at: str | None) -> Tick:
+def _evaluator(defined: Instigator, at: str | None) -> Callable[[Instance], Tick]:
+    """How to tick ``defined``; ``--at`` is read here, before an instance is opened (bad
+    input stores nothing)."""
     if isinstance(defined, ScheduleDefinition):
         from dagwright.daemon.schedules import tick_schedule
 
-        return tick_schedule(instance, defined, parse_at(at, defined))
+        schedule, when = defined, parse_at(at, defined)
+        return lambda instance: tick_schedule(instance, schedule, when)
     from dagwright.daemon.sensors import tick_sensor
 
-    if at is not None:
-        raise click.UsageError("--at is for schedules; a sensor is evaluated now")
-    return tick_sensor(instance, defined, time.time())
+    sensor = defined
+    return lambda instance: tick_sensor(instance, sensor, time.time())
+
+
+def _at_option(kind: InstigatorKind) -> Callable[[F], F]:
+    """``--at`` of ``schedule tick``; a sensor is evaluated now and takes none."""
+    if kind is InstigatorKind.SENSOR:
+        return lambda command: command
+    return click.option(
+        "--at", help="Evaluate the latest cron time at or before this ISO 8601 time."
+    )
 
 
 def _group(kind: InstigatorKind) -> click.Group:
@@ -157,8 +155,8 @@ def _group(kind: InstigatorKind) -> click.Group:
         ""
         if kind is InstigatorKind.SENSOR
         else (
-            " --at ISO-8601 gives the tick time (no offset: the schedule's time zone; default:"
-            " the latest cron time)."
+            " The tick is the latest cron time at or before --at ISO-8601 (no offset: the"
+            " schedule's time zone; default: now), the one the daemon would evaluate then."
         )
     )
 
@@ -169,12 +167,14 @@ def _group(kind: InstigatorKind) -> click.Group:
     )
     @code_options
     @click.argument("name")
-    @click.option(
-        "--at", "at", help="Tick time, ISO 8601 (schedules).", hidden=kind.value == "sensor"
-    )
+    @_at_option(kind)
     @click.option("--json", "as_json", is_flag=True, help="Print the tick as JSON.")
     def tick_command(
-        python_file: str | None, module: str | None, name: str, at: str | None, as_json: bool
+        python_file: str | None,
+        module: str | None,
+        name: str,
+        as_json: bool,
+        at: str | None = None,
     ) -> None:
         _tick(kind, load_code(python_file, module), name, at, as_json)
 

@@ -28,21 +28,30 @@ if TYPE_CHECKING:
 _KIND = InstigatorKind.SENSOR
 
 
-def tick_sensor(instance: Instance, sensor: SensorDefinition, now: float) -> Tick:
+def tick_sensor(
+    instance: Instance,
+    sensor: SensorDefinition,
+    now: float,
+    state: InstigatorState | None = None,
+) -> Tick:
     """Evaluate ``sensor`` once as of ``now`` and submit the runs it asks for.
 
     The tick is stored STARTED first; a tick left STARTED by a crash is taken up again
     (same tick id, so runs without a run key get the same ids; runs with one are found by
     their key). The cursor is kept only when the tick does not fail.
 
+    Args:
+        state: the sensor's state, if the caller has just read it (else it is read).
+
     Returns:
         The stored tick: SUCCESS (new runs), SKIPPED (none, or only used run keys) or
         FAILURE (the error and traceback).
     """
     store = instance.storage.schedules
-    state = store.get_state(sensor.name, _KIND) or InstigatorState(
-        sensor.name, _KIND, InstigatorStatus(sensor.default_status.value), stored=False
-    )
+    if state is None:
+        state = store.get_state(sensor.name, _KIND) or InstigatorState(
+            sensor.name, _KIND, InstigatorStatus(sensor.default_status.value), stored=False
+        )
     latest = store.get_ticks(sensor.name, kind=_KIND, limit=1)
     resumed = bool(latest) and latest[0].status is TickStatus.STARTED
     tick = latest[0] if resumed else store.create_tick(sensor.name, _KIND, now)
@@ -147,7 +156,7 @@ class SensorDaemon:
             if last is not None and now - last < sensor.minimum_interval_seconds:
                 continue
             try:
-                tick = tick_sensor(self._instance, sensor, now)
+                tick = tick_sensor(self._instance, sensor, now, state)
             except Exception:  # storage trouble: log, and try again next pass
                 log.exception("sensors: %s: tick failed", sensor.name)
                 continue

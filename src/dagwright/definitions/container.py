@@ -6,11 +6,16 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dagwright.definitions.job import JobDefinition
-from dagwright.errors import DagwrightCodeLoadError, DagwrightDefinitionError
+from dagwright.errors import (
+    DagwrightCodeLoadError,
+    DagwrightDefinitionError,
+    DagwrightNotFoundError,
+)
 
 if TYPE_CHECKING:
     from dagwright.definitions.schedule import ScheduleDefinition
     from dagwright.definitions.sensor import SensorDefinition
+    from dagwright.runs.ticks import InstigatorKind
 
 
 T = TypeVar("T")
@@ -84,21 +89,39 @@ class Definitions:
         """
         return _get(self._jobs, name, "job")
 
+    def instigators(
+        self, kind: InstigatorKind
+    ) -> Mapping[str, ScheduleDefinition | SensorDefinition]:
+        """The schedules or the sensors by name, in the order given."""
+        from dagwright.runs.ticks import InstigatorKind  # loaded already: the caller has a kind
+
+        return self._schedules if kind is InstigatorKind.SCHEDULE else self._sensors
+
+    def get_instigator(
+        self, kind: InstigatorKind, name: str
+    ) -> ScheduleDefinition | SensorDefinition:
+        """The schedule or sensor (as ``kind`` says) with this name.
+
+        Raises:
+            DagwrightNotFoundError: there is none (``what`` is the kind).
+        """
+        return _find(self.instigators(kind), kind.value, name)
+
     def get_schedule(self, name: str) -> ScheduleDefinition:
         """The schedule with this name.
 
         Raises:
-            DagwrightCodeLoadError: there is none; the message lists the schedules.
+            DagwrightNotFoundError: there is none.
         """
-        return _get(self._schedules, name, "schedule")
+        return _find(self._schedules, "schedule", name)
 
     def get_sensor(self, name: str) -> SensorDefinition:
         """The sensor with this name.
 
         Raises:
-            DagwrightCodeLoadError: there is none; the message lists the sensors.
+            DagwrightNotFoundError: there is none.
         """
-        return _get(self._sensors, name, "sensor")
+        return _find(self._sensors, "sensor", name)
 
 
 def _by_name(items: Iterable[object], kind: type, what: str) -> dict[str, Any]:
@@ -121,3 +144,10 @@ def _get(items: Mapping[str, T], name: str, what: str) -> T:
     except KeyError:
         known = ", ".join(items) or "none"
         raise DagwrightCodeLoadError(f"no {what} named {name!r} ({what}s: {known})") from None
+
+
+def _find(items: Mapping[str, T], what: str, name: str) -> T:
+    try:
+        return items[name]
+    except KeyError:
+        raise DagwrightNotFoundError(what, name) from None

@@ -12,22 +12,26 @@ walks naive local times); each matching wall-clock time becomes one real instant
   runs once that day, not zero times. Should two wall-clock times land on one instant,
   they are one tick.
 
-Instants are aware UTC datetimes. Pure functions of their arguments; no clock is read.
+Instants are aware UTC datetimes; :func:`parse_instant` reads one from text (for
+``schedule tick --at`` and the time partitions' start and end). Pure functions of their
+arguments; no clock is read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagwright.errors import DagwrightDefinitionError
 
-__all__ = ["CronSchedule", "zone"]
+__all__ = ["CronSchedule", "parse_instant", "zone"]
 
 _UTC = timezone.utc
 #: Wider than any daylight-saving shift: how far candidates are read around an instant.
 _SLACK = timedelta(hours=3)
+#: Formats :func:`parse_instant` tries before ISO 8601.
+_FORMATS = ("%Y-%m-%d", "%Y-%m-%d-%H:%M")
 
 
 def zone(name: object, what: str) -> ZoneInfo:
@@ -42,6 +46,42 @@ def zone(name: object, what: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise DagwrightDefinitionError(f"{what}: unknown time zone {name!r}") from exc
+
+
+def parse_instant(value: object, tz: tzinfo) -> datetime:
+    """The instant ``value`` names, as an aware UTC datetime.
+
+    A str is ``YYYY-MM-DD``, ``YYYY-MM-DD-HH:MM`` or ISO 8601 (a trailing ``Z`` is UTC); a
+    ``date`` is its midnight. A time without an offset is wall-clock time in ``tz``.
+
+    Raises:
+        ValueError: a str in none of these forms (the message quotes it).
+        TypeError: neither a str nor a date.
+    """
+    if isinstance(value, str):
+        value = _parse(value)
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise TypeError(f"must be a str or datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(_UTC)
+
+
+def _parse(text: str) -> datetime:
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            pass
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 time, YYYY-MM-DD or YYYY-MM-DD-HH:MM"
+        ) from None
 
 
 class CronSchedule:
@@ -116,16 +156,6 @@ class CronSchedule:
                 best, best_wall = tick, wall
         assert best is not None
         return best
-
-    def ticks_between(self, start: datetime, end: datetime) -> list[datetime]:
-        """Every tick in ``(start, end]``, oldest first, each instant once."""
-        ticks: list[datetime] = []
-        current = _aware(start)
-        while True:
-            current = self.next_after(current)
-            if current > _aware(end):
-                return ticks
-            ticks.append(current)
 
 
 def _aware(instant: datetime) -> datetime:

@@ -9,10 +9,11 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.schedule import ScheduleDefinition
+from dagwright.definitions.sensor import SensorDefinition
 from dagwright.errors import DagwrightCodeLoadError, DagwrightError
 from dagwright.runs.models import CodePointer
 
@@ -83,19 +84,11 @@ def definitions_of(module: ModuleType) -> Definitions:
         return found[0]
     values = list(vars(module).values())
     jobs = {v.name: v for v in values if isinstance(v, JobDefinition)}
-    schedules = _instances(values, "dagwright.definitions.schedule", "ScheduleDefinition")
-    sensors = _instances(values, "dagwright.definitions.sensor", "SensorDefinition")
+    schedules = [v for v in values if isinstance(v, ScheduleDefinition)]
+    sensors = [v for v in values if isinstance(v, SensorDefinition)]
     if not jobs and not schedules and not sensors:
         raise DagwrightCodeLoadError(f"{_label(module)} defines no Definitions and no job")
     return Definitions(jobs=jobs.values(), schedules=schedules, sensors=sensors)
-
-
-def _instances(values: list[object], module: str, name: str) -> list[Any]:
-    """The values that are instances of ``module.name``; none (and no import) when nothing
-    has imported that module, so a file of jobs only pays for jobs."""
-    loaded = sys.modules.get(module)
-    kind = getattr(loaded, name, None) if loaded is not None else None
-    return [v for v in values if kind is not None and isinstance(v, kind)]
 
 
 def _label(module: ModuleType) -> str:

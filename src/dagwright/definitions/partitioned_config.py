@@ -82,7 +82,7 @@ def partitioned_config(
     return decorate
 
 
-def default_run_config(job_name: str, config: object, partition_key: str | None) -> dict[str, Any]:
+def default_run_config(config: object, partition_key: str | None) -> dict[str, Any]:
     """The run config a run gets when it gives none: the job's ``config`` dict, or its
     partitioned config (a ``PartitionedConfig`` or a plain ``fn(partition_key)``) for the
     run's partition (``{}`` for a run without one).

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dagwright.definitions.cron import parse_instant
 from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidPartitionError
 
 __all__ = [
@@ -26,9 +27,6 @@ _UTC = timezone.utc
 
 #: How many keys a ``StaticPartitionsDefinition`` repr shows before it abbreviates.
 REPR_MAX_KEYS = 10
-
-#: Formats accepted for ``start_date``/``end_date`` strings before ISO 8601 is tried.
-_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d-%H:%M")
 
 #: The end of a listing that no later window can change (the end date has passed).
 _FOREVER = datetime.max
@@ -398,33 +396,11 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _instant(value: object, tz: ZoneInfo, what: str) -> datetime:
-    """Return ``value`` as a naive UTC datetime; naive input is wall-clock time in ``tz``."""
-    if isinstance(value, str):
-        value = _parse_date(value, what)
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if not isinstance(value, datetime):
-        raise DagwrightDefinitionError(
-            f"{what} must be a str or datetime, got {type(value).__name__}"
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=tz)
-    return value.astimezone(_UTC).replace(tzinfo=None)
-
-
-def _parse_date(text: str, what: str) -> datetime:
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            pass
-    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    """Return ``value`` as a naive UTC datetime (read by :func:`parse_instant`)."""
     try:
-        return datetime.fromisoformat(iso)
-    except ValueError:
-        raise DagwrightDefinitionError(
-            f"{what} {text!r} is not YYYY-MM-DD, YYYY-MM-DD-HH:MM or an ISO 8601 time"
-        ) from None
+        return parse_instant(value, tz).replace(tzinfo=None)
+    except (TypeError, ValueError) as error:
+        raise DagwrightDefinitionError(f"{what} {error}") from None
 
 
 def _now(current_time: datetime | None) -> datetime:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
-from dagwright.definitions.cron import CronSchedule, zone
+from dagwright.definitions.cron import CronSchedule
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.op import _check_name
 from dagwright.definitions.run_request import (
@@ -84,7 +84,7 @@ class ScheduleDefinition:
         name: unique among schedules (default: ``<job>_schedule``, or the function name).
         cron_schedule: five-field cron, matched on wall-clock time in ``execution_timezone``.
         job: the job to run.
-        run_config: config of each run (default: the job's).
+        run_config: config of each run (default: the job's); not with ``evaluation_fn``.
         tags: tags of each run, merged over the job's.
         execution_timezone: IANA name (default ``UTC``).
         default_status: ``RUNNING`` or ``STOPPED`` (default) until started or stopped.
@@ -121,17 +121,17 @@ class ScheduleDefinition:
         self.cron_schedule = cron_schedule
         if run_config is not None and not isinstance(run_config, Mapping):
             raise DagwrightDefinitionError(f"{what}: run_config must be a dict")
+        if run_config is not None and evaluation_fn is not None:
+            raise DagwrightDefinitionError(
+                f"{what}: give run_config or evaluation_fn, not both (the function's "
+                "RunRequests carry their run config)"
+            )
         self.run_config = run_config
         self.tags = _definition_tags(tags, what)
         self.default_status = DefaultScheduleStatus(default_status)
         self.description = description
         self._fn = evaluation_fn
         self._fn_takes_context = evaluation_fn is not None and takes_context(evaluation_fn, what)
-
-    @property
-    def job_name(self) -> str:
-        """The name of the job it runs."""
-        return self.job.name
 
     def next_tick_after(self, now: float) -> float:
         """When the schedule next ticks after ``now`` (its cron in its time zone); both
@@ -156,37 +156,19 @@ class ScheduleDefinition:
             DagwrightDefinitionError: it returned something that is not a request.
             Exception: whatever the user's function raised (the tick records it).
         """
-        requests, skip = collect_requests(
-            self(context), f"schedule {self.name!r}", config_dicts=True
-        )
-        if self.run_config is not None:
-            requests = [
-                r if r.run_config is not None else _with_config(r, self.run_config)
-                for r in requests
-            ]
-        return requests, skip
+        return collect_requests(self(context), f"schedule {self.name!r}", config_dicts=True)
 
     def context_at(
         self, tick: datetime, instance: Instance | None = None
     ) -> ScheduleEvaluationContext:
         """The context of the tick at instant ``tick``, in the schedule's time zone."""
-        local = tick.astimezone(zone(self.execution_timezone, self.name))
-        return ScheduleEvaluationContext(local, instance)
+        return ScheduleEvaluationContext(tick.astimezone(self.cron.tz), instance)
 
     def __repr__(self) -> str:
         return (
             f"ScheduleDefinition({self.name!r}, cron_schedule={self.cron_schedule!r}, "
             f"job={self.job.name!r}, execution_timezone={self.execution_timezone!r})"
         )
-
-
-def _with_config(request: RunRequest, config: Mapping[str, Any]) -> RunRequest:
-    return RunRequest(
-        run_key=request.run_key,
-        run_config=config,
-        tags=request.tags,
-        partition_key=request.partition_key,
-    )
 
 
 def _definition_tags(tags: Mapping[str, object] | None, what: str) -> dict[str, str]:

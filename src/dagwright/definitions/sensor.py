@@ -53,7 +53,7 @@ class SensorEvaluationContext:
         instance: the instance the tick runs in (None in unit tests).
     """
 
-    __slots__ = ("_cursor", "_cursor_updated", "instance", "last_tick_time")
+    __slots__ = ("_cursor", "instance", "last_tick_time")
 
     def __init__(
         self,
@@ -62,7 +62,6 @@ class SensorEvaluationContext:
         instance: Instance | None = None,
     ) -> None:
         self._cursor = cursor
-        self._cursor_updated = False
         self.last_tick_time = last_tick_time
         self.instance = instance
 
@@ -70,11 +69,6 @@ class SensorEvaluationContext:
     def cursor(self) -> str | None:
         """The sensor's cursor (as updated during this evaluation)."""
         return self._cursor
-
-    @property
-    def cursor_updated(self) -> bool:
-        """Whether the function called :meth:`update_cursor`."""
-        return self._cursor_updated
 
     def update_cursor(self, cursor: str | None) -> None:
         """Store ``cursor`` for the next evaluation (kept only if the tick succeeds).
@@ -87,7 +81,6 @@ class SensorEvaluationContext:
                 f"a sensor cursor must be a str, got {type(cursor).__name__}"
             )
         self._cursor = cursor
-        self._cursor_updated = True
 
 
 def build_sensor_context(
@@ -147,11 +140,6 @@ class SensorDefinition:
         self.description = description
         self._fn = evaluation_fn
         self._fn_takes_context = takes_context(evaluation_fn, what)
-
-    @property
-    def job_name(self) -> str:
-        """The name of the job it runs."""
-        return self.job.name
 
     def __call__(self, context: SensorEvaluationContext | None = None) -> Any:
         """Call the sensor's function; returns what it returns (a generator stays one)."""

@@ -166,7 +166,7 @@ def prepare_run(
     if run_config is not None:
         config = dict(run_config)
     else:
-        config = default_run_config(job.name, job.config, partition_key)
+        config = default_run_config(job.config, partition_key)
     op_configs = resolve_op_configs(job, config, plan.step_keys)
     if origin is not None:
         system_tags.update(origin.system_tags)

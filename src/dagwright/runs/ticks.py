@@ -167,6 +167,26 @@ class InstigatorState:
         }
 
 
+@dataclass(frozen=True)
+class Instigator:
+    """A schedule or sensor of the loaded code with its state and newest ticks
+    (:meth:`dagwright.Instance.get_instigators`).
+
+    Attributes:
+        definition: the schedule or sensor.
+        state: its stored state (or the one its ``default_status`` gives).
+        ticks: its newest ticks, newest first.
+    """
+
+    definition: ScheduleDefinition | SensorDefinition
+    state: InstigatorState
+    ticks: list[Tick]
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        """As ``schedule|sensor list --json`` prints it (see :func:`instigator_json`)."""
+        return instigator_json(self.definition, self.state, self.ticks, now)
+
+
 #: How many of its latest ticks a schedule's or sensor's JSON includes (API and CLI alike).
 RECENT_TICKS: Final = 10
 

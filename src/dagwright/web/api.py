@@ -191,14 +191,14 @@ InstigatorName = Annotated[str, Path(description="A schedule or sensor of the lo
 
 def _instigators(web: WebContext, kind: InstigatorKind, name: str | None = None) -> Response:
     now = time.time()
-    found = [each.to_json(now) for each in web.instigators(kind, name=name, ticks=RECENT_TICKS)]
+    rows = web.instance.get_instigators(web.definitions, kind, name=name, ticks=RECENT_TICKS)
+    found = [row.to_json(now) for row in rows]
     return _json(found[0] if name is not None else {f"{kind.value}s": found})
 
 
 def _set_status(web: WebContext, kind: InstigatorKind, name: str, running: bool) -> Response:
-    web.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    web.instance.set_instigator_status(name, kind, status)
+    web.instance.set_instigator_status(name, kind, status, definitions=web.definitions)
     return _instigators(web, kind, name)
 
 

@@ -38,7 +38,7 @@ BACKFILLS_PAGE = 50
 
 def instigators_page(request: Request, web: WebContext, *, kind: InstigatorKind) -> Response:
     """Every schedule (or sensor): status toggle, timing, next tick, the latest ticks."""
-    rows = web.instigators(kind, ticks=LIST_TICKS)
+    rows = web.instance.get_instigators(web.definitions, kind, ticks=LIST_TICKS)
     return page(request, "instigators.html", kind=kind.value, rows=rows)
 
 
@@ -47,7 +47,7 @@ def instigator_page(request: Request, web: WebContext, *, kind: InstigatorKind) 
     ``?before=<tick_id>``) with links to their runs and collapsible tracebacks."""
     name = param(request, "name")
     before = _int(request.query_params.get("before"), "before")
-    [row] = web.instigators(kind, name=name, ticks=0)
+    [row] = web.instance.get_instigators(web.definitions, kind, name=name, ticks=0)
     ticks = web.instance.get_ticks(name, kind=kind, limit=PAGE_TICKS, before=before)
     older = ticks[-1].tick_id if len(ticks) == PAGE_TICKS else None
     return page(request, "instigator.html", kind=kind.value, row=row, ticks=ticks, older=older)
@@ -58,9 +58,8 @@ def set_status(
 ) -> Response:
     """Start or stop a schedule (or sensor), then go back to the page it was set from."""
     name = param(request, "name")
-    web.get_instigator(kind, name)
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    web.instance.set_instigator_status(name, kind, status)
+    web.instance.set_instigator_status(name, kind, status, definitions=web.definitions)
     return see_other(_local(dict(form(request)).get("next")) or f"/{kind.value}s")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -12,28 +12,11 @@ from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
 from dagwright.errors import DagwrightNotFoundError, DagwrightRunNotFoundError
 from dagwright.instance import Instance
-from dagwright.runs.ticks import InstigatorKind, InstigatorState, Tick, instigator_json
+from dagwright.runs.ticks import InstigatorKind
 
 if TYPE_CHECKING:
-    from dagwright.definitions.schedule import ScheduleDefinition
-    from dagwright.definitions.sensor import SensorDefinition
     from dagwright.runs.backfills import Backfill
     from dagwright.runs.models import Run
-
-    Defined = ScheduleDefinition | SensorDefinition
-
-
-@dataclass(frozen=True)
-class Instigator:
-    """A schedule or sensor of the loaded code with its state and recent ticks."""
-
-    definition: Defined
-    state: InstigatorState
-    ticks: list[Tick]
-
-    def to_json(self, now: float) -> dict[str, Any]:
-        """As ``schedule|sensor list --json`` prints it (see ``instigator_json``)."""
-        return instigator_json(self.definition, self.state, self.ticks, now)
 
 
 @dataclass(frozen=True)
@@ -78,23 +61,6 @@ class WebContext:
             raise DagwrightNotFoundError("backfill", backfill_id)
         return backfill
 
-    def defined(self, kind: InstigatorKind) -> Mapping[str, Defined]:
-        """The loaded schedules or sensors by name."""
-        if kind is InstigatorKind.SCHEDULE:
-            return self.definitions.schedules
-        return self.definitions.sensors
-
-    def get_instigator(self, kind: InstigatorKind, name: str) -> Defined:
-        """The loaded schedule or sensor named ``name``.
-
-        Raises:
-            DagwrightNotFoundError: none is loaded (``what`` is the kind).
-        """
-        found = self.defined(kind).get(name)
-        if found is None:
-            raise DagwrightNotFoundError(kind.value, name)
-        return found
-
     def check_instigator_name(self, name: str, kind: InstigatorKind | None = None) -> None:
         """Check that a schedule or sensor (of ``kind``, if given) is named ``name``.
 
@@ -102,32 +68,9 @@ class WebContext:
             DagwrightNotFoundError: none is loaded.
         """
         kinds = [kind] if kind is not None else list(InstigatorKind)
-        if not any(name in self.defined(each) for each in kinds):
+        if not any(name in self.definitions.instigators(each) for each in kinds):
             what = kind.value if kind is not None else "schedule or sensor"
             raise DagwrightNotFoundError(what, name)
-
-    def instigators(
-        self, kind: InstigatorKind, *, name: str | None = None, ticks: int = 5
-    ) -> list[Instigator]:
-        """The loaded schedules or sensors (or the one named ``name``) with their state
-        and their latest ``ticks`` ticks.
-
-        Raises:
-            DagwrightNotFoundError: ``name`` is given and none is loaded by that name.
-        """
-        if name is not None:
-            self.get_instigator(kind, name)
-        defined = self.defined(kind)
-        states = self.instance.get_instigator_states(kind, definitions=self.definitions)
-        return [
-            Instigator(
-                defined[state.name],
-                state,
-                self.instance.get_ticks(state.name, kind=kind, limit=ticks),
-            )
-            for state in states
-            if name is None or state.name == name
-        ]
 
 
 def web_context(request: Request) -> WebContext:
