@@ -135,3 +135,27 @@ def test_a_run_claimed_by_a_launcher_that_died_is_relaunched(instance: Instance)
     assert ended.status is RunStatus.SUCCESS
     assert "dagwright/failure_reason" not in ended.tags
     assert any("relaunched run worker" in e.message for e in instance.get_events("orphan"))
+
+
+def test_a_run_whose_launcher_died_after_recording_its_worker_is_relaunched(
+    instance: Instance,
+) -> None:
+    """The launcher recorded the worker (no pid yet) and died before starting it."""
+    from tests.jobs import simple
+
+    from dagwright import Event, EventType
+    from dagwright.definitions.loader import code_pointer_for
+
+    pointer = code_pointer_for(simple.chain)
+    instance.add_run(
+        Run("half", "chain", RunStatus.NOT_STARTED, created_at=time.time(), code_pointer=pointer)
+    )
+    instance.handle_event(Event("half", EventType.RUN_STARTING, time.time()))
+    assert instance.records.workers.claim("half", host="gone", now=time.time())
+    monitor = RunMonitorDaemon(instance, MonitorPolicy(stale_after=1, start_timeout=0.3))
+    monitor.run_iteration(time.time())  # claimed a moment ago: left alone
+    assert instance.records.workers.get("half").host == "gone"  # type: ignore[union-attr]
+    monitor.run_iteration(time.time() + 1)
+    ended = wait_finished(instance, "half")
+    assert ended.status is RunStatus.SUCCESS
+    assert any("relaunched run worker" in e.message for e in instance.get_events("half"))

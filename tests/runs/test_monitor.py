@@ -118,3 +118,14 @@ def test_a_run_long_queued_is_given_the_start_timeout_from_when_it_was_claimed()
     (found,) = verdicts([queued_long], {}, {}, NOW, POLICY, starting_since={"r": NOW - 31})
     assert found.action is Action.RELAUNCH
     assert verdicts([queued_long], {}, {}, NOW, POLICY, starting_since={"r": NOW - 1}) == []
+
+
+def test_a_claim_never_started_is_relaunched_after_the_start_timeout() -> None:
+    """A worker recorded without a pid is a claim whose claimant died before starting it."""
+    starting = run(RunStatus.STARTING, started=None)
+    claim = WorkerInfo("r", None, "host", NOW - 31, NOW - 31)
+    found = verdict_for(starting, claim, None, NOW, POLICY)
+    assert found is not None and found.action is Action.RELAUNCH
+    assert found.reason == "no run worker started within 30 s"
+    fresh = WorkerInfo("r", None, "host", NOW - 1, NOW - 1)
+    assert verdict_for(starting, fresh, None, NOW, POLICY) is None

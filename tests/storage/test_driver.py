@@ -110,6 +110,23 @@ def test_worker_rows_of_many_runs_are_read_in_chunks(
     assert records.workers.get("r1") is None
 
 
+def test_a_worker_is_claimed_once_and_a_stale_claim_is_taken_over(storage: Storage) -> None:
+    for run_id in ("r1", "r2"):
+        storage.runs.add_run(Run(run_id, "j", RunStatus.NOT_STARTED, created_at=0.0))
+    workers = storage.workers
+    assert workers.claim("r1", host="a", now=10.0)
+    assert not workers.claim("r1", host="b", now=11.0)  # claimed: no second worker
+    assert not workers.claim("r1", host="b", now=11.0, stale_before=5.0)  # not stale yet
+    assert workers.claim("r1", host="b", now=50.0, stale_before=40.0)  # its claimant died
+    assert not workers.claim("r1", host="c", now=50.0, stale_before=40.0)  # once only
+    claimed = workers.get("r1")
+    assert claimed is not None and (claimed.host, claimed.pid) == ("b", None)
+    workers.register("r2", pid=7, host="a", now=10.0)  # a started worker is never taken
+    assert not workers.claim("r2", host="b", now=50.0, stale_before=40.0)
+    with pytest.raises(DagwrightRunNotFoundError):
+        workers.claim("nope", host="a", now=1.0)
+
+
 def test_the_record_store_imports_no_sqlalchemy() -> None:
     code = (
         "import sys\n"

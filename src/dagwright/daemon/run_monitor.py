@@ -46,14 +46,14 @@ class RunMonitorDaemon:
             if r.status is RunStatus.STARTING and r.run_id not in workers
         }
         for verdict in verdicts(runs, workers, alive, now, self.policy, canceling, starting):
-            self._apply(verdict, workers.get(verdict.run.run_id))
+            self._apply(verdict, workers.get(verdict.run.run_id), now)
 
     def _since(self, run: Run, event_type: EventType) -> float:
         """When the run last entered a status (the time of that event)."""
         event = self._instance.records.events.last_event(run.run_id, [event_type])
         return event.timestamp if event is not None else run.created_at
 
-    def _apply(self, verdict: Verdict, worker: WorkerInfo | None) -> None:
+    def _apply(self, verdict: Verdict, worker: WorkerInfo | None, now: float) -> None:
         run, reason = verdict.run, verdict.reason
         log.info(
             "run_monitor: %s run %s (%s): %s",
@@ -67,14 +67,14 @@ class RunMonitorDaemon:
         elif verdict.action is Action.KILL:
             signal_worker(worker, signal.SIGKILL)
         if verdict.action is Action.RELAUNCH:
-            self._relaunch(run, reason)
+            self._relaunch(run, reason, stale_before=now - self.policy.start_timeout)
         elif verdict.action in (Action.FAIL, Action.TERMINATE):
             self._instance.fail_run(run.run_id, reason)
         else:
             self._instance.end_run(run.run_id, EventType.RUN_CANCELED, reason)
 
-    def _relaunch(self, run: Run, reason: str) -> None:
+    def _relaunch(self, run: Run, reason: str, *, stale_before: float) -> None:
         try:
-            self._instance.launcher.relaunch(run)
+            self._instance.launcher.relaunch(run, stale_before=stale_before)
         except DagwrightError as exc:
             self._instance.fail_run(run.run_id, f"{reason}, and it cannot be relaunched: {exc}")

@@ -51,9 +51,10 @@ class RunLauncher(Protocol):
         """
         ...
 
-    def relaunch(self, run: Run) -> bool:
+    def relaunch(self, run: Run, *, stale_before: float | None = None) -> bool:
         """Start a worker for a STARTING run that has none (its launcher died); whether
-        this call did (another may have first)."""
+        this call did (another may have first). A worker recorded before ``stale_before``
+        but never started (no pid) counts as none."""
         ...
 
     def terminate(self, run: Run, *, force: bool = False) -> bool:
@@ -107,14 +108,15 @@ class ProcessRunLauncher:
                 self._spares.append(self._spawn(home, None, home / "logs" / "standby.log"))
         return claimed
 
-    def relaunch(self, run: Run) -> bool:
+    def relaunch(self, run: Run, *, stale_before: float | None = None) -> bool:
         """Start a worker for a STARTING run whose launcher died between claiming it and
         starting its worker (the run monitor does this). Whoever first records a worker
-        for the run starts it; returns whether this call did."""
+        for the run starts it, and a claim made before ``stale_before`` that never got a
+        pid is taken over; returns whether this call started one."""
         home = self._home()
         require_code_pointer(run.job_name, run.code_pointer)
         if not self._instance.records.workers.claim(
-            run.run_id, host=socket.gethostname(), now=time.time()
+            run.run_id, host=socket.gethostname(), now=time.time(), stale_before=stale_before
         ):
             return False
         process = self._start(run, home, None)

@@ -83,10 +83,16 @@ def _worker_gone(
     policy: MonitorPolicy,
     starting_since: float | None,
 ) -> str | None:
-    if worker is None:
-        since = run.created_at if starting_since is None else starting_since
-        if run.status is RunStatus.STARTING and now - since > policy.start_timeout:
+    if run.status is RunStatus.STARTING and (worker is None or worker.pid is None):
+        # no worker started yet (a recorded worker without a pid is a claim)
+        if worker is not None:
+            since = worker.heartbeat_at
+        else:
+            since = run.created_at if starting_since is None else starting_since
+        if now - since > policy.start_timeout:
             return f"no run worker started within {policy.start_timeout:g} s"
+        return None
+    if worker is None:
         return None
     if alive is False:
         return "run worker died (its process exited without ending the run)"
@@ -121,7 +127,8 @@ def verdict_for(
             claimed; default: its creation time).
     """
     gone = _worker_gone(run, worker, alive, now, policy, starting_since)
-    if worker is None and gone is not None and run.status is RunStatus.STARTING:
+    never_started = worker is None or worker.pid is None
+    if never_started and gone is not None and run.status is RunStatus.STARTING:
         return Verdict(run, Action.RELAUNCH, gone)
     if run.status is RunStatus.CANCELING:
         if gone is not None:

@@ -17,9 +17,13 @@ _REGISTER_SQL: Final = (
     " ON CONFLICT (run_id) DO UPDATE SET pid = {pid}, host = {host}, started_at = {now},"
     " heartbeat_at = {now}"
 )
+#: Record a worker (no pid yet) for a run; a claim older than ``stale_before`` whose
+#: claimant never recorded a pid (it died before starting the worker) is taken over.
 _CLAIM_SQL: Final = (
     "INSERT INTO run_workers (run_id, pid, host, started_at, heartbeat_at)"
-    " VALUES ({run_id}, NULL, {host}, {now}, {now}) ON CONFLICT (run_id) DO NOTHING"
+    " VALUES ({run_id}, NULL, {host}, {now}, {now}) ON CONFLICT (run_id) DO UPDATE"
+    " SET host = {host}, started_at = {now}, heartbeat_at = {now}"
+    " WHERE run_workers.pid IS NULL AND run_workers.heartbeat_at < {stale_before}"
 )
 _BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
 _WORKER_COLUMNS: Final = "run_id, pid, host, started_at, heartbeat_at"
@@ -58,14 +62,20 @@ class WorkerStorage:
         """
         self._write_for_run(_REGISTER_SQL, {"run_id": run_id, "pid": pid, "host": host, "now": now})
 
-    def claim(self, run_id: str, *, host: str, now: float) -> bool:
+    def claim(
+        self, run_id: str, *, host: str, now: float, stale_before: float | None = None
+    ) -> bool:
         """Record a worker (pid not known yet) for a run that has none; whether this call
-        did (false when a worker is already recorded).
+        did (false when a worker is already recorded). With ``stale_before``, a claim made
+        before then that never got a pid (its claimant died before starting the worker)
+        is taken over. Two callers never both succeed.
 
         Raises:
             DagwrightRunNotFoundError: no such run.
         """
-        return self._write_for_run(_CLAIM_SQL, {"run_id": run_id, "host": host, "now": now}) == 1
+        before = float("-inf") if stale_before is None else stale_before
+        params = {"run_id": run_id, "host": host, "now": now, "stale_before": before}
+        return self._write_for_run(_CLAIM_SQL, params) == 1
 
     def _write_for_run(self, sql: str, params: dict[str, object]) -> int:
         """Run one statement on ``run_workers``; how many rows it wrote. The foreign key to
