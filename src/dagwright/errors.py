@@ -97,7 +97,7 @@ class DagwrightInvalidPartitionError(DagwrightError):
     """A partition key is not one of the job's partitions (or the job has none).
 
     Attributes:
-        partition_key: the key that was asked for.
+        partition_key: the key that was asked for ("" when the trouble is no one key).
         job_name: the job it was asked of.
     """
 
@@ -105,7 +105,8 @@ class DagwrightInvalidPartitionError(DagwrightError):
         self.partition_key = partition_key
         self.job_name = job_name
         self.rule = rule
-        super().__init__(f"partition {partition_key!r} of job {job_name!r}: {rule}")
+        where = f"partition {partition_key!r} of job" if partition_key else "job"
+        super().__init__(f"{where} {job_name!r}: {rule}")
 
 
 class DagwrightCodeLoadError(DagwrightError):
