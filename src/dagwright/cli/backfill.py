@@ -97,8 +97,9 @@ def backfill_job(
     wait: bool,
     as_json: bool,
 ) -> None:
-    """Backfill a partitioned job: one run per partition, submitted through the queue by
-    `dagwright daemon`, tagged dagwright/backfill and dagwright/partition.
+    """Backfill a partitioned job: one run per partition, submitted by `dagwright daemon`
+    (through the queue when run_queue is configured, else launched at once), tagged
+    dagwright/backfill and dagwright/partition.
 
     With --wait it exits 0 once the backfill COMPLETED (every run succeeded), 1 if it FAILED
     or was CANCELED; it polls until then, forever if no daemon runs."""

@@ -290,7 +290,7 @@ def list_backfills(
 @router.post("/backfills", status_code=201, response_model=schemas.BackfillOut)
 def create_backfill(web: Web, body: schemas.CreateBackfill) -> Response:
     """Launch a backfill of a partitioned job: one run per partition (null: every one),
-    submitted through the queue by the daemon."""
+    submitted by the daemon (through the queue when one is configured)."""
     job = web.get_job(body.job_name)
     try:
         backfill_id = web.instance.launch_backfill(job, body.partition_keys, tags=body.tags)
