@@ -6,7 +6,8 @@ import pytest
 from tests.jobs import scheduled
 
 from dagwright import Backfill, BackfillProgress, BackfillStatus, RunStatus
-from dagwright.runs.backfills import backfill_runs, new_backfill, next_status, origin_run_id
+from dagwright.runs.backfills import backfill_runs, new_backfill, next_status
+from dagwright.runs.request import origin_run_id
 
 REQUESTED = Backfill("b", "j", ("a", "b"))
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from dagwright.daemon.base import log
 from dagwright.daemon.ticks import error_of, finish, prepare_requests
 from dagwright.errors import DagwrightError
-from dagwright.runs.backfills import origin_run_id
+from dagwright.runs.request import origin_run_id
 from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick, TickStatus
 from dagwright.tags import SCHEDULE_NAME_TAG
 

@@ -16,7 +16,7 @@ from dagwright.daemon.ticks import error_of, finish, prepare_requests
 from dagwright.definitions.run_request import RunRequest
 from dagwright.definitions.sensor import SensorEvaluationContext
 from dagwright.errors import DagwrightError
-from dagwright.runs.backfills import origin_run_id
+from dagwright.runs.request import origin_run_id
 from dagwright.runs.ticks import InstigatorKind, InstigatorState, InstigatorStatus, Tick, TickStatus
 from dagwright.tags import SENSOR_NAME_TAG
 

@@ -181,15 +181,6 @@ def next_status(backfill: Backfill, progress: BackfillProgress) -> BackfillStatu
     return BackfillStatus.FAILED
 
 
-#: Namespace of the deterministic run ids of backfills, schedules and sensors.
-RUN_ID_NAMESPACE = uuid.UUID("6f1c1f5e-3b0a-4c1e-9a57-5d8a2f0c9b11")
-
-
-def origin_run_id(*parts: object) -> str:
-    """A run id that is the same each time the same parts ask for it (uuid5)."""
-    return str(uuid.uuid5(RUN_ID_NAMESPACE, "/".join(str(part) for part in parts)))
-
-
 def new_backfill(
     job: JobDefinition, partition_keys: Sequence[str] | None, tags: Mapping[str, object] | None
 ) -> Backfill:
@@ -249,7 +240,7 @@ def backfill_runs(job: JobDefinition, backfill: Backfill, keys: Sequence[str]) -
         DagwrightInvalidTagError, DagwrightInvalidConfigError,
         DagwrightInvalidPartitionError: a run would be refused.
     """
-    from dagwright.runs.request import RunOrigin, prepare_run
+    from dagwright.runs.request import RunOrigin, origin_run_id, prepare_run
 
     system = {BACKFILL_TAG: backfill.backfill_id}
     return [

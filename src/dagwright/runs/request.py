@@ -52,6 +52,15 @@ class PreparedRun:
     partitions_def: PartitionsDefinition | None = None
 
 
+#: Namespace of the deterministic run ids of backfills, schedules and sensors.
+RUN_ID_NAMESPACE = uuid.UUID("6f1c1f5e-3b0a-4c1e-9a57-5d8a2f0c9b11")
+
+
+def origin_run_id(*parts: object) -> str:
+    """A run id that is the same each time the same parts ask for it (uuid5)."""
+    return str(uuid.uuid5(RUN_ID_NAMESPACE, "/".join(str(part) for part in parts)))
+
+
 @dataclass(frozen=True)
 class RunOrigin:
     """Who asked for a run, when it was not a user: a schedule, a sensor or a backfill.
