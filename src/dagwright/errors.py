@@ -97,15 +97,15 @@ class DagwrightInvalidPartitionError(DagwrightError):
     """A partition key is not one of the job's partitions (or the job has none).
 
     Attributes:
-        partition_key: the key that was asked for ("" when the trouble is no one key).
+        partition_key: the key that was asked for (None when the trouble is no one key).
         job_name: the job it was asked of.
     """
 
-    def __init__(self, partition_key: str, job_name: str, rule: str) -> None:
+    def __init__(self, partition_key: str | None, job_name: str, rule: str) -> None:
         self.partition_key = partition_key
         self.job_name = job_name
         self.rule = rule
-        where = f"partition {partition_key!r} of job" if partition_key else "job"
+        where = "job" if partition_key is None else f"partition {partition_key!r} of job"
         super().__init__(f"{where} {job_name!r}: {rule}")
 
 

@@ -48,7 +48,7 @@ def select_keys(
             raise click.BadParameter("give at least one key", param_hint="--partitions")
         return keys
     if job.partitions_def is None:
-        raise DagwrightInvalidPartitionError("", job.name, "the job is not partitioned")
+        raise DagwrightInvalidPartitionError(None, job.name, "the job is not partitioned")
     every = job.partitions_def.get_partition_keys()
     start = _position(job, every, from_key, 0)
     end = _position(job, every, to_key, len(every) - 1)

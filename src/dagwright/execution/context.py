@@ -119,7 +119,9 @@ class OpExecutionContext:
         """
         key = self.run.partition_key
         if key is None:
-            raise DagwrightInvalidPartitionError("", self.run.job_name, "this run has no partition")
+            raise DagwrightInvalidPartitionError(
+                None, self.run.job_name, "this run has no partition"
+            )
         return key
 
     @property

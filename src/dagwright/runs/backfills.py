@@ -212,7 +212,7 @@ def new_backfill(
 def _backfill_keys(job: JobDefinition, partition_keys: Sequence[str] | None) -> list[str]:
     partitions = job.partitions_def
     if partitions is None:
-        raise DagwrightInvalidPartitionError("", job.name, "the job is not partitioned")
+        raise DagwrightInvalidPartitionError(None, job.name, "the job is not partitioned")
     if isinstance(partition_keys, str):
         raise DagwrightInvalidPartitionError(
             partition_keys, job.name, "partition_keys must be a list of keys, not one str"
@@ -220,7 +220,7 @@ def _backfill_keys(job: JobDefinition, partition_keys: Sequence[str] | None) -> 
     every = partitions.get_partition_keys()
     keys = every if partition_keys is None else list(partition_keys)
     if not keys:
-        raise DagwrightInvalidPartitionError("", job.name, "a backfill needs at least one key")
+        raise DagwrightInvalidPartitionError(None, job.name, "a backfill needs at least one key")
     known = set(every)
     seen: set[str] = set()
     for key in keys:

@@ -295,7 +295,7 @@ def create_backfill(web: Web, body: schemas.CreateBackfill) -> Response:
     try:
         backfill_id = web.instance.launch_backfill(job, body.partition_keys, tags=body.tags)
     except DagwrightInvalidPartitionError as exc:
-        field = "partition_keys" if exc.partition_key else "job_name"
+        field = "job_name" if exc.partition_key is None else "partition_keys"
         raise from_dagwright(exc, field) from None
     return _json(web.get_backfill(backfill_id).to_json(), 201)
 
