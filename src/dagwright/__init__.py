@@ -5,10 +5,8 @@ Everything a user needs is imported from here. Names are loaded on first access,
 Celery, and ``from dagwright import op, job`` loads only the definitions.
 """
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
@@ -26,7 +24,7 @@ from dagwright.errors import (
     DagwrightUserCodeError,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from dagwright.definitions.composition import Node, NodeOutput
     from dagwright.definitions.config import Config
     from dagwright.definitions.container import Definitions
@@ -210,11 +208,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'dagwright' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 

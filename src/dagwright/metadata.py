@@ -172,7 +172,7 @@ class MetadataValue:
     def __hash__(self) -> builtins.int:
         return hash((type(self), self.value))
 
-    def __reduce__(self) -> tuple[type[MetadataValue], tuple[Any]]:
+    def __reduce__(self) -> tuple[builtins.type[MetadataValue], tuple[Any]]:
         # Frozen slots refuse pickle's and copy's setattr: rebuild through the constructor.
         return type(self), (self.value,)
 
