@@ -90,14 +90,29 @@ class InProcessExecution:
             self._interrupted(exc)
             raise
         if not_done:
-            self.emit(
-                EventType.RUN_FAILURE,
-                message=f"steps failed: {', '.join(sorted(not_done))}",
-                level="ERROR",
-                data={"failed_steps": sorted(not_done)},
-            )
+            self._run_failed(not_done)
         else:
             self.emit(EventType.RUN_SUCCESS, message="all steps succeeded")
+
+    def _run_failed(self, not_done: set[str]) -> None:
+        """RUN_FAILURE naming the steps that failed apart from those skipped after them."""
+        skipped = sorted(
+            key
+            for key in not_done
+            if any(
+                e.event_type is EventType.STEP_SKIPPED and e.step_key == key for e in self.events
+            )
+        )
+        failed = sorted(not_done.difference(skipped))
+        message = f"steps failed: {', '.join(failed) or 'none'}"
+        if skipped:
+            message += f"; skipped: {', '.join(skipped)}"
+        self.emit(
+            EventType.RUN_FAILURE,
+            message=message,
+            level="ERROR",
+            data={"failed_steps": failed, "skipped_steps": skipped},
+        )
 
     def _interrupted(self, exc: BaseException) -> None:
         """End the run when execution stops half-way: CANCELED if it was being canceled
