@@ -8,8 +8,8 @@ import click
 
 from dagwright.cli.common import (
     echo_json,
-    format_tags,
     format_duration,
+    format_tags,
     format_time,
     open_instance,
     parse_tags,
