@@ -10,6 +10,7 @@ import builtins
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from datetime import datetime
@@ -659,6 +660,20 @@ class TableSchemaMetadataValue(MetadataValue):
 # --- python artifacts ---------------------------------------------------------------------
 
 
+#: The name prefix of modules the code loader made from files (``loader.FILE_MODULE_PREFIX``).
+_FILE_MODULE_PREFIX = "__dagwright_file__."
+
+
+def _module_label(module_name: str) -> str:
+    """A module's name, or, for one the loader made from a file (a name no other process
+    can import), that file's path."""
+    if module_name.startswith(_FILE_MODULE_PREFIX):
+        path = getattr(sys.modules.get(module_name), "__file__", None)
+        if isinstance(path, str):
+            return path
+    return module_name
+
+
 @dataclass(frozen=True, slots=True)
 class PythonArtifact:
     """A Python object named by its module and qualified name."""
@@ -682,7 +697,7 @@ class PythonArtifact:
         module_name = getattr(module, "__module__", None)
         if not isinstance(module_name, str) or not isinstance(qualname, str):
             _fail(f"a {_kind(module)} has no __module__ and __qualname__")
-        return cls(module_name, qualname)
+        return cls(_module_label(module_name), qualname)
 
     @classmethod
     def from_json(cls, raw: object) -> PythonArtifact:

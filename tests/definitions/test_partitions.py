@@ -412,3 +412,26 @@ def test_start_and_end_properties() -> None:
     assert daily.start.tzinfo is UTC
     assert daily.timezone == NEW_YORK
     assert DailyPartitionsDefinition("2026-01-01").end is None
+
+
+@pytest.mark.parametrize(
+    ("definition", "text"),
+    [
+        (StaticPartitionsDefinition(["a", "b"]), "static: a, b"),
+        (
+            DailyPartitionsDefinition(start_date="2026-01-01", timezone="Europe/Paris"),
+            "daily from 2026-01-01, Europe/Paris",
+        ),
+        (
+            DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-01"),
+            "daily from 2026-01-01 to 2026-02-01, UTC",
+        ),
+        (
+            HourlyPartitionsDefinition(start_date="2026-01-01-00:00"),
+            "hourly from 2026-01-01-00:00, UTC",
+        ),
+    ],
+)
+def test_describe_is_for_people(definition: PartitionsDefinition, text: str) -> None:
+    # job show and the job page printed the Python repr
+    assert definition.describe() == text

@@ -68,7 +68,7 @@ def partitions_json(
         return None
     keys = partitions.get_partition_keys(current_time)
     return {
-        "description": repr(partitions),
+        "description": partitions.describe(),
         "count": len(keys),
         "keys": keys[-MAX_PARTITION_KEYS:],
     }
