@@ -6,6 +6,7 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -162,13 +163,7 @@ class Instance:
         from dagwright.storage.driver import DriverDatabase
         from dagwright.storage.records import RecordStore
 
-        home = Path(path).expanduser().resolve()
-        try:
-            home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DagwrightInvalidConfigError(
-                str(home), f"cannot use as the dagwright home: {exc.strerror or exc}"
-            ) from exc
+        home = _usable_home(path)
         settings = load_settings(home)
         url = settings.storage_url(home)
         # a current database opens on the driver alone; SQLAlchemy (listings, migrations)
@@ -492,7 +487,9 @@ class Instance:
         """
         run = self._require_run(run_id)
         if run.status in IN_PROGRESS_STATUSES:
-            raise DagwrightInvalidTransitionError(run_id, run.status.value, "deleted")
+            raise DagwrightInvalidTransitionError(
+                run_id, run.status.value, "deleted", hint="terminate it first"
+            )
         self.storage.runs.delete_run(run_id)
         self.outputs.delete_run(run_id)
 
@@ -875,3 +872,25 @@ class Instance:
         for run in waiting:
             self.end_run(run.run_id, EventType.RUN_CANCELED, "backfill canceled")
         return len(waiting)
+
+
+def _usable_home(path: str | Path) -> Path:
+    """``path`` as an absolute folder that exists (made if missing) and can be written.
+
+    Raises:
+        DagwrightInvalidConfigError: it is a file, read-only, or cannot be made.
+    """
+    home = Path(path).expanduser().resolve()
+    problem = None
+    if home.exists() and not home.is_dir():
+        problem = "it is a file, not a folder"
+    else:
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = str(exc.strerror or exc)
+    if problem is None and not os.access(home, os.W_OK):
+        problem = "it is read-only (dagwright writes its database and run outputs there)"
+    if problem is not None:
+        raise DagwrightInvalidConfigError(str(home), f"cannot use as the dagwright home: {problem}")
+    return home
