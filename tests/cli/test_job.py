@@ -115,6 +115,14 @@ def test_job_execute_with_op_selection_and_config(cli: CliRunner, tmp_path: Path
     assert run["run_config"] == {"ops": {"extract": {"config": {"rows": 5}}}}
 
 
+def test_the_readmes_example_config_file_runs(cli: CliRunner) -> None:
+    config = Path(F).with_name("run.yaml")  # README: --config examples/run.yaml
+    outcome = cli("job", "execute", "-f", F, "-j", "daily_sales", "--config", str(config))
+    assert outcome.code == 0, outcome.err
+    (run,) = cli("run", "list", "--json").json()["runs"]
+    assert run["run_config"] == {"ops": {"extract": {"config": {"rows": 5, "region": "us"}}}}
+
+
 def test_failed_run_exits_1(cli: CliRunner, tmp_path: Path) -> None:
     code = tmp_path / "bad.py"
     code.write_text(
