@@ -104,7 +104,10 @@ def _modules_after(code: str) -> set[str]:
     return {line.split(".")[0] for line in out.split()}
 
 
-HEAVY = {"sqlalchemy", "pydantic", "starlette", "jinja2", "celery", "alembic", "yaml", "click"}
+HEAVY = {
+    "sqlalchemy", "pydantic", "starlette", "jinja2", "celery", "alembic", "yaml", "click",
+    "kubernetes", "kubernetes_validate",
+}  # fmt: skip
 
 
 def test_import_dagwright_loads_no_heavy_library() -> None:
