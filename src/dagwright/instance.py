@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from dagwright.execution.outputs import OutputStore
     from dagwright.runs.backfills import Backfill, BackfillStatus
     from dagwright.runs.coordinator import RunCoordinator
-    from dagwright.runs.launcher import ProcessRunLauncher, RunLauncher
+    from dagwright.runs.launcher import RunLauncher
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
@@ -220,12 +220,16 @@ class Instance:
 
     # -- submitting and launching ------------------------------------------------------------
 
-    _launcher: ProcessRunLauncher | None = None
+    _launcher: RunLauncher | None = None
     _coordinator: RunCoordinator | None = None
 
     @property
     def launcher(self) -> RunLauncher:
         """Starts the process of each launched run (one OS process per run)."""
+        if self._launcher is None and self.settings.run_launcher.k8s is not None:
+            from dagwright.k8s.launcher import K8sRunLauncher
+
+            self._launcher = K8sRunLauncher(self, self.settings.run_launcher.k8s)
         if self._launcher is None:
             from dagwright.runs.launcher import ProcessRunLauncher
 
@@ -292,15 +296,15 @@ class Instance:
             DagwrightInvalidConfigError: the configured launcher cannot launch it.
         """
         require_code_pointer(run.job_name, run.code_pointer)
-        if self.settings.run_launcher.k8s is not None:
-            raise DagwrightInvalidConfigError(
-                "dagwright.yaml",
-                "the Kubernetes launcher is not available in this version of dagwright; "
-                "use run_launcher: {default: {}}",
-                key="run_launcher.k8s",
-            )
-        image = self.settings.current_image
-        return replace(run, tags={**run.tags, IMAGE_TAG: image}) if image else run
+        k8s = self.settings.run_launcher.k8s
+        image = self.settings.current_image or (k8s.image if k8s is not None else None)
+        if image:
+            run = replace(run, tags={**run.tags, IMAGE_TAG: image})
+        if k8s is not None:  # the whole Job is checked before the run is stored
+            from dagwright.k8s.manifest import build_job
+
+            build_job(k8s, run)
+        return run
 
     def get_queue_state(self) -> QueueDecision:
         """The run queue as the daemon sees it: every queued run in launch order with its
