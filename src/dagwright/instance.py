@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
+    from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
     from dagwright.runs.coordinator import RunCoordinator
     from dagwright.runs.launcher import RunLauncher
@@ -280,6 +281,53 @@ class Instance:
             partition_key=partition_key,
         )
         return self._submit(prepared.run)
+
+    def k8s_manifest(
+        self,
+        job: JobDefinition,
+        *,
+        run_config: Mapping[str, Any] | None = None,
+        tags: Mapping[str, object] | None = None,
+        op_selection: Sequence[str] | None = None,
+        partition_key: str | None = None,
+        image: str | None = None,
+    ) -> JobManifest:
+        """The Kubernetes Job a run of ``job`` would be launched as (nothing is stored and
+        no cluster is needed), with this instance's ``run_launcher.k8s`` settings (their
+        defaults when another launcher is configured).
+
+        Raises:
+            DagwrightInvalidTagError: the Job would be invalid (the field path is named).
+            DagwrightInvalidConfigError, DagwrightInvalidPartitionError: bad input.
+        """
+        from dagwright.k8s.manifest import build_job
+        from dagwright.runs.request import prepare_run
+        from dagwright.settings import K8sLauncher
+
+        run = prepare_run(
+            job,
+            run_config=run_config,
+            tags=tags,
+            op_selection=op_selection,
+            partition_key=partition_key,
+        ).run
+        settings = self.settings.run_launcher.k8s or K8sLauncher()
+        return build_job(settings, run, image=image or self.settings.current_image)
+
+    def get_k8s_job(self, run_id: str) -> dict[str, Any] | None:
+        """The Kubernetes Job created for a run, as it was sent (None: none was created).
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+        """
+        from dagwright.k8s.launcher import JOB_EVENT_KEY
+
+        self._require_run(run_id)
+        for event in self.records.events.get_events(run_id):
+            if event.event_type is EventType.ENGINE and JOB_EVENT_KEY in event.data:
+                job: dict[str, Any] = event.data[JOB_EVENT_KEY]
+                return job
+        return None
 
     def _submit(self, run: Run) -> Run:
         """Store a validated run and hand it to the coordinator: the one way a run of this

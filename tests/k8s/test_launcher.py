@@ -163,3 +163,25 @@ def test_job_events_say_when_the_job_was_created(
         _launcher(instance).wait_for_launches(timeout=30)
         wait_for(lambda: any(JOB_EVENT_KEY in e.data for e in instance.get_events(run.run_id)))
         assert time.time() > 0
+
+
+def test_the_api_returns_the_job_created_for_a_run(
+    tmp_path: Path, cluster: tuple[FakeCluster, Path]
+) -> None:
+    from fastapi.testclient import TestClient
+    from tests.web.conftest import BASE_URL
+
+    from dagwright.web.app import create_app
+
+    fake, kubeconfig = cluster
+    fake.run_workers = False
+    with Instance.from_home(_home(tmp_path, kubeconfig)) as instance:
+        run = instance.submit_run(simple.chain)
+        _launcher(instance).wait_for_launches(timeout=30)
+        with TestClient(create_app(instance), base_url=BASE_URL) as client:
+            answer = client.get(f"/api/v1/runs/{run.run_id}/k8s")
+            assert answer.status_code == 200
+            assert answer.json()["metadata"]["name"] == f"dagwright-run-{run.run_id}"
+            assert answer.json()["spec"] == next(iter(fake.jobs.values()))["spec"]
+            missing = client.get("/api/v1/runs/nope/k8s")
+            assert missing.status_code == 404 and missing.json()["error"]["field"] == "run_id"

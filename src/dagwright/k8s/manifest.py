@@ -121,7 +121,7 @@ def build_job(
     if not image:
         raise K8sConfigError(
             "container_config.image",
-            "no image: set run_launcher.k8s.image or DAGWRIGHT_CURRENT_IMAGE",
+            "no image: set run_launcher.k8s.image or DAGWRIGHT_CURRENT_IMAGE (or --image)",
         )
     container = merge_configs(
         _container(settings, run, image, os.environ if env is None else env),
