@@ -349,9 +349,11 @@ class Instance:
         if image:
             run = replace(run, tags={**run.tags, IMAGE_TAG: image})
         if k8s is not None:  # the whole Job is checked before the run is stored
-            from dagwright.k8s.manifest import build_job
+            from dagwright.k8s.launcher import K8sRunLauncher
 
-            build_job(k8s, run)
+            launcher = self.launcher
+            assert isinstance(launcher, K8sRunLauncher)
+            launcher.prepare(run)
         return run
 
     def get_queue_state(self) -> QueueDecision:

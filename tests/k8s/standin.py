@@ -231,3 +231,17 @@ def standin_cluster(folder: Path, **options: Any) -> Iterator[tuple[FakeCluster,
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def main() -> None:
+    """Serve a stand-in (no pods run) until stopped: ``python -m tests.k8s.standin FOLDER``
+    writes ``FOLDER/kubeconfig.yaml`` and prints its path once it is listening."""
+    folder = Path(sys.argv[1])
+    with standin_cluster(folder):
+        print(folder / "kubeconfig.yaml", flush=True)
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    main()

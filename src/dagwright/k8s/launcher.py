@@ -45,6 +45,8 @@ STUCK_WAITING_REASONS: Final = frozenset(
         "CreateContainerError",
     }
 )
+#: Jobs built at submit and kept for the launch that follows (oldest dropped first).
+PREPARED_KEPT: Final = 1024
 #: The ENGINE event data key holding the Job as it was created.
 JOB_EVENT_KEY: Final = "k8s_job"
 
@@ -91,12 +93,30 @@ class K8sRunLauncher:
             settings.max_concurrent_launches, thread_name_prefix="dagwright-k8s-launch"
         )
         self._pending: set[Any] = set()
+        self._prepared: dict[str, tuple[dict[str, str], JobManifest]] = {}
         self._lock = threading.Lock()
 
     def manifest(self, run: Run) -> JobManifest:
         """The Job ``run`` is launched as (checked; nothing is sent)."""
+        prepared = self._prepared.pop(run.run_id, None)
+        if prepared is not None and prepared[0] == run.tags:
+            return prepared[1]
         image = self.settings.image or self._instance.settings.current_image
         return build_job(self.settings, run, image=image or run.tags.get(IMAGE_TAG))
+
+    def prepare(self, run: Run) -> JobManifest:
+        """Build and check the Job of a run about to be stored, and keep it for its launch
+        (a submission builds its Job once).
+
+        Raises:
+            DagwrightInvalidTagError: the Job would be invalid (the field path is named).
+        """
+        manifest = self.manifest(run)
+        with self._lock:
+            while len(self._prepared) >= PREPARED_KEPT:
+                self._prepared.pop(next(iter(self._prepared)))
+            self._prepared[run.run_id] = (dict(run.tags), manifest)
+        return manifest
 
     def launch(self, run: Run) -> Run:
         """Claim the run and create its Job in the background (bounded concurrency)."""
