@@ -14,6 +14,7 @@ EXPECTED = {
     "job",
     "In",
     "Out",
+    "Output",
     "Config",
     "OpDefinition",
     "GraphDefinition",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
     from dagwright.definitions.op import In, OpDefinition, Out, op
+    from dagwright.definitions.output import Output
     from dagwright.definitions.partitioned_config import PartitionedConfig, partitioned_config
     from dagwright.definitions.partitions import (
         DailyPartitionsDefinition,
@@ -88,6 +89,7 @@ _LAZY: dict[str, str] = {
     "OpDefinition": "dagwright.definitions.op",
     "Out": "dagwright.definitions.op",
     "op": "dagwright.definitions.op",
+    "Output": "dagwright.definitions.output",
     "Config": "dagwright.definitions.config",
     "DailyPartitionsDefinition": "dagwright.definitions.partitions",
     "HourlyPartitionsDefinition": "dagwright.definitions.partitions",
@@ -141,6 +143,7 @@ __all__ = [
     "job",
     "In",
     "Out",
+    "Output",
     "Config",
     "OpDefinition",
     "GraphDefinition",

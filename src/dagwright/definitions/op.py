@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, overload
 
+from dagwright.definitions.output import Output
 from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidTagError
 from dagwright.tags import normalize_tags
 
@@ -123,7 +124,8 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
 
 def _plain_type(annotation: Any) -> type | None:
     # typing.Any is a class on Python >= 3.11, but isinstance() refuses it: it means "any".
-    if isinstance(annotation, type) and annotation is not Any:
+    # `-> Output` says how the value is returned, not what it is.
+    if isinstance(annotation, type) and annotation is not Any and annotation is not Output:
         return annotation
     return None
 

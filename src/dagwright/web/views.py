@@ -133,6 +133,7 @@ def templates() -> Jinja2Templates:
         run_duration=render.run_duration,
         visible_tags=render.visible_tags,
         visible_metadata=render.visible_metadata,
+        is_hidden_key=render.is_hidden_key,
         chips_html=render.chips_html,
         chip_html=render.chip_html,
         when_html=render.when_html,
