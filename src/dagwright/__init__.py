@@ -29,6 +29,7 @@ from dagwright.errors import (
 if TYPE_CHECKING:
     from dagwright.definitions.composition import Node, NodeOutput
     from dagwright.definitions.config import Config
+    from dagwright.definitions.config_schema import Array, Field, Noneable, Permissive, Shape
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
@@ -91,6 +92,11 @@ _LAZY: dict[str, str] = {
     "op": "dagwright.definitions.op",
     "Output": "dagwright.definitions.output",
     "Config": "dagwright.definitions.config",
+    "Array": "dagwright.definitions.config_schema",
+    "Field": "dagwright.definitions.config_schema",
+    "Noneable": "dagwright.definitions.config_schema",
+    "Permissive": "dagwright.definitions.config_schema",
+    "Shape": "dagwright.definitions.config_schema",
     "DailyPartitionsDefinition": "dagwright.definitions.partitions",
     "HourlyPartitionsDefinition": "dagwright.definitions.partitions",
     "PartitionsDefinition": "dagwright.definitions.partitions",
@@ -145,6 +151,11 @@ __all__ = [
     "Out",
     "Output",
     "Config",
+    "Field",
+    "Noneable",
+    "Array",
+    "Shape",
+    "Permissive",
     "OpDefinition",
     "GraphDefinition",
     "JobDefinition",
