@@ -27,10 +27,12 @@ from dagwright.errors import (
 if _typing.TYPE_CHECKING:
     from dagwright.definitions.composition import Node, NodeOutput
     from dagwright.definitions.config import Config
+    from dagwright.definitions.config_schema import Array, Field, Noneable, Permissive, Shape
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
     from dagwright.definitions.op import In, OpDefinition, Out, op
+    from dagwright.definitions.output import Output
     from dagwright.definitions.partitioned_config import PartitionedConfig, partitioned_config
     from dagwright.definitions.partitions import (
         DailyPartitionsDefinition,
@@ -86,7 +88,13 @@ _LAZY: dict[str, str] = {
     "OpDefinition": "dagwright.definitions.op",
     "Out": "dagwright.definitions.op",
     "op": "dagwright.definitions.op",
+    "Output": "dagwright.definitions.output",
     "Config": "dagwright.definitions.config",
+    "Array": "dagwright.definitions.config_schema",
+    "Field": "dagwright.definitions.config_schema",
+    "Noneable": "dagwright.definitions.config_schema",
+    "Permissive": "dagwright.definitions.config_schema",
+    "Shape": "dagwright.definitions.config_schema",
     "DailyPartitionsDefinition": "dagwright.definitions.partitions",
     "HourlyPartitionsDefinition": "dagwright.definitions.partitions",
     "PartitionsDefinition": "dagwright.definitions.partitions",
@@ -139,7 +147,13 @@ __all__ = [
     "job",
     "In",
     "Out",
+    "Output",
     "Config",
+    "Field",
+    "Noneable",
+    "Array",
+    "Shape",
+    "Permissive",
     "OpDefinition",
     "GraphDefinition",
     "JobDefinition",

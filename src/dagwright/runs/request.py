@@ -124,7 +124,7 @@ def resolve_op_configs(
     for key in step_keys:
         node = job.graph.nodes[key]
         given = (ops.get(key) or {}).get("config")
-        if node.op.config_type is None and not given:
+        if not node.op.takes_config and not given:
             continue
         from dagwright.definitions.config import build_config
 
