@@ -169,3 +169,13 @@ def test_forms_from_another_site_are_refused(client: TestClient, web_instance: I
 def test_queue_page_without_a_queue(client: TestClient) -> None:
     html = client.get("/queue").text
     assert "No queued runs" in html and "No tag limits are configured" in html
+
+
+def test_the_job_graph_shows_op_input_and_output_types(client: TestClient) -> None:
+    page = client.get("/jobs/documented").text
+    assert "in value: int" in page  # shout's input
+    assert "out result: int" in page
+    graph = client.get("/api/v1/jobs/documented").json()["graph"]
+    shout = next(node for node in graph["nodes"] if node["op"] == "shout")
+    assert shout["input_types"] == {"value": "int"}
+    assert shout["output_types"] == {"result": "int"}
