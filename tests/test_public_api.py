@@ -74,6 +74,7 @@ EXPECTED = {
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
     "DagwrightCodeLoadError",
+    "DagwrightCodeLocationError",
     "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightInvalidTransitionError",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
+    DagwrightCodeLocationError,
     DagwrightDefinitionError,
     DagwrightError,
     DagwrightExecutionError,
@@ -201,6 +202,7 @@ __all__ = [
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
     "DagwrightCodeLoadError",
+    "DagwrightCodeLocationError",
     "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightInvalidTransitionError",

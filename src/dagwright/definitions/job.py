@@ -34,13 +34,18 @@ class DefinedIn:
 
 def caller_location(depth: int = 2) -> DefinedIn:
     """Where the code that called the caller of this function lives."""
-    frame_globals = sys._getframe(depth).f_globals
-    return DefinedIn(frame_globals.get("__name__"), frame_globals.get("__file__"))
+    frame = sys._getframe(depth)
+    names = frame.f_globals
+    return DefinedIn(names.get("__name__"), names.get("__file__") or frame.f_code.co_filename)
 
 
 def _module_location(fn: Callable[..., Any]) -> DefinedIn:
-    module = sys.modules.get(fn.__module__)
-    return DefinedIn(fn.__module__, getattr(module, "__file__", None))
+    """The module and file of ``fn``, from its own globals: a module loaded with
+    ``importlib.util.spec_from_file_location`` is not always in ``sys.modules``."""
+    names = getattr(fn, "__globals__", {})
+    code = getattr(fn, "__code__", None)
+    file = names.get("__file__") or (code.co_filename if code is not None else None)
+    return DefinedIn(names.get("__name__", fn.__module__), file)
 
 
 @dataclass(frozen=True, eq=False)
