@@ -349,7 +349,10 @@ def test_pointer_of_a_job_loaded_by_module_name(
         (DefinedIn("__main__", "/code/jobs.py"), CodePointer("j", python_file="/code/jobs.py")),
         (DefinedIn(None, "/code/jobs.py"), CodePointer("j", python_file="/code/jobs.py")),
         # a module no other process can import by name: the file it was defined in
-        (DefinedIn("pkg.jobs", "/code/pkg/jobs.py"), CodePointer("j", python_file="/code/pkg/jobs.py")),
+        (
+            DefinedIn("pkg.jobs", "/code/pkg/jobs.py"),
+            CodePointer("j", python_file="/code/pkg/jobs.py"),
+        ),
         (DefinedIn("pkg.jobs", None), None),
         (DefinedIn("<stdin>", "<stdin>"), None),
         (
@@ -357,7 +360,10 @@ def test_pointer_of_a_job_loaded_by_module_name(
             CodePointer("j", module="tests.jobs.simple", working_directory=str(Path.cwd())),
         ),
         # importable by that name, but as another file than the one the job came from
-        (DefinedIn("tests.jobs.simple", "/code/simple.py"), CodePointer("j", python_file="/code/simple.py")),
+        (
+            DefinedIn("tests.jobs.simple", "/code/simple.py"),
+            CodePointer("j", python_file="/code/simple.py"),
+        ),
         (
             DefinedIn(f"{FILE_MODULE_PREFIX}.jobs_0123456789", "/code/jobs.py"),
             CodePointer("j", python_file="/code/jobs.py"),

@@ -27,8 +27,8 @@ from dagwright import (
     op,
 )
 from dagwright.definitions.loader import load_definitions
-from dagwright.runs.models import CodePointer
 from dagwright.runs.launcher import worker_pid
+from dagwright.runs.models import CodePointer
 from dagwright.runs.worker_process import worker_log_path
 
 
