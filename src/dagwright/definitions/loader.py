@@ -3,6 +3,7 @@ from a run's :class:`~dagwright.runs.models.CodePointer` in another process."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -156,6 +157,15 @@ def _import_root(module_name: str, file: str | None) -> str | None:
     that name (``__main__``, a module loaded with ``spec_from_file_location``)."""
     if module_name == "__main__" or module_name.startswith(FILE_MODULE_PREFIX):
         return None
+    return _cached_import_root(module_name, file, tuple(sys.path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_import_root(
+    module_name: str, file: str | None, _path: tuple[str, ...], _cwd: str
+) -> str | None:
+    """:func:`_import_root`, looked up once per module, file, ``sys.path`` and directory
+    (a backfill prepares a thousand runs of one job)."""
     spec = _spec_by_name(module_name)
     if spec is None or spec.origin is None or file is None:
         return None
@@ -180,7 +190,7 @@ def code_pointer_for(job_def: JobDefinition) -> CodePointer | None:
     if root is not None:
         return CodePointer(job_name=job_def.name, module=origin.module, working_directory=root)
     if origin.file and not origin.file.startswith("<"):  # not "<stdin>", "<string>"
-        return CodePointer(job_name=job_def.name, python_file=os.path.abspath(origin.file))
+        return CodePointer(job_name=job_def.name, python_file=os.path.realpath(origin.file))
     return None
 
 
