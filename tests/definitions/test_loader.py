@@ -385,3 +385,29 @@ def test_load_job_of_an_unknown_job_lists_the_jobs() -> None:
 def test_load_job_of_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DagwrightError, match="not found"):
         load_job(CodePointer(job_name="j", python_file=str(tmp_path / "gone.py")))
+
+
+CELL = """
+from dagwright import job, op
+
+@op
+def cell_op() -> None:
+    pass
+
+@job
+def cell_job() -> None:
+    cell_op()
+"""
+
+
+def test_a_job_without_file_globals_takes_its_code_file_if_on_disk(tmp_path: Path) -> None:
+    """A notebook cell's code names a file that is not on disk: no pointer (submit refuses
+    it); code compiled from a real file without ``__file__`` points at that file."""
+    cell: dict[str, object] = {"__name__": "__main__"}
+    exec(compile(CELL, str(tmp_path / "ipykernel_1" / "cell.py"), "exec"), cell)
+    assert code_pointer_for(cell["cell_job"]) is None  # type: ignore[arg-type]
+    real = _write(tmp_path, "exec_me.py", CELL)
+    loaded: dict[str, object] = {"__name__": "exec_me_not_importable"}
+    exec(compile(real.read_text(), str(real), "exec"), loaded)
+    pointer = code_pointer_for(loaded["cell_job"])  # type: ignore[arg-type]
+    assert pointer == CodePointer("cell_job", python_file=os.path.realpath(real))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.definitions.graph import GraphDefinition, make_graph
@@ -32,19 +34,26 @@ class DefinedIn:
     file: str | None
 
 
+def _source_file(names: Mapping[str, Any], code: CodeType | None) -> str | None:
+    """The module's ``__file__``, else the code object's file if it is on disk (not a
+    notebook cell or ``<stdin>``)."""
+    file = names.get("__file__")
+    if file is None and code is not None and os.path.isfile(code.co_filename):
+        file = code.co_filename
+    return file if isinstance(file, str) else None
+
+
 def caller_location(depth: int = 2) -> DefinedIn:
     """Where the code that called the caller of this function lives."""
     frame = sys._getframe(depth)
-    names = frame.f_globals
-    return DefinedIn(names.get("__name__"), names.get("__file__") or frame.f_code.co_filename)
+    return DefinedIn(frame.f_globals.get("__name__"), _source_file(frame.f_globals, frame.f_code))
 
 
 def _module_location(fn: Callable[..., Any]) -> DefinedIn:
     """The module and file of ``fn``, from its own globals: a module loaded with
     ``importlib.util.spec_from_file_location`` is not always in ``sys.modules``."""
     names = getattr(fn, "__globals__", {})
-    code = getattr(fn, "__code__", None)
-    file = names.get("__file__") or (code.co_filename if code is not None else None)
+    file = _source_file(names, getattr(fn, "__code__", None))
     return DefinedIn(names.get("__name__", fn.__module__), file)
 
 
