@@ -87,7 +87,6 @@ def prepare_reexecution(
     from_failure: bool,
     tags: Mapping[str, object] | None,
     outputs: OutputStore,
-    system_tags: Mapping[str, str] | None = None,
 ) -> PreparedRun:
     """Validate a re-execution of ``parent`` and build the child run (nothing is stored).
 
@@ -98,7 +97,6 @@ def prepare_reexecution(
         from_failure: ``FROM_FAILURE`` if true, else ``ALL_STEPS``.
         tags: launch tags, validated like any launch tags, merged over the parent's.
         outputs: the store holding the parent's outputs.
-        system_tags: more system tags for the child (``dagwright/retry_number``).
 
     Raises:
         DagwrightInvalidTransitionError: the parent is not finished, or it succeeded and
@@ -121,7 +119,7 @@ def prepare_reexecution(
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
     run = replace(
         base.run,
-        tags=merge_tags(base.run.tags, lineage, system_tags),
+        tags=merge_tags(base.run.tags, lineage),
         parent_run_id=parent.run_id,
         root_run_id=root,
     )
