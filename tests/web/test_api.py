@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import os
+import sys
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.jobs import web
 from tests.waiting import wait_finished
@@ -16,6 +21,7 @@ from dagwright import Event, EventType, Instance, Run, RunsFilter, RunStatus
 from dagwright.daemon.backfills import BackfillDaemon
 from dagwright.daemon.schedules import tick_schedule
 from dagwright.daemon.sensors import tick_sensor
+from dagwright.runs.models import CodePointer
 from dagwright.runs.ticks import instigator_json
 
 
@@ -291,6 +297,67 @@ def test_reexecute_from_failure_then_terminate_rules(
     _error(client.post(f"/api/v1/runs/{child['run_id']}/terminate"), 409)
     again = client.post(f"/api/v1/runs/{child['run_id']}/reexecute")
     assert again.status_code == 201 and again.json()["root_run_id"] == parent.run_id
+
+
+def _failed_run_of(web_instance: Instance, pointer: CodePointer) -> str:
+    """A finished (FAILURE) run stored with ``pointer``, as a run made elsewhere would be."""
+    run = Run(
+        str(uuid.uuid4()),
+        pointer.job_name,
+        RunStatus.FAILURE,
+        tags={"team": "elsewhere"},
+        created_at=time.time(),
+        code_pointer=pointer,
+    )
+    web_instance.add_run(run)
+    return run.run_id
+
+
+@pytest.mark.parametrize(
+    ("pointer", "named"),
+    [
+        # a job of a file this server was not started with
+        (CodePointer("evil", python_file="/tmp/evil.py"), "code file '/tmp/evil.py'"),
+        # the server's own module name, imported from another directory
+        (
+            CodePointer("flaky", module="tests.jobs.flaky", working_directory="/elsewhere"),
+            "module 'tests.jobs.flaky' in '/elsewhere'",
+        ),
+    ],
+)
+def test_reexecute_refuses_code_the_server_was_not_started_with(
+    client: TestClient, web_instance: Instance, pointer: CodePointer, named: str
+) -> None:
+    """The server imports no code chosen by the caller: a run whose code pointer is not one
+    of its ``-f``/``-m`` locations is refused (403) and nothing is stored or imported."""
+    run_id = _failed_run_of(web_instance, pointer)
+    modules = set(sys.modules)
+    error = _error(client.post(f"/api/v1/runs/{run_id}/reexecute"), 403)
+    assert error["type"] == "code_location_refused" and error["field"] == "run_id"
+    assert named in error["message"] and "tests.jobs.web" in error["message"]
+    assert web_instance.get_runs(RunsFilter(tags={"dagwright/parent_run_id": run_id})) == []
+    assert set(sys.modules) - modules == set()
+    page = client.get(f"/runs/{run_id}").text
+    assert 'id="reexecute-refused"' in page and "Re-execute all" not in page
+    posted = client.post(f"/runs/{run_id}/reexecute", headers={"Origin": "http://127.0.0.1"})
+    assert posted.status_code == 403 and named in html.unescape(posted.text)
+
+
+def test_reexecute_of_a_run_of_the_loaded_code_imports_nothing(
+    client: TestClient, web_instance: Instance
+) -> None:
+    """A run of the server's own code is re-executed with the job the server loaded."""
+    from tests.jobs import flaky
+
+    from dagwright.definitions.loader import code_pointer_for
+
+    pointer = code_pointer_for(flaky.flaky)
+    assert pointer is not None and pointer.working_directory == os.getcwd()
+    run_id = _failed_run_of(web_instance, pointer)
+    response = client.post(f"/api/v1/runs/{run_id}/reexecute")
+    assert response.status_code == 201, response.text
+    assert response.json()["code_pointer"] == pointer.to_json()
+    wait_finished(web_instance, response.json()["run_id"])
 
 
 def test_terminate_a_queued_run(tmp_path: Path, monkeypatch: Any) -> None:

@@ -26,7 +26,7 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     if instance.settings.run_monitoring.enabled:
         loops.append(RunMonitorDaemon(instance))
     if instance.settings.run_retries.enabled:
-        loops.append(RunRetryDaemon(instance))
+        loops.append(RunRetryDaemon(instance, definitions=definitions))
     loops.append(BackfillDaemon(instance))
     if definitions is not None and definitions.schedules:
         loops.append(ScheduleDaemon(instance, definitions))
@@ -41,7 +41,8 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     "--file",
     "python_file",
     type=click.Path(dir_okay=False),
-    help="Code file whose schedules and sensors to run (runs carry their own code pointer).",
+    help="Code file whose schedules and sensors to run; with it, only runs of this code "
+    "are retried (without -f/-m every failed run is, and no code is imported).",
 )
 @click.option("-m", "--module", help="Code module (as -f).")
 @click.option(

@@ -20,13 +20,13 @@ from types import FrameType
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
-from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
+from dagwright.errors import DagwrightError, DagwrightExecutionError, DagwrightRunNotFoundError
 from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
 from dagwright.runs.models import Run
-from dagwright.runs.reexecution import prepare_reexecution
+from dagwright.runs.reexecution import prepare_reexecution, resumes_failure
 from dagwright.runs.request import PreparedRun, resolve_op_configs
 from dagwright.runs.worker_process import (
     STANDBY,
@@ -40,22 +40,28 @@ from dagwright.runs.worker_process import (
 def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> PreparedRun:
     """Rebuild the plan and op configs of a run that was validated when it was submitted.
 
-    A re-execution from failure is prepared again from its parent (a finished run, so the
-    same steps are chosen and the same outputs loaded).
+    A re-execution from failure, or an automatic retry from failure, is prepared from its
+    parent (a finished run, so every process of the run chooses the same steps and loads
+    the same outputs); such a retry runs all steps when the parent left nothing to resume.
     """
-    if run.step_keys_to_execute is not None and run.parent_run_id is not None:
+    if resumes_failure(run) and run.parent_run_id is not None:
         parent = instance.get_run(run.parent_run_id)
         if parent is None:
             raise DagwrightRunNotFoundError(run.parent_run_id)
-        prepared = prepare_reexecution(
-            job,
-            parent,
-            instance.records.events.get_events(parent.run_id),
-            from_failure=True,
-            tags=None,
-            outputs=instance.outputs,
-        )
-        return replace(prepared, run=run)
+        try:
+            prepared = prepare_reexecution(
+                job,
+                parent,
+                instance.records.events.get_events(parent.run_id),
+                from_failure=True,
+                tags=None,
+                outputs=instance.outputs,
+            )
+            return replace(prepared, run=run)
+        except DagwrightExecutionError:
+            if run.step_keys_to_execute is not None:
+                raise
+            # a retry whose parent left nothing to resume from runs all its steps
     selected = resolve_selection(job.graph, run.op_selection) if run.op_selection else None
     plan = build_plan(job.graph, selected)
     configs = resolve_op_configs(job, run.run_config, plan.step_keys)

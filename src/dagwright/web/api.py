@@ -149,9 +149,12 @@ def patch_tags(web: Web, run_id: RunId, body: schemas.PatchTags) -> Response:
 def reexecute(
     web: Web, run_id: RunId, body: Annotated[schemas.Reexecute | None, Body()] = None
 ) -> Response:
-    """Re-execute a finished run as a new run (all steps, or from failure)."""
+    """Re-execute a finished run as a new run (all steps, or from failure). Only runs of
+    the code this server was started with (``-f``/``-m``) are re-executed (403 otherwise)."""
     options = body or schemas.Reexecute(from_failure=False, tags=None)
-    child = web.instance.reexecute(run_id, from_failure=options.from_failure, tags=options.tags)
+    child = web.instance.reexecute(
+        run_id, from_failure=options.from_failure, tags=options.tags, definitions=web.definitions
+    )
     return _json(child.to_json(), 201)
 
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
+    DagwrightCodeLocationError,
     DagwrightError,
     DagwrightExecutionError,
     DagwrightInvalidConfigError,
@@ -97,6 +98,7 @@ _NOT_FOUND_FIELDS = {"run": "run_id", "backfill": "backfill_id"}
 #: Errors shaped by their class alone: (class, status, type, default field); the rule is
 #: the error's message.
 _BY_CLASS: tuple[tuple[type[DagwrightError], int, str, str | None], ...] = (
+    (DagwrightCodeLocationError, 403, "code_location_refused", "run_id"),
     (DagwrightCodeLoadError, 404, "not_found", "job_name"),
     (DagwrightExecutionError, 409, "conflict", "run_id"),
     (DagwrightStorageError, 503, "storage_unavailable", None),

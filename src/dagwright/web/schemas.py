@@ -294,6 +294,10 @@ class BackfillsPage(BaseModel):
 
 #: The error answers every route may give, for the OpenAPI document.
 ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "Refused: cross-origin, or a run of code this server was not started with.",
+    },
     404: {"model": ErrorBody, "description": "Unknown run, job, schedule, sensor or backfill."},
     409: {"model": ErrorBody, "description": "Not in a state that allows this."},
     422: {"model": ErrorBody, "description": "Bad input: the field and the rule."},

@@ -317,6 +317,7 @@ def run_page(request: Request, web: WebContext) -> Response:
     run = web.get_run(run_id)
     events = web.instance.get_events(run_id)
     children = web.instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: run_id}), limit=20)
+    refusal = web.reexecute_refusal(run) if run.status.is_finished else None
     now = time.time()
     return page(
         request,
@@ -326,7 +327,8 @@ def run_page(request: Request, web: WebContext) -> Response:
         events=events,
         children=children,
         timeline=timeline.timeline(events, now),
-        can_reexecute=run.status.is_finished and run.code_pointer is not None,
+        reexecute_refusal=refusal,
+        can_reexecute=run.status.is_finished and refusal is None,
         tag_rules=tag_rules(),
     )
 
@@ -348,7 +350,9 @@ def edit_tags(request: Request, web: WebContext) -> Response:
 def reexecute(request: Request, web: WebContext) -> Response:
     """Re-execute (all steps, or ``from_failure=1``), then show the new run."""
     from_failure = dict(form(request)).get("from_failure") == "1"
-    child = web.instance.reexecute(param(request, "run_id"), from_failure=from_failure)
+    child = web.instance.reexecute(
+        param(request, "run_id"), from_failure=from_failure, definitions=web.definitions
+    )
     return see_other(f"/runs/{child.run_id}")
 
 
