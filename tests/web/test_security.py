@@ -16,8 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dagwright import Instance
 from dagwright.errors import DagwrightInvalidConfigError
+from dagwright.runs.backfills import BackfillProgress
 from dagwright.web.app import create_app
 from dagwright.web.headers import SecurityHeaders
+from dagwright.web.render import progress_html
 from dagwright.web.security import TOKEN_COOKIE, check_token, is_loopback, split_host
 
 TOKEN = "s3cret-token-0123456789"
@@ -331,3 +333,33 @@ def test_a_crash_before_any_response_is_a_hardened_500() -> None:
         assert headers[b"x-frame-options"] == b"DENY"
         assert b"frame-ancestors 'none'" in headers[b"content-security-policy"]
         assert b"boom" not in body["body"]  # nothing of the error leaks
+
+
+# ---- no inline script or style: the CSP allows none
+
+#: An inline script (not a file's, not JSON data), an inline event handler, an inline style
+#: or a ``javascript:`` link.
+INLINE = re.compile(
+    r"<script(?![^>]*\b(?:src=|type=\"application/json\"))|<[^>]+\son[a-z]+\s*=|"
+    r"<[^>]+\sstyle\s*=|href=\"javascript:",
+    re.IGNORECASE,
+)
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "dagwright" / "web" / "templates"
+
+
+def test_templates_hold_no_inline_script_handler_or_style() -> None:
+    templates = sorted(TEMPLATES.glob("*.html"))
+    assert len(templates) > 10
+    for template in templates:
+        found = INLINE.search(template.read_text())
+        assert found is None, (template.name, found)
+
+
+def test_pages_hold_no_inline_script_handler_or_style(client: TestClient) -> None:
+    progress = BackfillProgress(requested=4, submitted=4, succeeded=1, failed=1, running=2)
+    assert INLINE.search(progress_html(progress)) is None
+    assert 'width="25.00"' in progress_html(progress)
+    for path in ("/", "/runs", "/jobs/documented", "/jobs/configured/launchpad", "/backfills",
+                 "/schedules", "/sensors", "/queue", "/nope"):  # fmt: skip
+        found = INLINE.search(client.get(path).text)
+        assert found is None, (path, found)
