@@ -220,7 +220,10 @@ class AccessGuard:
     def _check(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
         if not self.host_allowed(headers.get("host", "")):
-            message = "this server does not answer to this Host: open it by 127.0.0.1 or localhost"
+            message = (
+                "this server does not answer to this Host: open it by 127.0.0.1 or localhost, "
+                "or start it with --allow-host NAME"
+            )
             return _deny(scope, 421, "misdirected_request", message, "host")
         bearer = self._bearer_ok(headers)
         if self.token is not None and not bearer:
