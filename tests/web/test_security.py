@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -100,8 +101,14 @@ def test_other_host_headers_are_misdirected_on_every_route(
     assert "Host" in page.text
 
 
-async def _call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> list[Message]:
-    """The messages ``app`` sends for a GET of ``path`` with exactly ``headers``."""
+def _call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> list[Message]:
+    """The messages ``app`` sends for a GET of ``path`` with exactly ``headers`` (in a
+    thread of its own: the browser tests leave an event loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(_messages(app, path, headers))).result()
+
+
+async def _messages(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> list[Message]:
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -122,7 +129,7 @@ async def _call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> 
 def test_a_missing_host_header_is_misdirected(plain_instance: Instance) -> None:
     app = create_app(plain_instance)
     for path in ("/api/v1/runs", "/runs"):
-        start = asyncio.run(_call(app, path, []))[0]
+        start = _call(app, path, [])[0]
         assert start["type"] == "http.response.start" and start["status"] == 421
 
 
@@ -326,7 +333,7 @@ def test_a_crash_before_any_response_is_a_hardened_500() -> None:
     app = SecurityHeaders(broken)
     host = [(b"host", b"127.0.0.1")]
     for path, kind in (("/api/v1/runs", b"application/json"), ("/runs", b"text/plain")):
-        start, body = asyncio.run(_call(app, path, host))
+        start, body = _call(app, path, host)
         assert start["status"] == 500
         headers = dict(start["headers"])
         assert headers[b"content-type"].startswith(kind)
