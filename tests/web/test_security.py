@@ -370,3 +370,17 @@ def test_pages_hold_no_inline_script_handler_or_style(client: TestClient) -> Non
                  "/schedules", "/sensors", "/queue", "/nope"):  # fmt: skip
         found = INLINE.search(client.get(path).text)
         assert found is None, (path, found)
+
+
+def test_the_api_docs_come_from_the_package_with_the_response_nonce(
+    plain_instance: Instance,
+) -> None:
+    client = _client(plain_instance, None, "http://127.0.0.1:3000")
+    docs = client.get("/api/v1/docs")
+    nonce = _assert_hardened(docs)
+    scripts = re.findall(r"<script([^>]*)>", docs.text)
+    assert scripts == [' src="/static/swagger-ui/swagger-ui-bundle.js"', f' nonce="{nonce}"']
+    assert "http" not in docs.text.replace("http-equiv", "")  # nothing from elsewhere
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        served = client.get(f"/static/swagger-ui/{asset}")
+        assert served.status_code == 200 and len(served.content) > 100_000, asset
