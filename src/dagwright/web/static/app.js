@@ -254,12 +254,27 @@ function setupConfirm() {
   });
 }
 
+// ---- filters that apply on change (a <noscript> button stands in without this file), and
+// the error page's Back link (a link to the jobs without this file). No inline handlers:
+// the Content-Security-Policy allows no inline script.
+function setupAutosubmit() {
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.submit();
+  });
+  document.addEventListener("click", (event) => {
+    const back = event.target.closest("a[data-back]");
+    if (back && history.length > 1) { event.preventDefault(); history.back(); }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   refreshTimes();
   setInterval(refreshTimes, 30000);
   setupBackfillPolling();
   setupCopy();
   setupConfirm();
+  setupAutosubmit();
   setupLaunchpad();
   setupRunPage();
 });
