@@ -198,3 +198,22 @@ def test_dev_serves_the_jobs_and_runs_the_daemon_until_stopped(tmp_path: Path) -
     assert dev.returncode == 0
     assert f"dagwright UI on http://127.0.0.1:{port}/" in output[0]
     wait_for(lambda: not process_alive(daemon), 30, "the daemon stopped with dev")
+
+
+@pytest.mark.parametrize("command", [["ui"], ["dev", "-f", EXAMPLES]])
+def test_a_port_in_use_is_one_line_and_starts_nothing(tmp_path: Path, command: list[str]) -> None:
+    # It printed its banner, then uvicorn's error, and exited 3 (dev had started its daemon).
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        environ = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
+        done = subprocess.run(
+            [sys.executable, "-m", "dagwright", *command, "--port", str(port)],
+            env=environ, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"Error: port {port} on 127.0.0.1 is in use (is another dagwright ui running?); "
+        "choose another with --port"
+    ]

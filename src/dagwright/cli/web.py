@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -103,13 +105,41 @@ def _check_allowed_hosts(names: tuple[str, ...]) -> tuple[str, ...]:
     return names
 
 
-def serve(definitions: Definitions | None, options: ServeOptions) -> None:
-    """Run the web app on the instance of $DAGWRIGHT_HOME until SIGINT/SIGTERM."""
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, made before anything is printed or started, so
+    that a port in use is one clear error (exit 2) rather than a banner and a crash.
+
+    Raises:
+        click.UsageError: the port is in use, or the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.UsageError(
+                f"port {port} on {host} is in use (is another dagwright ui running?); "
+                "choose another with --port"
+            ) from None
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def serve(
+    definitions: Definitions | None, options: ServeOptions, sock: socket.socket | None = None
+) -> None:
+    """Run the web app on the instance of $DAGWRIGHT_HOME until SIGINT/SIGTERM, on ``sock``
+    (default: one bound to ``options.host`` and ``options.port`` now)."""
     import uvicorn
 
     from dagwright.web.app import create_app
 
     host, port, token = options.host, options.port, options.token
+    sock = sock or bind(host, port)
     with open_instance() as instance:
         allowed = (host, *options.allowed_hosts)
         app = create_app(instance, definitions, token=token, allowed_hosts=allowed)
@@ -124,7 +154,7 @@ def serve(definitions: Definitions | None, options: ServeOptions) -> None:
         )
         for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn re-raises the signal
             signal.signal(signum, _quit)  # that stopped it: end cleanly (``dev`` then
-        uvicorn.Server(config).run()  # stops its daemon)
+        uvicorn.Server(config).run(sockets=[sock])  # stops its daemon)
 
 
 def _quit(signum: int, frame: object) -> None:
@@ -172,10 +202,12 @@ def dev_command(python_file: str | None, module: str | None, port: int, token: s
     that code) next to it, both on $DAGWRIGHT_HOME."""
     token, generated = resolve_token(token)
     definitions = load_code(python_file, module)
+    sock = bind("127.0.0.1", port)  # before the daemon starts: a port in use starts nothing
     where = ["-f", python_file] if python_file else ["-m", str(module)]
     daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *where])
     try:
-        serve(definitions, ServeOptions("127.0.0.1", port, token, token_generated=generated))
+        options = ServeOptions("127.0.0.1", port, token, token_generated=generated)
+        serve(definitions, options, sock)
     finally:
         _stop(daemon)
 
