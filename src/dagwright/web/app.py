@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -74,12 +76,18 @@ def create_app(
             *automation.ROUTES,
             Mount(apidocs.ASSETS_PATH, StaticFiles(directory=apidocs.assets_directory())),
             Mount("/static", StaticFiles(directory=HERE / "static")),
+            Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
         ]
     )
     pages.state.web = web
     errors.install(pages)
     api = LazyApp(lambda: build_api(web))
     return WebApp(pages, api, token=token, allowed_hosts=allowed_hosts)
+
+
+async def _favicon(request: Request) -> Response:
+    """The icon, for clients that ask ``/favicon.ico`` without reading the page's link."""
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
 
 def build_api(web: WebContext) -> FastAPI:
