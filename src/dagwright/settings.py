@@ -262,7 +262,8 @@ class CelerySettings(_Section):
         default_priority: the priority of a step whose op sets no
             ``dagwright-celery/priority`` (higher runs sooner).
         visibility_timeout: Redis only: seconds after which a task taken by a worker that
-            never acknowledged it (it was killed) is delivered again.
+            has not acknowledged it is delivered again (a step whose worker was killed is
+            sent again by its coordinator sooner: see docs/decisions.md).
         step_attempts: how many times a step may be started on a worker before a step
             whose worker died is failed (1: never redelivered).
         publish_retries: how many times sending a step to a broker that is down is tried
@@ -272,7 +273,7 @@ class CelerySettings(_Section):
     broker_url: Annotated[str, Field(min_length=1, strict=True)] | None = None
     default_queue: Annotated[str, Field(min_length=1, max_length=200, strict=True)] = "dagwright"
     default_priority: Annotated[int, Field(strict=True)] = 5
-    visibility_timeout: PositiveSeconds = 300.0
+    visibility_timeout: PositiveSeconds = 3600.0
     step_attempts: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
     publish_retries: Annotated[int, Field(ge=0, le=100, strict=True)] = 3
 

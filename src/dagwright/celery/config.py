@@ -34,7 +34,7 @@ class CeleryConfig:
     broker_url: str = DEFAULT_BROKER_URL
     default_queue: str = "dagwright"
     default_priority: int = 5
-    visibility_timeout: float = 300.0
+    visibility_timeout: float = 3600.0
     step_attempts: int = 2
     publish_retries: int = 3
 

@@ -5,18 +5,24 @@ whose upstream steps all succeeded (as a ``dagwright.execute_step`` task carryin
 only, to the step's queue with the step's priority: :mod:`dagwright.celery.config`), and
 follows the steps' ends in storage; it skips the steps downstream of a failure and ends
 the run. A step that cannot be sent (the broker is down past ``celery.publish_retries``)
-fails with the reason, so the run fails and never hangs. When the run is terminated
+fails with the reason, so the run fails and never hangs. A step whose worker died
+(:func:`~dagwright.celery.claims.claimant_alive`) and that no other worker took over is
+sent again, once per attempt, whatever the broker's redelivery does (a Redis broker
+redelivers only after its visibility timeout); the worker that gets it takes the step
+over, or fails it once it used up ``celery.step_attempts``. When the run is terminated
 (SIGTERM), the coordinator revokes its unfinished tasks, stopping those that run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from dagwright.celery.app import STEP_TASK, make_app
+from dagwright.celery.claims import claimant_alive
 from dagwright.celery.config import CeleryConfig, broker_priority, step_route
 from dagwright.errors import DagwrightExecutionError
 from dagwright.execution.events import EventType
@@ -34,6 +40,9 @@ if TYPE_CHECKING:
 
 #: Seconds between two reads of the steps' ends.
 POLL_SECONDS: Final = 0.05
+
+#: Seconds between two looks for steps whose worker died.
+WATCH_SECONDS: Final = 1.0
 
 
 def _safe_url(url: str) -> str:
@@ -61,6 +70,8 @@ class CeleryExecution(InProcessExecution):
         self.config = CeleryConfig.resolve(instance.settings.celery, definition)
         self._app: Celery | None = None
         self.sent: dict[str, str] = {}  # step key -> task id, of steps not ended yet
+        self._resent: dict[str, int] = {}  # step key -> the attempt whose death sent it again
+        self._host = socket.gethostname()
 
     @property
     def app(self) -> Celery:
@@ -97,12 +108,38 @@ class CeleryExecution(InProcessExecution):
     def _wait_for_ends(self) -> dict[str, str]:
         """The sent steps that ended since the last look (waits until one did)."""
         steps = self.instance.records.steps
+        watched = time.monotonic()
         while True:
             ended = steps.ended_steps(self.run.run_id)
             found = {key: ended[key] for key in self.sent if key in ended}
             if found:
                 return found
+            if time.monotonic() - watched >= WATCH_SECONDS:
+                self._resend_orphans(ended)
+                watched = time.monotonic()
             time.sleep(POLL_SECONDS)
+
+    def _resend_orphans(self, ended: dict[str, str]) -> None:
+        """Send again each step whose claimant died (once per attempt)."""
+        claims = self.instance.records.steps.claims(self.run.run_id)
+        now = time.time()
+        for step_key, claim in claims.items():
+            if step_key not in self.sent or step_key in ended:
+                continue
+            if self._resent.get(step_key) == claim.attempt:
+                continue
+            if claimant_alive(claim, host=self._host, now=now):
+                continue
+            self._resent[step_key] = claim.attempt
+            step = next(s for s in self.plan.steps if s.key == step_key)
+            self.emit(
+                EventType.ENGINE,
+                step_key,
+                f"{claim.describe()} died executing the step (attempt {claim.attempt}):"
+                " sending it again",
+                data={"dead_worker": claim.worker, "attempt": claim.attempt},
+            )
+            self._send(step)  # if it fails, the step's failure ends it on the next look
 
     def _send_ready(
         self, pending: list[Step], succeeded: set[str], not_done: set[str]

@@ -118,6 +118,15 @@ class StepStorage:
             row = cursor.fetchone()
         return None if row is None else StepClaim(*row)
 
+    def claims(self, run_id: str) -> dict[str, StepClaim]:
+        """The claims of a run's steps, by step key."""
+        sql = self._db.driver_sql(
+            f"SELECT step_key, {_CLAIM_COLUMNS} FROM step_claims WHERE run_id = {{run_id}}"
+        )
+        with self._db.driver_read() as cursor:
+            cursor.execute(sql, {"run_id": run_id})
+            return {row[0]: StepClaim(*row[1:]) for row in cursor.fetchall()}
+
     def beat(self, run_id: str, step_key: str, attempt: int, now: float) -> bool:
         """Record that the claimant of ``attempt`` is alive; false if it lost the claim."""
         params = {"run_id": run_id, "step_key": step_key, "attempt": attempt, "now": now}
