@@ -30,8 +30,8 @@ from dagwright.runs.models import Run, WorkerInfo, require_code_pointer
 from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
-    WORKER_OUTPUTS_ENV,
     WORKER_MODULE,
+    WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
     heartbeat_interval,
     worker_log_path,

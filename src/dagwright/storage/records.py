@@ -20,8 +20,8 @@ from dagwright.storage.changes import Cursor, RunChanges, read_changes, tick
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.events import EventStorage, lock_run_sql
 from dagwright.storage.serde import run_body, run_from_body
-from dagwright.storage.tag_index import index_form
 from dagwright.storage.steps import StepStorage
+from dagwright.storage.tag_index import index_form
 from dagwright.storage.workers import WorkerStorage
 
 #: The newest schema revision (migration); a database at it needs no work. The full
