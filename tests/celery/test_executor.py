@@ -59,6 +59,23 @@ def test_steps_go_to_the_workers_of_their_queues_and_outputs_cross_in_the_databa
     }
     assert type(instance.outputs).__name__ == "DatabaseOutputStore"  # the celery default
     assert _output(instance, run.run_id, "transform") == 6
+    _check_run_page(
+        instance, run.run_id, {a.name: cluster.queue("alpha"), b.name: cluster.queue("beta")}
+    )
+
+
+def _check_run_page(instance: Instance, run_id: str, placed: dict[str, str]) -> None:
+    """The run page's timeline names the worker and queue of each step."""
+    from fastapi.testclient import TestClient
+
+    from dagwright import Definitions
+    from dagwright.web.app import create_app
+
+    app = create_app(instance, Definitions(jobs=[celery_jobs.two_queues]))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        html = client.get(f"/runs/{run_id}").text
+    for worker, queue in placed.items():
+        assert f'data-worker="{worker}" data-queue="{queue}"' in html
 
 
 def test_a_one_slot_worker_takes_queued_steps_highest_priority_first(
