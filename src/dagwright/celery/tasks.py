@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
     from dagwright.instance import Instance
 
+_STEP_ENDS: Final = frozenset({EventType.STEP_SUCCESS, EventType.STEP_FAILURE})
 _STEP_EVENTS: Final = frozenset(
     {EventType.STEP_START, EventType.STEP_SUCCESS, EventType.STEP_FAILURE}
 )
@@ -161,7 +162,7 @@ class StepTask:
         run = self.instance.get_run(run_id)
         if run is None or run.status.is_finished or run.status is RunStatus.CANCELING:
             return f"dropped: run {run_id} is {run.status.value if run else 'gone'}"
-        if step_key in self.instance.records.steps.ended_steps(run_id):
+        if self.instance.records.events.last_event(run_id, _STEP_ENDS, step_key=step_key):
             return f"dropped: step {step_key} of run {run_id} has ended"
         claim = claim_step(
             self.instance.records.steps,
