@@ -235,3 +235,9 @@ def test_an_op_on_a_worker_has_its_config_tags_partition_and_logs(
     assert failure.step_key == "big"
     assert "output 'result' of op 'big'" in failure.message
     assert "max_bytes (1000)" in failure.message
+    # re-executed from failure, the failed step reads the reused output from the database
+    again = instance.reexecute(too_big.run_id, from_failure=True, tags={"big_bytes": "20"})
+    assert wait_finished(instance, again.run_id).status is RunStatus.SUCCESS
+    assert list(_started(instance, again.run_id)) == ["big"]
+    assert _output(instance, again.run_id, "big") == b"x" * 20
+    assert _output(instance, again.run_id, "configured")["partition"] == "us"
