@@ -124,7 +124,9 @@ def configure(location: WorkerLocation, *, preload: bool = False) -> None:
 
 def register(app: Celery) -> None:
     """Register the step task on ``app``."""
-    app.task(name="dagwright.execute_step", bind=True, acks_late=True)(execute_step_task)
+    from dagwright.celery.app import STEP_TASK
+
+    app.task(name=STEP_TASK, bind=True, acks_late=True)(execute_step_task)
 
 
 def execute_step_task(
