@@ -179,7 +179,8 @@ def test_a_database_at_0004_upgrades_to_heartbeats_per_daemon(engine: Engine) ->
     upgrade(engine, "0004")
     execute(
         engine,
-        "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at) VALUES ('backfills', 'h:1', 1)",
+        "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at)"
+        " VALUES ('backfills', 'h:1', 1)",
     )
     ensure_schema(engine)
     assert read_revision(engine) == HEAD_REVISION

@@ -480,3 +480,35 @@ def test_backfill_errors_name_the_field(
     BackfillDaemon(queued_instance).run_iteration(time.time())
     error = _error(queued_client.post(f"/api/v1/backfills/{backfill_id}/cancel"), 409)
     assert error["field"] == "backfill_id" and "COMPLETED" in error["message"]
+
+
+def _beat(instance: Instance, daemon_id: str, names: list[str], age: float = 0.0) -> None:
+    host, pid = daemon_id.split(":")
+    for name in names:
+        instance.storage.workers.beat_daemon(
+            name, daemon_id, time.time() - age, host=host, pid=int(pid), interval_seconds=1.0
+        )
+
+
+def test_daemon_health_lists_each_loop_and_daemon(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    none = queued_client.get("/api/v1/daemon").json()
+    assert none["state"] == "missing" and not none["healthy"] and none["daemons"] == []
+    loops = ["run_queue", "run_monitor", "run_retries", "backfills"]
+    _beat(queued_instance, "a:1", loops)
+    _beat(queued_instance, "b:2", ["run_queue"], age=10.0)
+    data = queued_client.get("/api/v1/daemon").json()
+    assert data["state"] == "healthy" and data["daemons"] == ["a:1", "b:2"]
+    assert data["claims"] == "limit-checked"
+    (queue,) = [loop for loop in data["loops"] if loop["name"] == "run_queue"]
+    assert queue["expected"] and queue["state"] == "healthy"
+    assert [(d["daemon_id"], d["state"]) for d in queue["daemons"]] == [
+        ("a:1", "healthy"),
+        ("b:2", "late"),
+    ]
+    assert queue["daemons"][1]["age_seconds"] >= 10.0
+    assert datetime.fromisoformat(queue["daemons"][0]["heartbeat_iso"]).tzinfo is not None
+    schema = queued_client.get("/api/v1/openapi.json").json()
+    assert "DaemonHealthOut" in schema["components"]["schemas"]
+    assert "/api/v1/daemon" in schema["paths"] or "/daemon" in schema["paths"]

@@ -134,14 +134,15 @@ class DaemonHealth:
 
     @property
     def daemon_ids(self) -> list[str]:
-        """The daemons with a loop that is not missing, in order of first appearance."""
-        seen = dict.fromkeys(
-            b.daemon_id
-            for loop in self.loops
-            for b in loop.beats
-            if b.state is not LoopState.MISSING
+        """The daemons with a loop that is not missing, sorted."""
+        return sorted(
+            {
+                b.daemon_id
+                for loop in self.loops
+                for b in loop.beats
+                if b.state is not LoopState.MISSING
+            }
         )
-        return list(seen)
 
     def loop(self, name: str) -> LoopHealth | None:
         """The loop ``name``, if expected or seen."""
@@ -234,7 +235,7 @@ def daemon_health(
         by_loop.setdefault(beat.name, []).append(judge(beat, now))
     loops = []
     for name, judged in by_loop.items():
-        judged.sort(key=lambda b: (_RANK[b.state], b.age))
+        judged.sort(key=lambda b: (_RANK[b.state], b.daemon_id))
         state = judged[0].state if judged else LoopState.MISSING
         wanted = name in expected or any(not b.stopped for b in judged)
         loops.append(LoopHealth(name, wanted, state, tuple(judged)))
