@@ -27,9 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-
-from tests.daemon.experiment import make_home, run_experiment  # noqa: E402
 
 
 @contextmanager
@@ -55,6 +52,8 @@ def pg_database(admin_url: str) -> Iterator[str]:
 
 def measure(store: str, args: argparse.Namespace) -> str:
     """One experiment on one store; its line of figures."""
+    from tests.daemon.experiment import make_home, run_experiment
+
     with tempfile.TemporaryDirectory(prefix="bench-daemons-") as scratch:
         home = Path(scratch) / "home"
         started = time.perf_counter()
@@ -90,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         "--stores", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--src", help="run the daemons on this src/ directory instead")
+    parser.add_argument(
+        "--src", help="measure this src/ directory instead (e.g. an export of an older commit)"
+    )
     args = parser.parse_args(argv)
+    # the checkout measured (or --src) comes first, for this process and the daemons
+    sys.path[:0] = [args.src or str(ROOT / "src"), str(ROOT)]
     for store in args.stores:
         print(measure(store, args), flush=True)
     return 0

@@ -23,6 +23,8 @@ from dagwright import Instance, RunsFilter, RunStatus
 ROOT = Path(__file__).resolve().parents[2]
 #: The limits of the experiment's ``run_queue``.
 CAP, DOCS_LIMIT, DATABASE_LIMIT = 4, 1, 2
+#: Queued runs kept waiting while the daemons run (topped up as they launch).
+QUEUE_DEPTH = 12
 
 CONFIG = """
 run_queue:
@@ -115,22 +117,20 @@ def run_experiment(
     timeout: float = 600,
     pythonpath: str | None = None,
 ) -> Figures:
-    """Submit ``runs`` runs (half before the daemons start, half while they run), let
-    ``daemons`` daemons launch them, and sample storage until all have finished."""
-    from tests.jobs.quick import quick
-
+    """Submit ``runs`` runs (a quarter before the daemons start, the rest while they run,
+    topping the queue up to :data:`QUEUE_DEPTH` so that runs of a higher priority keep
+    arriving), let ``daemons`` daemons launch them, and sample storage until all have
+    finished."""
     figures = Figures()
     with Instance.from_home(home) as instance:
-        for n in range(runs // 2):
-            instance.submit_run(quick, tags=tags_of(n))
+        submitter = _Submitter(instance, runs)
+        submitter.submit(runs // 4)
         done = threading.Event()
         sampler = threading.Thread(target=_sample, args=(instance, figures, done))
         sampler.start()
         processes = start_daemons(home, daemons, pythonpath)
         try:
-            for n in range(runs // 2, runs):
-                instance.submit_run(quick, tags=tags_of(n))
-            _wait_all_finished(instance, runs, timeout, processes)
+            _wait_all_finished(instance, submitter, timeout, processes)
         finally:
             done.set()
             sampler.join()
@@ -152,14 +152,37 @@ def _sample(instance: Instance, figures: Figures, done: threading.Event) -> None
             done.wait(0.01)  # pacing, not a wait for a condition
 
 
+class _Submitter:
+    """Submits the experiment's runs, in order, a few at a time."""
+
+    def __init__(self, instance: Instance, runs: int) -> None:
+        from tests.jobs.quick import quick
+
+        self.instance, self.job, self.runs, self.submitted = instance, quick, runs, 0
+
+    def submit(self, count: int) -> None:
+        for n in range(self.submitted, min(self.runs, self.submitted + count)):
+            self.instance.submit_run(self.job, tags=tags_of(n))
+            self.submitted += 1
+
+    def top_up(self) -> None:
+        if self.submitted < self.runs:
+            queued = self.instance.get_runs_count(RunsFilter(statuses=[RunStatus.QUEUED]))
+            self.submit(QUEUE_DEPTH - queued)
+
+
 def _wait_all_finished(
-    instance: Instance, runs: int, timeout: float, processes: list[subprocess.Popen[str]]
+    instance: Instance,
+    submitter: _Submitter,
+    timeout: float,
+    processes: list[subprocess.Popen[str]],
 ) -> None:
     finished = [RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED]
     deadline = time.monotonic() + timeout
-    while instance.get_runs_count(RunsFilter(statuses=finished)) < runs:
+    while instance.get_runs_count(RunsFilter(statuses=finished)) < submitter.runs:
+        submitter.top_up()
         if time.monotonic() > deadline:
             raise TimeoutError(f"not every run finished within {timeout:g} s")
         if any(p.poll() is not None for p in processes):
             raise RuntimeError("a daemon exited early")
-        time.sleep(0.1)
+        time.sleep(0.02)
