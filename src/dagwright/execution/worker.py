@@ -32,6 +32,7 @@ from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
     WORKER_STORAGE_ENV,
+    WORKER_STORAGE_OPTIONS_ENV,
     heartbeat_interval,
     worker_log_path,
 )
@@ -159,8 +160,11 @@ def open_worker_instance() -> tuple[Instance, float]:
     if url is None:
         instance = Instance.get()
         return instance, heartbeat_interval(instance)
+    from dagwright.storage.driver import StorageOptions
+
     interval = float(os.environ.get(WORKER_HEARTBEAT_ENV, "2.5"))
-    return Instance.for_run_worker(os.environ["DAGWRIGHT_HOME"], url), interval
+    options = StorageOptions.from_env(os.environ.get(WORKER_STORAGE_OPTIONS_ENV))
+    return Instance.for_run_worker(os.environ["DAGWRIGHT_HOME"], url, options), interval
 
 
 if __name__ == "__main__":

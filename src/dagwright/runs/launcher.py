@@ -32,6 +32,7 @@ from dagwright.runs.worker_process import (
     WORKER_HEARTBEAT_ENV,
     WORKER_MODULE,
     WORKER_STORAGE_ENV,
+    WORKER_STORAGE_OPTIONS_ENV,
     heartbeat_interval,
     worker_log_path,
 )
@@ -159,11 +160,12 @@ class ProcessRunLauncher:
 
     def _worker_env(self, home: Path) -> dict[str, str]:
         """What a worker needs to skip reading the settings: the home, the storage URL and
-        its heartbeat interval (see :mod:`dagwright.execution.worker`)."""
+        options, and its heartbeat interval (see :mod:`dagwright.execution.worker`)."""
         env = {"DAGWRIGHT_HOME": str(home)}
         instance = self._instance
         if instance.storage_url is not None:
             env[WORKER_STORAGE_ENV] = instance.storage_url
+            env[WORKER_STORAGE_OPTIONS_ENV] = instance.storage_options.to_env()
             env[WORKER_HEARTBEAT_ENV] = repr(heartbeat_interval(instance))
         return env
 

@@ -23,6 +23,8 @@ STANDBY: Final = "--standby"
 WORKER_STORAGE_ENV: Final = "DAGWRIGHT_WORKER_STORAGE_URL"
 #: Seconds between a launched worker's heartbeats (internal to dagwright).
 WORKER_HEARTBEAT_ENV: Final = "DAGWRIGHT_WORKER_HEARTBEAT_SECONDS"
+#: The storage options of the launcher's instance (``StorageOptions.to_env``; internal).
+WORKER_STORAGE_OPTIONS_ENV: Final = "DAGWRIGHT_WORKER_STORAGE_OPTIONS"
 
 
 def heartbeat_interval(instance: Instance) -> float:

@@ -62,11 +62,18 @@ class EventStorage:
             The event with its ``storage_id``, and the updated run if its status changed
             (None for an event that changes no status).
 
+        A transient storage error (lock timeout, lost connection, full disk) is retried
+        for ``StorageOptions.write_retry`` seconds.
+
         Raises:
             DagwrightRunNotFoundError: the event's run does not exist.
             DagwrightInvalidTransitionError: the status change is not allowed; nothing is
                 stored.
+            DagwrightStorageError: the database failed (after the retries).
         """
+        return self._db.retrying(lambda: self._store_event(event))
+
+    def _store_event(self, event: Event) -> tuple[Event, Run | None]:
         new_status = event.run_status
         run = None
         with self._db.driver_write() as cursor:

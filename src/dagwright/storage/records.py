@@ -117,7 +117,12 @@ class RunRecords:
 
         Raises:
             DagwrightRunNotFoundError: no run has this id.
+            DagwrightStorageError: the database failed (transient errors are retried for
+                ``StorageOptions.write_retry`` seconds first).
         """
+        return self._db.retrying(lambda: self._add_run_tags(run_id, tags))
+
+    def _add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> Run:
         with self._db.driver_write() as cursor:
             sid, run = self._lock_run(cursor, run_id)
             updated = replace(run, tags={**run.tags, **tags})
