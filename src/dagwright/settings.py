@@ -353,7 +353,11 @@ def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
     pg_url = env.get(PG_URL_ENV)
     if pg_url:
         storage = data.get("storage")
-        kept = {k: v for k, v in storage.items() if k not in ("sqlite", "postgres")} if isinstance(storage, dict) else {}
+        kept = (
+            {k: v for k, v in storage.items() if k not in ("sqlite", "postgres")}
+            if isinstance(storage, dict)
+            else {}
+        )
         data = {**data, "storage": {**kept, "postgres": {"url": pg_url}}}
     if env.get(IMAGE_ENV):
         data = {**data, "current_image": env[IMAGE_ENV]}

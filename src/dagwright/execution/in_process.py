@@ -11,6 +11,7 @@ from dagwright.definitions.composition import NodeOutput
 from dagwright.errors import (
     DagwrightExecutionError,
     DagwrightInvalidTransitionError,
+    DagwrightStorageError,
     DagwrightUserCodeError,
 )
 from dagwright.execution.context import OpExecutionContext, OpLogger
@@ -32,6 +33,22 @@ if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
     from dagwright.instance import Instance
+
+
+class RunStorageLost(BaseException):
+    """A write of the run's own events failed for good (after the storage's retries).
+
+    A :class:`BaseException`, like an interrupt: it is not the op's error, so it passes
+    through op code (``context.log`` raises it) and the step's user-code boundary, and
+    the run ends with a storage reason instead of a STEP_FAILURE blaming the op.
+
+    Attributes:
+        error: the storage error.
+    """
+
+    def __init__(self, error: DagwrightStorageError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class InProcessExecution:
@@ -71,7 +88,10 @@ class InProcessExecution:
         event = Event(
             self.run.run_id, event_type, time.time(), step_key, message, level, data or {}
         )
-        stored, run = self.instance.handle_event(event)
+        try:
+            stored, run = self.instance.handle_event(event)
+        except DagwrightStorageError as exc:
+            raise RunStorageLost(exc) from exc
         self.events.append(stored)
         if run is not None:
             self.run = run
@@ -80,12 +100,33 @@ class InProcessExecution:
         self.emit(EventType.LOG, step_key, message, level)
 
     def execute(self) -> None:
-        """Run every step; end the run in SUCCESS or FAILURE (also when interrupted)."""
+        """Run every step; end the run in SUCCESS or FAILURE (also when interrupted).
+
+        Raises:
+            DagwrightStorageError: the run's events could not be written (after the
+                storage's retries); the run was failed with a storage reason if that
+                could still be written.
+        """
+        try:
+            self._execute()
+        except RunStorageLost as lost:
+            self._storage_lost(lost.error)
+            raise lost.error from None
+
+    def _storage_lost(self, error: DagwrightStorageError) -> None:
+        """Fail the run for a storage error (this write is retried too; if it fails, the
+        caller gets the error: a run worker keeps it in its exit note)."""
+        reason = f"storage error: {error}"
+        self.run = self.instance.fail_run(self.run.run_id, reason)
+
+    def _execute(self) -> None:
         self.emit(EventType.RUN_START, message=f"started run of job {self.run.job_name!r}")
         try:
             if not self._load_reused_outputs():
                 return
             not_done = self.execute_steps()
+        except RunStorageLost:
+            raise
         except BaseException as exc:
             self._interrupted(exc)
             raise

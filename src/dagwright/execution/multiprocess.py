@@ -23,14 +23,22 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from dagwright.errors import DagwrightExecutionError, DagwrightInvalidConfigError
+from dagwright.errors import (
+    DagwrightExecutionError,
+    DagwrightInvalidConfigError,
+    DagwrightStorageError,
+)
 from dagwright.execution.events import EventType
-from dagwright.execution.in_process import InProcessExecution
+from dagwright.execution.in_process import InProcessExecution, RunStorageLost
 from dagwright.execution.plan import Step
 from dagwright.execution.step import error_info
 from dagwright.execution.worker import RunTerminated
 from dagwright.runs.models import RunStatus
-from dagwright.runs.worker_process import WORKER_STORAGE_ENV, WORKER_STORAGE_OPTIONS_ENV
+from dagwright.runs.worker_process import (
+    STORAGE_ERROR_EXIT,
+    WORKER_STORAGE_ENV,
+    WORKER_STORAGE_OPTIONS_ENV,
+)
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -169,6 +177,9 @@ class MultiprocessExecution(InProcessExecution):
             self.run.run_id, _STEP_ENDS, step_key=step_key
         )
         ended = last.event_type if last is not None else None
+        if ended is None and returncode == STORAGE_ERROR_EXIT:  # not the op's fault
+            error = f"the step worker of {step_key!r} could not write its events"
+            raise RunStorageLost(DagwrightStorageError(error, transient=True))
         if ended is None:
             self._check_not_canceling(step_key)
             reason = _exit_description(returncode)

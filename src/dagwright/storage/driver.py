@@ -78,6 +78,7 @@ class StorageOptions:
         synchronous, lock_timeout, write_retry = json.loads(text)
         return cls(str(synchronous), float(lock_timeout), float(write_retry))
 
+
 _PG_SCHEMES: Final = ("postgresql+psycopg", "postgresql", "postgres")
 
 
@@ -131,7 +132,11 @@ class DriverUrl:
         return f"postgresql at {where}"
 
 
-def sqlite_pragmas(memory: bool, options: StorageOptions = StorageOptions()) -> tuple[str, ...]:
+#: The options of a database nobody configured.
+DEFAULT_OPTIONS: Final = StorageOptions()
+
+
+def sqlite_pragmas(memory: bool, options: StorageOptions = DEFAULT_OPTIONS) -> tuple[str, ...]:
     """What every SQLite connection runs when it opens."""
     if options.sqlite_synchronous not in SYNCHRONOUS_LEVELS:
         raise DagwrightStorageError(f"unknown sqlite synchronous {options.sqlite_synchronous!r}")
@@ -140,7 +145,9 @@ def sqlite_pragmas(memory: bool, options: StorageOptions = StorageOptions()) -> 
     return common if memory else (*common, f"PRAGMA synchronous = {options.sqlite_synchronous}")
 
 
-def prepare_sqlite(connection: Any, memory: bool, options: StorageOptions = StorageOptions()) -> None:
+def prepare_sqlite(
+    connection: Any, memory: bool, options: StorageOptions = DEFAULT_OPTIONS
+) -> None:
     """Set up a new SQLite driver connection: dagwright emits ``BEGIN`` itself."""
     connection.isolation_level = None
     cursor = connection.cursor()
@@ -177,7 +184,7 @@ class DriverDatabase:
         dialect: ``"sqlite"`` or ``"postgresql"``.
     """
 
-    def __init__(self, url: str, options: StorageOptions = StorageOptions()) -> None:
+    def __init__(self, url: str, options: StorageOptions = DEFAULT_OPTIONS) -> None:
         """Prepare to connect to ``url`` (nothing is connected yet).
 
         Raises:
@@ -344,7 +351,7 @@ class DriverDatabase:
             return isinstance(exc, self.dbapi.OperationalError)
         code = getattr(exc, "sqlite_errorcode", None)
         return isinstance(exc, sqlite3.OperationalError) and (
-            code is None and "locked" in str(exc) or (code or 0) & 0xFF in _SQLITE_TRANSIENT
+            (code is None and "locked" in str(exc)) or (code or 0) & 0xFF in _SQLITE_TRANSIENT
         )
 
 

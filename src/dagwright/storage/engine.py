@@ -1,10 +1,10 @@
 """Engines for SQLite and PostgreSQL, and the transactions every store uses.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (or the level the settings choose),
-foreign keys on and a 30 s busy timeout (PostgreSQL: a 30 s ``lock_timeout``). The driver's own transaction handling is switched off so that dagwright emits
-``BEGIN`` itself: ``BEGIN IMMEDIATE`` for writes (the write lock is taken up front, so two
-writers queue on the busy timeout instead of failing on a lock upgrade) and a deferred
-``BEGIN`` for reads.
+foreign keys on and a 30 s busy timeout (PostgreSQL: a 30 s ``lock_timeout``). The
+driver's own transaction handling is switched off so that dagwright emits ``BEGIN`` itself:
+``BEGIN IMMEDIATE`` for writes (the write lock is taken up front, so two writers queue on
+the busy timeout instead of failing on a lock upgrade) and a deferred ``BEGIN`` for reads.
 
 In-memory ``sqlite://`` databases share one engine per process (so its dialect and its
 compiled-statement cache are shared, and an ephemeral instance costs no compilation); each
@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from dagwright.errors import DagwrightStorageError
 from dagwright.storage.driver import (
+    DEFAULT_OPTIONS,
     DriverDatabase,
     StorageOptions,
     normalize_url,
@@ -43,7 +44,7 @@ def is_memory_url(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine_for(url: str, options: StorageOptions = StorageOptions()) -> Engine:
+def create_engine_for(url: str, options: StorageOptions = DEFAULT_OPTIONS) -> Engine:
     """Create an engine for a SQLite or PostgreSQL (psycopg 3) URL.
 
     Args:
@@ -108,7 +109,7 @@ class Database(DriverDatabase):
         is_postgres: whether the database is PostgreSQL.
     """
 
-    def __init__(self, engine: Engine, options: StorageOptions = StorageOptions()) -> None:
+    def __init__(self, engine: Engine, options: StorageOptions = DEFAULT_OPTIONS) -> None:
         """Wrap an engine made by :func:`create_engine_for` (with the same ``options``)."""
         super().__init__(engine.url.render_as_string(hide_password=False), options)
         self.engine = engine
