@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.execution.events import Event, EventType
@@ -211,10 +211,17 @@ def _local_pid(worker: WorkerInfo | None) -> int | None:
 
 
 def process_alive(worker: WorkerInfo) -> bool | None:
-    """Whether a worker's process lives (None when it runs on another host)."""
+    """Whether a worker's process lives (None when it runs on another host).
+
+    A zombie (a process that exited but that its parent has not reaped: a container's
+    PID 1, a launcher that exited) is dead, although ``kill(pid, 0)`` still reaches it.
+    """
     pid = _local_pid(worker)
     if pid is None:
         return None
+    state = _proc_state(pid)
+    if state is not None:
+        return state != "" and state not in _DEAD_STATES
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -222,6 +229,24 @@ def process_alive(worker: WorkerInfo) -> bool | None:
     except PermissionError:
         return True
     return True
+
+
+#: ``/proc/PID/stat`` states of a process that has exited: zombie, dead.
+_DEAD_STATES: Final = frozenset({"Z", "X", "x"})
+
+
+def _proc_state(pid: int) -> str | None:
+    """The state letter of a process from ``/proc/PID/stat`` ("" when there is no such
+    process; None where there is no ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except FileNotFoundError:
+        return "" if os.path.isdir("/proc/self") else None
+    except OSError:
+        return None
+    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so after the last ")"
+    return text[text.rfind(b")") + 2 :][:1].decode() or None
 
 
 def signal_worker(worker: WorkerInfo | None, signum: int) -> bool:
