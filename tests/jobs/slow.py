@@ -43,3 +43,23 @@ def vanish() -> None:
 @job
 def crashing() -> None:
     vanish()
+
+
+@op
+def log_until_released(context: OpExecutionContext) -> str:
+    """Log a line every 20 ms (padded by the run's ``pad`` tag, in bytes) until the file
+    named by the ``release`` tag exists (or LIMIT passes)."""
+    release = context.get_tag("release")
+    pad = "x" * int(context.get_tag("pad") or 0)
+    deadline = time.monotonic() + LIMIT
+    while time.monotonic() < deadline:
+        if release and Path(release).exists():
+            return "released"
+        context.log.info(f"still logging {pad}")
+        time.sleep(0.02)
+    return "timed out"
+
+
+@job
+def chatty() -> None:
+    after(log_until_released())

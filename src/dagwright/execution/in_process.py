@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -117,6 +118,8 @@ class InProcessExecution:
         """Fail the run for a storage error (this write is retried too; if it fails, the
         caller gets the error: a run worker keeps it in its exit note)."""
         reason = f"storage error: {error}"
+        with suppress(OSError):  # stderr is the worker's log, which may be on a full disk
+            print(f"dagwright: failing run {self.run.run_id}: {reason}", file=sys.stderr)
         self.run = self.instance.fail_run(self.run.run_id, reason)
 
     def _execute(self) -> None:

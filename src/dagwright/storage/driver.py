@@ -260,6 +260,8 @@ class DriverDatabase:
             except DagwrightStorageError as exc:
                 if not exc.transient or time.monotonic() + delay > deadline:
                     raise
+                if delay == 0.05:  # said once per write, on its first failure
+                    _warn(f"{exc}; retrying for up to {self.options.write_retry:g} s")
             time.sleep(delay)
             delay = min(delay * 2, _MAX_BACKOFF)
 
@@ -353,6 +355,14 @@ class DriverDatabase:
         return isinstance(exc, sqlite3.OperationalError) and (
             (code is None and "locked" in str(exc)) or (code or 0) & 0xFF in _SQLITE_TRANSIENT
         )
+
+
+def _warn(message: str) -> None:
+    """Log storage trouble (``dagwright.storage``; on stderr where logging is not set up,
+    as in a run worker, whose stderr is its log). ``logging`` loads only then."""
+    import logging
+
+    logging.getLogger("dagwright.storage").warning("%s", message)
 
 
 def pg_options(options: StorageOptions) -> str:
