@@ -169,3 +169,33 @@ def test_sqlite_commits_are_synced_on_every_kind_of_connection(
     finally:
         records.close()
         storage.close()
+
+
+def test_a_write_that_need_not_wait_for_the_disk_leaves_the_connection_durable(
+    tmp_path: Path,
+) -> None:
+    """A log line commits with NORMAL (synced by the next durable commit); the connection
+    is FULL again afterwards, also when the transaction failed."""
+    url = f"sqlite:///{tmp_path / 'relaxed.db'}"
+    Storage.open(url).close()
+    database = DriverDatabase(url)
+
+    def level() -> int:
+        with database.driver_read() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            found: int = cursor.fetchone()[0]
+            return found
+
+    try:
+        with database.driver_write(durable=False) as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == SYNCHRONOUS["NORMAL"]
+        assert level() == SYNCHRONOUS["FULL"]
+        with pytest.raises(ZeroDivisionError), database.driver_write(durable=False):
+            1 / 0  # noqa: B018
+        assert level() == SYNCHRONOUS["FULL"]
+        with database.driver_write() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == SYNCHRONOUS["FULL"]
+    finally:
+        database.close()

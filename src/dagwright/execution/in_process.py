@@ -269,7 +269,8 @@ def execute_prepared(
         BaseException: only an interrupt (KeyboardInterrupt, SystemExit …), after the run
             is stored as FAILURE; op errors end the run in FAILURE instead.
     """
-    instance.add_run(prepared.run)
+    # the run's RUN_START, a durable commit, comes before any op runs and syncs this too
+    instance.records.runs.add_run(prepared.run, durable=False)
     execution = InProcessExecution(instance, prepared, store_outputs=store_outputs)
     execution.execute()
     return execution

@@ -207,25 +207,38 @@ class DriverDatabase:
             with suppress(Exception):
                 connection.close()
 
-    def driver_write(self) -> AbstractContextManager[Any]:
+    def driver_write(self, *, durable: bool = True) -> AbstractContextManager[Any]:
         """A DB-API cursor in a write transaction, committed unless the block raises.
 
         On SQLite the transaction starts with ``BEGIN IMMEDIATE``. Write the SQL with
         :meth:`driver_sql`. Driver errors other than the driver's ``IntegrityError`` (which
         the caller handles) become :class:`DagwrightStorageError`.
+
+        ``durable=False`` (a log line, a heartbeat) commits without waiting for the disk
+        on a SQLite file set to sync every commit: the transaction is visible at once and
+        survives a crash of the process; an OS crash may lose it unless a durable commit
+        followed (which syncs everything written before it).
         """
-        return self._driver_transaction(write=True)
+        return self._driver_transaction(write=True, relaxed=not durable and self._relaxable)
+
+    @property
+    def _relaxable(self) -> bool:
+        """Whether commits here wait for the disk and a commit may be spared that."""
+        level = self.options.sqlite_synchronous
+        return not self.is_postgres and bool(self._url.target) and level in ("FULL", "EXTRA")
 
     def driver_read(self) -> AbstractContextManager[Any]:
         """A DB-API cursor in a read transaction."""
         return self._driver_transaction(write=False)
 
     @contextmanager
-    def _driver_transaction(self, *, write: bool) -> Iterator[Any]:
+    def _driver_transaction(self, *, write: bool, relaxed: bool = False) -> Iterator[Any]:
         with self._guard():
             raw = self._acquire()
             try:
                 cursor = raw.cursor()
+                if relaxed:  # back to the home's level in the finally below
+                    cursor.execute("PRAGMA synchronous = NORMAL")
                 if not self.is_postgres:
                     cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield cursor
@@ -243,8 +256,20 @@ class DriverDatabase:
                     raise error from exc
                 raise
             finally:
+                if raw is not None and relaxed:
+                    raw = self._restore_synchronous(raw)
                 if raw is not None:
                     self._release(raw)
+
+    def _restore_synchronous(self, raw: Any) -> Any:
+        """Set a connection back to the home's ``synchronous`` after a relaxed commit; a
+        connection that cannot be is dropped (None), never left relaxed."""
+        try:
+            raw.execute(f"PRAGMA synchronous = {self.options.sqlite_synchronous}")
+        except Exception:
+            self._discard(raw)
+            return None
+        return raw
 
     def retrying(self, write: Callable[[], _T]) -> _T:
         """``write()``, called again with backoff while it fails on a transient storage

@@ -90,8 +90,9 @@ class WorkerStorage:
             return int(cursor.rowcount)
 
     def beat(self, run_id: str, now: float) -> None:
-        """Record that a run's worker is alive at ``now``."""
-        with self._db.driver_write() as cursor:
+        """Record that a run's worker is alive at ``now`` (not waiting for the disk: a
+        heartbeat lost in an OS crash is as good as the next one)."""
+        with self._db.driver_write(durable=False) as cursor:
             cursor.execute(self._db.driver_sql(_BEAT_SQL), {"run_id": run_id, "now": now})
 
     def touch(self, run_id: str) -> WorkerInfo | None:
@@ -125,8 +126,8 @@ class WorkerStorage:
         return found
 
     def beat_daemon(self, name: str, daemon_id: str, now: float) -> None:
-        """Record a pass of the daemon loop ``name``."""
-        with self._db.driver_write() as cursor:
+        """Record a pass of the daemon loop ``name`` (not waiting for the disk)."""
+        with self._db.driver_write(durable=False) as cursor:
             cursor.execute(
                 self._db.driver_sql(_DAEMON_BEAT_SQL),
                 {"name": name, "daemon_id": daemon_id, "now": now},
