@@ -171,14 +171,16 @@ def test_sqlite_commits_are_synced_on_every_kind_of_connection(
         storage.close()
 
 
+@pytest.mark.parametrize("kind", ["driver", "pool"])
 def test_a_write_that_need_not_wait_for_the_disk_leaves_the_connection_durable(
-    tmp_path: Path,
+    tmp_path: Path, kind: str
 ) -> None:
     """A log line commits with NORMAL (synced by the next durable commit); the connection
-    is FULL again afterwards, also when the transaction failed."""
+    (the driver's own, or one of the SQLAlchemy pool) is FULL again afterwards, also when
+    the transaction failed."""
     url = f"sqlite:///{tmp_path / 'relaxed.db'}"
-    Storage.open(url).close()
-    database = DriverDatabase(url)
+    storage = Storage.open(url)
+    database = storage.database if kind == "pool" else DriverDatabase(url)
 
     def level() -> int:
         with database.driver_read() as cursor:
@@ -199,3 +201,4 @@ def test_a_write_that_need_not_wait_for_the_disk_leaves_the_connection_durable(
             assert cursor.fetchone()[0] == SYNCHRONOUS["FULL"]
     finally:
         database.close()
+        storage.close()
