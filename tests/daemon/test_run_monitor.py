@@ -259,7 +259,8 @@ def test_a_zombie_worker_fails_its_run_within_two_polls(
         finally:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            with suppress(ChildProcessError):  # not adopted here (the test failed before)
+                os.waitpid(pid, 0)
 
 
 def test_a_stopped_worker_is_killed_and_its_run_failed_once_its_heartbeats_stop(
