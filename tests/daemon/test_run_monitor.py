@@ -286,3 +286,26 @@ def test_a_stopped_worker_is_killed_and_its_run_failed_once_its_heartbeats_stop(
     finally:
         with suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_worker_stopped_while_holding_the_stores_lock_is_killed_and_its_run_failed(
+    monitored: Instance,
+) -> None:
+    """The stopped worker holds the lock every write needs: the monitor must not wait for
+    the store to answer before it acts (killing the worker is what frees the lock)."""
+    run = monitored.submit_run(
+        slow.frozen_with_a_lock, tags={"lock_url": str(monitored.storage_url)}
+    )
+    wait_for(lambda: worker_pid(monitored, run.run_id) is not None)
+    pid = worker_pid(monitored, run.run_id)
+    assert pid is not None
+    try:
+        wait_for(lambda: proc_state(pid) == "T", what="the worker stopped itself")
+        monitor = RunMonitorDaemon(monitored)
+        monitor.run_iteration(time.time() + monitor.policy.stale_after + 1)
+        ended = monitored.get_run(run.run_id)
+        assert ended is not None and ended.status is RunStatus.FAILURE
+        assert "stopped sending heartbeats" in ended.tags["dagwright/failure_reason"]
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)

@@ -63,3 +63,29 @@ def log_until_released(context: OpExecutionContext) -> str:
 @job
 def chatty() -> None:
     after(log_until_released())
+
+
+@op
+def stop_holding_a_lock(context: OpExecutionContext) -> None:
+    """Take the lock every writer of the run's store needs (from the ``lock_url`` tag),
+    then stop this process (SIGSTOP) while holding it."""
+    import signal
+
+    url = context.get_tag("lock_url") or ""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))  # type: ignore[assignment]
+        conn.execute("LOCK TABLE events, runs IN EXCLUSIVE MODE")
+    os.kill(os.getpid(), signal.SIGSTOP)
+    conn.close()
+
+
+@job
+def frozen_with_a_lock() -> None:
+    stop_holding_a_lock()

@@ -8,9 +8,9 @@ import time
 from typing import TYPE_CHECKING, Final
 
 from dagwright.daemon.base import log
-from dagwright.errors import DagwrightError
+from dagwright.errors import DagwrightError, DagwrightStorageError
 from dagwright.execution.events import EventType
-from dagwright.runs.launcher import process_alive, signal_worker
+from dagwright.runs.launcher import process_alive, process_stopped, signal_worker
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.runs.monitor import Action, MonitorPolicy, Verdict, verdicts
 from dagwright.runs.worker_process import read_exit_note
@@ -67,14 +67,23 @@ class RunMonitorDaemon:
                 self._apply(verdict, worker, now)
 
     def _still_silent(self, worker: WorkerInfo | None) -> bool:
-        """Whether a worker whose heartbeats stopped is silent for its own reasons: a write
-        to its row (waiting on whatever lock held up its heartbeats) goes through promptly
-        and finds no newer heartbeat. Otherwise the storage was the trouble: judged again
-        on the next pass."""
+        """Whether a worker whose heartbeats stopped is silent for its own reasons: it is
+        stopped (it may hold the very lock that blocks everyone: only killing it frees
+        it), or a write to its row (waiting on whatever lock held up its heartbeats) goes
+        through promptly and finds no newer heartbeat. Otherwise the storage was the
+        trouble: judged again on the next pass."""
         if worker is None:
             return False
+        if process_stopped(worker):
+            return True
         started = time.monotonic()
-        current = self._instance.records.workers.touch(worker.run_id)
+        try:
+            current = self._instance.records.workers.touch(worker.run_id)
+        except DagwrightStorageError as exc:
+            log.warning(
+                "run_monitor: storage trouble, judging run %s later: %s", worker.run_id, exc
+            )
+            return False
         prompt = time.monotonic() - started <= PROMPT_WRITE_SECONDS
         return prompt and current is not None and current.heartbeat_at == worker.heartbeat_at
 

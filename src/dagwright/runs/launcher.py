@@ -233,6 +233,15 @@ def process_alive(worker: WorkerInfo) -> bool | None:
 
 #: ``/proc/PID/stat`` states of a process that has exited: zombie, dead.
 _DEAD_STATES: Final = frozenset({"Z", "X", "x"})
+#: ... and of one that was stopped (SIGSTOP, a debugger): it makes no progress at all.
+_STOPPED_STATES: Final = frozenset({"T", "t"})
+
+
+def process_stopped(worker: WorkerInfo) -> bool:
+    """Whether a local worker's process is stopped (it may hold a database lock that only
+    killing it releases)."""
+    pid = _local_pid(worker)
+    return pid is not None and _proc_state(pid) in _STOPPED_STATES
 
 
 def _proc_state(pid: int) -> str | None:
