@@ -184,7 +184,16 @@ class DagwrightInvalidTransitionError(DagwrightError):
 
 
 class DagwrightStorageError(DagwrightError):
-    """The database failed, or holds a schema this version of dagwright does not know."""
+    """The database failed, or holds a schema this version of dagwright does not know.
+
+    Attributes:
+        transient: whether a later attempt may succeed (a lock held too long, a lost
+            connection, a full disk), as opposed to a wrong URL or schema.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class DagwrightExecutionError(DagwrightError):
