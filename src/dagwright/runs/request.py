@@ -22,10 +22,15 @@ from dagwright.definitions.partitions import PartitionsDefinition
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
 from dagwright.execution.executors import EXECUTION_KEY, check_execution_config
 from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
+from dagwright.jsonvalue import find_problem
 from dagwright.runs.models import Run, RunStatus
 from dagwright.tags import OP_SELECTION_TAG, PARTITION_TAG, merge_tags, normalize_tags
 
 _OPS_KEY = "ops"
+
+#: How deep run config may nest (``{"ops": {"load": {"config": {}}}}`` is 4): it is stored
+#: as JSON inside the run's body, and orjson writes at most 254 levels.
+MAX_CONFIG_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,11 @@ def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapp
         raise DagwrightInvalidConfigError(
             "run_config", f"unknown key {sorted(unknown)[0]!r} (allowed: ops, execution)"
         )
+    problem = find_problem(run_config, max_depth=MAX_CONFIG_DEPTH)
+    if problem is not None:
+        raise DagwrightInvalidConfigError("run_config", problem.rule, key=problem.path or None)
     if EXECUTION_KEY in run_config:
         check_execution_config(job.executor_def, run_config[EXECUTION_KEY])
-    try:
-        json.dumps(run_config, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise DagwrightInvalidConfigError("run_config", f"must be JSON: {exc}") from None
     ops = run_config.get(_OPS_KEY) or {}
     if not isinstance(ops, Mapping):
         raise DagwrightInvalidConfigError("run_config", "must be a mapping of op names", key="ops")
