@@ -412,3 +412,10 @@ def test_start_and_end_properties() -> None:
     assert daily.start.tzinfo is UTC
     assert daily.timezone == NEW_YORK
     assert DailyPartitionsDefinition("2026-01-01").end is None
+
+
+@pytest.mark.parametrize("key", ["\ud800", "a\x00b"])
+def test_static_keys_must_be_text_a_tag_can_hold(key: str) -> None:
+    # the key becomes the value of the dagwright/partition tag of its runs
+    with pytest.raises(DagwrightDefinitionError, match="valid Unicode without NUL"):
+        StaticPartitionsDefinition(["ok", key])

@@ -83,14 +83,14 @@ class RunOrigin:
 def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(run_config, Mapping):
         raise DagwrightInvalidConfigError("run_config", "must be a mapping")
+    problem = find_problem(run_config, max_depth=MAX_CONFIG_DEPTH)
+    if problem is not None:
+        raise DagwrightInvalidConfigError("run_config", problem.rule, key=problem.path or None)
     unknown = set(run_config) - {_OPS_KEY, EXECUTION_KEY}
     if unknown:
         raise DagwrightInvalidConfigError(
             "run_config", f"unknown key {sorted(unknown)[0]!r} (allowed: ops, execution)"
         )
-    problem = find_problem(run_config, max_depth=MAX_CONFIG_DEPTH)
-    if problem is not None:
-        raise DagwrightInvalidConfigError("run_config", problem.rule, key=problem.path or None)
     if EXECUTION_KEY in run_config:
         check_execution_config(job.executor_def, run_config[EXECUTION_KEY])
     ops = run_config.get(_OPS_KEY) or {}
