@@ -104,7 +104,9 @@ def test_delete_refuses_a_run_in_progress_and_deletes_a_finished_one(instance: I
         )
     )
     instance.handle_event(Event(run.run_id, EventType.RUN_START, time.time()))
-    with pytest.raises(DagwrightInvalidTransitionError, match="STARTED"):
+    with pytest.raises(
+        DagwrightInvalidTransitionError, match=r"from STARTED to deleted: terminate it first$"
+    ):
         instance.delete_run("r1")
     _, ended = instance.handle_event(Event(run.run_id, EventType.RUN_SUCCESS, time.time()))
     assert ended is not None and ended.status is RunStatus.SUCCESS
@@ -176,8 +178,43 @@ def test_ephemeral_instances_are_independent() -> None:
 def test_a_home_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    with pytest.raises(DagwrightInvalidConfigError, match="cannot use as the dagwright home"):
+    with pytest.raises(
+        DagwrightInvalidConfigError, match="cannot use as the dagwright home: it is a file"
+    ):
         Instance.from_home(blocker)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody may write: a read-only bind mount for root (whom permissions do not
+    stop), a folder without write permission for anyone else."""
+    import os
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command to make a read-only folder as root")
+    subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_home_says_so(read_only_folder: Path) -> None:
+    # It said "cannot open the database ...: unable to open database file".
+    with pytest.raises(DagwrightInvalidConfigError, match="it is read-only"):
+        Instance.from_home(read_only_folder)
+    with pytest.raises(DagwrightInvalidConfigError, match=r"(?i)read-only"):
+        Instance.from_home(read_only_folder / "new-home")
 
 
 def test_a_file_that_is_not_a_database_is_a_storage_error(tmp_path: Path) -> None:

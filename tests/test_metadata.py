@@ -26,6 +26,7 @@ from dagwright.metadata import (
     TableColumn,
     TableSchema,
     TextMetadataValue,
+    UrlMetadataValue,
     metadata_dict_from_json,
     metadata_from_json,
     metadata_to_json,
@@ -313,3 +314,38 @@ def test_json_value_type_is_kept() -> None:
     assert JsonMetadataValue(None).value is None
     assert metadata_from_json({"type": "json", "value": None}) == JsonMetadataValue(None)
     assert metadata_from_json({"type": "float", "value": 1}) == MetadataValue.float(1.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "accessor", "expected"),
+    [
+        (MetadataValue.text("hi"), "text", "hi"),
+        (MetadataValue.url("https://example.com"), "url", "https://example.com"),
+        (MetadataValue.path("/data/x.csv"), "path", "/data/x.csv"),
+        (MetadataValue.notebook("/nb/a.ipynb"), "path", "/nb/a.ipynb"),
+        (MetadataValue.md("# title"), "md_str", "# title"),
+        (MetadataValue.json({"a": [1]}), "data", {"a": [1]}),
+        (MetadataValue.job("daily"), "job_name", "daily"),
+        (MetadataValue.run("abc"), "run_id", "abc"),
+    ],
+)
+def test_values_have_dagsters_accessors(value: MetadataValue, accessor: str, expected: Any) -> None:
+    assert getattr(value, accessor) == expected
+
+
+def test_a_constructor_is_not_reachable_from_a_value() -> None:
+    # UrlMetadataValue(...).json used to return the MetadataValue.json constructor.
+    value = MetadataValue.url("https://example.com")
+    for name in ("json", "text", "int", "table", "null"):
+        with pytest.raises(AttributeError, match=f"no attribute '{name}'"):
+            getattr(value, name)
+    assert MetadataValue.url("u") == UrlMetadataValue("u")
+
+
+@pytest.mark.parametrize("value", [value for value, _ in EVERY_TYPE], ids=_ids(EVERY_TYPE))
+def test_values_pickle_and_copy(value: MetadataValue) -> None:
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(value)) == value
+    assert copy.deepcopy(value) == value

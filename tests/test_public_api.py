@@ -14,7 +14,13 @@ EXPECTED = {
     "job",
     "In",
     "Out",
+    "Output",
     "Config",
+    "Field",
+    "Noneable",
+    "Array",
+    "Shape",
+    "Permissive",
     "OpDefinition",
     "GraphDefinition",
     "JobDefinition",
@@ -104,7 +110,10 @@ def _modules_after(code: str) -> set[str]:
     return {line.split(".")[0] for line in out.split()}
 
 
-HEAVY = {"sqlalchemy", "pydantic", "starlette", "jinja2", "celery", "alembic", "yaml", "click"}
+HEAVY = {
+    "sqlalchemy", "pydantic", "starlette", "jinja2", "celery", "alembic", "yaml", "click",
+    "kubernetes", "kubernetes_validate",
+}  # fmt: skip
 
 
 def test_import_dagwright_loads_no_heavy_library() -> None:
@@ -156,3 +165,16 @@ def test_the_design_example() -> None:
     assert my_second_job.metadata["owner"] == MetadataValue.text("api team")
     assert my_second_job.tags == {"foo": "bar"} == my_job_with_metadata.tags
     assert my_job_with_metadata.execute_in_process().output_for_node("my_op") == "Hello World!"
+
+
+def test_no_stray_names_in_the_namespace() -> None:
+    # `dagwright.Any`, `.TYPE_CHECKING`, `.annotations` and `.import_module` used to resolve.
+    code = (
+        "import types, dagwright\n"
+        "print(' '.join(n for n, v in vars(dagwright).items() if not n.startswith('_')"
+        " and not isinstance(v, types.ModuleType)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert set(out.stdout.split()) <= EXPECTED
+    for name in ("Any", "TYPE_CHECKING", "annotations", "import_module"):
+        assert not hasattr(dagwright, name), name

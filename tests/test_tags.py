@@ -11,6 +11,7 @@ import pytest
 from dagwright.errors import DagwrightDefinitionError, DagwrightError, DagwrightInvalidTagError
 from dagwright.tags import (
     CONTROL_TAGS,
+    DAGSTER_TAG_EQUIVALENTS,
     MAX_RETRIES_TAG,
     MAX_RUNTIME_TAG,
     MAX_VALUE_BYTES,
@@ -18,6 +19,7 @@ from dagwright.tags import (
     PRIORITY_TAG,
     RETRY_STRATEGY_TAG,
     SYSTEM_TAGS,
+    is_dagster_tag,
     is_system_tag,
     merge_tags,
     normalize_tag_value,
@@ -507,6 +509,69 @@ def test_a_value_with_a_nul_character_is_refused() -> None:
     with pytest.raises(DagwrightInvalidTagError, match="NUL") as caught:
         normalize_tags({"team": "a\x00b"})
     assert caught.value.key == "team"
+
+
+# -- Dagster's tags ---------------------------------------------------------------------
+
+DAGSTER_KEYS = [
+    ("dagster/priority", "use 'dagwright/priority'"),
+    ("dagster/max_retries", "use 'dagwright/max_retries'"),
+    ("dagster/retry_strategy", "use 'dagwright/retry_strategy'"),
+    ("dagster/max_runtime", "use 'dagwright/max_runtime'"),
+    ("dagster-celery/queue", "use 'dagwright-celery/queue'"),
+    ("dagster-celery/run_priority", "use 'dagwright-celery/run_priority'"),
+    ("dagster-k8s/config", "use 'dagwright-k8s/config'"),
+    ("dagster/concurrency_key", "dagwright has no equivalent"),
+    ("dagster-dbt/select", "dagwright has no equivalent"),
+]
+
+
+@pytest.mark.parametrize(("key", "hint"), DAGSTER_KEYS)
+def test_dagster_tags_are_refused_naming_the_dagwright_equivalent(key: str, hint: str) -> None:
+    with pytest.raises(DagwrightInvalidTagError) as caught:
+        normalize_tags({key: "1"})
+    _check_error(caught.value, key)
+    assert hint in caught.value.rule
+
+
+@pytest.mark.parametrize("key", ["dagster", "dagsterx/a", "my-dagster/priority", "team/dagster"])
+def test_keys_that_only_look_like_dagster_tags_are_user_keys(key: str) -> None:
+    assert normalize_tags({key: "v"}) == {key: "v"}
+
+
+def test_each_dagster_equivalent_is_the_key_with_the_prefix_renamed() -> None:
+    for dagster_key, key in DAGSTER_TAG_EQUIVALENTS.items():
+        assert is_dagster_tag(dagster_key)
+        assert key == "dagwright" + dagster_key.removeprefix("dagster")
+        assert key in CONTROL_TAGS or not key.startswith("dagwright/")
+
+
+def _dagster_tag_on(where: str) -> None:
+    from dagwright import RunRequest, ScheduleDefinition, job, op
+
+    tags = {"dagster/priority": "5"}
+
+    @op(tags=tags if where == "op" else None)
+    def one() -> int:
+        return 1
+
+    @job(tags=tags if where == "job" else None)
+    def ported() -> None:
+        one()
+
+    if where == "launch":
+        ported.execute_in_process(tags=tags)
+    elif where == "schedule":
+        ScheduleDefinition(cron_schedule="@daily", job=ported, tags=tags)
+    elif where == "run_request":
+        RunRequest(run_key="k", tags=tags)
+
+
+@pytest.mark.parametrize("where", ["job", "op", "launch", "schedule", "run_request"])
+def test_a_dagster_tag_is_refused_wherever_tags_are_given(where: str) -> None:
+    with pytest.raises(DagwrightInvalidTagError, match="use 'dagwright/priority'") as caught:
+        _dagster_tag_on(where)
+    assert caught.value.key == "dagster/priority"
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,8 @@ Everything a user needs is imported from here. Names are loaded on first access,
 Celery, and ``from dagwright import op, job`` loads only the definitions.
 """
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
@@ -26,13 +24,15 @@ from dagwright.errors import (
     DagwrightUserCodeError,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from dagwright.definitions.composition import Node, NodeOutput
     from dagwright.definitions.config import Config
+    from dagwright.definitions.config_schema import Array, Field, Noneable, Permissive, Shape
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.graph import GraphDefinition, graph
     from dagwright.definitions.job import JobDefinition, job
     from dagwright.definitions.op import In, OpDefinition, Out, op
+    from dagwright.definitions.output import Output
     from dagwright.definitions.partitioned_config import PartitionedConfig, partitioned_config
     from dagwright.definitions.partitions import (
         DailyPartitionsDefinition,
@@ -88,7 +88,13 @@ _LAZY: dict[str, str] = {
     "OpDefinition": "dagwright.definitions.op",
     "Out": "dagwright.definitions.op",
     "op": "dagwright.definitions.op",
+    "Output": "dagwright.definitions.output",
     "Config": "dagwright.definitions.config",
+    "Array": "dagwright.definitions.config_schema",
+    "Field": "dagwright.definitions.config_schema",
+    "Noneable": "dagwright.definitions.config_schema",
+    "Permissive": "dagwright.definitions.config_schema",
+    "Shape": "dagwright.definitions.config_schema",
     "DailyPartitionsDefinition": "dagwright.definitions.partitions",
     "HourlyPartitionsDefinition": "dagwright.definitions.partitions",
     "PartitionsDefinition": "dagwright.definitions.partitions",
@@ -141,7 +147,13 @@ __all__ = [
     "job",
     "In",
     "Out",
+    "Output",
     "Config",
+    "Field",
+    "Noneable",
+    "Array",
+    "Shape",
+    "Permissive",
     "OpDefinition",
     "GraphDefinition",
     "JobDefinition",
@@ -210,11 +222,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'dagwright' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -150,14 +150,18 @@ class DagwrightInvalidTransitionError(DagwrightError):
         from_status: its status now.
         to_status: the status that was asked for.
         what: ``"run"`` or ``"backfill"``.
+        hint: what to do instead, appended to the message (may be empty).
     """
 
-    def __init__(self, run_id: str, from_status: str, to_status: str, what: str = "run") -> None:
+    def __init__(
+        self, run_id: str, from_status: str, to_status: str, what: str = "run", hint: str = ""
+    ) -> None:
         self.run_id = run_id
         self.from_status = from_status
         self.to_status = to_status
         self.what = what
-        super().__init__(f"{what} {run_id!r} cannot go from {from_status} to {to_status}")
+        message = f"{what} {run_id!r} cannot go from {from_status} to {to_status}"
+        super().__init__(f"{message}: {hint}" if hint else message)
 
 
 class DagwrightStorageError(DagwrightError):

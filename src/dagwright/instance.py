@@ -6,6 +6,7 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -47,9 +48,10 @@ if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
+    from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
     from dagwright.runs.coordinator import RunCoordinator
-    from dagwright.runs.launcher import ProcessRunLauncher, RunLauncher
+    from dagwright.runs.launcher import RunLauncher
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
@@ -163,13 +165,7 @@ class Instance:
         from dagwright.storage.driver import DriverDatabase
         from dagwright.storage.records import RecordStore
 
-        home = Path(path).expanduser().resolve()
-        try:
-            home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DagwrightInvalidConfigError(
-                str(home), f"cannot use as the dagwright home: {exc.strerror or exc}"
-            ) from exc
+        home = _usable_home(path)
         settings = load_settings(home)
         url = settings.storage_url(home)
         # a current database opens on the driver alone; SQLAlchemy (listings, migrations)
@@ -226,12 +222,16 @@ class Instance:
 
     # -- submitting and launching ------------------------------------------------------------
 
-    _launcher: ProcessRunLauncher | None = None
+    _launcher: RunLauncher | None = None
     _coordinator: RunCoordinator | None = None
 
     @property
     def launcher(self) -> RunLauncher:
         """Starts the process of each launched run (one OS process per run)."""
+        if self._launcher is None and self.settings.run_launcher.k8s is not None:
+            from dagwright.k8s.launcher import K8sRunLauncher
+
+            self._launcher = K8sRunLauncher(self, self.settings.run_launcher.k8s)
         if self._launcher is None:
             from dagwright.runs.launcher import ProcessRunLauncher
 
@@ -283,6 +283,53 @@ class Instance:
         )
         return self._submit(prepared.run)
 
+    def k8s_manifest(
+        self,
+        job: JobDefinition,
+        *,
+        run_config: Mapping[str, Any] | None = None,
+        tags: Mapping[str, object] | None = None,
+        op_selection: Sequence[str] | None = None,
+        partition_key: str | None = None,
+        image: str | None = None,
+    ) -> JobManifest:
+        """The Kubernetes Job a run of ``job`` would be launched as (nothing is stored and
+        no cluster is needed), with this instance's ``run_launcher.k8s`` settings (their
+        defaults when another launcher is configured).
+
+        Raises:
+            DagwrightInvalidTagError: the Job would be invalid (the field path is named).
+            DagwrightInvalidConfigError, DagwrightInvalidPartitionError: bad input.
+        """
+        from dagwright.k8s.manifest import build_job
+        from dagwright.runs.request import prepare_run
+        from dagwright.settings import K8sLauncher
+
+        run = prepare_run(
+            job,
+            run_config=run_config,
+            tags=tags,
+            op_selection=op_selection,
+            partition_key=partition_key,
+        ).run
+        settings = self.settings.run_launcher.k8s or K8sLauncher()
+        return build_job(settings, run, image=image or self.settings.current_image)
+
+    def get_k8s_job(self, run_id: str) -> dict[str, Any] | None:
+        """The Kubernetes Job created for a run, as it was sent (None: none was created).
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+        """
+        from dagwright.k8s.launcher import JOB_EVENT_KEY
+
+        self._require_run(run_id)
+        for event in self.records.events.get_events(run_id):
+            if event.event_type is EventType.ENGINE and JOB_EVENT_KEY in event.data:
+                job: dict[str, Any] = event.data[JOB_EVENT_KEY]
+                return job
+        return None
+
     def _submit(self, run: Run) -> Run:
         """Store a validated run and hand it to the coordinator: the one way a run of this
         process is launched (``submit_run``, ``reexecute``, ``retry``)."""
@@ -298,15 +345,17 @@ class Instance:
             DagwrightInvalidConfigError: the configured launcher cannot launch it.
         """
         require_code_pointer(run.job_name, run.code_pointer)
-        if self.settings.run_launcher.k8s is not None:
-            raise DagwrightInvalidConfigError(
-                "dagwright.yaml",
-                "the Kubernetes launcher is not available in this version of dagwright; "
-                "use run_launcher: {default: {}}",
-                key="run_launcher.k8s",
-            )
-        image = self.settings.current_image
-        return replace(run, tags={**run.tags, IMAGE_TAG: image}) if image else run
+        k8s = self.settings.run_launcher.k8s
+        image = self.settings.current_image or (k8s.image if k8s is not None else None)
+        if image:
+            run = replace(run, tags={**run.tags, IMAGE_TAG: image})
+        if k8s is not None:  # the whole Job is checked before the run is stored
+            from dagwright.k8s.launcher import K8sRunLauncher
+
+            launcher = self.launcher
+            assert isinstance(launcher, K8sRunLauncher)
+            launcher.prepare(run)
+        return run
 
     def get_queue_state(self) -> QueueDecision:
         """The run queue as the daemon sees it: every queued run in launch order with its
@@ -498,7 +547,9 @@ class Instance:
         """
         run = self._require_run(run_id)
         if run.status in IN_PROGRESS_STATUSES:
-            raise DagwrightInvalidTransitionError(run_id, run.status.value, "deleted")
+            raise DagwrightInvalidTransitionError(
+                run_id, run.status.value, "deleted", hint="terminate it first"
+            )
         self.storage.runs.delete_run(run_id)
         self.outputs.delete_run(run_id)
 
@@ -881,3 +932,25 @@ class Instance:
         for run in waiting:
             self.end_run(run.run_id, EventType.RUN_CANCELED, "backfill canceled")
         return len(waiting)
+
+
+def _usable_home(path: str | Path) -> Path:
+    """``path`` as an absolute folder that exists (made if missing) and can be written.
+
+    Raises:
+        DagwrightInvalidConfigError: it is a file, read-only, or cannot be made.
+    """
+    home = Path(path).expanduser().resolve()
+    problem = None
+    if home.exists() and not home.is_dir():
+        problem = "it is a file, not a folder"
+    else:
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = str(exc.strerror or exc)
+    if problem is None and not os.access(home, os.W_OK):
+        problem = "it is read-only (dagwright writes its database and run outputs there)"
+    if problem is not None:
+        raise DagwrightInvalidConfigError(str(home), f"cannot use as the dagwright home: {problem}")
+    return home

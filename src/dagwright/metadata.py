@@ -10,10 +10,11 @@ import builtins
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass
 from datetime import datetime
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from dagwright.errors import DagwrightInvalidMetadataError
 from dagwright.jsonvalue import (
@@ -130,6 +131,31 @@ def _finite_float(value: object) -> float:
     return number
 
 
+_Constructor = TypeVar("_Constructor", bound=Callable[..., Any])
+
+
+class _ClassOnly(Generic[_Constructor]):
+    """A constructor reachable from the class only (``MetadataValue.url(...)``).
+
+    On a value, the same name is either the value's own accessor (``UrlMetadataValue.url``,
+    as Dagster has it) or an ``AttributeError``: never the constructor, which would look like
+    a value and silently be a function.
+    """
+
+    def __init__(self, constructor: _Constructor) -> None:
+        self._constructor = constructor
+        self.__doc__ = constructor.__doc__
+        self._name = constructor.__name__
+
+    def __get__(self, obj: object, owner: type | None = None) -> _Constructor:
+        if obj is not None:
+            raise AttributeError(
+                f"{type(obj).__name__!r} object has no attribute {self._name!r} "
+                f"(MetadataValue.{self._name} builds a value; a value's content is .value)"
+            )
+        return self._constructor
+
+
 class MetadataValue:
     """Base of the typed metadata values; build them with the static constructors.
 
@@ -166,6 +192,10 @@ class MetadataValue:
     def __hash__(self) -> builtins.int:
         return hash((type(self), self.value))
 
+    def __reduce__(self) -> tuple[builtins.type[MetadataValue], tuple[Any]]:
+        # Frozen slots refuse pickle's and copy's setattr: rebuild through the constructor.
+        return type(self), (self.value,)
+
     def __repr__(self) -> builtins.str:
         return f"{type(self).__name__}(value={self.value!r})"
 
@@ -176,42 +206,42 @@ class MetadataValue:
     def _json_value(self) -> Any:
         return self.value
 
-    @staticmethod
+    @_ClassOnly
     def text(value: builtins.str) -> TextMetadataValue:
         """Plain text."""
         return TextMetadataValue(value)
 
-    @staticmethod
+    @_ClassOnly
     def url(value: builtins.str) -> UrlMetadataValue:
         """A URL, shown as a link."""
         return UrlMetadataValue(value)
 
-    @staticmethod
+    @_ClassOnly
     def path(value: builtins.str | os.PathLike[builtins.str]) -> PathMetadataValue:
         """A filesystem path (stored as a str)."""
         return PathMetadataValue(_fspath(value))
 
-    @staticmethod
+    @_ClassOnly
     def json(value: Any) -> JsonMetadataValue:
         """A JSON value (object, array or scalar) that must survive a JSON round trip."""
         return JsonMetadataValue(value)
 
-    @staticmethod
+    @_ClassOnly
     def md(value: builtins.str) -> MarkdownMetadataValue:
         """Markdown text, rendered sanitised."""
         return MarkdownMetadataValue(value)
 
-    @staticmethod
+    @_ClassOnly
     def null() -> NullMetadataValue:
         """An explicit null."""
         return NullMetadataValue()
 
-    @staticmethod
+    @_ClassOnly
     def timestamp(value: builtins.float | datetime) -> TimestampMetadataValue:
         """A point in time: epoch seconds or a timezone-aware datetime (stored as seconds)."""
         return TimestampMetadataValue(_epoch_seconds(value))
 
-    @staticmethod
+    @_ClassOnly
     def table(
         records: Sequence[Mapping[builtins.str, Any]],
         schema: TableSchema | Sequence[TableColumn | Mapping[builtins.str, Any]] | None = None,
@@ -219,14 +249,14 @@ class MetadataValue:
         """A table: a list of JSON records, optionally with a schema."""
         return TableMetadataValue(Table.of(records, schema))
 
-    @staticmethod
+    @_ClassOnly
     def table_schema(
         columns: TableSchema | Sequence[TableColumn | Mapping[builtins.str, Any]],
     ) -> TableSchemaMetadataValue:
         """A table schema from columns (``TableColumn`` or ``{name, type, description?}``)."""
         return TableSchemaMetadataValue(TableSchema.of(columns))
 
-    @staticmethod
+    @_ClassOnly
     def python_artifact(
         module: builtins.str | object, name: builtins.str | None = None
     ) -> PythonArtifactMetadataValue:
@@ -238,33 +268,33 @@ class MetadataValue:
         """
         return PythonArtifactMetadataValue(PythonArtifact.of(module, name))
 
-    @staticmethod
+    @_ClassOnly
     def notebook(value: builtins.str | os.PathLike[builtins.str]) -> NotebookMetadataValue:
         """The path of a notebook."""
         return NotebookMetadataValue(_fspath(value))
 
-    @staticmethod
+    @_ClassOnly
     def job(job_name: builtins.str) -> JobMetadataValue:
         """A reference to a job by name."""
         return JobMetadataValue(job_name)
 
-    @staticmethod
+    @_ClassOnly
     def run(run_id: builtins.str) -> RunMetadataValue:
         """A reference to a run by id."""
         return RunMetadataValue(run_id)
 
     # Last, so that these names do not shadow the builtins in the class body above.
-    @staticmethod
+    @_ClassOnly
     def int(value: builtins.int) -> IntMetadataValue:
         """An integer (``bool`` is refused)."""
         return IntMetadataValue(value)
 
-    @staticmethod
+    @_ClassOnly
     def float(value: builtins.float) -> FloatMetadataValue:
         """A finite float (``bool`` is refused; an ``int`` becomes a float)."""
         return FloatMetadataValue(value)
 
-    @staticmethod
+    @_ClassOnly
     def bool(value: builtins.bool) -> BoolMetadataValue:
         """A boolean."""
         return BoolMetadataValue(value)
@@ -290,6 +320,11 @@ class TextMetadataValue(_StrValue):
     __slots__ = ()
     type = "text"
 
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The text (Dagster's name for ``value``)."""
+        return self.value
+
 
 class UrlMetadataValue(_StrValue):
     """A URL; the UI decides which schemes it renders as links."""
@@ -297,12 +332,22 @@ class UrlMetadataValue(_StrValue):
     __slots__ = ()
     type = "url"
 
+    @property
+    def url(self) -> str:  # type: ignore[override]
+        """The URL (Dagster's name for ``value``)."""
+        return self.value
+
 
 class MarkdownMetadataValue(_StrValue):
     """Markdown text; the UI renders it sanitised."""
 
     __slots__ = ()
     type = "md"
+
+    @property
+    def md_str(self) -> str:
+        """The markdown source (Dagster's name for ``value``)."""
+        return self.value
 
 
 class _NameValue(MetadataValue):
@@ -320,12 +365,22 @@ class JobMetadataValue(_NameValue):
     __slots__ = ()
     type = "job"
 
+    @property
+    def job_name(self) -> str:
+        """The job's name (Dagster's name for ``value``)."""
+        return self.value
+
 
 class RunMetadataValue(_NameValue):
     """A reference to a run; ``value`` is the run id."""
 
     __slots__ = ()
     type = "run"
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (Dagster's name for ``value``)."""
+        return self.value
 
 
 class _PathValue(MetadataValue):
@@ -343,12 +398,22 @@ class PathMetadataValue(_PathValue):
     __slots__ = ()
     type = "path"
 
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        """The path (Dagster's name for ``value``)."""
+        return self.value
+
 
 class NotebookMetadataValue(_PathValue):
     """The path of a notebook, stored as a str."""
 
     __slots__ = ()
     type = "notebook"
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        """The notebook's path (Dagster's name for ``value``)."""
+        return self.value
 
 
 # --- scalars ----------------------------------------------------------------------------
@@ -433,6 +498,11 @@ class JsonMetadataValue(MetadataValue):
 
     __slots__ = ()
     type = "json"
+
+    @property
+    def data(self) -> Any:
+        """The JSON value (Dagster's name for ``value``)."""
+        return self.value
 
     @classmethod
     def _check(cls, value: Any) -> Any:
@@ -611,6 +681,20 @@ class TableSchemaMetadataValue(MetadataValue):
 # --- python artifacts ---------------------------------------------------------------------
 
 
+#: The name prefix of modules the code loader made from files (``loader.FILE_MODULE_PREFIX``).
+_FILE_MODULE_PREFIX = "__dagwright_file__."
+
+
+def _module_label(module_name: str) -> str:
+    """A module's name, or, for one the loader made from a file (a name no other process
+    can import), that file's path."""
+    if module_name.startswith(_FILE_MODULE_PREFIX):
+        path = getattr(sys.modules.get(module_name), "__file__", None)
+        if isinstance(path, str):
+            return path
+    return module_name
+
+
 @dataclass(frozen=True, slots=True)
 class PythonArtifact:
     """A Python object named by its module and qualified name."""
@@ -634,7 +718,7 @@ class PythonArtifact:
         module_name = getattr(module, "__module__", None)
         if not isinstance(module_name, str) or not isinstance(qualname, str):
             _fail(f"a {_kind(module)} has no __module__ and __qualname__")
-        return cls(module_name, qualname)
+        return cls(_module_label(module_name), qualname)
 
     @classmethod
     def from_json(cls, raw: object) -> PythonArtifact:

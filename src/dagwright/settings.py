@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -201,16 +201,63 @@ class DefaultLauncher(_Section):
     standby_workers: Annotated[int, Field(ge=0, le=32, strict=True)] = 2
 
 
+NonEmptyStr = Annotated[str, Field(min_length=1, strict=True)]
+
+
 class K8sLauncher(_Section):
-    """Launch each run as a Kubernetes Job.
+    """Launch each run as a Kubernetes Job (``dagwright.k8s``; DESIGN §9).
 
     Attributes:
         namespace: the namespace Jobs are created in.
-        image: the container image, if not given by ``DAGWRIGHT_CURRENT_IMAGE``.
+        image: the container image (default: ``DAGWRIGHT_CURRENT_IMAGE``).
+        image_pull_policy: ``Always``, ``IfNotPresent`` or ``Never`` (default: the cluster's).
+        service_account_name: the pods' service account.
+        env_config_maps: ConfigMaps whose keys become the container's environment.
+        env_secrets: Secrets whose keys become the container's environment.
+        env_vars: ``NAME=value``, or ``NAME`` to pass the launcher's own value on.
+        volumes: pod volumes (``V1Volume`` objects, snake_case or camelCase).
+        volume_mounts: the container's mounts (``V1VolumeMount`` objects).
+        labels: extra labels of the Job and its pod.
+        job_ttl_seconds_after_finished: how long a finished Job is kept (None: forever).
+        run_k8s_config: the least specific layer of ``dagwright-k8s/config``.
+        kubeconfig: a kube config file (default: in-cluster, else ``KUBECONFIG`` or
+            ``~/.kube/config``).
+        kubernetes_version: the Kubernetes version whose OpenAPI schema Jobs are checked
+            against (``1.33``); default: the newest the validator knows.
+        home: ``DAGWRIGHT_HOME`` inside the pod.
+        max_concurrent_launches: Job creations in flight at once.
     """
 
-    namespace: Annotated[str, Field(min_length=1, strict=True)] = "default"
-    image: Annotated[str, Field(min_length=1, strict=True)] | None = None
+    namespace: NonEmptyStr = "default"
+    image: NonEmptyStr | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    service_account_name: NonEmptyStr | None = None
+    env_config_maps: list[NonEmptyStr] = []
+    env_secrets: list[NonEmptyStr] = []
+    env_vars: list[NonEmptyStr] = []
+    volumes: list[dict[str, Any]] = []
+    volume_mounts: list[dict[str, Any]] = []
+    labels: dict[str, str] = {}
+    job_ttl_seconds_after_finished: NonNegativeInt | None = 86400
+    run_k8s_config: dict[str, Any] = {}
+    kubeconfig: NonEmptyStr | None = None
+    kubernetes_version: NonEmptyStr | None = None
+    home: NonEmptyStr = "/tmp/dagwright"
+    max_concurrent_launches: Annotated[int, Field(ge=1, le=64, strict=True)] = 8
+
+    @model_validator(mode="after")
+    def _k8s_shapes(self) -> K8sLauncher:
+        # The Kubernetes-shaped parts are checked as the tag is: field names along the
+        # official client's models (the client is imported only when k8s is configured).
+        from dagwright.k8s.config import K8sConfigError, normalize_config, normalize_fields
+
+        try:
+            normalize_config(self.run_k8s_config)
+            normalize_fields({"volumes": self.volumes}, "V1PodSpec")
+            normalize_fields({"volume_mounts": self.volume_mounts}, "V1Container")
+        except K8sConfigError as exc:
+            raise ValueError(exc.rule) from None
+        return self
 
 
 class RunLauncherSettings(_Section):

@@ -98,6 +98,20 @@ CONTROL_TAG_RULES: Final[Mapping[str, ValueRule]] = {
 #: The ``dagwright/`` tags a user may set.
 CONTROL_TAGS: Final = frozenset(CONTROL_TAG_RULES)
 
+#: Dagster's tags and the dagwright tag of the same meaning. Keys under ``dagster/`` or
+#: ``dagster-*/`` are refused (:func:`check_not_dagster_tag`): dagwright does not read them,
+#: so a ported ``dagster/priority`` would otherwise be a plain tag that does nothing.
+DAGSTER_TAG_EQUIVALENTS: Final[Mapping[str, str]] = {
+    "dagster/priority": PRIORITY_TAG,
+    "dagster/max_retries": MAX_RETRIES_TAG,
+    "dagster/retry_strategy": RETRY_STRATEGY_TAG,
+    "dagster/max_runtime": MAX_RUNTIME_TAG,
+    "dagster-celery/queue": CELERY_QUEUE_TAG,
+    "dagster-celery/priority": CELERY_PRIORITY_TAG,
+    "dagster-celery/run_priority": CELERY_RUN_PRIORITY_TAG,
+    "dagster-k8s/config": K8S_CONFIG_TAG,
+}
+
 #: Largest tag value, in bytes of UTF-8.
 MAX_VALUE_BYTES: Final = 64 * 1024
 
@@ -127,6 +141,27 @@ def validate_tag_key(key: object) -> str:
             "a key is 'name' or 'prefix/name', each part 1-63 characters of A-Z a-z 0-9 _ . -",
         )
     return key
+
+
+def is_dagster_tag(key: str) -> bool:
+    """Whether a key has Dagster's ``dagster/`` or ``dagster-<integration>/`` prefix."""
+    prefix, slash, _ = key.partition("/")
+    return bool(slash) and (prefix == "dagster" or prefix.startswith("dagster-"))
+
+
+def check_not_dagster_tag(key: str) -> None:
+    """Refuse a Dagster tag key, naming its dagwright equivalent (if there is one).
+
+    Raises:
+        DagwrightInvalidTagError: the key has a Dagster prefix.
+    """
+    if not is_dagster_tag(key):
+        return
+    equivalent = DAGSTER_TAG_EQUIVALENTS.get(key)
+    hint = f"use {equivalent!r}" if equivalent else "dagwright has no equivalent"
+    raise DagwrightInvalidTagError(
+        key, f"a Dagster tag, which dagwright does not read: {hint} (`dagwright port` rewrites it)"
+    )
 
 
 def normalize_tag_value(key: str, value: object) -> str:
@@ -221,6 +256,8 @@ def normalize_tags(tags: Mapping[str, object] | None, *, system: bool = False) -
     result: dict[str, str] = {}
     for key, value in tags.items():
         validate_tag_key(key)
+        if not system:
+            check_not_dagster_tag(key)
         if not system and key.startswith(SYSTEM_PREFIX) and key not in CONTROL_TAGS:
             raise DagwrightInvalidTagError(
                 key,

@@ -41,6 +41,26 @@ def test_job_show_json_has_typed_metadata_tags_and_graph(cli: CliRunner) -> None
     assert "owner (text): analytics" in text
 
 
+def test_job_show_renders_each_metadata_type_for_people(cli: CliRunner) -> None:
+    # It printed Python reprs, epoch floats, unindented markdown and a loader module name.
+    text = cli("job", "show", "-f", F, "-j", "daily_sales").out
+    assert "  pii (bool): false\n" in text
+    assert '  sources (json): {"db": "sales", "tables": ["orders", "refunds"]}\n' in text
+    assert "  schema (table_schema): id int, amount float\n" in text
+    assert "  runbook (md): ## On failure\n      1. Check the *source*\n" in text
+    assert "  reviewed (timestamp): 2026-11-01 " in text
+    assert f"  defined_by (python_artifact): {F}:extract\n" in text
+    assert "partitions: " in text and "(daily from 2026-01-01, UTC)" in text
+    assert "__dagwright_file__" not in text
+
+
+def test_the_file_module_prefix_is_the_loaders() -> None:
+    from dagwright import metadata
+    from dagwright.definitions import loader
+
+    assert metadata._FILE_MODULE_PREFIX == loader.FILE_MODULE_PREFIX + "."
+
+
 def test_job_execute_stores_a_run_with_merged_tags(cli: CliRunner) -> None:
     outcome = cli(
         "job",
@@ -93,6 +113,14 @@ def test_job_execute_with_op_selection_and_config(cli: CliRunner, tmp_path: Path
     (run,) = cli("run", "list", "--json").json()["runs"]
     assert run["tags"]["dagwright/op_selection"] == '["extract", "clean"]'
     assert run["run_config"] == {"ops": {"extract": {"config": {"rows": 5}}}}
+
+
+def test_the_readmes_example_config_file_runs(cli: CliRunner) -> None:
+    config = Path(F).with_name("run.yaml")  # README: --config examples/run.yaml
+    outcome = cli("job", "execute", "-f", F, "-j", "daily_sales", "--config", str(config))
+    assert outcome.code == 0, outcome.err
+    (run,) = cli("run", "list", "--json").json()["runs"]
+    assert run["run_config"] == {"ops": {"extract": {"config": {"rows": 5, "region": "us"}}}}
 
 
 def test_failed_run_exits_1(cli: CliRunner, tmp_path: Path) -> None:

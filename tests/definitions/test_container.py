@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 import pytest
@@ -111,6 +113,19 @@ def test_two_jobs_with_one_name_are_refused() -> None:
     second = pipeline.to_job(name="same")
     with pytest.raises(DagwrightDefinitionError, match="two jobs are named 'same'"):
         Definitions(jobs=[first, second])
+
+
+def test_two_definitions_with_one_name_are_named_by_file_and_line() -> None:
+    line = sys._getframe().f_lineno
+    first, second = pipeline.to_job(name="same"), pipeline.to_job(name="same")
+    one = ScheduleDefinition(name="s", cron_schedule="@daily", job=simple.chain)
+    two = ScheduleDefinition(name="s", cron_schedule="@daily", job=simple.chain)
+    with pytest.raises(DagwrightDefinitionError) as caught:
+        Definitions(jobs=[first, second])
+    assert str(caught.value).count(f"{__file__}:{line + 1}") == 2
+    sites = f"one defined at {__file__}:{line + 2}, the other at {__file__}:{line + 3}"
+    with pytest.raises(DagwrightDefinitionError, match=re.escape(sites)):
+        Definitions(schedules=[one, two])
 
 
 @pytest.mark.parametrize("entry", [pipeline, emit, "chain", None])

@@ -29,7 +29,7 @@ def test_partitions_json_of_a_large_hourly_definition_is_the_full_listing() -> N
         keys = hourly().get_partition_keys(when)  # a fresh definition lists from the start
         assert len(keys) > 50_000
         assert partitions_json(every_hour, when) == {
-            "description": repr(hourly()),
+            "description": hourly().describe(),
             "count": len(keys),
             "keys": keys[-MAX_PARTITION_KEYS:],
         }

@@ -13,6 +13,7 @@ from tests.jobs import simple
 from dagwright import (
     CodePointer,
     DagwrightCodeLoadError,
+    DagwrightDefinitionError,
     DagwrightError,
     DagwrightInvalidTagError,
     Definitions,
@@ -368,3 +369,52 @@ def test_load_job_of_an_unknown_job_lists_the_jobs() -> None:
 def test_load_job_of_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DagwrightError, match="not found"):
         load_job(CodePointer(job_name="j", python_file=str(tmp_path / "gone.py")))
+
+
+# -- one name, two definitions ------------------------------------------------------------
+
+DUPLICATE_SOURCES = {
+    # Dagster's own example: two to_job calls on one graph, both named after the graph.
+    "jobs": (
+        "from dagwright import graph, op\n"
+        "@op\ndef a():\n    return 1\n"
+        "@graph\ndef pipeline():\n    a()\n"
+        "first = pipeline.to_job()\n"
+        "second = pipeline.to_job(tags={'env': 'prod'})\n",
+        r"two jobs are named 'pipeline': one defined at .*twice\.py:8, the other at .*twice\.py:9",
+    ),
+    "schedules": (
+        "from dagwright import job, op, ScheduleDefinition\n"
+        "@op\ndef a():\n    return 1\n"
+        "@job\ndef only():\n    a()\n"
+        "s1 = ScheduleDefinition(name='s', cron_schedule='0 3 * * *', job=only)\n"
+        "s2 = ScheduleDefinition(name='s', cron_schedule='0 4 * * *', job=only)\n",
+        r"two schedules are named 's': one defined at .*twice\.py:8, the other at .*twice\.py:9",
+    ),
+    "sensors": (
+        "from dagwright import job, op, sensor, RunRequest\n"
+        "@op\ndef a():\n    return 1\n"
+        "@job\ndef only():\n    a()\n"
+        "@sensor(job=only, name='w')\ndef w1(context):\n    yield RunRequest()\n"
+        "@sensor(job=only, name='w')\ndef w2(context):\n    yield RunRequest()\n",
+        r"two sensors are named 'w': one defined at .*twice\.py:8, the other at .*twice\.py:11",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DUPLICATE_SOURCES))
+def test_two_top_level_definitions_with_one_name_are_refused(tmp_path: Path, kind: str) -> None:
+    source, message = DUPLICATE_SOURCES[kind]
+    with pytest.raises(DagwrightDefinitionError, match=message):
+        load_definitions(python_file=str(_write(tmp_path, "twice.py", source)))
+
+
+def test_one_job_under_two_names_is_one_job(tmp_path: Path) -> None:
+    source = (
+        "from dagwright import job, op\n"
+        "@op\ndef a():\n    return 1\n"
+        "@job\ndef only():\n    a()\n"
+        "alias = only\n"
+    )
+    defs = load_definitions(python_file=str(_write(tmp_path, "alias.py", source)))
+    assert list(defs.jobs) == ["only"]

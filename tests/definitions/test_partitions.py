@@ -414,6 +414,29 @@ def test_start_and_end_properties() -> None:
     assert DailyPartitionsDefinition("2026-01-01").end is None
 
 
+@pytest.mark.parametrize(
+    ("definition", "text"),
+    [
+        (StaticPartitionsDefinition(["a", "b"]), "static: a, b"),
+        (
+            DailyPartitionsDefinition(start_date="2026-01-01", timezone="Europe/Paris"),
+            "daily from 2026-01-01, Europe/Paris",
+        ),
+        (
+            DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-01"),
+            "daily from 2026-01-01 to 2026-02-01, UTC",
+        ),
+        (
+            HourlyPartitionsDefinition(start_date="2026-01-01-00:00"),
+            "hourly from 2026-01-01-00:00, UTC",
+        ),
+    ],
+)
+def test_describe_is_for_people(definition: PartitionsDefinition, text: str) -> None:
+    # job show and the job page printed the Python repr
+    assert definition.describe() == text
+
+
 @pytest.mark.parametrize("key", ["\ud800", "a\x00b"])
 def test_static_keys_must_be_text_a_tag_can_hold(key: str) -> None:
     # the key becomes the value of the dagwright/partition tag of its runs

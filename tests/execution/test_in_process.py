@@ -209,6 +209,10 @@ def test_op_failure_without_raising_fails_the_run_and_skips_downstream() -> None
     assert failure.data["error"]["type"] == "ValueError"
     assert "boom at 1" in failure.data["error"]["traceback"]
     assert failure.level == "ERROR"
+    end = result.all_events[-1]
+    assert end.event_type is EventType.RUN_FAILURE
+    assert end.message == "steps failed: boom; skipped: add_one"  # add_one did not fail
+    assert end.data == {"failed_steps": ["boom"], "skipped_steps": ["add_one"]}
 
 
 def test_declared_types_are_checked() -> None:

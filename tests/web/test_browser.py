@@ -243,6 +243,10 @@ TAG_CASES = [
     ("dagwright/max_runtime", "inf"),
     ("dagwright/max_runtime", "soon"),
     ("dagwright-celery/queue", "gpu"),
+    ("dagster/priority", "5"),
+    ("dagster-celery/queue", "gpu"),
+    ("dagster/concurrency_key", "db"),
+    ("dagster", "x"),
     ("constructor", "x"),  # a name on every JavaScript object: no rule of its own
     ("toString", "5"),
     ("nul", "a\x00b"),

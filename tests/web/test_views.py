@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.waiting import wait_finished
 
-from dagwright import Instance, Run, RunStatus
+from dagwright import Event, EventType, Instance, Run, RunStatus
 
 pytestmark = pytest.mark.parametrize("storage_url", ["sqlite"], indirect=True)
 
@@ -104,6 +104,22 @@ def test_run_page_and_its_tag_forms(client: TestClient, web_instance: Instance) 
     bad = client.post(f"/runs/{run_id}/tags", content="key=a+b&value=x", headers=FORM)
     assert bad.status_code == 422 and "a key is" in bad.text
     assert client.get("/runs/nope").status_code == 404
+
+
+def test_run_page_shows_output_metadata_by_type(client: TestClient, web_instance: Instance) -> None:
+    run_id = _run(web_instance, "r-meta", {})
+    metadata = {
+        "rows": {"type": "int", "value": 3},
+        "docs": {"type": "url", "value": "https://example.com/out"},
+        ".internal": {"type": "text", "value": "never shown"},
+    }
+    data = {"outputs": ["result"], "duration_ms": 1.0, "output_metadata": {"result": metadata}}
+    event = Event(run_id, EventType.STEP_SUCCESS, time.time(), "load", "op 'load' ok", data=data)
+    web_instance.handle_event(event)
+    html = client.get(f"/runs/{run_id}").text
+    assert 'data-output="result"' in html and 'data-meta-key="rows"' in html
+    assert 'href="https://example.com/out" target="_blank"' in html
+    assert "never shown" not in html
 
 
 def test_launchpad_checks_every_field_before_launching(

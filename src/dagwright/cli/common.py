@@ -170,10 +170,26 @@ def echo_json(data: Any) -> None:
 
 
 def format_time(ts: float | None) -> str:
-    """A timestamp as local ISO time to the second, or ``-``."""
+    """A timestamp as local time to the second with its zone (``2026-01-02 03:04:05 UTC``),
+    or ``-``."""
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts, tz=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    local = datetime.fromtimestamp(ts, tz=timezone.utc).astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def format_duration(seconds: float | None) -> str:
+    """A duration for people: ``850 ms``, ``2.35 s``, ``4m 05s``, ``2h 03m``; ``-`` for None."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    return f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def print_table(table: Any) -> None:

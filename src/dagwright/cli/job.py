@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from dagwright.cli.common import (
     RunArgs,
     code_options,
     echo_json,
+    format_time,
     load_code,
     open_instance,
     pick_job,
@@ -65,7 +70,7 @@ def show_job(
         click.echo(f"  {job_def.description}")
     click.echo("metadata:")
     for key, value in data["metadata"].items():
-        click.echo(f"  {key} ({value['type']}): {value['value']}")
+        click.echo(f"  {key} ({value['type']}): {metadata_text(value['type'], value['value'])}")
     click.echo("tags:")
     for key, text in job_def.tags.items():
         click.echo(f"  {key}={text}")
@@ -77,6 +82,46 @@ def show_job(
     if data["partitions"]:
         partitions = data["partitions"]
         click.echo(f"partitions: {partitions['count']} ({partitions['description']})")
+
+
+def _indented(text: str) -> str:
+    lines = text.splitlines() or [""]
+    return lines[0] + "".join(f"\n      {line}" for line in lines[1:])
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+def _columns_text(schema: dict[str, Any] | None) -> str:
+    if not schema:
+        return "no schema"
+    return ", ".join(f"{c['name']} {c['type']}" for c in schema["columns"])
+
+
+def _table_text(table: dict[str, Any]) -> str:
+    count = len(table["records"])
+    return f"{count} row{'s' if count != 1 else ''} ({_columns_text(table['schema'])})"
+
+
+#: How ``job show`` prints each metadata type's JSON value (the rest print as they are).
+_METADATA_TEXT: dict[str, Callable[[Any], str]] = {
+    "md": _indented,
+    "text": _indented,
+    "json": _json_text,
+    "bool": lambda v: "true" if v else "false",
+    "null": lambda _: "null",
+    "timestamp": format_time,
+    "table_schema": _columns_text,
+    "table": _table_text,
+    "python_artifact": lambda v: f"{v['module']}:{v['name']}",
+}
+
+
+def metadata_text(kind: str, value: Any) -> str:
+    """One metadata value (its JSON form's ``value``) as ``job show`` prints it."""
+    render = _METADATA_TEXT.get(kind)
+    return render(value) if render is not None else str(value)
 
 
 @job_group.command("execute")

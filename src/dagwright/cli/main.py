@@ -10,6 +10,8 @@ import click
 from dagwright.cli.backfill import backfill_group, backfill_job
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
+from dagwright.cli.k8s import k8s_group
+from dagwright.cli.port import port_command
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
 from dagwright.cli.web import dev_command, ui_command
@@ -39,6 +41,8 @@ cli.add_command(daemon_command)
 cli.add_command(queue_command)
 cli.add_command(ui_command)
 cli.add_command(dev_command)
+cli.add_command(k8s_group)
+cli.add_command(port_command)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

@@ -8,6 +8,7 @@ import click
 
 from dagwright.cli.common import (
     echo_json,
+    format_duration,
     format_tags,
     format_time,
     open_instance,
@@ -30,7 +31,7 @@ _STATUS_STYLE = {
 def _duration(run: Run) -> str:
     if run.started_at is None or run.ended_at is None:
         return "-"
-    return f"{run.ended_at - run.started_at:.2f}s"
+    return format_duration(run.ended_at - run.started_at)
 
 
 @click.group("run")

@@ -46,6 +46,8 @@ def build_config(node: Node, given: Mapping[str, Any] | None) -> Any:
     """
     config_type = node.op.config_type
     where = f"op {node.name!r}"
+    if node.op.config_schema is not None:
+        return node.op.config_schema.validate(where, given)
     if given is not None and not isinstance(given, Mapping):
         kind = type(given).__name__
         raise DagwrightInvalidConfigError(where, f"must be a mapping, not {kind}", key="config")

@@ -62,7 +62,9 @@ class Definitions:
         known = self._jobs.get(job_def.name)
         if known is not None and known is not job_def:
             raise DagwrightDefinitionError(
-                f"two jobs are named {job_def.name!r} (the second from {source})"
+                f"two jobs are named {job_def.name!r}: one defined at {known.defined_in.site}, "
+                f"the other at {job_def.defined_in.site} (from {source}); job names must be "
+                "unique in a code location"
             )
         self._jobs[job_def.name] = job_def
 
@@ -133,9 +135,16 @@ def _by_name(items: Iterable[object], kind: type, what: str) -> dict[str, Any]:
             )
         name = item.name  # type: ignore[attr-defined]
         if name in found and found[name] is not item:
-            raise DagwrightDefinitionError(f"two {what} are named {name!r}")
+            raise DagwrightDefinitionError(
+                f"two {what} are named {name!r}: one defined at {_site(found[name])}, the "
+                f"other at {_site(item)}; {what[:-1]} names must be unique in a code location"
+            )
         found[name] = item
     return found
+
+
+def _site(item: object) -> str:
+    return str(getattr(item, "defined_at", "<unknown>"))
 
 
 def _get(items: Mapping[str, T], name: str, what: str) -> T:

@@ -26,21 +26,42 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DefinedIn:
-    """The module (and file) a job was defined in, for code pointers."""
+    """The module (and file) a job was defined in, for code pointers; ``line`` (where in
+    the file) names the definition in errors."""
 
     module: str | None
     file: str | None
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def site(self) -> str:
+        """``file:line`` (or the module, or ``<unknown>``), for error messages."""
+        place = self.file or self.module or "<unknown>"
+        return f"{place}:{self.line}" if self.line is not None else place
 
 
 def caller_location(depth: int = 2) -> DefinedIn:
     """Where the code that called the caller of this function lives."""
-    frame_globals = sys._getframe(depth).f_globals
-    return DefinedIn(frame_globals.get("__name__"), frame_globals.get("__file__"))
+    frame = sys._getframe(depth)
+    frame_globals = frame.f_globals
+    return DefinedIn(frame_globals.get("__name__"), frame_globals.get("__file__"), frame.f_lineno)
 
 
 def _module_location(fn: Callable[..., Any]) -> DefinedIn:
     module = sys.modules.get(fn.__module__)
-    return DefinedIn(fn.__module__, getattr(module, "__file__", None))
+    code = getattr(fn, "__code__", None)
+    line = code.co_firstlineno if code is not None else None
+    return DefinedIn(fn.__module__, getattr(module, "__file__", None), line)
+
+
+def user_site() -> str:
+    """``file:line`` of the innermost caller outside dagwright's definitions package (where
+    a user wrote a schedule or sensor), for error messages."""
+    frame = sys._getframe(1)
+    inside = __file__.rsplit("/", 1)[0] + "/"
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.op import OpDefinition
 from dagwright.metadata import metadata_to_json
 
 #: How many partition keys a job's JSON lists (the newest; ``count`` has them all).
@@ -43,7 +44,7 @@ def graph_json(job: JobDefinition) -> dict[str, Any]:
                 "tags": dict(op.tags),
                 "inputs": list(node.inputs),
                 "outputs": list(op.outs),
-                "config_schema": op.config_type.model_json_schema() if op.config_type else None,
+                "config_schema": _config_json_schema(op),
             }
         )
     edges = [
@@ -58,6 +59,12 @@ def graph_json(job: JobDefinition) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
+def _config_json_schema(op: OpDefinition) -> dict[str, Any] | None:
+    if op.config_schema is not None:
+        return op.config_schema.json_schema()
+    return op.config_type.model_json_schema() if op.config_type else None
+
+
 def partitions_json(
     job: JobDefinition, current_time: datetime | None = None
 ) -> dict[str, Any] | None:
@@ -68,7 +75,7 @@ def partitions_json(
         return None
     keys = partitions.get_partition_keys(current_time)
     return {
-        "description": repr(partitions),
+        "description": partitions.describe(),
         "count": len(keys),
         "keys": keys[-MAX_PARTITION_KEYS:],
     }

@@ -82,13 +82,15 @@ def definitions_of(module: ModuleType) -> Definitions:
         raise DagwrightCodeLoadError(f"{_label(module)} has {len(found)} Definitions objects")
     if found:
         return found[0]
+    # A list, not a dict by name: Definitions refuses two jobs with one name, naming
+    # both (the same job under two names is one job).
     values = list(vars(module).values())
-    jobs = {v.name: v for v in values if isinstance(v, JobDefinition)}
+    jobs = [v for v in values if isinstance(v, JobDefinition)]
     schedules = [v for v in values if isinstance(v, ScheduleDefinition)]
     sensors = [v for v in values if isinstance(v, SensorDefinition)]
     if not jobs and not schedules and not sensors:
         raise DagwrightCodeLoadError(f"{_label(module)} defines no Definitions and no job")
-    return Definitions(jobs=jobs.values(), schedules=schedules, sensors=sensors)
+    return Definitions(jobs=jobs, schedules=schedules, sensors=sensors)
 
 
 def _label(module: ModuleType) -> str:

@@ -9,11 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, overload
 
+from dagwright.definitions.output import Output
 from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidTagError
 from dagwright.tags import normalize_tags
 
 if TYPE_CHECKING:
     from dagwright.definitions.config import Config
+    from dagwright.definitions.config_schema import ConfigSchema
 
 #: The name of an op's output when it declares a single one.
 DEFAULT_OUTPUT: Final = "result"
@@ -71,6 +73,12 @@ class OpDefinition:
     config_param: str | None = None
     config_type: type[Config] | None = None
     takes_context: bool = False
+    config_schema: ConfigSchema | None = None
+
+    @property
+    def takes_config(self) -> bool:
+        """Whether the op declares config (a ``Config`` parameter or a ``config_schema``)."""
+        return self.config_type is not None or self.config_schema is not None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from dagwright.definitions import composition
@@ -123,7 +131,8 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
 
 def _plain_type(annotation: Any) -> type | None:
     # typing.Any is a class on Python >= 3.11, but isinstance() refuses it: it means "any".
-    if isinstance(annotation, type) and annotation is not Any:
+    # `-> Output` says how the value is returned, not what it is.
+    if isinstance(annotation, type) and annotation is not Any and annotation is not Output:
         return annotation
     return None
 
@@ -201,6 +210,18 @@ def _op_tags(name: str, tags: Mapping[str, object] | None) -> dict[str, str]:
         raise DagwrightInvalidTagError(exc.key, f"{exc.rule} (op {name!r})") from None
 
 
+def _config_schema(name: str, sig: _Signature, schema: Any) -> ConfigSchema | None:
+    if schema is None:
+        return None
+    if sig.config_param is not None:
+        raise DagwrightDefinitionError(
+            f"op {name!r}: give config_schema or a Config parameter, not both"
+        )
+    from dagwright.definitions.config_schema import ConfigSchema
+
+    return ConfigSchema(schema, name)
+
+
 def make_op(
     fn: Callable[..., Any],
     *,
@@ -209,6 +230,7 @@ def make_op(
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
     tags: Mapping[str, object] | None = None,
+    config_schema: Any = None,
 ) -> OpDefinition:
     """Build an :class:`OpDefinition` from a function (what ``@op`` does)."""
     op_name = _check_name(name or fn.__name__, "op")
@@ -223,6 +245,7 @@ def make_op(
         config_param=sig.config_param,
         config_type=sig.config_type,
         takes_context=sig.takes_context,
+        config_schema=_config_schema(op_name, sig, config_schema),
     )
 
 
@@ -238,6 +261,7 @@ def op(
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
     tags: Mapping[str, object] | None = None,
+    config_schema: Any = None,
 ) -> Callable[[Callable[..., Any]], OpDefinition]: ...
 
 
@@ -250,6 +274,7 @@ def op(
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
     tags: Mapping[str, object] | None = None,
+    config_schema: Any = None,
 ) -> OpDefinition | Callable[[Callable[..., Any]], OpDefinition]:
     """Turn a function into an op, bare (``@op``) or with options (``@op(name=...)``).
 
@@ -262,6 +287,9 @@ def op(
         ins: input specs by parameter name (default: one per parameter).
         out: an :class:`Out` or a dict of them; several outputs are returned as a tuple.
         tags: op tags, such as ``dagwright-celery/queue``.
+        config_schema: Dagster-style config (``{"limit": int}``, ``Field(...)`` …, see
+            :mod:`dagwright.definitions.config_schema`); the op reads it as
+            ``context.op_config`` (plain data). Not with a ``Config`` parameter.
 
     Raises:
         DagwrightDefinitionError: the function or options are malformed.
@@ -270,6 +298,14 @@ def op(
         return make_op(fn)
 
     def decorate(func: Callable[..., Any]) -> OpDefinition:
-        return make_op(func, name=name, description=description, ins=ins, out=out, tags=tags)
+        return make_op(
+            func,
+            name=name,
+            description=description,
+            ins=ins,
+            out=out,
+            tags=tags,
+            config_schema=config_schema,
+        )
 
     return decorate

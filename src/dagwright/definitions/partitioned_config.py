@@ -113,3 +113,6 @@ class _AnyPartitions(PartitionsDefinition):
 
     def _identity(self) -> tuple[object, ...]:
         return ()
+
+    def describe(self) -> str:
+        return "any key"

@@ -57,6 +57,10 @@ class PartitionsDefinition(abc.ABC):
     def _identity(self) -> tuple[object, ...]:
         """Return the values that make two definitions equal."""
 
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """What the partitions are, for people (``daily from 2026-01-01, UTC``)."""
+
     def has_partition_key(self, key: str, current_time: datetime | None = None) -> bool:
         """Return whether ``key`` is a partition (at ``current_time``, default now)."""
         return isinstance(key, str) and self._problem(key, current_time) is None
@@ -118,6 +122,12 @@ class StaticPartitionsDefinition(PartitionsDefinition):
 
     def _identity(self) -> tuple[object, ...]:
         return self._keys
+
+    def describe(self) -> str:
+        """``static: a, b, c`` (the first keys, then how many more)."""
+        shown = ", ".join(self._keys[:REPR_MAX_KEYS])
+        more = len(self._keys) - REPR_MAX_KEYS
+        return f"static: {shown}" + (f", and {more} more" if more > 0 else "")
 
     def __repr__(self) -> str:
         shown = list(self._keys[:REPR_MAX_KEYS])
@@ -333,6 +343,11 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     def _identity(self) -> tuple[object, ...]:
         return (self._start, self._end, self.timezone)
+
+    def describe(self) -> str:
+        """``daily from 2026-01-01 to 2026-02-01, Europe/Paris`` (no end: open-ended)."""
+        until = "" if self._end is None else f" to {self._describe_end()}"
+        return f"{self.cadence} from {self._key(self._start)}{until}, {self.timezone}"
 
     def __repr__(self) -> str:
         end = None if self._end is None else self._describe_end()

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.definitions.cron import CronSchedule
-from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.job import JobDefinition, user_site
 from dagwright.definitions.op import _check_name
 from dagwright.definitions.run_request import (
     RunRequest,
@@ -132,6 +132,8 @@ class ScheduleDefinition:
         self.description = description
         self._fn = evaluation_fn
         self._fn_takes_context = evaluation_fn is not None and takes_context(evaluation_fn, what)
+        #: ``file:line`` where the schedule was defined (names it in errors).
+        self.defined_at = user_site()
 
     def next_tick_after(self, now: float) -> float:
         """When the schedule next ticks after ``now`` (its cron in its time zone); both

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, overload
 
-from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.job import JobDefinition, user_site
 from dagwright.definitions.op import _check_name
 from dagwright.definitions.run_request import (
     RunRequest,
@@ -140,6 +140,8 @@ class SensorDefinition:
         self.description = description
         self._fn = evaluation_fn
         self._fn_takes_context = takes_context(evaluation_fn, what)
+        #: ``file:line`` where the sensor was defined (names it in errors).
+        self.defined_at = user_site()
 
     def __call__(self, context: SensorEvaluationContext | None = None) -> Any:
         """Call the sensor's function; returns what it returns (a generator stays one)."""

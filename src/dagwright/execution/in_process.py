@@ -19,6 +19,7 @@ from dagwright.execution.plan import Step
 from dagwright.execution.result import ExecuteInProcessResult
 from dagwright.execution.step import (
     StepInputError,
+    StepOutputError,
     call_op,
     error_info,
     gather_inputs,
@@ -90,14 +91,29 @@ class InProcessExecution:
             self._interrupted(exc)
             raise
         if not_done:
-            self.emit(
-                EventType.RUN_FAILURE,
-                message=f"steps failed: {', '.join(sorted(not_done))}",
-                level="ERROR",
-                data={"failed_steps": sorted(not_done)},
-            )
+            self._run_failed(not_done)
         else:
             self.emit(EventType.RUN_SUCCESS, message="all steps succeeded")
+
+    def _run_failed(self, not_done: set[str]) -> None:
+        """RUN_FAILURE naming the steps that failed apart from those skipped after them."""
+        skipped = sorted(
+            key
+            for key in not_done
+            if any(
+                e.event_type is EventType.STEP_SKIPPED and e.step_key == key for e in self.events
+            )
+        )
+        failed = sorted(not_done.difference(skipped))
+        message = f"steps failed: {', '.join(failed) or 'none'}"
+        if skipped:
+            message += f"; skipped: {', '.join(skipped)}"
+        self.emit(
+            EventType.RUN_FAILURE,
+            message=message,
+            level="ERROR",
+            data={"failed_steps": failed, "skipped_steps": skipped},
+        )
 
     def _interrupted(self, exc: BaseException) -> None:
         """End the run when execution stops half-way: CANCELED if it was being canceled
@@ -187,25 +203,27 @@ class InProcessExecution:
             inputs = gather_inputs(step, self.upstream_values(step))
             produced = split_outputs(step, call_op(step.node.op, context, inputs))
             if self.store is not None:
-                for output, value in produced.items():
+                for output, value in produced.values.items():
                     self.store.put(self.run.run_id, output, value)
         except Exception as exc:  # the user-code boundary: any op error fails the step
             self._step_failed(step, exc)
             return False
-        self.outputs.update(produced)
+        self.outputs.update(produced.values)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        self.emit(
-            EventType.STEP_SUCCESS,
-            step.key,
-            f"op {step.key!r} succeeded",
-            data={"outputs": [o.output for o in produced], "duration_ms": duration_ms},
-        )
+        data: dict[str, Any] = {
+            "outputs": [o.output for o in produced.values],
+            "duration_ms": duration_ms,
+        }
+        if produced.metadata:
+            data["output_metadata"] = produced.metadata
+        self.emit(EventType.STEP_SUCCESS, step.key, f"op {step.key!r} succeeded", data=data)
         return True
 
     def _step_failed(self, step: Step, exc: Exception) -> None:
         if self.first_error is None:
             self.first_error = (step.key, exc)
-        kind = "type error" if isinstance(exc, StepInputError) else type(exc).__name__
+        kinds = {StepInputError: "type error", StepOutputError: "output error"}
+        kind = kinds.get(type(exc), type(exc).__name__)
         self.emit(
             EventType.STEP_FAILURE,
             step.key,

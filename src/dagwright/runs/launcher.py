@@ -66,6 +66,10 @@ class RunLauncher(Protocol):
         """Whether the run's process is alive (None: unknown, e.g. on another host)."""
         ...
 
+    def close(self) -> None:
+        """Release what the launcher holds (processes kept warm, clients, threads)."""
+        ...
+
 
 class ProcessRunLauncher:
     """One OS process per run, in its own process group."""

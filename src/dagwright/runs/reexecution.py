@@ -26,12 +26,14 @@ from dagwright.execution.plan import build_plan
 from dagwright.runs.models import Run, RunStatus
 from dagwright.runs.request import PreparedRun, prepare_run
 from dagwright.tags import (
+    K8S_CONFIG_TAG,
     OP_SELECTION_TAG,
     PARENT_RUN_ID_TAG,
     PARTITION_TAG,
     ROOT_RUN_ID_TAG,
     is_system_tag,
     merge_tags,
+    normalize_tags,
 )
 
 if TYPE_CHECKING:
@@ -105,19 +107,24 @@ def prepare_reexecution(
             DagwrightInvalidPartitionError: as for any new run.
     """
     _check_parent(job, parent, from_failure)
+    inherited = inherited_tags(parent)
+    k8s_config = inherited.pop(K8S_CONFIG_TAG, None)
     base = prepare_run(
         job,
         run_config=parent.run_config,
         tags=tags,
         op_selection=parent.op_selection,
         partition_key=parent.partition_key,
-        definition_tags=inherited_tags(parent),
+        definition_tags=inherited,
     )
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
+    child_tags = merge_tags(base.run.tags, lineage, system_tags)
+    if k8s_config is not None:  # the parent's effective config (it holds the job's already)
+        child_tags[K8S_CONFIG_TAG] = _child_k8s_config(k8s_config, normalize_tags(tags))
     run = replace(
         base.run,
-        tags=merge_tags(base.run.tags, lineage, system_tags),
+        tags=child_tags,
         parent_run_id=parent.run_id,
         root_run_id=root,
     )
@@ -125,6 +132,14 @@ def prepare_reexecution(
     if not from_failure:
         return prepared
     return _from_failure(job, prepared, parent, succeeded_steps(parent_events), outputs)
+
+
+def _child_k8s_config(parent_value: str, launch_tags: Mapping[str, str]) -> str:
+    """The parent's ``dagwright-k8s/config`` with the child's launch tag merged over it."""
+    from dagwright.k8s.config import merged_config_tag
+
+    launch_value = launch_tags.get(K8S_CONFIG_TAG)
+    return merged_config_tag([parent_value, *([launch_value] if launch_value else [])])
 
 
 def _from_failure(

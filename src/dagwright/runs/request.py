@@ -24,7 +24,13 @@ from dagwright.execution.executors import EXECUTION_KEY, check_execution_config
 from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
 from dagwright.jsonvalue import find_problem
 from dagwright.runs.models import Run, RunStatus
-from dagwright.tags import OP_SELECTION_TAG, PARTITION_TAG, merge_tags, normalize_tags
+from dagwright.tags import (
+    K8S_CONFIG_TAG,
+    OP_SELECTION_TAG,
+    PARTITION_TAG,
+    merge_tags,
+    normalize_tags,
+)
 
 _OPS_KEY = "ops"
 
@@ -122,7 +128,7 @@ def resolve_op_configs(
     for key in step_keys:
         node = job.graph.nodes[key]
         given = (ops.get(key) or {}).get("config")
-        if node.op.config_type is None and not given:
+        if not node.op.takes_config and not given:
             continue
         from dagwright.definitions.config import build_config
 
@@ -139,6 +145,19 @@ def _check_partition(job: JobDefinition, partition_key: str | None) -> dict[str,
         raise DagwrightInvalidPartitionError(partition_key, job.name, "the job is not partitioned")
     job.partitions_def.validate_key(partition_key, job.name)
     return {PARTITION_TAG: partition_key}
+
+
+def _run_tags(*layers: Mapping[str, str] | None) -> dict[str, str]:
+    """The run's tags (``merge_tags``), with ``dagwright-k8s/config`` merged field by
+    field across the layers that set it (DESIGN §9) rather than replaced, and checked."""
+    tags = merge_tags(*layers)
+    if K8S_CONFIG_TAG in tags:
+        from dagwright.k8s.config import merged_config_tag
+
+        tags[K8S_CONFIG_TAG] = merged_config_tag(
+            [layer[K8S_CONFIG_TAG] for layer in layers if layer and K8S_CONFIG_TAG in layer]
+        )
+    return tags
 
 
 def prepare_run(
@@ -187,7 +206,7 @@ def prepare_run(
         run_id=(origin.run_id if origin is not None else None) or str(uuid.uuid4()),
         job_name=job.name,
         status=status,
-        tags=merge_tags(job.tags, definition_tags, launch_tags, system_tags),
+        tags=_run_tags(job.tags, definition_tags, launch_tags, system_tags),
         run_config=config,
         op_selection=tuple(op_selection) if op_selection is not None else None,
         created_at=time.time(),

@@ -128,6 +128,16 @@ def get_events(
     return _json({"events": [event.to_json() for event in events]})
 
 
+@router.get("/runs/{run_id}/k8s")
+def get_k8s_job(web: Web, run_id: RunId) -> Response:
+    """The Kubernetes Job created for the run, exactly as it was sent (404 when the run
+    was not launched as a Job)."""
+    job = web.instance.get_k8s_job(run_id)
+    if job is None:
+        raise ApiError(404, "not_found", "run_id", f"run {run_id!r} has no Kubernetes Job")
+    return _json(job)
+
+
 @router.patch("/runs/{run_id}/tags", response_model=schemas.RunOut)
 def patch_tags(web: Web, run_id: RunId, body: schemas.PatchTags) -> Response:
     """Add (or change) and remove user tags; all are checked before any is stored."""

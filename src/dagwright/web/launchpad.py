@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from dagwright.definitions.job import JobDefinition
+from dagwright.definitions.op import OpDefinition
 from dagwright.errors import DagwrightError
 from dagwright.tags import normalize_tags
 from dagwright.web.errors import REQUEST_FIELDS, from_dagwright
@@ -128,17 +129,30 @@ def default_config_text(job: JobDefinition) -> str:
         return "# this job's config is computed from the partition\n"
     ops: dict[str, Any] = {}
     for node in job.graph.nodes.values():
-        config_type = node.op.config_type
-        if config_type is None:
-            continue
-        defaults = {
-            name: (None if info.is_required() else info.get_default(call_default_factory=True))
-            for name, info in config_type.model_fields.items()
-        }
-        ops[node.name] = {"config": _plain(defaults)}
+        defaults = _config_defaults(node.op)
+        if defaults is not _NO_CONFIG:
+            ops[node.name] = {"config": _plain(defaults)}
     if not ops:
         return "# no op of this job takes config\n"
     return yaml.safe_dump({"ops": ops}, sort_keys=False)
+
+
+#: What :func:`_config_defaults` answers for an op that takes no config.
+_NO_CONFIG: Final = object()
+
+
+def _config_defaults(op: OpDefinition) -> Any:
+    """An op's config fields with their defaults (``None`` where required)."""
+    if op.config_schema is not None:
+        from dagwright.definitions.config_schema import scaffold
+
+        return scaffold(op.config_schema.root)
+    if op.config_type is None:
+        return _NO_CONFIG
+    return {
+        name: (None if info.is_required() else info.get_default(call_default_factory=True))
+        for name, info in op.config_type.model_fields.items()
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -28,6 +28,7 @@ from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
     CONTROL_TAG_RULES,
     CONTROL_TAGS,
+    DAGSTER_TAG_EQUIVALENTS,
     KEY_PATTERN,
     MAX_VALUE_BYTES,
     PARENT_RUN_ID_TAG,
@@ -133,6 +134,7 @@ def templates() -> Jinja2Templates:
         run_duration=render.run_duration,
         visible_tags=render.visible_tags,
         visible_metadata=render.visible_metadata,
+        is_hidden_key=render.is_hidden_key,
         chips_html=render.chips_html,
         chip_html=render.chip_html,
         when_html=render.when_html,
@@ -173,6 +175,7 @@ def tag_rules() -> dict[str, Any]:
         "control_tags": sorted(CONTROL_TAGS),
         "max_value_bytes": MAX_VALUE_BYTES,
         "value_rules": {key: asdict(rule) for key, rule in CONTROL_TAG_RULES.items()},
+        "dagster_tags": dict(DAGSTER_TAG_EQUIVALENTS),
     }
 
 

@@ -14,6 +14,12 @@ const dagwrightTags = (() => {
     if (!new RegExp("^(?:" + r.key_pattern + ")$").test(key)) {
       return "a key is 'name' or 'prefix/name', each part 1-63 characters of A-Z a-z 0-9 _ . -";
     }
+    const prefix = key.includes("/") ? key.slice(0, key.indexOf("/")) : null;
+    if (prefix !== null && (prefix === "dagster" || prefix.startsWith("dagster-"))) {
+      const same = Object.hasOwn(r.dagster_tags, key) ? r.dagster_tags[key] : null;
+      return "a Dagster tag, which dagwright does not read: " +
+        (same ? "use '" + same + "'" : "dagwright has no equivalent") + " (`dagwright port` rewrites it)";
+    }
     if (key.startsWith(r.system_prefix) && !r.control_tags.includes(key)) {
       return "the '" + r.system_prefix + "' prefix is reserved for system tags; users may set only " +
         r.control_tags.join(", ");
