@@ -80,6 +80,7 @@ EXPECTED = {
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
     "DagwrightCodeLoadError",
+    "DagwrightCodeLocationError",
     "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightInvalidTransitionError",

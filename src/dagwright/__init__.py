@@ -10,6 +10,7 @@ import typing as _typing
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
+    DagwrightCodeLocationError,
     DagwrightDefinitionError,
     DagwrightError,
     DagwrightExecutionError,
@@ -213,6 +214,7 @@ __all__ = [
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
     "DagwrightCodeLoadError",
+    "DagwrightCodeLocationError",
     "DagwrightNotFoundError",
     "DagwrightRunNotFoundError",
     "DagwrightInvalidTransitionError",

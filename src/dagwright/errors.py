@@ -10,6 +10,7 @@ branch they care about::
     ├── DagwrightInvalidConfigError       run config, settings or dagwright.yaml is wrong
     ├── DagwrightInvalidPartitionError    a partition key is not in the definition
     ├── DagwrightCodeLoadError            a code file, module or job cannot be loaded
+    │   └── DagwrightCodeLocationError    a server or daemon refuses code it was not started with
     ├── DagwrightNotFoundError            no backfill, schedule … with that id or name
     │   └── DagwrightRunNotFoundError     no run with that id
     ├── DagwrightInvalidTransitionError   a run status change that is not allowed
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 __all__ = [
     "DagwrightCodeLoadError",
+    "DagwrightCodeLocationError",
     "DagwrightDefinitionError",
     "DagwrightError",
     "DagwrightExecutionError",
@@ -114,6 +116,26 @@ class DagwrightInvalidPartitionError(DagwrightError):
 
 class DagwrightCodeLoadError(DagwrightError):
     """A code file, module or job named by the user cannot be loaded."""
+
+
+class DagwrightCodeLocationError(DagwrightCodeLoadError):
+    """A server or daemon was asked to run code it was not started with (``-f``/``-m``).
+
+    Attributes:
+        location: the code location asked for (``code file '/abs/jobs.py'``).
+        loaded: the locations the process was started with (may be empty).
+        action: what was refused (``re-execute run 'abc'``).
+    """
+
+    def __init__(self, location: str, loaded: tuple[str, ...], action: str) -> None:
+        self.location = location
+        self.loaded = loaded
+        self.action = action
+        started = "; ".join(loaded) if loaded else "no code"
+        super().__init__(
+            f"cannot {action}: its code ({location}) is not a code location this process "
+            f"was started with (-f/-m: {started})"
+        )
 
 
 class DagwrightNotFoundError(DagwrightError):

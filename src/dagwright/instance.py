@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import (
     DagwrightCodeLoadError,
-    DagwrightExecutionError,
     DagwrightInvalidConfigError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
@@ -38,13 +37,13 @@ from dagwright.tags import (
     BACKFILL_TAG,
     FAILURE_REASON_TAG,
     IMAGE_TAG,
-    RETRY_NUMBER_TAG,
     is_system_tag,
     normalize_tags,
     validate_tag_key,
 )
 
 if TYPE_CHECKING:
+    from dagwright.daemon.health import DaemonHealth
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
@@ -82,6 +81,7 @@ class Instance:
         outputs: OutputStore | None = None,
         *,
         storage_url: str | None = None,
+        output_spec: str | None = None,
     ) -> None:
         """Wrap opened storage; use :meth:`ephemeral`, :meth:`from_home` or :meth:`get`.
 
@@ -98,6 +98,7 @@ class Instance:
         self._settings = settings
         self.home = home
         self._outputs = outputs
+        self._output_spec = output_spec
         self._queue_feed: QueueFeed | None = None
 
     @property
@@ -122,15 +123,24 @@ class Instance:
 
     @property
     def outputs(self) -> OutputStore:
-        """Where step outputs are kept for re-execution: pickle files under
-        ``<home>/storage`` for an instance with a home, else a dict (made on first use)."""
+        """Where step outputs are kept for re-execution (made on first use): for an
+        instance with a home, as ``outputs:`` configures (see
+        :meth:`~dagwright.settings.Settings.output_store_spec`: pickle files under
+        ``<home>/storage``, or the run database), else a dict."""
         if self._outputs is None:
             from dagwright.execution.outputs import MemoryOutputStore, PickleOutputStore
 
             home = self.home
-            self._outputs = (
-                PickleOutputStore(home / "storage") if home is not None else MemoryOutputStore()
-            )
+            spec = self._output_spec or (self.settings.output_store_spec() if home else "")
+            if spec.startswith("database:"):
+                from dagwright.storage.steps import DatabaseOutputStore
+
+                max_bytes = int(spec.partition(":")[2])
+                self._outputs = DatabaseOutputStore(self.records.database, max_bytes)
+            elif home is not None:
+                self._outputs = PickleOutputStore(home / "storage")
+            else:
+                self._outputs = MemoryOutputStore()
         return self._outputs
 
     @property
@@ -182,17 +192,21 @@ class Instance:
         return cls(Storage.open(url), settings, home, storage_url=url)
 
     @classmethod
-    def for_run_worker(cls, home: str | Path, storage_url: str) -> Instance:
+    def for_run_worker(
+        cls, home: str | Path, storage_url: str, *, outputs: str | None = None
+    ) -> Instance:
         """The instance of a launched run's worker process: its runs, events and heartbeats
         go straight to the database driver (no SQLAlchemy, no settings parsed); the rest is
         opened on first use. The launcher that started the worker made sure the schema is
-        current and passes ``storage_url`` down.
+        current and passes ``storage_url`` down, and ``outputs``, the instance's
+        :meth:`~dagwright.settings.Settings.output_store_spec` (None: read from the
+        settings when first needed).
         """
         from dagwright.storage.driver import DriverDatabase
         from dagwright.storage.records import RecordStore
 
         store = RecordStore(DriverDatabase(storage_url))
-        return cls(store, home=Path(home), storage_url=storage_url)
+        return cls(store, home=Path(home), storage_url=storage_url, output_spec=outputs)
 
     @classmethod
     def get(cls) -> Instance:
@@ -563,7 +577,12 @@ class Instance:
         return self.records.events.get_events(run_id, after=after)
 
     def reexecute(
-        self, run_id: str, *, from_failure: bool = False, tags: Mapping[str, object] | None = None
+        self,
+        run_id: str,
+        *,
+        from_failure: bool = False,
+        tags: Mapping[str, object] | None = None,
+        definitions: Definitions | None = None,
     ) -> Run:
         """Run a finished run's job again, as a child run, through the run coordinator
         (queued or launched like :meth:`submit_run`); an ephemeral instance executes the
@@ -577,19 +596,26 @@ class Instance:
             run_id: the parent run.
             from_failure: FROM_FAILURE if true, else ALL_STEPS.
             tags: launch tags, merged over the parent's user tags.
+            definitions: the code a server or daemon was started with (``-f``/``-m``):
+                the parent's job is taken from it and nothing is imported. None (a user's
+                own process): the job is loaded from the parent's code pointer.
 
         Returns:
             The child run: QUEUED or STARTING, or as it ended for an ephemeral instance.
 
         Raises:
             DagwrightRunNotFoundError: no such run.
+            DagwrightCodeLocationError: ``definitions`` is given and the parent's code
+                pointer is not one of its locations.
             DagwrightCodeLoadError: the parent's job cannot be loaded from its code pointer.
             DagwrightInvalidTransitionError: the parent is not finished, or it succeeded
                 and ``from_failure`` is true.
             DagwrightExecutionError: a stored output the child needs is missing.
             DagwrightInvalidTagError: a launch tag breaks a rule.
         """
-        prepared = self._prepare_reexecution(run_id, from_failure=from_failure, tags=tags)
+        prepared = self._prepare_reexecution(
+            run_id, from_failure=from_failure, tags=tags, definitions=definitions
+        )
         if self.home is None:
             from dagwright.execution.in_process import execute_prepared
 
@@ -632,25 +658,42 @@ class Instance:
                 self.launcher.terminate(current, force=True)
             time.sleep(0.02)
 
-    def retry(self, run_id: str, *, retry_number: int, from_failure: bool) -> Run:
+    def retry(
+        self,
+        run_id: str,
+        *,
+        retry_number: int,
+        from_failure: bool,
+        definitions: Definitions | None = None,
+    ) -> Run:
         """Submit automatic retry ``retry_number`` of a failed run (the retry loop does this).
 
-        The child is tagged ``dagwright/retry_number``. From failure falls back to all
-        steps when the parent left nothing to resume from (no step succeeded, or every
-        step did and its worker died after them, or an output is missing).
+        The child is made from the stored run alone (``runs.reexecution.retry_of``): no
+        code is imported here; its run worker plans its steps, from the failure (falling
+        back to all steps when the parent left nothing to resume from) or all of them.
+
+        Args:
+            run_id: the failed run.
+            retry_number: 1 for the first retry.
+            from_failure: FROM_FAILURE if true, else ALL_STEPS.
+            definitions: the code a daemon was started with (``-f``/``-m``): a run whose
+                code pointer is not one of its locations is refused.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+            DagwrightCodeLoadError: the run has no code pointer.
+            DagwrightCodeLocationError: the run's code is not one of ``definitions``.
         """
-        system = {RETRY_NUMBER_TAG: str(retry_number)}
-        try:
-            prepared = self._prepare_reexecution(
-                run_id, from_failure=from_failure, tags=None, system_tags=system
-            )
-        except DagwrightExecutionError:
-            if not from_failure:
-                raise
-            prepared = self._prepare_reexecution(
-                run_id, from_failure=False, tags=None, system_tags=system
-            )
-        return self._submit(prepared.run)
+        from dagwright.runs.reexecution import retry_of
+
+        parent = self._require_run(run_id)
+        pointer = require_code_pointer(parent.job_name, parent.code_pointer)
+        if definitions is not None:
+            from dagwright.definitions.loader import loaded_job
+
+            loaded_job(definitions, pointer, f"retry run {run_id!r}")
+        child = retry_of(parent, retry_number=retry_number, from_failure=from_failure)
+        return self._submit(child)
 
     def _prepare_reexecution(
         self,
@@ -658,21 +701,25 @@ class Instance:
         *,
         from_failure: bool,
         tags: Mapping[str, object] | None,
-        system_tags: Mapping[str, str] | None = None,
+        definitions: Definitions | None,
     ) -> PreparedRun:
         """The validated child run of a re-execution (nothing stored)."""
-        from dagwright.definitions.loader import load_job
+        from dagwright.definitions.loader import load_job, loaded_job
         from dagwright.runs.reexecution import prepare_reexecution
 
         parent = self._require_run(run_id)
+        pointer = require_code_pointer(parent.job_name, parent.code_pointer)
+        if definitions is None:
+            job_def = load_job(pointer)
+        else:
+            job_def = loaded_job(definitions, pointer, f"re-execute run {run_id!r}")
         return prepare_reexecution(
-            load_job(require_code_pointer(parent.job_name, parent.code_pointer)),
+            job_def,
             parent,
             self.records.events.get_events(run_id),
             from_failure=from_failure,
             tags=tags,
             outputs=self.outputs,
-            system_tags=system_tags,
         )
 
     # -- runs made by schedules, sensors and backfills ---------------------------------------
@@ -818,9 +865,19 @@ class Instance:
         return self.storage.schedules.get_ticks(name, kind=kind, limit=limit, before=before)
 
     def get_daemon_heartbeats(self) -> list[DaemonHeartbeat]:
-        """The latest pass of every ``dagwright daemon`` loop (``backfills``, ``schedules``
-        …), by name; a loop that never ran has none."""
+        """The latest pass of every loop (``backfills``, ``schedules`` …) of every
+        ``dagwright daemon``, by loop name, newest first; a loop that never ran has none."""
         return self.records.workers.daemon_heartbeats()
+
+    def get_daemon_health(self, now: float | None = None) -> DaemonHealth:
+        """The daemons' health at ``now`` (default: now): each loop the settings expect
+        (and any other seen), each daemon's latest heartbeat of it, healthy, late or
+        missing (see :mod:`dagwright.daemon.health`)."""
+        from dagwright.daemon.health import daemon_health, expected_loops
+
+        moment = time.time() if now is None else now
+        beats = self.get_daemon_heartbeats()
+        return daemon_health(beats, expected_loops(self.settings), moment)
 
     # -- backfills ----------------------------------------------------------------------------
 

@@ -71,3 +71,33 @@ def test_tick_at_any_instant_is_the_cron_tick_at_or_before_it(cli: CliRunner) ->
     assert on_time.json()["tick_id"] == late.json()["tick_id"]
     runs = cli("run", "list", "--json").json()["runs"]
     assert [run["tags"]["dagwright/partition"] for run in runs] == ["2026-01-02"]
+
+
+QUIET = """
+from dagwright import job, op, schedule
+
+@op
+def noop() -> None:
+    pass
+
+@job
+def chore() -> None:
+    noop()
+
+@schedule(cron_schedule="@daily", job=chore)
+def quiet(context):
+    return None
+"""
+
+
+def test_a_schedule_that_returns_nothing_shows_why_it_skipped(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    code = tmp_path / "quiet.py"
+    code.write_text(QUIET)
+    reason = "the schedule function returned no run request"
+    at = "2026-01-04T00:00Z"
+    outcome = cli("schedule", "tick", "-f", str(code), "quiet", "--at", at)
+    assert outcome.code == 0 and f"SKIPPED: {reason}" in outcome.out
+    listed = cli("schedule", "list", "-f", str(code), "--json").json()["schedules"]
+    assert listed[0]["ticks"][0]["skip_reason"] == reason

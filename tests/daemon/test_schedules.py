@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from tests.jobs import scheduled
+import pytest
+from tests.jobs import scheduled, simple
 
 from dagwright import (
     Definitions,
@@ -135,3 +136,18 @@ def test_user_errors_fail_the_tick_and_other_schedules_go_on(queued_instance: In
     assert [t.status for t in queued_instance.get_ticks("hourly")] == [TickStatus.SUCCESS]
     # nothing half-created: the good request of the refused tick made no run
     assert queued_instance.get_runs(RunsFilter(job_name="regions")) == []
+
+
+@pytest.mark.parametrize("returned", [None, []], ids=["none", "empty-list"])
+def test_a_schedule_that_returns_nothing_skips_with_a_reason(
+    queued_instance: Instance, returned: list[RunRequest] | None
+) -> None:
+    @schedule(cron_schedule="@daily", job=simple.chain, name="quiet")
+    def quiet() -> list[RunRequest] | None:
+        return returned
+
+    tick = tick_schedule(queued_instance, quiet, datetime(2026, 1, 2, tzinfo=timezone.utc))
+    assert tick.status is TickStatus.SKIPPED
+    (stored,) = queued_instance.get_ticks("quiet", kind=SCHEDULE)
+    assert stored.skip_reason == "the schedule function returned no run request"
+    assert stored.describe() == "the schedule function returned no run request"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -322,7 +323,9 @@ def test_pointer_of_a_job_from_a_file_round_trips(tmp_path: Path) -> None:
 
 def test_pointer_of_a_job_from_a_module_round_trips() -> None:
     pointer = code_pointer_for(simple.diamond)
-    assert pointer == CodePointer(job_name="diamond", module="tests.jobs.simple")
+    assert pointer == CodePointer(
+        job_name="diamond", module="tests.jobs.simple", working_directory=str(Path.cwd())
+    )
     assert load_job(pointer) is simple.diamond
 
 
@@ -334,7 +337,7 @@ def test_pointer_of_a_job_loaded_by_module_name(
     _write(tmp_path, f"{name}.py", TOP_LEVEL_JOBS)
     defs = load_definitions(module=name)
     assert code_pointer_for(defs.get_job("from_graph")) == CodePointer(
-        job_name="from_graph", module=name
+        job_name="from_graph", module=name, working_directory=os.path.realpath(tmp_path)
     )
     assert load_job(CodePointer(job_name="decorated", module=name)) is defs.get_job("decorated")
 
@@ -346,8 +349,22 @@ def test_pointer_of_a_job_loaded_by_module_name(
         (DefinedIn("__main__", None), None),
         (DefinedIn("__main__", "/code/jobs.py"), CodePointer("j", python_file="/code/jobs.py")),
         (DefinedIn(None, "/code/jobs.py"), CodePointer("j", python_file="/code/jobs.py")),
-        (DefinedIn("pkg.jobs", "/code/pkg/jobs.py"), CodePointer("j", module="pkg.jobs")),
-        (DefinedIn("pkg.jobs", None), CodePointer("j", module="pkg.jobs")),
+        # a module no other process can import by name: the file it was defined in
+        (
+            DefinedIn("pkg.jobs", "/code/pkg/jobs.py"),
+            CodePointer("j", python_file="/code/pkg/jobs.py"),
+        ),
+        (DefinedIn("pkg.jobs", None), None),
+        (DefinedIn("<stdin>", "<stdin>"), None),
+        (
+            DefinedIn("tests.jobs.simple", simple.__file__),
+            CodePointer("j", module="tests.jobs.simple", working_directory=str(Path.cwd())),
+        ),
+        # importable by that name, but as another file than the one the job came from
+        (
+            DefinedIn("tests.jobs.simple", "/code/simple.py"),
+            CodePointer("j", python_file="/code/simple.py"),
+        ),
         (
             DefinedIn(f"{FILE_MODULE_PREFIX}.jobs_0123456789", "/code/jobs.py"),
             CodePointer("j", python_file="/code/jobs.py"),
@@ -418,3 +435,29 @@ def test_one_job_under_two_names_is_one_job(tmp_path: Path) -> None:
     )
     defs = load_definitions(python_file=str(_write(tmp_path, "alias.py", source)))
     assert list(defs.jobs) == ["only"]
+
+
+CELL = """
+from dagwright import job, op
+
+@op
+def cell_op() -> None:
+    pass
+
+@job
+def cell_job() -> None:
+    cell_op()
+"""
+
+
+def test_a_job_without_file_globals_takes_its_code_file_if_on_disk(tmp_path: Path) -> None:
+    """A notebook cell's code names a file that is not on disk: no pointer (submit refuses
+    it); code compiled from a real file without ``__file__`` points at that file."""
+    cell: dict[str, object] = {"__name__": "__main__"}
+    exec(compile(CELL, str(tmp_path / "ipykernel_1" / "cell.py"), "exec"), cell)
+    assert code_pointer_for(cell["cell_job"]) is None  # type: ignore[arg-type]
+    real = _write(tmp_path, "exec_me.py", CELL)
+    loaded: dict[str, object] = {"__name__": "exec_me_not_importable"}
+    exec(compile(real.read_text(), str(real), "exec"), loaded)
+    pointer = code_pointer_for(loaded["cell_job"])  # type: ignore[arg-type]
+    assert pointer == CodePointer("cell_job", python_file=os.path.realpath(real))

@@ -361,3 +361,22 @@ def test_op_definitions_are_frozen_and_compare_by_identity() -> None:
 )
 def test_in_has_default(spec: In, has_default: bool) -> None:
     assert spec.has_default is has_default
+
+
+def test_types_are_named_for_the_ui_also_when_they_are_not_checked() -> None:
+    from dagwright import op as op_
+
+    @op_
+    def typed(rows: list[dict[str, object]], limit: int = 3) -> list[int]:
+        return []
+
+    assert typed.ins["rows"].type_name == "list[dict[str, object]]"
+    assert typed.ins["rows"].type is None  # a generic alias is shown, not checked
+    assert typed.ins["limit"].type_name == "int"
+    assert typed.outs["result"].type_name == "list[int]"
+
+    @op_
+    def untyped(x):  # type: ignore[no-untyped-def]
+        return x
+
+    assert untyped.ins["x"].type_name is None and untyped.outs["result"].type_name is None

@@ -51,8 +51,10 @@ def test_a_decorated_schedule_stays_callable() -> None:
         ([RunRequest(), RunRequest()], [RunRequest()] * 2, None),
         ({"ops": {"x": {}}}, [RunRequest(run_config={"ops": {"x": {}}})], None),
         (SkipReason("quiet"), [], SkipReason("quiet")),
-        (None, [], SkipReason(None)),
-        ([], [], SkipReason(None)),
+        (None, [], SkipReason("the schedule function returned no run request")),
+        ([], [], SkipReason("the schedule function returned no run request")),
+        ((r for r in []), [], SkipReason("the schedule function returned no run request")),
+        (SkipReason(), [], SkipReason(None)),  # the user's own skip, without a message
     ],
 )
 def test_evaluate_accepts_what_a_schedule_may_return(

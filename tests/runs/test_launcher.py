@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,7 @@ from dagwright import (
 )
 from dagwright.definitions.loader import load_definitions
 from dagwright.runs.launcher import worker_pid
+from dagwright.runs.models import CodePointer
 from dagwright.runs.worker_process import worker_log_path
 
 
@@ -237,12 +243,17 @@ def test_a_launcher_keeps_warm_standby_workers_that_serve_one_run_each(
     assert _standby_pids(home) - {served_by} == set()
 
 
-def test_a_kubernetes_launcher_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+def test_a_kubernetes_launcher_without_a_kube_config_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("kubernetes", reason="the [k8s] extra is not installed")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     home = tmp_path / "home"
     home.mkdir()
-    (home / "dagwright.yaml").write_text("run_launcher: {k8s: {namespace: jobs}}\n")
+    (home / "dagwright.yaml").write_text("run_launcher: {k8s: {namespace: jobs, image: i}}\n")
     with Instance.from_home(home) as instance:
-        with pytest.raises(DagwrightInvalidConfigError, match=r"run_launcher\.k8s.*Kubernetes"):
+        with pytest.raises(DagwrightInvalidConfigError, match=r"cannot load the kube config"):
             instance.submit_run(simple.chain)
         assert instance.get_runs() == []
 
@@ -264,3 +275,82 @@ def test_a_run_whose_worker_was_started_by_someone_else_is_not_started_twice(
     assert [e.event_type for e in instance.get_events(run.run_id)] == [EventType.RUN_STARTING]
     worker = instance.records.workers.get(run.run_id)
     assert worker is not None and (worker.host, worker.pid) == ("elsewhere", None)
+
+
+# -- code pointers of modules loaded from their file, and of modules in another directory --
+
+PLUGIN = """
+from dagwright import job, op
+
+@op
+def where() -> str:
+    return {value!r}
+
+@job
+def plugin_job() -> None:
+    where()
+"""
+
+WHERE_B = """
+from dagwright import job, op
+
+@op
+def where() -> str:
+    raise RuntimeError("this is the other directory's module")
+
+@job
+def plugin_job() -> None:
+    where()
+"""
+
+
+def _home(tmp_path: Path, storage_url: str) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_url.startswith("postgresql"):
+        (home / "dagwright.yaml").write_text(f"storage:\n  postgres: {{url: '{storage_url}'}}\n")
+    return home
+
+
+@pytest.mark.parametrize("registered", [False, True], ids=["plugin-loader", "pytest-importlib"])
+def test_a_job_of_a_module_loaded_from_its_file_runs_in_a_worker(
+    tmp_path: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch, registered: bool
+) -> None:
+    """``importlib.util.spec_from_file_location`` (plugin loaders, notebooks, pytest's
+    importlib mode): no other process can import the module by name, so the pointer is
+    the file the job was defined in."""
+    code = tmp_path / "plugins" / "codeloc_plugin.py"
+    code.parent.mkdir()
+    code.write_text(PLUGIN.format(value="plugin"))
+    spec = importlib.util.spec_from_file_location("codeloc_plugin", code)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    if registered:
+        monkeypatch.setitem(sys.modules, "codeloc_plugin", module)
+    spec.loader.exec_module(module)
+    with Instance.from_home(_home(tmp_path, storage_url)) as instance:
+        run = instance.submit_run(module.plugin_job)
+        assert run.code_pointer == CodePointer("plugin_job", python_file=str(code.resolve()))
+        assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
+
+
+def test_a_module_pointer_loads_the_module_of_its_own_directory(
+    tmp_path: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of ``-m codeloc_where`` made in one directory runs that directory's module,
+    although its worker starts in another directory that has a module of the same name."""
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    name = f"codeloc_where_{uuid.uuid4().hex[:8]}"  # a new module for each store
+    for folder, source in ((mine, PLUGIN.format(value="mine")), (other, WHERE_B)):
+        folder.mkdir()
+        (folder / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(mine))
+    module = importlib.import_module(name)
+    monkeypatch.chdir(other)  # the launcher, and so its workers, start here
+    with Instance.from_home(_home(tmp_path, storage_url)) as instance:
+        run = instance.submit_run(module.plugin_job)
+        assert run.code_pointer == CodePointer(
+            "plugin_job", module=name, working_directory=os.path.realpath(mine)
+        )
+        ended = wait_finished(instance, run.run_id)
+        assert ended.status is RunStatus.SUCCESS, instance.get_events(run.run_id)[-1].message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 import uuid
 from typing import Any
@@ -70,7 +71,9 @@ def test_the_status_can_be_chosen() -> None:
 
 def test_a_job_from_a_module_gets_a_module_code_pointer() -> None:
     run = prepare_run(simple.diamond).run
-    assert run.code_pointer == CodePointer(job_name="diamond", module="tests.jobs.simple")
+    assert run.code_pointer == CodePointer(
+        job_name="diamond", module="tests.jobs.simple", working_directory=os.getcwd()
+    )
 
 
 def test_a_job_of_unknown_origin_gets_no_code_pointer() -> None:

@@ -46,3 +46,11 @@ def test_retry_decision(
     else:
         assert decision is not None
         assert (decision.retry_number, decision.from_failure) == expected
+
+
+@pytest.mark.parametrize("max_retries", ["1", "3"])
+def test_a_run_re_executed_already_is_not_retried(max_retries: str) -> None:
+    """A re-execution by hand (or an earlier retry) of a failed run ends its retries."""
+    run = failed(**{"dagwright/max_retries": max_retries})
+    assert retry_decision(run, enabled=True, default_max_retries=0, reexecuted=False) is not None
+    assert retry_decision(run, enabled=True, default_max_retries=0, reexecuted=True) is None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import os
+import sys
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.jobs import web
 from tests.waiting import wait_finished
@@ -16,6 +21,7 @@ from dagwright import Event, EventType, Instance, Run, RunsFilter, RunStatus
 from dagwright.daemon.backfills import BackfillDaemon
 from dagwright.daemon.schedules import tick_schedule
 from dagwright.daemon.sensors import tick_sensor
+from dagwright.runs.models import CodePointer
 from dagwright.runs.ticks import instigator_json
 
 
@@ -293,6 +299,67 @@ def test_reexecute_from_failure_then_terminate_rules(
     assert again.status_code == 201 and again.json()["root_run_id"] == parent.run_id
 
 
+def _failed_run_of(web_instance: Instance, pointer: CodePointer) -> str:
+    """A finished (FAILURE) run stored with ``pointer``, as a run made elsewhere would be."""
+    run = Run(
+        str(uuid.uuid4()),
+        pointer.job_name,
+        RunStatus.FAILURE,
+        tags={"team": "elsewhere"},
+        created_at=time.time(),
+        code_pointer=pointer,
+    )
+    web_instance.add_run(run)
+    return run.run_id
+
+
+@pytest.mark.parametrize(
+    ("pointer", "named"),
+    [
+        # a job of a file this server was not started with
+        (CodePointer("evil", python_file="/tmp/evil.py"), "code file '/tmp/evil.py'"),
+        # the server's own module name, imported from another directory
+        (
+            CodePointer("flaky", module="tests.jobs.flaky", working_directory="/elsewhere"),
+            "module 'tests.jobs.flaky' in '/elsewhere'",
+        ),
+    ],
+)
+def test_reexecute_refuses_code_the_server_was_not_started_with(
+    client: TestClient, web_instance: Instance, pointer: CodePointer, named: str
+) -> None:
+    """The server imports no code chosen by the caller: a run whose code pointer is not one
+    of its ``-f``/``-m`` locations is refused (403) and nothing is stored or imported."""
+    run_id = _failed_run_of(web_instance, pointer)
+    modules = set(sys.modules)
+    error = _error(client.post(f"/api/v1/runs/{run_id}/reexecute"), 403)
+    assert error["type"] == "code_location_refused" and error["field"] == "run_id"
+    assert named in error["message"] and "tests.jobs.web" in error["message"]
+    assert web_instance.get_runs(RunsFilter(tags={"dagwright/parent_run_id": run_id})) == []
+    assert set(sys.modules) - modules == set()
+    page = client.get(f"/runs/{run_id}").text
+    assert 'id="reexecute-refused"' in page and "Re-execute all" not in page
+    posted = client.post(f"/runs/{run_id}/reexecute", headers={"Origin": "http://127.0.0.1"})
+    assert posted.status_code == 403 and named in html.unescape(posted.text)
+
+
+def test_reexecute_of_a_run_of_the_loaded_code_imports_nothing(
+    client: TestClient, web_instance: Instance
+) -> None:
+    """A run of the server's own code is re-executed with the job the server loaded."""
+    from tests.jobs import flaky
+
+    from dagwright.definitions.loader import code_pointer_for
+
+    pointer = code_pointer_for(flaky.flaky)
+    assert pointer is not None and pointer.working_directory == os.getcwd()
+    run_id = _failed_run_of(web_instance, pointer)
+    response = client.post(f"/api/v1/runs/{run_id}/reexecute")
+    assert response.status_code == 201, response.text
+    assert response.json()["code_pointer"] == pointer.to_json()
+    wait_finished(web_instance, response.json()["run_id"])
+
+
 def test_terminate_a_queued_run(tmp_path: Path, monkeypatch: Any) -> None:
     from tests.web.conftest import BASE_URL
 
@@ -480,3 +547,54 @@ def test_backfill_errors_name_the_field(
     BackfillDaemon(queued_instance).run_iteration(time.time())
     error = _error(queued_client.post(f"/api/v1/backfills/{backfill_id}/cancel"), 409)
     assert error["field"] == "backfill_id" and "COMPLETED" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"job_name": "chain",\n  bad}', "at line 2, column 3"),
+        (b"{", "at line 1, column 2"),
+        (b'{"job_name": "chain"} trailing', "at line 1, column 23"),
+    ],
+)
+def test_a_body_that_is_not_json_names_the_body_and_where(
+    client: TestClient, body: bytes, where: str
+) -> None:
+    # It answered {"field": "27", "rule": "JSON decode error"}.
+    answer = client.post("/api/v1/runs", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "body" and error["type"] == "invalid_request"
+    assert error["rule"].startswith("not valid JSON: ") and error["rule"].endswith(where)
+
+
+def _beat(instance: Instance, daemon_id: str, names: list[str], age: float = 0.0) -> None:
+    host, pid = daemon_id.split(":")
+    for name in names:
+        instance.storage.workers.beat_daemon(
+            name, daemon_id, time.time() - age, host=host, pid=int(pid), interval_seconds=1.0
+        )
+
+
+def test_daemon_health_lists_each_loop_and_daemon(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    none = queued_client.get("/api/v1/daemon").json()
+    assert none["state"] == "missing" and not none["healthy"] and none["daemons"] == []
+    loops = ["run_queue", "run_monitor", "run_retries", "backfills"]
+    _beat(queued_instance, "a:1", loops)
+    _beat(queued_instance, "b:2", ["run_queue"], age=10.0)
+    data = queued_client.get("/api/v1/daemon").json()
+    assert data["state"] == "healthy" and data["daemons"] == ["a:1", "b:2"]
+    assert data["claims"] == "limit-checked"
+    (queue,) = [loop for loop in data["loops"] if loop["name"] == "run_queue"]
+    assert queue["expected"] and queue["state"] == "healthy"
+    assert [(d["daemon_id"], d["state"]) for d in queue["daemons"]] == [
+        ("a:1", "healthy"),
+        ("b:2", "late"),
+    ]
+    assert queue["daemons"][1]["age_seconds"] >= 10.0
+    assert datetime.fromisoformat(queue["daemons"][0]["heartbeat_iso"]).tzinfo is not None
+    schema = queued_client.get("/api/v1/openapi.json").json()
+    assert "DaemonHealthOut" in schema["components"]["schemas"]
+    assert "/api/v1/daemon" in schema["paths"] or "/daemon" in schema["paths"]

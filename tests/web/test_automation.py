@@ -143,3 +143,26 @@ def test_bad_backfill_forms_show_an_error_and_store_nothing(
     assert queued_client.get("/backfills/nope").status_code == 404
     assert queued_client.get("/backfills?status=DONE").status_code == 422
     assert _post(queued_client, "/backfills/nope/cancel").status_code == 404
+
+
+def test_a_schedule_that_returns_nothing_shows_why_it_skipped(queued_instance: Instance) -> None:
+    from tests.jobs import simple
+    from tests.web.conftest import BASE_URL
+
+    from dagwright import Definitions, schedule
+    from dagwright.web.app import create_app
+
+    @schedule(cron_schedule="@daily", job=simple.chain, name="quiet")
+    def quiet() -> None:
+        return None
+
+    tick_schedule(queued_instance, quiet, datetime(2026, 1, 2, tzinfo=timezone.utc))
+    reason = "the schedule function returned no run request"
+    app = create_app(queued_instance, Definitions(jobs=[simple.chain], schedules=[quiet]))
+    with TestClient(app, base_url=BASE_URL) as client:
+        assert f'<span class="skip-reason">{reason}</span>' in client.get("/schedules/quiet").text
+        assert reason in client.get("/schedules").text
+        ticks = client.get("/api/v1/ticks?name=quiet").json()["ticks"]
+        assert [tick["skip_reason"] for tick in ticks] == [reason]
+        listed = client.get("/api/v1/schedules/quiet").json()
+        assert listed["ticks"][0]["skip_reason"] == reason

@@ -1,15 +1,20 @@
-"""``dagwright daemon`` and ``dagwright queue``."""
+"""``dagwright daemon``, ``dagwright daemon status`` and ``dagwright queue``."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dagwright.cli.common import echo_json, format_tags, open_instance, print_table
 from dagwright.daemon.base import Daemon
+from dagwright.daemon.health import CLAIMS_NOTE
 from dagwright.definitions.container import Definitions
+
+if TYPE_CHECKING:
+    from dagwright.daemon.health import DaemonHealth
+    from dagwright.instance import Instance
 
 
 def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
@@ -26,7 +31,7 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     if instance.settings.run_monitoring.enabled:
         loops.append(RunMonitorDaemon(instance))
     if instance.settings.run_retries.enabled:
-        loops.append(RunRetryDaemon(instance))
+        loops.append(RunRetryDaemon(instance, definitions=definitions))
     loops.append(BackfillDaemon(instance))
     if definitions is not None and definitions.schedules:
         loops.append(ScheduleDaemon(instance, definitions))
@@ -35,13 +40,14 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     return loops
 
 
-@click.command("daemon")
+@click.group("daemon", invoke_without_command=True)
 @click.option(
     "-f",
     "--file",
     "python_file",
     type=click.Path(dir_okay=False),
-    help="Code file whose schedules and sensors to run (runs carry their own code pointer).",
+    help="Code file whose schedules and sensors to run; with it, only runs of this code "
+    "are retried (without -f/-m every failed run is, and no code is imported).",
 )
 @click.option("-m", "--module", help="Code module (as -f).")
 @click.option(
@@ -50,10 +56,18 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def daemon_command(python_file: str | None, module: str | None, log_level: str) -> None:
+@click.pass_context
+def daemon_command(
+    ctx: click.Context, python_file: str | None, module: str | None, log_level: str
+) -> None:
     """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
     (when run_queue is configured), the run monitor, run retries, backfills, and, with
-    -f/-m, the schedules and sensors of that code. One log line per decision."""
+    -f/-m, the schedules and sensors of that code. One log line per decision.
+
+    Several daemons may run on one home: each claim of a queued run is checked against
+    the queue's limits in storage. `dagwright daemon status` shows their health."""
+    if ctx.invoked_subcommand is not None:
+        return
     from dagwright.daemon.controller import DaemonController
 
     definitions = None
@@ -66,6 +80,52 @@ def daemon_command(python_file: str | None, module: str | None, log_level: str) 
     )
     with open_instance() as instance:
         DaemonController(instance, _daemons(instance, definitions)).run()
+
+
+@daemon_command.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as GET /api/v1/daemon does.")
+def status_command(as_json: bool) -> None:
+    """Show each daemon loop's last heartbeat: loop, daemon, host, pid, time (with its
+    time zone), age and state (healthy: passed within 3 intervals; late; missing).
+    Exits 0 when every expected loop is healthy, 1 otherwise."""
+    with open_instance() as instance:
+        health = instance.get_daemon_health()
+    if as_json:
+        echo_json(health.to_json())
+    else:
+        _print_health(health)
+    click.get_current_context().exit(0 if health.healthy else 1)
+
+
+def _print_health(health: DaemonHealth) -> None:
+    from rich.table import Table
+
+    from dagwright.daemon.health import iso_local
+
+    table = Table("loop", "daemon", "host", "pid", "last heartbeat", "age", "state")
+    for loop in health.loops:
+        if not loop.beats:
+            table.add_row(loop.name, "-", "-", "-", "never", "-", loop.state.value)
+        for beat in loop.beats:
+            state = beat.state.value + (" (stopped)" if beat.stopped else "")
+            when = iso_local(beat.heartbeat_at)
+            pid = str(beat.pid) if beat.pid is not None else "-"
+            age = f"{beat.age:.1f} s"
+            table.add_row(loop.name, beat.daemon_id, beat.host or "-", pid, when, age, state)
+    print_table(table)
+    click.echo(health.summary())
+    if health.loop("run_queue") is not None:
+        click.echo(f"queue claims: limit-checked; {CLAIMS_NOTE}")
+
+
+def warn_no_queue_daemon(instance: Instance) -> None:
+    """One line on stderr when no daemon runs the run queue: a queued run would wait."""
+    if not instance.get_daemon_health().is_running("run_queue"):
+        click.echo(
+            "Warning: no daemon is running the run queue; the run waits until"
+            " `dagwright daemon` starts",
+            err=True,
+        )
 
 
 @click.command("queue")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.definitions.graph import GraphDefinition, make_graph
@@ -40,18 +42,32 @@ class DefinedIn:
         return f"{place}:{self.line}" if self.line is not None else place
 
 
+def _source_file(names: Mapping[str, Any], code: CodeType | None) -> str | None:
+    """The module's ``__file__``, else the code object's file if it is on disk (not a
+    notebook cell or ``<stdin>``)."""
+    file = names.get("__file__")
+    if file is None and code is not None and os.path.isfile(code.co_filename):
+        file = code.co_filename
+    return file if isinstance(file, str) else None
+
+
 def caller_location(depth: int = 2) -> DefinedIn:
     """Where the code that called the caller of this function lives."""
     frame = sys._getframe(depth)
-    frame_globals = frame.f_globals
-    return DefinedIn(frame_globals.get("__name__"), frame_globals.get("__file__"), frame.f_lineno)
+    return DefinedIn(
+        frame.f_globals.get("__name__"),
+        _source_file(frame.f_globals, frame.f_code),
+        frame.f_lineno,
+    )
 
 
 def _module_location(fn: Callable[..., Any]) -> DefinedIn:
-    module = sys.modules.get(fn.__module__)
+    """The module, file and first line of ``fn``, from its own globals: a module loaded
+    with ``importlib.util.spec_from_file_location`` is not always in ``sys.modules``."""
+    names = getattr(fn, "__globals__", {})
     code = getattr(fn, "__code__", None)
     line = code.co_firstlineno if code is not None else None
-    return DefinedIn(fn.__module__, getattr(module, "__file__", None), line)
+    return DefinedIn(names.get("__name__", fn.__module__), _source_file(names, code), line)
 
 
 def user_site() -> str:

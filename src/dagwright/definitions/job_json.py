@@ -44,6 +44,8 @@ def graph_json(job: JobDefinition) -> dict[str, Any]:
                 "tags": dict(op.tags),
                 "inputs": list(node.inputs),
                 "outputs": list(op.outs),
+                "input_types": {name: spec.type_name for name, spec in op.ins.items()},
+                "output_types": {name: spec.type_name for name, spec in op.outs.items()},
                 "config_schema": _config_json_schema(op),
             }
         )

@@ -3,10 +3,13 @@ from a run's :class:`~dagwright.runs.models.CodePointer` in another process."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
@@ -14,7 +17,7 @@ from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
-from dagwright.errors import DagwrightCodeLoadError, DagwrightError
+from dagwright.errors import DagwrightCodeLoadError, DagwrightCodeLocationError, DagwrightError
 from dagwright.runs.models import CodePointer
 
 #: Prefix of the module names given to code files loaded by path.
@@ -53,14 +56,18 @@ def _load_file(python_file: str) -> ModuleType:
     return module
 
 
-def _load_module(module_name: str) -> ModuleType:
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+def _load_module(module_name: str, working_directory: str | None = None) -> ModuleType:
+    if working_directory is None:
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+    elif working_directory not in sys.path:
+        sys.path.insert(0, working_directory)  # first: not another directory's module
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name + ".").startswith(exc.name + "."):
-            raise DagwrightCodeLoadError(f"module {module_name!r} not found") from exc
+            where = f" in {working_directory!r}" if working_directory else ""
+            raise DagwrightCodeLoadError(f"module {module_name!r} not found{where}") from exc
         raise DagwrightCodeLoadError(f"error loading module {module_name!r}: {exc}") from exc
     except DagwrightError:
         raise
@@ -99,35 +106,125 @@ def _label(module: ModuleType) -> str:
     return f"module {module.__name__!r}"
 
 
-def load_definitions(python_file: str | None = None, module: str | None = None) -> Definitions:
+def load_definitions(
+    python_file: str | None = None,
+    module: str | None = None,
+    *,
+    working_directory: str | None = None,
+) -> Definitions:
     """Load the definitions of a code file or an importable module (exactly one).
+
+    Args:
+        python_file: a code file (``-f``).
+        module: a module name (``-m``), imported from ``working_directory`` (default: the
+            current directory).
+        working_directory: where ``module`` is imported from (put first on ``sys.path``).
 
     Raises:
         DagwrightCodeLoadError: the file or module is missing, fails to import, or has no jobs.
     """
     if (python_file is None) == (module is None):
         raise DagwrightCodeLoadError("give exactly one of a code file (-f) and a module (-m)")
-    loaded = _load_file(python_file) if python_file is not None else _load_module(module or "")
-    return definitions_of(loaded)
+    if python_file is not None:
+        return definitions_of(_load_file(python_file))
+    return definitions_of(_load_module(module or "", working_directory))
+
+
+def _spec_by_name(name: str) -> ModuleSpec | None:
+    """The spec a fresh process would find for ``name``, without importing it (the modules
+    already imported are not consulted, only the finders)."""
+    parent, _, _ = name.rpartition(".")
+    path: list[str] | None = None
+    if parent:
+        parent_spec = _spec_by_name(parent)
+        if parent_spec is None or parent_spec.submodule_search_locations is None:
+            return None
+        path = list(parent_spec.submodule_search_locations)
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec: ModuleSpec | None = find(name, path)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None:
+            return spec
+    return None
+
+
+def _import_root(module_name: str, file: str | None) -> str | None:
+    """The directory another process imports ``file`` from as ``module_name`` (the
+    ``sys.path`` entry it is found in), or None when no other process can import it by
+    that name (``__main__``, a module loaded with ``spec_from_file_location``)."""
+    if module_name == "__main__" or module_name.startswith(FILE_MODULE_PREFIX):
+        return None
+    return _cached_import_root(module_name, file, tuple(sys.path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_import_root(
+    module_name: str, file: str | None, _path: tuple[str, ...], _cwd: str
+) -> str | None:
+    """:func:`_import_root`, looked up once per module, file, ``sys.path`` and directory
+    (a backfill prepares a thousand runs of one job)."""
+    spec = _spec_by_name(module_name)
+    if spec is None or spec.origin is None or file is None:
+        return None
+    origin = Path(os.path.realpath(spec.origin))
+    if origin != Path(os.path.realpath(file)):
+        return None
+    depth = module_name.count(".") + (1 if spec.submodule_search_locations else 0)
+    return str(origin.parents[depth])
 
 
 def code_pointer_for(job_def: JobDefinition) -> CodePointer | None:
-    """A pointer another process can load ``job_def`` from, if its origin is known."""
+    """A pointer another process can load ``job_def`` from, if its origin is known.
+
+    A module that another process can import by name gives a module pointer with the
+    absolute directory it is imported from (``working_directory``); otherwise
+    (``__main__``, a code file loaded by path, a module loaded by
+    ``importlib.util.spec_from_file_location``) the file the job was defined in gives a
+    file pointer with its absolute path.
+    """
     origin = job_def.defined_in
-    if origin.file and (
-        origin.module in (None, "__main__") or str(origin.module).startswith(FILE_MODULE_PREFIX)
-    ):
-        return CodePointer(job_name=job_def.name, python_file=origin.file)
-    if origin.module and origin.module != "__main__":
-        return CodePointer(job_name=job_def.name, module=origin.module)
+    root = _import_root(origin.module, origin.file) if origin.module else None
+    if root is not None:
+        return CodePointer(job_name=job_def.name, module=origin.module, working_directory=root)
+    if origin.file and not origin.file.startswith("<"):  # not "<stdin>", "<string>"
+        return CodePointer(job_name=job_def.name, python_file=os.path.realpath(origin.file))
     return None
 
 
 def load_job(pointer: CodePointer) -> JobDefinition:
-    """Load the job a code pointer names.
+    """Load the job a code pointer names (a module from the pointer's working directory).
 
     Raises:
         DagwrightCodeLoadError: the code or the job is not there.
     """
-    definitions = load_definitions(python_file=pointer.python_file, module=pointer.module)
+    definitions = load_definitions(
+        python_file=pointer.python_file,
+        module=pointer.module,
+        working_directory=pointer.working_directory,
+    )
     return definitions.get_job(pointer.job_name)
+
+
+def loaded_job(definitions: Definitions, pointer: CodePointer, action: str) -> JobDefinition:
+    """The job of ``definitions`` (code this process was started with) that ``pointer``
+    names, without importing anything.
+
+    Raises:
+        DagwrightCodeLocationError: no job of ``definitions`` lives at that location.
+    """
+    job_def = definitions.jobs.get(pointer.job_name)
+    mine = code_pointer_for(job_def) if job_def is not None else None
+    if job_def is not None and mine is not None and mine.same_location(pointer):
+        return job_def
+    raise DagwrightCodeLocationError(pointer.describe(), code_locations(definitions), action)
+
+
+def code_locations(definitions: Definitions) -> tuple[str, ...]:
+    """The code locations of the jobs of ``definitions``, described, sorted."""
+    pointers = (code_pointer_for(job_def) for job_def in definitions.jobs.values())
+    return tuple(sorted({p.describe() for p in pointers if p is not None}))

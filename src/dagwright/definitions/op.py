@@ -23,6 +23,19 @@ DEFAULT_OUTPUT: Final = "result"
 _NO_DEFAULT: Final[Any] = inspect.Parameter.empty
 
 
+def type_text(type_: Any, annotation: Any = None) -> str | None:
+    """How an input's or output's type is shown: the class name of ``type_``, else the
+    annotation as written (``list[dict[str, object]]``), else None (any value)."""
+    shown = type_ if type_ is not None else annotation
+    if shown is None or shown is inspect.Parameter.empty:
+        return None
+    if isinstance(shown, str):
+        return shown
+    if isinstance(shown, type) and not getattr(shown, "__args__", None):
+        return shown.__qualname__
+    return str(shown).replace("typing.", "")
+
+
 @dataclass(frozen=True)
 class In:
     """An op input.
@@ -31,16 +44,24 @@ class In:
         type: a Python type the value must be an instance of (None: any).
         description: shown in the UI.
         default_value: used when the input is not connected.
+        annotation: the parameter's annotation, shown in the UI when it is not a plain
+            class (``list[int]``): such a type is not checked.
     """
 
     type: Any = None
     description: str | None = None
     default_value: Any = _NO_DEFAULT
+    annotation: Any = field(default=None, repr=False, compare=False)
 
     @property
     def has_default(self) -> bool:
         """Whether the input may be left unconnected."""
         return self.default_value is not _NO_DEFAULT
+
+    @property
+    def type_name(self) -> str | None:
+        """The type as the UI shows it (None: any value)."""
+        return type_text(self.type, self.annotation)
 
 
 @dataclass(frozen=True)
@@ -50,10 +71,17 @@ class Out:
     Attributes:
         type: a Python type the value must be an instance of (None: any).
         description: shown in the UI.
+        annotation: the return annotation, shown in the UI when it is not a plain class.
     """
 
     type: Any = None
     description: str | None = None
+    annotation: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def type_name(self) -> str | None:
+        """The type as the UI shows it (None: any value)."""
+        return type_text(self.type, self.annotation)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +196,9 @@ def _read_signature(name: str, fn: Callable[..., Any]) -> _Signature:
                 raise DagwrightDefinitionError(f"op {name!r}: more than one Config parameter")
             sig.config_param, sig.config_type = param.name, annotation
             continue
-        sig.inputs[param.name] = In(type=_plain_type(annotation), default_value=param.default)
+        sig.inputs[param.name] = In(
+            type=_plain_type(annotation), default_value=param.default, annotation=annotation
+        )
     return sig
 
 
@@ -185,13 +215,14 @@ def _merge_ins(name: str, sig: _Signature, ins: Mapping[str, In] | None) -> dict
         if not isinstance(spec, In):
             raise DagwrightDefinitionError(f"op {name!r}: ins[{input_name!r}] must be an In")
         default = spec.default_value if spec.has_default else sig.inputs[input_name].default_value
-        merged[input_name] = In(spec.type, spec.description, default)
+        annotation = spec.annotation or sig.inputs[input_name].annotation
+        merged[input_name] = In(spec.type, spec.description, default, annotation)
     return merged
 
 
 def _make_outs(name: str, out: Out | Mapping[str, Out] | None, hints: Any) -> dict[str, Out]:
     if out is None:
-        return {DEFAULT_OUTPUT: Out(type=_plain_type(hints))}
+        return {DEFAULT_OUTPUT: Out(type=_plain_type(hints), annotation=hints)}
     if isinstance(out, Out):
         return {DEFAULT_OUTPUT: out}
     if not isinstance(out, Mapping) or not out:

@@ -80,7 +80,7 @@ class SkipReason:
 
 
 def collect_requests(
-    result: object, where: str, *, config_dicts: bool = False
+    result: object, where: str, *, config_dicts: bool = False, nothing: str | None = None
 ) -> tuple[list[RunRequest], SkipReason | None]:
     """Turn what a schedule's or sensor's function returned into its requests.
 
@@ -92,6 +92,7 @@ def collect_requests(
         result: the return value (a generator is consumed here).
         where: names the schedule or sensor in errors.
         config_dicts: whether a dict means "one run with this config".
+        nothing: the skip reason when the function gave no request and no ``SkipReason``.
 
     Returns:
         The requests, and the skip reason (also when the function gave nothing).
@@ -100,7 +101,7 @@ def collect_requests(
         DagwrightDefinitionError: something else was returned or yielded.
     """
     if result is None:
-        return [], SkipReason(None)
+        return [], SkipReason(nothing)
     if isinstance(result, RunRequest):
         return [result], None
     if isinstance(result, SkipReason):
@@ -114,11 +115,11 @@ def collect_requests(
             f"{where} returned {type(result).__name__}; expected RunRequest, a list of "
             "them, or SkipReason"
         )
-    return _collect_items(result, where)
+    return _collect_items(result, where, nothing)
 
 
 def _collect_items(
-    items: Iterable[object], where: str
+    items: Iterable[object], where: str, nothing: str | None
 ) -> tuple[list[RunRequest], SkipReason | None]:
     requests: list[RunRequest] = []
     skip: SkipReason | None = None
@@ -135,7 +136,7 @@ def _collect_items(
     if requests and skip is not None:
         raise DagwrightDefinitionError(f"{where} gave both RunRequests and a SkipReason")
     if not requests:
-        return [], skip or SkipReason(None)
+        return [], skip or SkipReason(nothing)
     return requests, None
 
 

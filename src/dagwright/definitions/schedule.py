@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 from dagwright.definitions.cron import CronSchedule
 from dagwright.definitions.job import JobDefinition, user_site
@@ -35,6 +35,10 @@ __all__ = [
     "build_schedule_context",
     "schedule",
 ]
+
+#: The skip reason of a tick whose schedule function returned nothing (no request, no
+#: ``SkipReason``).
+NO_REQUEST_REASON: Final = "the schedule function returned no run request"
 
 
 class DefaultScheduleStatus(str, Enum):
@@ -158,7 +162,9 @@ class ScheduleDefinition:
             DagwrightDefinitionError: it returned something that is not a request.
             Exception: whatever the user's function raised (the tick records it).
         """
-        return collect_requests(self(context), f"schedule {self.name!r}", config_dicts=True)
+        return collect_requests(
+            self(context), f"schedule {self.name!r}", config_dicts=True, nothing=NO_REQUEST_REASON
+        )
 
     def context_at(
         self, tick: datetime, instance: Instance | None = None

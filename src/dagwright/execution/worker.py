@@ -20,17 +20,18 @@ from types import FrameType
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
-from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
-from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
+from dagwright.errors import DagwrightError, DagwrightExecutionError, DagwrightRunNotFoundError
+from dagwright.execution.executors import CELERY, MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
 from dagwright.runs.models import Run
-from dagwright.runs.reexecution import prepare_reexecution
+from dagwright.runs.reexecution import prepare_reexecution, resumes_failure
 from dagwright.runs.request import PreparedRun, resolve_op_configs
 from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
+    WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
     heartbeat_interval,
     worker_log_path,
@@ -40,22 +41,28 @@ from dagwright.runs.worker_process import (
 def prepare_stored_run(instance: Instance, job: JobDefinition, run: Run) -> PreparedRun:
     """Rebuild the plan and op configs of a run that was validated when it was submitted.
 
-    A re-execution from failure is prepared again from its parent (a finished run, so the
-    same steps are chosen and the same outputs loaded).
+    A re-execution from failure, or an automatic retry from failure, is prepared from its
+    parent (a finished run, so every process of the run chooses the same steps and loads
+    the same outputs); such a retry runs all steps when the parent left nothing to resume.
     """
-    if run.step_keys_to_execute is not None and run.parent_run_id is not None:
+    if resumes_failure(run) and run.parent_run_id is not None:
         parent = instance.get_run(run.parent_run_id)
         if parent is None:
             raise DagwrightRunNotFoundError(run.parent_run_id)
-        prepared = prepare_reexecution(
-            job,
-            parent,
-            instance.records.events.get_events(parent.run_id),
-            from_failure=True,
-            tags=None,
-            outputs=instance.outputs,
-        )
-        return replace(prepared, run=run)
+        try:
+            prepared = prepare_reexecution(
+                job,
+                parent,
+                instance.records.events.get_events(parent.run_id),
+                from_failure=True,
+                tags=None,
+                outputs=instance.outputs,
+            )
+            return replace(prepared, run=run)
+        except DagwrightExecutionError:
+            if run.step_keys_to_execute is not None:
+                raise
+            # a retry whose parent left nothing to resume from runs all its steps
     selected = resolve_selection(job.graph, run.op_selection) if run.op_selection else None
     plan = build_plan(job.graph, selected)
     configs = resolve_op_configs(job, run.run_config, plan.step_keys)
@@ -67,7 +74,12 @@ def _execution_for(
 ) -> InProcessExecution:
     """The execution the job's executor asks for: step processes (multiprocess) or this
     process (in_process, the default)."""
-    if job.executor_def is None or job.executor_def.name != MULTIPROCESS:
+    name = job.executor_def.name if job.executor_def is not None else None
+    if name == CELERY:
+        from dagwright.celery.executor import CeleryExecution
+
+        return CeleryExecution(instance, prepared, job.executor_def)
+    if job.executor_def is None or name != MULTIPROCESS:
         return InProcessExecution(instance, prepared)
     from dagwright.execution.multiprocess import MultiprocessExecution
 
@@ -160,7 +172,8 @@ def open_worker_instance() -> tuple[Instance, float]:
         instance = Instance.get()
         return instance, heartbeat_interval(instance)
     interval = float(os.environ.get(WORKER_HEARTBEAT_ENV, "2.5"))
-    return Instance.for_run_worker(os.environ["DAGWRIGHT_HOME"], url), interval
+    home, outputs = os.environ["DAGWRIGHT_HOME"], os.environ.get(WORKER_OUTPUTS_ENV)
+    return Instance.for_run_worker(home, url, outputs=outputs), interval
 
 
 if __name__ == "__main__":

@@ -66,13 +66,35 @@ def check_transition(run_id: str, current: RunStatus, new: RunStatus) -> None:
 class CodePointer:
     """Where a job's code lives, so another process can load the same job.
 
-    Exactly one of ``python_file`` and ``module`` is set.
+    Exactly one of ``python_file`` and ``module`` is set. ``python_file`` is an absolute
+    path; a module pointer records the absolute ``working_directory`` it is imported from.
     """
 
     job_name: str
     python_file: str | None = None
     module: str | None = None
     working_directory: str | None = None
+
+    def describe(self) -> str:
+        """The location in words, for messages: ``code file '/abs/jobs.py'`` or
+        ``module 'pipelines' in '/srv/code'``."""
+        if self.python_file is not None:
+            return f"code file {self.python_file!r}"
+        where = f" in {self.working_directory!r}" if self.working_directory else ""
+        return f"module {self.module!r}{where}"
+
+    def same_location(self, other: CodePointer) -> bool:
+        """Whether both point at the same code location (the job names may differ).
+
+        A module pointer stored without a working directory (before they were recorded)
+        matches the module of that name in any directory.
+        """
+        if self.python_file is not None or other.python_file is not None:
+            return self.python_file == other.python_file
+        if self.module != other.module:
+            return False
+        mine, theirs = self.working_directory, other.working_directory
+        return mine is None or theirs is None or mine == theirs
 
     def to_json(self) -> dict[str, str | None]:
         """The JSON form stored with a run."""

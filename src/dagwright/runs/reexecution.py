@@ -10,6 +10,8 @@ partition and op selection, and gets ``dagwright/parent_run_id`` and
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
@@ -30,6 +32,8 @@ from dagwright.tags import (
     OP_SELECTION_TAG,
     PARENT_RUN_ID_TAG,
     PARTITION_TAG,
+    RETRY_NUMBER_TAG,
+    RETRY_STRATEGY_TAG,
     ROOT_RUN_ID_TAG,
     is_system_tag,
     merge_tags,
@@ -85,7 +89,6 @@ def prepare_reexecution(
     from_failure: bool,
     tags: Mapping[str, object] | None,
     outputs: OutputStore,
-    system_tags: Mapping[str, str] | None = None,
 ) -> PreparedRun:
     """Validate a re-execution of ``parent`` and build the child run (nothing is stored).
 
@@ -96,7 +99,6 @@ def prepare_reexecution(
         from_failure: ``FROM_FAILURE`` if true, else ``ALL_STEPS``.
         tags: launch tags, validated like any launch tags, merged over the parent's.
         outputs: the store holding the parent's outputs.
-        system_tags: more system tags for the child (``dagwright/retry_number``).
 
     Raises:
         DagwrightInvalidTransitionError: the parent is not finished, or it succeeded and
@@ -119,7 +121,7 @@ def prepare_reexecution(
     )
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
-    child_tags = merge_tags(base.run.tags, lineage, system_tags)
+    child_tags = merge_tags(base.run.tags, lineage)
     if k8s_config is not None:  # the parent's effective config (it holds the job's already)
         child_tags[K8S_CONFIG_TAG] = _child_k8s_config(k8s_config, normalize_tags(tags))
     run = replace(
@@ -181,3 +183,46 @@ def _from_failure(
         load_from=parent.run_id,
         reused=reused,
     )
+
+
+def retry_of(parent: Run, *, retry_number: int, from_failure: bool) -> Run:
+    """Automatic retry ``retry_number`` of a failed run, made from the stored run alone:
+    no code is loaded (the run worker, which loads the job anyway, plans its steps; see
+    :func:`resumes_failure`).
+
+    The child keeps the parent's user and control tags, partition and op selection, run
+    config and code pointer, and gets ``dagwright/retry_number``,
+    ``dagwright/retry_strategy`` (the one it was made with), ``dagwright/parent_run_id``
+    and ``dagwright/root_run_id``.
+    """
+    root = parent.root_run_id or parent.run_id
+    kept = {key: value for key, value in parent.tags.items() if key in KEPT_SYSTEM_TAGS}
+    strategy = {RETRY_STRATEGY_TAG: "FROM_FAILURE" if from_failure else "ALL_STEPS"}
+    system = {
+        PARENT_RUN_ID_TAG: parent.run_id,
+        ROOT_RUN_ID_TAG: root,
+        RETRY_NUMBER_TAG: str(retry_number),
+    }
+    return Run(
+        run_id=str(uuid.uuid4()),
+        job_name=parent.job_name,
+        status=RunStatus.NOT_STARTED,
+        tags=merge_tags(inherited_tags(parent), strategy, kept, system),
+        run_config=parent.run_config,
+        op_selection=parent.op_selection,
+        parent_run_id=parent.run_id,
+        root_run_id=root,
+        created_at=time.time(),
+        code_pointer=parent.code_pointer,
+    )
+
+
+def resumes_failure(run: Run) -> bool:
+    """Whether the worker prepares ``run`` from its parent's failure: a re-execution from
+    failure (its steps are recorded), or an automatic retry made with ``FROM_FAILURE``,
+    which falls back to all steps when the parent left nothing to resume from."""
+    if run.parent_run_id is None:
+        return False
+    if run.step_keys_to_execute is not None:
+        return True
+    return RETRY_NUMBER_TAG in run.tags and run.tags.get(RETRY_STRATEGY_TAG) != "ALL_STEPS"

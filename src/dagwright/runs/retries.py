@@ -24,15 +24,19 @@ def _int_tag(run: Run, key: str, default: int) -> int:
         return default
 
 
-def retry_decision(run: Run, *, enabled: bool, default_max_retries: int) -> RetryDecision | None:
+def retry_decision(
+    run: Run, *, enabled: bool, default_max_retries: int, reexecuted: bool = False
+) -> RetryDecision | None:
     """The retry a finished run gets, or None.
 
     A FAILURE run is retried while its retry number (``dagwright/retry_number``, 0 for an
     original run) is below ``dagwright/max_retries`` (default: the instance's
-    ``run_retries.max_retries``). The strategy is ``dagwright/retry_strategy``:
-    ``FROM_FAILURE`` (default) or ``ALL_STEPS``.
+    ``run_retries.max_retries``), unless it has been re-executed already (``reexecuted``:
+    some run has it as ``dagwright/parent_run_id``, a re-execution by hand or an earlier
+    retry). The strategy is ``dagwright/retry_strategy``: ``FROM_FAILURE`` (default) or
+    ``ALL_STEPS``.
     """
-    if not enabled or run.status is not RunStatus.FAILURE:
+    if not enabled or reexecuted or run.status is not RunStatus.FAILURE:
         return None
     attempt = _int_tag(run, RETRY_NUMBER_TAG, 0)
     if attempt >= _int_tag(run, MAX_RETRIES_TAG, default_max_retries):

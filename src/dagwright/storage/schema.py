@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -117,13 +118,19 @@ run_workers: Final = Table(
     Column("heartbeat_at", Double, nullable=False),
 )
 
-#: The latest heartbeat of each daemon loop (one row per loop name).
+#: The latest heartbeat of each loop of each daemon (one row per loop name and daemon);
+#: ``stopped_at`` is set when the daemon stopped cleanly.
 daemon_heartbeats: Final = Table(
     "daemon_heartbeats",
     metadata,
-    Column("name", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
     Column("daemon_id", String(255), nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("interval_seconds", Double, nullable=True),
     Column("heartbeat_at", Double, nullable=False),
+    Column("stopped_at", Double, nullable=True),
+    PrimaryKeyConstraint("name", "daemon_id", name="pk_daemon_heartbeats"),
 )
 
 #: Alembic's own table, declared apart so that a fresh database can be stamped directly.
@@ -188,4 +195,44 @@ backfills: Final = Table(
     Column("body", Text, nullable=False),
     UniqueConstraint("backfill_id", name="uq_backfills_backfill_id"),
     Index("ix_backfills_status_id", "status", "id"),
+)
+
+
+#: Step outputs kept in the database (``outputs: {database: {}}``): one pickled value per
+#: (run, op, output), so that hosts that share no disk pass outputs on.
+step_outputs: Final = Table(
+    "step_outputs",
+    metadata,
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_step_outputs_run_id"),
+        nullable=False,
+    ),
+    Column("node", String(255), nullable=False),
+    Column("output", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("run_id", "node", "output", name="pk_step_outputs"),
+)
+
+#: The worker running each step of a distributed (Celery) run: a step runs at most once
+#: at a time; ``attempt`` counts the workers that claimed it.
+step_claims: Final = Table(
+    "step_claims",
+    metadata,
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_step_claims_run_id"),
+        nullable=False,
+    ),
+    Column("step_key", String(255), nullable=False),
+    Column("worker", String(255), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("claimed_at", Double, nullable=False),
+    Column("heartbeat_at", Double, nullable=False),
+    PrimaryKeyConstraint("run_id", "step_key", name="pk_step_claims"),
 )

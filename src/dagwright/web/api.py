@@ -154,9 +154,12 @@ def patch_tags(web: Web, run_id: RunId, body: schemas.PatchTags) -> Response:
 def reexecute(
     web: Web, run_id: RunId, body: Annotated[schemas.Reexecute | None, Body()] = None
 ) -> Response:
-    """Re-execute a finished run as a new run (all steps, or from failure)."""
+    """Re-execute a finished run as a new run (all steps, or from failure). Only runs of
+    the code this server was started with (``-f``/``-m``) are re-executed (403 otherwise)."""
     options = body or schemas.Reexecute(from_failure=False, tags=None)
-    child = web.instance.reexecute(run_id, from_failure=options.from_failure, tags=options.tags)
+    child = web.instance.reexecute(
+        run_id, from_failure=options.from_failure, tags=options.tags, definitions=web.definitions
+    )
     return _json(child.to_json(), 201)
 
 
@@ -197,6 +200,13 @@ def queue_state(web: Web) -> Response:
     from dagwright.runs.queue import queue_to_json
 
     return _json(queue_to_json(web.instance.get_queue_state()))
+
+
+@router.get("/daemon", response_model=schemas.DaemonHealthOut)
+def daemon_health(web: Web) -> Response:
+    """The daemons' health: each expected loop, each daemon's last heartbeat of it (time,
+    age), and whether it is healthy (passed within ~3 intervals), late or missing."""
+    return _json(web.instance.get_daemon_health().to_json())
 
 
 # -- schedules, sensors and ticks ----------------------------------------------------------

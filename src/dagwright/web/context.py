@@ -10,7 +10,11 @@ from starlette.requests import Request
 
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
-from dagwright.errors import DagwrightNotFoundError, DagwrightRunNotFoundError
+from dagwright.errors import (
+    DagwrightCodeLocationError,
+    DagwrightNotFoundError,
+    DagwrightRunNotFoundError,
+)
 from dagwright.instance import Instance
 from dagwright.runs.ticks import InstigatorKind
 
@@ -49,6 +53,19 @@ class WebContext:
         if run is None:
             raise DagwrightRunNotFoundError(run_id)
         return run
+
+    def reexecute_refusal(self, run: Run) -> str | None:
+        """Why this server does not re-execute ``run`` (its code is not one this server was
+        started with, or it has no code pointer), or None when it does."""
+        from dagwright.definitions.loader import loaded_job
+
+        if run.code_pointer is None:
+            return "this run has no code pointer: it cannot be re-executed"
+        try:
+            loaded_job(self.definitions, run.code_pointer, f"re-execute run {run.run_id!r}")
+        except DagwrightCodeLocationError as exc:
+            return str(exc)
+        return None
 
     def get_backfill(self, backfill_id: str) -> Backfill:
         """The backfill with this id, with its progress.

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from dagwright.daemon.health import DaemonHealth, iso_local
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.runs.models import RunsFilter, RunStatus
@@ -145,19 +146,30 @@ def templates() -> Jinja2Templates:
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
         statuses=[s.value for s in RunStatus],
+        iso_local=iso_local,
     )
     return Jinja2Templates(env=env)
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render a page template with ``now`` and the loaded jobs in its context."""
+    """Render a page template with ``now``, the loaded jobs and the daemons' health (for
+    the header) in its context."""
     web = web_context(request)
     context.setdefault("now", time.time())
     context["job_names"] = list(web.jobs)
+    context.setdefault("daemon", daemon_health(web, context["now"]))
     response: HTMLResponse = templates().TemplateResponse(
         request, name, context, status_code=status
     )
     return response
+
+
+def daemon_health(web: WebContext, now: float) -> DaemonHealth | None:
+    """The daemons' health at ``now``; None when storage cannot tell (the page still shows)."""
+    try:
+        return web.instance.get_daemon_health(now)
+    except DagwrightError:
+        return None
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
@@ -317,6 +329,7 @@ def run_page(request: Request, web: WebContext) -> Response:
     run = web.get_run(run_id)
     events = web.instance.get_events(run_id)
     children = web.instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: run_id}), limit=20)
+    refusal = web.reexecute_refusal(run) if run.status.is_finished else None
     now = time.time()
     return page(
         request,
@@ -326,7 +339,8 @@ def run_page(request: Request, web: WebContext) -> Response:
         events=events,
         children=children,
         timeline=timeline.timeline(events, now),
-        can_reexecute=run.status.is_finished and run.code_pointer is not None,
+        reexecute_refusal=refusal,
+        can_reexecute=run.status.is_finished and refusal is None,
         tag_rules=tag_rules(),
     )
 
@@ -348,7 +362,9 @@ def edit_tags(request: Request, web: WebContext) -> Response:
 def reexecute(request: Request, web: WebContext) -> Response:
     """Re-execute (all steps, or ``from_failure=1``), then show the new run."""
     from_failure = dict(form(request)).get("from_failure") == "1"
-    child = web.instance.reexecute(param(request, "run_id"), from_failure=from_failure)
+    child = web.instance.reexecute(
+        param(request, "run_id"), from_failure=from_failure, definitions=web.definitions
+    )
     return see_other(f"/runs/{child.run_id}")
 
 
@@ -367,3 +383,11 @@ def terminate(request: Request, web: WebContext) -> Response:
 def queue_page(request: Request, web: WebContext) -> Response:
     """Queued runs in launch order with why each waits; each tag limit's use."""
     return page(request, "queue.html", decision=web.instance.get_queue_state())
+
+
+@ROUTES.get("/daemon")
+def daemon_page(request: Request, web: WebContext) -> Response:
+    """Each daemon loop, each daemon's last heartbeat of it, and whether it is healthy."""
+    from dagwright.daemon.health import CLAIMS_NOTE
+
+    return page(request, "daemon.html", claims_note=CLAIMS_NOTE)
