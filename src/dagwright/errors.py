@@ -70,12 +70,15 @@ class DagwrightInvalidTagError(DagwrightDefinitionError):
     Attributes:
         key: the tag key at fault.
         rule: the rule it breaks.
+        path: where in a JSON value the fault is (``a.b.3``), if it is inside one.
     """
 
-    def __init__(self, key: str, rule: str) -> None:
+    def __init__(self, key: str, rule: str, path: str | None = None) -> None:
         self.key = key
         self.rule = rule
-        super().__init__(f"tag {key!r}: {rule}")
+        self.path = path
+        at = f" at {path}" if path else ""
+        super().__init__(f"tag {key!r}{at}: {rule}")
 
 
 class DagwrightInvalidConfigError(DagwrightError):

@@ -25,6 +25,7 @@ from dagwright.errors import (
     DagwrightStorageError,
 )
 from dagwright.execution.events import Event, EventType
+from dagwright.jsonvalue import printable, storable
 from dagwright.runs.models import (
     IN_PROGRESS_STATUSES,
     Run,
@@ -459,11 +460,12 @@ class Instance:
         return self.records.events.store_event(event)
 
     def get_run(self, run_id: str) -> Run | None:
-        """The run with this id, or None."""
-        return self.records.runs.get_run(run_id)
+        """The run with this id, or None (also for an id no run can have: not a string,
+        a lone surrogate, a NUL)."""
+        return self.records.runs.get_run(run_id) if storable(run_id) else None
 
     def _require_run(self, run_id: str) -> Run:
-        run = self.records.runs.get_run(run_id)
+        run = self.get_run(run_id)
         if run is None:
             raise DagwrightRunNotFoundError(run_id)
         return run
@@ -541,6 +543,10 @@ class Instance:
             DagwrightRunNotFoundError: no such run.
         """
         to_add = normalize_tags(add)
+        if not storable(run_id):
+            raise DagwrightRunNotFoundError(printable(str(run_id)))
+        if isinstance(remove, str) or not all(isinstance(key, str) for key in remove):
+            raise DagwrightInvalidTagError("<keys>", "keys to remove are a list of strings")
         for key in remove:
             validate_tag_key(key)
             if is_system_tag(key):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
+    false,
     func,
     insert,
     select,
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
+from dagwright.jsonvalue import storable
 from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.driver import chunked
@@ -346,10 +348,13 @@ def _run_conditions(filters: RunsFilter | None) -> list[ColumnElement[bool]]:
     if filters is None:
         return []
     conditions: list[ColumnElement[bool]] = []
+    # An id or job name that no row can hold (a lone surrogate, a NUL) matches nothing.
     if filters.run_ids is not None:
-        conditions.append(runs.c.run_id.in_(list(filters.run_ids)))
+        ids = [run_id for run_id in filters.run_ids if storable(run_id)]
+        conditions.append(runs.c.run_id.in_(ids))
     if filters.job_name is not None:
-        conditions.append(runs.c.job_name == filters.job_name)
+        name = filters.job_name
+        conditions.append(runs.c.job_name == name if storable(name) else false())
     if filters.statuses is not None:
         conditions.append(runs.c.status.in_([RunStatus(s).value for s in filters.statuses]))
     if filters.created_after is not None:
