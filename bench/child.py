@@ -149,9 +149,33 @@ def w_tag_fill(side: Any, *, home: str, start: int, stop: int, batch: int) -> di
     return {"runs": stop - start, "elapsed_s": time.perf_counter() - t0}
 
 
-def w_tag_query(side: Any, *, home: str, warmup: int, reps: int) -> dict[str, Any]:
-    """Newest 50 runs with ``team=docs`` (a tenth of all runs), median of ``reps``."""
-    instance = side.persistent_instance(home)
+def w_tag_fill_pg(
+    side: Any, *, home: str, url: str, start: int, stop: int, batch: int, copy: bool
+) -> dict[str, Any]:
+    """Add runs ``start..stop-1`` of the data set to the PostgreSQL database at ``url``
+    (``home`` gets the settings naming it; the first call makes the schema). ``copy``:
+    dagwright's bulk load through ``COPY`` (``side.copy_runs``, the whole data set in one
+    call, into an empty database); else the side's ``add_runs``, ``batch`` runs a call."""
+    side.write_postgres_settings(home, url)
+    instance = side.instance_at(home)
+    t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+    if copy:
+        assert start == 0, "COPY loads a whole data set into an empty database"
+        runs = (_runs(side, i, i + 1)[0] for i in range(stop))
+        phases = side.copy_runs(url, runs, lambda i: run_tags(side, i), stop)
+    else:
+        for lo in range(start, stop, batch):
+            side.add_runs(instance, _runs(side, lo, min(lo + batch, stop)))
+    return {"runs": stop - start, "elapsed_s": time.perf_counter() - t0, **phases}
+
+
+def w_tag_query(
+    side: Any, *, home: str, warmup: int, reps: int, configured: bool = False
+) -> dict[str, Any]:
+    """Newest 50 runs with ``team=docs`` (a tenth of all runs), median of ``reps``;
+    ``configured``: the instance its settings file in ``home`` describes (PostgreSQL)."""
+    instance = side.instance_at(home) if configured else side.persistent_instance(home)
     sizes = set()
 
     def query() -> None:
@@ -696,6 +720,15 @@ def w_web(
     return result
 
 
+def w_celery(side: Any, **params: Any) -> dict[str, Any]:
+    """A Celery run workload (``workloads/celery_runs.py``)."""
+    from workloads import celery_runs
+
+    return celery_runs.w_celery(
+        side, system=SYSTEM, reap=reap, wait_finished=_wait_finished, **params
+    )
+
+
 def w_memory(side: Any) -> dict[str, Any]:
     side.execute(jobs.one_op_job(side.op, side.job))
     return {}
@@ -709,6 +742,7 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "insert_runs": w_insert_runs,
     "tag_fill": w_tag_fill,
     "tag_query": w_tag_query,
+    "tag_fill_pg": w_tag_fill_pg,
     "memory": w_memory,
     "web": w_web,
     "queue_fill": w_queue_fill,
@@ -719,6 +753,7 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "drain": w_drain,
     "backfill": w_backfill,
     "sensor_tick": w_sensor_tick,
+    "celery": w_celery,
 }
 
 
