@@ -359,7 +359,7 @@ def filled_home(b: Bench, system: str, n: int, data: str = "tag_query") -> Path:
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
 #: Bump when the PostgreSQL tag_query data set or its load changes: cached databases
 #: carrying another version in their comment are filled again.
-PG_FILL_VERSION = 1
+PG_FILL_VERSION = 2
 
 
 def _pg_admin(sql: str, *args: Any) -> Any:
@@ -397,7 +397,9 @@ def filled_pg(b: Bench, system: str, n: int) -> Path:
         b.child(
             system,
             "tag_fill_pg",
-            **{"home": str(home), "url": url},
+            home=str(home),
+            url=url,
+            n=n,
             start=0,
             stop=0,
             batch=1,
@@ -411,7 +413,7 @@ def filled_pg(b: Bench, system: str, n: int) -> Path:
         _pg_admin(f'CREATE DATABASE "{name}"')
         b.refilled.add(name)
         t0 = time.perf_counter()
-        params = {"home": str(home), "url": url, "copy": bulk}
+        params = {"home": str(home), "url": url, "n": n, "copy": bulk}
         b.child(system, "tag_fill_pg", start=0, stop=0, batch=1, **{**params, "copy": False})
         bounds = [n * k // workers for k in range(workers + 1)]
         procs = [
@@ -475,13 +477,22 @@ def _tag_query_pg(b: Bench) -> list[Row]:
     ``add_run`` by ``add_run``)."""
     sizes = b.p.tag_pg_sizes
     small = sizes[0]
-    names = ("query", "runs_tag_html", "runs_tag_api")
+    names = ("query", "query_old", "runs_tag_html", "runs_tag_api")
     seen: dict[tuple[str, int], list[dict[str, float]]] = {}
 
     def measure(system: str, n: int) -> dict[str, float]:
         home = filled_pg(b, system, n)
-        query = b.child(
-            system, "tag_query", home=str(home), warmup=2, reps=b.p.tag_reps, configured=True
+        query, old = (
+            b.child(
+                system,
+                "tag_query",
+                home=str(home),
+                warmup=2,
+                reps=b.p.tag_reps,
+                configured=True,
+                tag=tag,
+            )
+            for tag in (("team", "docs"), ("era", "old"))
         )
         web = b.child(
             system,
@@ -498,8 +509,9 @@ def _tag_query_pg(b: Bench) -> list[Row]:
         )
         return {
             "query": float(query["median_s"]),
+            "query_old": float(old["median_s"]),
             "peak_rss_mb": float(query["peak_rss_mb"]),
-            **{name: float(web[w]) for name, w in zip(names[1:], web_names, strict=True)},
+            **{name: float(web[w]) for name, w in zip(names[2:], web_names, strict=True)},
         }
 
     def alternate(system: str) -> float:
@@ -517,6 +529,7 @@ def _tag_query_pg(b: Bench) -> list[Row]:
     _, errors = per_system(alternate, systems)
     labels = {
         "query": "tag query, 50 newest",
+        "query_old": "tag query, 50 newest of a value only the older half carries",
         "runs_tag_html": "runs page filtered by a tag, HTML page",
         "runs_tag_api": "runs page filtered by a tag, API",
     }
