@@ -38,6 +38,9 @@ const dagwrightTags = (() => {
     if (rule.kind === "choice" && !rule.choices.includes(value)) {
       return "must be one of " + rule.choices.join(", ");
     }
+    if (rule.kind === "queue_name" && (value.length < 1 || value.length > 200 || /\s/.test(value))) {
+      return "must be a queue name of 1-200 characters without spaces";
+    }
     if (rule.kind === "positive_seconds") {
       const seconds = FLOAT.test(value) ? Number(value.trim().replace(/_/g, "")) : -1;
       if (!(seconds > 0) || !isFinite(seconds)) return "must be a positive number of seconds";

@@ -1,0 +1,79 @@
+"""``dagwright celery worker``."""
+
+from __future__ import annotations
+
+import click
+
+from dagwright.cli.common import code_options
+
+
+@click.group("celery")
+def celery_group() -> None:
+    """Distributed steps on Celery (pip install 'dagwright[celery]')."""
+
+
+@celery_group.command("worker")
+@code_options
+@click.option(
+    "-q",
+    "--queues",
+    "queues",
+    default="dagwright",
+    show_default=True,
+    help="Queues to consume, comma-separated.",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Steps executed at once (Celery pool processes).",
+)
+@click.option(
+    "-n",
+    "--hostname",
+    "name",
+    default="dagwright@%h",
+    show_default=True,
+    help="The worker's name, recorded in each step's events (%h: the host name).",
+)
+@click.option(
+    "--loglevel",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+)
+def worker_command(
+    python_file: str | None,
+    module: str | None,
+    queues: str,
+    concurrency: int,
+    name: str,
+    loglevel: str,
+) -> None:
+    """Start a Celery worker that executes the steps of Celery runs sent to QUEUES.
+
+    Run it on any host that has the code and a dagwright.yaml pointing at the shared
+    store and broker ($DAGWRIGHT_HOME; DAGWRIGHT_CELERY_BROKER_URL overrides the broker).
+    With -f/-m the worker executes steps of that code, loaded once; without, it loads
+    each run's code pointer (once per process). Stop it with SIGTERM (warm shutdown).
+    """
+    try:
+        from dagwright.celery.worker import WorkerOptions, parse_queues, start_worker
+    except ImportError as exc:  # pragma: no cover - the extra is not installed
+        raise click.ClickException(f"install dagwright[celery] to run a worker: {exc}") from exc
+    from dagwright.settings import home_from_env
+
+    if python_file is not None and module is not None:
+        raise click.UsageError("give at most one of -f and -m")
+    options = WorkerOptions(
+        home_from_env(),
+        parse_queues(queues),
+        concurrency,
+        loglevel.lower(),
+        name,
+        python_file,
+        module,
+    )
+    start_worker(options)
