@@ -937,24 +937,24 @@ def celery_run(b: Bench, system: str, job_name: str, concurrency: int, reps: int
 def fig_celery(b: Bench) -> list[Row]:
     """Runs whose steps are Celery tasks (dagwright's Celery executor, dagster-celery),
     same broker, same PostgreSQL server, same worker processes."""
-    fan, reps = 101, b.p.celery_reps
+    fan, p = 101, b.p
     per_step = compare(
         f"celery: per step, fan-out 1 → {fan - 1}, 2 worker processes (run ÷ {fan})",
         "s",
-        lambda s: celery_run(b, s, f"fanout_{fan}", 2, reps) / fan,
+        lambda s: celery_run(b, s, f"fanout_{fan}", 2, _sized(s, p.celery_reps, 1)) / fan,
         "≤ 0.10",
     )
     one_op = compare(
         "celery: 1-op run, submit → SUCCESS, 2 worker processes",
         "s",
-        lambda s: celery_run(b, s, "one_op", 2, _sized(s, b.p.celery_1op_reps, reps)),
+        lambda s: celery_run(b, s, "one_op", 2, _sized(s, p.celery_1op_reps, p.celery_reps)),
         "≤ 0.10",
     )
     steps = 500
     throughput = compare(
         f"celery: steps per second, fan-out of {steps}, 4 worker slots",
         "steps/s",
-        lambda s: steps / celery_run(b, s, f"fanout_{steps}", 4, 1),
+        lambda s: steps / celery_run(b, s, f"fanout_{steps}", 4, _sized(s, p.celery_reps, 1)),
         "≥ 10",
     )
     return [per_step, one_op, throughput]
