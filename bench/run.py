@@ -967,6 +967,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "per_op": fig_per_op,
     "insert_runs": fig_insert_runs,
     "tag_query": fig_tag_query,
+    "tag_query_pg": lambda b: _tag_query_pg(b) if b.p.tag_pg_sizes else [],
     "memory": fig_memory,
     "submit_run": fig_submit_run,
     "queue_pass": fig_queue_pass,
