@@ -134,6 +134,7 @@ def copy_runs(
     import time
 
     import psycopg
+    from sqlalchemy import ForeignKeyConstraint
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -143,11 +144,14 @@ def copy_runs(
 
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     indexes = [*schema.runs.indexes, *schema.run_tags.indexes]
-    # the unique run id last to drop and first to add: the foreign keys rely on it
-    names = ("fk_run_tags_run_sid", "fk_events_run_id", "fk_run_workers_run_id", "uq_runs_run_id")
-    tables = (schema.run_tags, schema.events, schema.run_workers, schema.runs)
-    found = {c.name: c for table in tables for c in table.constraints}
-    constraints = [found[name] for name in names]
+    # every foreign key on runs, then the unique run id (added back in reverse: they rely on it)
+    constraints: list[Any] = [
+        c
+        for table in schema.metadata.sorted_tables
+        for c in table.constraints
+        if isinstance(c, ForeignKeyConstraint) and c.referred_table is schema.runs
+    ]
+    constraints += [c for c in schema.runs.constraints if c.name == "uq_runs_run_id"]
     phases: dict[str, float] = {}
     t0 = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
