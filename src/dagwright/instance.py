@@ -197,13 +197,14 @@ class Instance:
 
     @classmethod
     def for_run_worker(
-        cls, home: str | Path, storage_url: str, *, outputs: str = "pickle"
+        cls, home: str | Path, storage_url: str, *, outputs: str | None = None
     ) -> Instance:
         """The instance of a launched run's worker process: its runs, events and heartbeats
         go straight to the database driver (no SQLAlchemy, no settings parsed); the rest is
         opened on first use. The launcher that started the worker made sure the schema is
         current and passes ``storage_url`` down, and ``outputs``, the instance's
-        :meth:`~dagwright.settings.Settings.output_store_spec`.
+        :meth:`~dagwright.settings.Settings.output_store_spec` (None: read from the
+        settings when first needed).
         """
         from dagwright.storage.driver import DriverDatabase
         from dagwright.storage.records import RecordStore

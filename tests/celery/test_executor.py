@@ -164,22 +164,46 @@ def test_terminate_stops_the_running_step_and_revokes_the_queued_one(
     assert list(_started(instance, run.run_id)) == [step]
 
 
+@pytest.mark.parametrize(
+    "down", ["redis://127.0.0.1:1/0", "amqp://guest:guest@127.0.0.1:1//"], ids=["redis", "amqp"]
+)
 def test_a_broker_that_is_down_fails_the_run_with_the_reason(
-    make_cluster: Any, redis_broker: Broker
+    make_cluster: Any, prefix: str, down: str
 ) -> None:
-    down = Broker("redis", "redis://127.0.0.1:1/0", redis_broker.prefix)
-    cluster: Cluster = make_cluster(down, "  publish_retries: 1\n")
+    broker = Broker("redis" if down.startswith("redis") else "rabbitmq", down, prefix)
+    cluster: Cluster = make_cluster(broker, "  publish_retries: 1\n")
     instance = cluster.instance
     run = instance.submit_run(celery_jobs.two_queues)
     ended = wait_finished(instance, run.run_id)
     assert ended.status is RunStatus.FAILURE
     reason = ended.tags[FAILURE_REASON_TAG]
-    assert "could not send step 'extract'" in reason and "redis://127.0.0.1:1/0" in reason
+    assert "could not send step 'extract'" in reason and "127.0.0.1:1" in reason
+    assert "guest:guest" not in reason  # the password is hidden
     (failure,) = _events(instance, run.run_id, EventType.STEP_FAILURE)
     assert failure.step_key == "extract" and "after 1 retries" in failure.message
     assert [e.step_key for e in _events(instance, run.run_id, EventType.STEP_SKIPPED)] == [
         "transform"
     ]
+
+
+def test_a_worker_without_code_loads_each_code_location_once_per_process(
+    make_cluster: Any, redis_broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = tmp_path / "loads"
+    monkeypatch.setenv(celery_jobs.LOAD_LOG_ENV, str(loads))
+    cluster: Cluster = make_cluster(redis_broker)
+    cluster.start_worker("bare", ["prio"], with_code=False)
+    instance = cluster.instance
+    runs = [
+        instance.submit_run(celery_jobs.priorities, tags={CELERY_QUEUE_TAG: cluster.queue("prio")})
+        for _ in range(2)
+    ]
+    pids = set()
+    for run in runs:
+        assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
+        pids |= {d["pid"] for [d] in _started(instance, run.run_id).values()}
+    (pid,) = pids  # one pool process executed all eight steps ...
+    assert loads.read_text().split().count(str(pid)) == 1  # ... and loaded the code once
 
 
 def test_an_op_on_a_worker_has_its_config_tags_partition_and_logs(
@@ -211,3 +235,9 @@ def test_an_op_on_a_worker_has_its_config_tags_partition_and_logs(
     assert failure.step_key == "big"
     assert "output 'result' of op 'big'" in failure.message
     assert "max_bytes (1000)" in failure.message
+    # re-executed from failure, the failed step reads the reused output from the database
+    again = instance.reexecute(too_big.run_id, from_failure=True, tags={"big_bytes": "20"})
+    assert wait_finished(instance, again.run_id).status is RunStatus.SUCCESS
+    assert list(_started(instance, again.run_id)) == ["big"]
+    assert _output(instance, again.run_id, "big") == b"x" * 20
+    assert _output(instance, again.run_id, "configured")["partition"] == "us"

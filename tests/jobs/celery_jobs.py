@@ -27,6 +27,14 @@ QUEUE_PREFIX_ENV = "DAGWRIGHT_TEST_QUEUE_PREFIX"
 
 PREFIX = os.environ.get(QUEUE_PREFIX_ENV, "")
 
+#: The environment variable naming a file this module appends its process id to each
+#: time it is loaded (to count loads per process).
+LOAD_LOG_ENV = "DAGWRIGHT_TEST_LOAD_LOG"
+
+if os.environ.get(LOAD_LOG_ENV):
+    with open(os.environ[LOAD_LOG_ENV], "a") as _log:
+        _log.write(f"{os.getpid()}\n")
+
 #: Seconds an op waits at most for its file.
 LIMIT = 60.0
 

@@ -46,7 +46,9 @@ def make_app(config: CeleryConfig) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # a broker blip must not kill running steps: their late acks are then lost and the
+        # broker redelivers them, and the redelivery finds the step ended (or running)
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_default_queue=config.default_queue,
         task_queue_max_priority=None if config.is_redis else AMQP_MAX_PRIORITY,
         broker_transport_options=_transport_options(config),

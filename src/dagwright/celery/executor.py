@@ -33,6 +33,7 @@ from dagwright.tags import FAILURE_REASON_TAG
 
 if TYPE_CHECKING:
     from celery import Celery
+
     from dagwright.execution.executors import ExecutorDefinition
     from dagwright.instance import Instance
     from dagwright.runs.request import PreparedRun

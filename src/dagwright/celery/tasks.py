@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
     from dagwright.instance import Instance
 
+_STEP_ENDS: Final = frozenset({EventType.STEP_SUCCESS, EventType.STEP_FAILURE})
 _STEP_EVENTS: Final = frozenset(
     {EventType.STEP_START, EventType.STEP_SUCCESS, EventType.STEP_FAILURE}
 )
@@ -72,10 +73,19 @@ class _ProcessState:
     def __init__(self) -> None:
         self.location: WorkerLocation | None = None
         self.pid: int | None = None
+        self._keeper_pid: int | None = None
         self.instance: Instance | None = None
         self.config = CeleryConfig()
         self.definitions: Definitions | None = None
         self.jobs: dict[str, JobDefinition] = {}
+        self._keeper: ClaimKeeper | None = None
+
+    def keeper(self) -> ClaimKeeper:
+        """This process's claim keeper (started on first use, after the fork)."""
+        instance = self.open()
+        if self._keeper is None or self._keeper_pid != os.getpid():
+            self._keeper, self._keeper_pid = ClaimKeeper(instance), os.getpid()
+        return self._keeper
 
     def open(self) -> Instance:
         """This process's instance (a forked pool process opens its own connections)."""
@@ -114,7 +124,9 @@ def configure(location: WorkerLocation, *, preload: bool = False) -> None:
 
 def register(app: Celery) -> None:
     """Register the step task on ``app``."""
-    app.task(name="dagwright.execute_step", bind=True, acks_late=True)(execute_step_task)
+    from dagwright.celery.app import STEP_TASK
+
+    app.task(name=STEP_TASK, bind=True, acks_late=True)(execute_step_task)
 
 
 def execute_step_task(
@@ -161,7 +173,7 @@ class StepTask:
         run = self.instance.get_run(run_id)
         if run is None or run.status.is_finished or run.status is RunStatus.CANCELING:
             return f"dropped: run {run_id} is {run.status.value if run else 'gone'}"
-        if step_key in self.instance.records.steps.ended_steps(run_id):
+        if self.instance.records.events.last_event(run_id, _STEP_ENDS, step_key=step_key):
             return f"dropped: step {step_key} of run {run_id} has ended"
         claim = claim_step(
             self.instance.records.steps,
@@ -206,8 +218,8 @@ class StepTask:
                 f" it over (attempt {claim.attempt} of {self.config.step_attempts})",
                 data={"previous_worker": claim.previous.worker, **self._worker_data(claim)},
             )
-        keeper = ClaimKeeper(self.instance, run.run_id, step_key, claim.attempt)
-        keeper.start()
+        keeper = _state.keeper()
+        keeper.watch(run.run_id, step_key, claim.attempt)
         try:
             prepared = prepare_stored_run(self.instance, _state.job(pointer), run)
             step = next((s for s in prepared.plan.steps if s.key == step_key), None)
@@ -220,7 +232,7 @@ class StepTask:
             self._fail(run.run_id, step_key, f"{type(exc).__name__}: {exc}", claim, exc)
             return "failed: could not execute"
         finally:
-            keeper.stop()
+            keeper.unwatch()
         return "succeeded" if ok else "failed"
 
     def _fail(
@@ -256,31 +268,41 @@ class StepTask:
 
 
 class ClaimKeeper:
-    """While a step executes: beat its claim, and stop this process (SIGTERM) once the
-    run is canceled or ended, or the claim was taken over."""
+    """One thread per worker process that, while a step executes, beats its claim and
+    stops this process (SIGTERM) once the run is canceled or ended, or the claim was
+    taken over. One thread for the life of the process, so its database connection is
+    one too (each thread has its own)."""
 
-    def __init__(self, instance: Instance, run_id: str, step_key: str, attempt: int) -> None:
+    def __init__(self, instance: Instance) -> None:
         self._instance = instance
-        self._key = (run_id, step_key, attempt)
-        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._watched: tuple[str, str, int] | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="dagwright-claim")
-
-    def start(self) -> None:
-        """Start beating."""
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop beating (the step ended)."""
-        self._stop.set()
-        self._thread.join(timeout=BEAT_SECONDS)
+    def watch(self, run_id: str, step_key: str, attempt: int) -> None:
+        """Keep the claim of this step (attempt) from now on."""
+        with self._lock:
+            self._watched = (run_id, step_key, attempt)
+
+    def unwatch(self) -> None:
+        """The step ended: keep nothing."""
+        with self._lock:
+            self._watched = None
 
     def _run(self) -> None:
-        run_id, step_key, attempt = self._key
-        while not self._stop.wait(BEAT_SECONDS):
-            with contextlib.suppress(Exception):  # a missed beat is not fatal
-                kept = self._instance.records.steps.beat(run_id, step_key, attempt, time.time())
-                run = self._instance.get_run(run_id)
-                gone = run is None or run.status.is_finished or run.status is RunStatus.CANCELING
-                if (gone or not kept) and not self._stop.is_set():
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    return
+        while True:
+            time.sleep(BEAT_SECONDS)
+            with self._lock:
+                watched = self._watched
+            if watched is not None:
+                with contextlib.suppress(Exception):  # a missed beat is not fatal
+                    self._keep(*watched)
+
+    def _keep(self, run_id: str, step_key: str, attempt: int) -> None:
+        kept = self._instance.records.steps.beat(run_id, step_key, attempt, time.time())
+        run = self._instance.get_run(run_id)
+        gone = run is None or run.status.is_finished or run.status is RunStatus.CANCELING
+        with self._lock:
+            if (gone or not kept) and self._watched == (run_id, step_key, attempt):
+                os.kill(os.getpid(), signal.SIGTERM)

@@ -23,7 +23,7 @@ class WorkerOptions:
 
     Attributes:
         home: ``$DAGWRIGHT_HOME``.
-        queues: the queues to consume.
+        queues: the queues to consume; none: ``celery.default_queue``.
         concurrency: pool processes (steps at once).
         loglevel: Celery's log level.
         name: the worker's node name (``name@host``).
@@ -52,12 +52,12 @@ def parse_queues(text: str) -> tuple[str, ...]:
     return queues
 
 
-def worker_argv(options: WorkerOptions) -> list[str]:
+def worker_argv(options: WorkerOptions, default_queue: str) -> list[str]:
     """The arguments Celery's worker is started with."""
     return [
         "worker",
         "--queues",
-        ",".join(options.queues),
+        ",".join(options.queues or (default_queue,)),
         "--concurrency",
         str(options.concurrency),
         "--loglevel",
@@ -86,4 +86,4 @@ def start_worker(options: WorkerOptions) -> None:
     app = make_app(config)
     tasks.register(app)
     os.environ.setdefault("DAGWRIGHT_HOME", str(options.home))
-    app.worker_main(worker_argv(options))
+    app.worker_main(worker_argv(options, config.default_queue))

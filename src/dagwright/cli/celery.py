@@ -18,9 +18,7 @@ def celery_group() -> None:
     "-q",
     "--queues",
     "queues",
-    default="dagwright",
-    show_default=True,
-    help="Queues to consume, comma-separated.",
+    help="Queues to consume, comma-separated (default: celery.default_queue).",
 )
 @click.option(
     "-c",
@@ -47,7 +45,7 @@ def celery_group() -> None:
 def worker_command(
     python_file: str | None,
     module: str | None,
-    queues: str,
+    queues: str | None,
     concurrency: int,
     name: str,
     loglevel: str,
@@ -59,21 +57,21 @@ def worker_command(
     With -f/-m the worker executes steps of that code, loaded once; without, it loads
     each run's code pointer (once per process). Stop it with SIGTERM (warm shutdown).
     """
-    try:
-        from dagwright.celery.worker import WorkerOptions, parse_queues, start_worker
-    except ImportError as exc:  # pragma: no cover - the extra is not installed
-        raise click.ClickException(f"install dagwright[celery] to run a worker: {exc}") from exc
+    from dagwright.celery.worker import WorkerOptions, parse_queues, start_worker
     from dagwright.settings import home_from_env
 
     if python_file is not None and module is not None:
         raise click.UsageError("give at most one of -f and -m")
     options = WorkerOptions(
         home_from_env(),
-        parse_queues(queues),
+        parse_queues(queues) if queues is not None else (),
         concurrency,
         loglevel.lower(),
         name,
         python_file,
         module,
     )
-    start_worker(options)
+    try:
+        start_worker(options)
+    except ImportError as exc:  # pragma: no cover - the extra is not installed
+        raise click.ClickException(f"install 'dagwright[celery]' to run a worker: {exc}") from exc

@@ -166,7 +166,7 @@ def open_worker_instance() -> tuple[Instance, float]:
         instance = Instance.get()
         return instance, heartbeat_interval(instance)
     interval = float(os.environ.get(WORKER_HEARTBEAT_ENV, "2.5"))
-    home, outputs = os.environ["DAGWRIGHT_HOME"], os.environ.get(WORKER_OUTPUTS_ENV, "pickle")
+    home, outputs = os.environ["DAGWRIGHT_HOME"], os.environ.get(WORKER_OUTPUTS_ENV)
     return Instance.for_run_worker(home, url, outputs=outputs), interval
 
 
