@@ -60,11 +60,30 @@ class RunMonitorDaemon:
             for r in runs
             if r.status is RunStatus.STARTING and r.run_id not in workers
         }
+        runs = self._fail_stuck_launches(runs)
         found = verdicts(runs, workers, alive, now, self.policy, canceling, starting, notes)
         for verdict in found:
             worker = workers.get(verdict.run.run_id)
             if not verdict.silent or self._still_silent(worker):
                 self._apply(verdict, worker, now)
+
+    def _fail_stuck_launches(self, runs: list[Run]) -> list[Run]:
+        """Fail the runs whose launcher knows they cannot go on (a Kubernetes pod whose
+        image cannot be pulled, an OOM kill, a Job failed while the run did not end); the
+        other runs, to judge as usual."""
+        reason_of = getattr(self._instance.launcher, "failure_reason", None)
+        if reason_of is None:
+            return runs
+        going_on = []
+        for run in runs:
+            reason = reason_of(run) if run.status is not RunStatus.CANCELING else None
+            if reason is None:
+                going_on.append(run)
+                continue
+            log.info("run_monitor: failing run %s (%s): %s", run.run_id, run.job_name, reason)
+            self._instance.fail_run(run.run_id, reason)
+            self._instance.launcher.terminate(run)
+        return going_on
 
     def _still_silent(self, worker: WorkerInfo | None) -> bool:
         """Whether a worker whose heartbeats stopped is silent for its own reasons: it is
@@ -102,15 +121,20 @@ class RunMonitorDaemon:
             reason,
         )
         if verdict.action is Action.TERMINATE:
-            signal_worker(worker, signal.SIGTERM)
+            self._signal(run, worker, signal.SIGTERM)
         elif verdict.action in (Action.KILL, Action.ABORT):  # a stopped process takes only this
-            signal_worker(worker, signal.SIGKILL)
+            self._signal(run, worker, signal.SIGKILL)
         if verdict.action is Action.RELAUNCH:
             self._relaunch(run, reason, stale_before=now - self.policy.start_timeout)
         elif verdict.action in (Action.FAIL, Action.TERMINATE, Action.ABORT):
             self._instance.fail_run(run.run_id, reason)
         else:
             self._instance.end_run(run.run_id, EventType.RUN_CANCELED, reason)
+
+    def _signal(self, run: Run, worker: WorkerInfo | None, signum: int) -> None:
+        """Signal a local worker; one on another host (a pod) is stopped by its launcher."""
+        if not signal_worker(worker, signum) and worker is not None and worker.pid is None:
+            self._instance.launcher.terminate(run, force=signum == signal.SIGKILL)
 
     def _relaunch(self, run: Run, reason: str, *, stale_before: float) -> None:
         try:
