@@ -166,3 +166,21 @@ def test_a_schedule_that_returns_nothing_shows_why_it_skipped(queued_instance: I
         assert [tick["skip_reason"] for tick in ticks] == [reason]
         listed = client.get("/api/v1/schedules/quiet").json()
         assert listed["ticks"][0]["skip_reason"] == reason
+
+
+def test_last_tick_is_the_newest_tick_not_when_start_was_pressed(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    # Starting a schedule set "last tick" to that moment although no tick ran, and the API
+    # said last_tick_at: null while ticks were stored.
+    assert _post(queued_client, "/schedules/nightly_docs/start").status_code == 303
+    page = queued_client.get("/schedules/nightly_docs").text
+    assert re.search(r"<dt>last tick</dt><dd><span class=\"muted\">none yet</span>", page)
+    started = queued_client.get("/api/v1/schedules/nightly_docs").json()
+    assert started["last_tick_at"] is None and started["evaluated_through"] is not None
+    when = datetime(2026, 1, 2, 2, tzinfo=timezone.utc)
+    tick = tick_schedule(queued_instance, web.nightly_docs, when)
+    ticked = queued_client.get("/api/v1/schedules/nightly_docs").json()
+    assert ticked["last_tick_at"] == tick.timestamp == ticked["ticks"][0]["timestamp"]
+    page = queued_client.get("/schedules/nightly_docs").text
+    assert not re.search(r"<dt>last tick</dt><dd><span class=\"muted\">none yet", page)

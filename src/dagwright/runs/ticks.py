@@ -204,6 +204,10 @@ def instigator_json(
     from dagwright.definitions.schedule import ScheduleDefinition
 
     data: dict[str, Any] = {**state.to_json(), "job_name": defined.job.name}
+    # "last tick" is the newest stored tick; the state's mark is how far the daemon has
+    # evaluated (set when a schedule is started, before any tick ran)
+    data["evaluated_through"] = state.last_tick_at
+    data["last_tick_at"] = ticks[0].timestamp if ticks else None
     data["description"] = defined.description
     if isinstance(defined, ScheduleDefinition):
         data["cron_schedule"] = defined.cron_schedule

@@ -47,7 +47,7 @@ def instigator_page(request: Request, web: WebContext, *, kind: InstigatorKind) 
     ``?before=<tick_id>``) with links to their runs and collapsible tracebacks."""
     name = param(request, "name")
     before = _int(request.query_params.get("before"), "before")
-    [row] = web.instance.get_instigators(web.definitions, kind, name=name, ticks=0)
+    [row] = web.instance.get_instigators(web.definitions, kind, name=name, ticks=1)
     ticks = web.instance.get_ticks(name, kind=kind, limit=PAGE_TICKS, before=before)
     older = ticks[-1].tick_id if len(ticks) == PAGE_TICKS else None
     return page(request, "instigator.html", kind=kind.value, row=row, ticks=ticks, older=older)

@@ -256,7 +256,10 @@ class InstigatorOut(BaseModel):
     kind: str
     status: str
     cursor: str | None
-    last_tick_at: float | None
+    last_tick_at: float | None = Field(description="When its newest stored tick ran (None: none).")
+    evaluated_through: float | None = Field(
+        description="How far the daemon has evaluated it (a schedule: set when it is started)."
+    )
     updated_at: float | None
     stored: bool
     job_name: str
