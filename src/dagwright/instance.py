@@ -46,6 +46,7 @@ from dagwright.tags import (
 if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
+    from dagwright.execution.logs import LogChunk
     from dagwright.execution.outputs import OutputStore
     from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
@@ -555,6 +556,37 @@ class Instance:
         """
         self._require_run(run_id)
         return self.records.events.get_events(run_id, after=after)
+
+    def get_step_logs(
+        self,
+        run_id: str,
+        step_key: str | None = None,
+        stream: str | None = None,
+        after: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[LogChunk]:
+        """The run's step logs (stdout and stderr chunks) in the order they were written.
+
+        Args:
+            run_id: the run.
+            step_key: only this step's.
+            stream: only ``"stdout"`` or only ``"stderr"``.
+            after: only chunks after this chunk id (``LogChunk.chunk_id``; exclusive).
+            limit: at most this many chunks.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+            DagwrightInvalidConfigError: ``stream`` is neither stdout nor stderr.
+        """
+        from dagwright.execution.logs import STREAMS
+
+        if stream is not None and stream not in STREAMS:
+            raise DagwrightInvalidConfigError("step logs", "must be stdout or stderr", "stream")
+        self._require_run(run_id)
+        return self.records.compute_logs.get_chunks(
+            run_id, step_key=step_key, stream=stream, after=after, limit=limit
+        )
 
     def reexecute(
         self, run_id: str, *, from_failure: bool = False, tags: Mapping[str, object] | None = None

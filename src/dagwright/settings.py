@@ -19,6 +19,7 @@ Example (every section optional)::
       default: {standby_workers: 2}   # or k8s: {namespace: ..., image: ...}
     run_monitoring: {enabled: true, poll_interval_seconds: 5}
     run_retries: {enabled: true, max_retries: 0}
+    compute_logs: {max_bytes_per_step: 4194304}   # kept per step and stream (stdout, stderr)
 """
 
 from __future__ import annotations
@@ -291,6 +292,13 @@ class RunRetriesSettings(_Section):
     max_retries: NonNegativeInt = 0
 
 
+class ComputeLogsSettings(_Section):
+    """Step logs (each step's stdout and stderr, kept in the run database)."""
+
+    #: Bytes kept per step and stream; past it one truncation marker (0: only the marker).
+    max_bytes_per_step: NonNegativeInt = 4 * 1024 * 1024
+
+
 class Settings(_Section):
     """Everything ``dagwright.yaml`` and the environment configure."""
 
@@ -299,6 +307,7 @@ class Settings(_Section):
     run_launcher: RunLauncherSettings = RunLauncherSettings(default=DefaultLauncher())
     run_monitoring: RunMonitoringSettings = RunMonitoringSettings()
     run_retries: RunRetriesSettings = RunRetriesSettings()
+    compute_logs: ComputeLogsSettings = ComputeLogsSettings()
     #: The container image of the code, recorded on each run as ``dagwright/image``.
     current_image: str | None = None
 

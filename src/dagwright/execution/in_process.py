@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
 from dagwright.definitions.composition import NodeOutput
@@ -15,6 +15,7 @@ from dagwright.errors import (
 )
 from dagwright.execution.context import OpExecutionContext, OpLogger
 from dagwright.execution.events import Event, EventType
+from dagwright.execution.logs import PYTHON_CAPTURE, StepLogCapture, capture_step_logs
 from dagwright.execution.plan import Step
 from dagwright.execution.result import ExecuteInProcessResult
 from dagwright.execution.step import (
@@ -45,12 +46,21 @@ class InProcessExecution:
             (a step whose output cannot be stored fails); if false, outputs are kept only
             in :attr:`outputs`, for the result. Loaded outputs are always read from
             ``instance.outputs``.
+        logs: how each step's stdout and stderr are captured (see
+            :mod:`dagwright.execution.logs`): Python's streams by default; None captures
+            nothing.
     """
 
     def __init__(
-        self, instance: Instance, prepared: PreparedRun, *, store_outputs: bool = True
+        self,
+        instance: Instance,
+        prepared: PreparedRun,
+        *,
+        store_outputs: bool = True,
+        logs: StepLogCapture | None = PYTHON_CAPTURE,
     ) -> None:
         self.instance = instance
+        self.logs = logs
         self.prepared = prepared
         self.run = prepared.run
         self.plan = prepared.plan
@@ -199,14 +209,18 @@ class InProcessExecution:
             OpLogger(step.key, self._log),
             self.prepared.partitions_def,
         )
-        try:
-            inputs = gather_inputs(step, self.upstream_values(step))
-            produced = split_outputs(step, call_op(step.node.op, context, inputs))
-            if self.store is not None:
-                for output, value in produced.values.items():
-                    self.store.put(self.run.run_id, output, value)
-        except Exception as exc:  # the user-code boundary: any op error fails the step
-            self._step_failed(step, exc)
+        failure: Exception | None = None
+        with self._captured(step):  # the logs are stored before the step's end event
+            try:
+                inputs = gather_inputs(step, self.upstream_values(step))
+                produced = split_outputs(step, call_op(step.node.op, context, inputs))
+                if self.store is not None:
+                    for output, value in produced.values.items():
+                        self.store.put(self.run.run_id, output, value)
+            except Exception as exc:  # the user-code boundary: any op error fails the step
+                failure = exc
+        if failure is not None:
+            self._step_failed(step, failure)
             return False
         self.outputs.update(produced.values)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -218,6 +232,14 @@ class InProcessExecution:
             data["output_metadata"] = produced.metadata
         self.emit(EventType.STEP_SUCCESS, step.key, f"op {step.key!r} succeeded", data=data)
         return True
+
+    def _captured(self, step: Step) -> AbstractContextManager[object]:
+        """Capture the step's stdout and stderr as :attr:`logs` asks (or not at all)."""
+        if self.logs is None:
+            return nullcontext()
+        return capture_step_logs(
+            self.instance, self.run.run_id, step.key, fd=self.logs.fd, echo=self.logs.echo
+        )
 
     def _step_failed(self, step: Step, exc: Exception) -> None:
         if self.first_error is None:
@@ -234,22 +256,26 @@ class InProcessExecution:
 
 
 def execute_prepared(
-    instance: Instance, prepared: PreparedRun, *, store_outputs: bool = True
+    instance: Instance,
+    prepared: PreparedRun,
+    *,
+    store_outputs: bool = True,
+    logs: StepLogCapture | None = PYTHON_CAPTURE,
 ) -> InProcessExecution:
     """Store a prepared run and execute it here; return the finished execution (see
-    :class:`InProcessExecution` for ``store_outputs``).
+    :class:`InProcessExecution` for ``store_outputs`` and ``logs``).
 
     Raises:
         BaseException: only an interrupt (KeyboardInterrupt, SystemExit …), after the run
             is stored as FAILURE; op errors end the run in FAILURE instead.
     """
     instance.add_run(prepared.run)
-    execution = InProcessExecution(instance, prepared, store_outputs=store_outputs)
+    execution = InProcessExecution(instance, prepared, store_outputs=store_outputs, logs=logs)
     execution.execute()
     return execution
 
 
-def execute_job_in_process(
+def execute_job_in_process(  # noqa: PLR0913 - execute_in_process's options, and the CLI's
     job: JobDefinition,
     *,
     run_config: Mapping[str, Any] | None,
@@ -259,13 +285,15 @@ def execute_job_in_process(
     instance: Instance | None,
     raise_on_error: bool,
     store_outputs: bool = False,
+    logs: StepLogCapture | None = PYTHON_CAPTURE,
 ) -> ExecuteInProcessResult:
     """Validate, store and execute a run of ``job`` in this process (see
     :meth:`JobDefinition.execute_in_process`).
 
     Outputs stay in this process, as with an in-memory IO manager, unless
     ``store_outputs`` (``dagwright job execute`` sets it, so that its runs can be
-    re-executed from failure); launched runs always store theirs.
+    re-executed from failure); launched runs always store theirs. ``logs``: how each
+    step's stdout and stderr are captured (``dagwright job execute`` echoes them).
     """
     prepared = prepare_run(
         job,
@@ -278,9 +306,9 @@ def execute_job_in_process(
         from dagwright.instance import Instance
 
         with Instance.ephemeral() as owned:
-            execution = execute_prepared(owned, prepared, store_outputs=False)
+            execution = execute_prepared(owned, prepared, store_outputs=False, logs=logs)
     else:
-        execution = execute_prepared(instance, prepared, store_outputs=store_outputs)
+        execution = execute_prepared(instance, prepared, store_outputs=store_outputs, logs=logs)
     if raise_on_error and execution.first_error is not None:
         step_key, exc = execution.first_error
         raise DagwrightUserCodeError(f"op {step_key!r}", exc) from exc

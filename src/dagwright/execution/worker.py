@@ -23,6 +23,7 @@ from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
+from dagwright.execution.logs import FD_CAPTURE
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
 from dagwright.runs.models import Run
@@ -68,7 +69,7 @@ def _execution_for(
     """The execution the job's executor asks for: step processes (multiprocess) or this
     process (in_process, the default)."""
     if job.executor_def is None or job.executor_def.name != MULTIPROCESS:
-        return InProcessExecution(instance, prepared)
+        return InProcessExecution(instance, prepared, logs=FD_CAPTURE)
     from dagwright.execution.multiprocess import MultiprocessExecution
 
     limit = max_concurrent_for(job.executor_def, prepared.run.run_config)

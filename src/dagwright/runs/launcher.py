@@ -30,6 +30,7 @@ from dagwright.runs.models import Run, WorkerInfo, require_code_pointer
 from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
+    WORKER_LOG_CAP_ENV,
     WORKER_MODULE,
     WORKER_STORAGE_ENV,
     heartbeat_interval,
@@ -169,6 +170,7 @@ class ProcessRunLauncher:
         if instance.storage_url is not None:
             env[WORKER_STORAGE_ENV] = instance.storage_url
             env[WORKER_HEARTBEAT_ENV] = repr(heartbeat_interval(instance))
+            env[WORKER_LOG_CAP_ENV] = str(instance.settings.compute_logs.max_bytes_per_step)
         return env
 
     def _take_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:

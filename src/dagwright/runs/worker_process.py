@@ -23,6 +23,9 @@ STANDBY: Final = "--standby"
 WORKER_STORAGE_ENV: Final = "DAGWRIGHT_WORKER_STORAGE_URL"
 #: Seconds between a launched worker's heartbeats (internal to dagwright).
 WORKER_HEARTBEAT_ENV: Final = "DAGWRIGHT_WORKER_HEARTBEAT_SECONDS"
+#: Bytes of stdout (and of stderr) a launched worker keeps per step (internal to dagwright;
+#: ``compute_logs.max_bytes_per_step``, so that the worker need not parse the settings).
+WORKER_LOG_CAP_ENV: Final = "DAGWRIGHT_WORKER_COMPUTE_LOG_MAX_BYTES"
 
 
 def heartbeat_interval(instance: Instance) -> float:

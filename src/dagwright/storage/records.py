@@ -17,6 +17,7 @@ from typing import Any, Final
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
 from dagwright.storage.changes import Cursor, RunChanges, read_changes, tick
+from dagwright.storage.compute_logs import ComputeLogStorage
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.events import EventStorage, lock_run_sql
 from dagwright.storage.serde import run_body, run_from_body
@@ -25,7 +26,7 @@ from dagwright.storage.workers import WorkerStorage
 
 #: The newest schema revision (migration); a database at it needs no work. The full
 #: :class:`~dagwright.storage.Storage` migrates older ones (``storage/migrations``).
-HEAD_REVISION: Final = "0004"
+HEAD_REVISION: Final = "0009"
 
 #: What the run queue follows: queued runs, and the runs holding a launch slot.
 _QUEUE_STATUSES: Final = frozenset(
@@ -181,6 +182,7 @@ class RecordStore:
         runs: single runs and their tags.
         events: events, and run status changes.
         workers: the process of each launched run, and daemon heartbeats.
+        compute_logs: the stdout and stderr of each step.
     """
 
     def __init__(self, database: DriverDatabase, runs: RunRecords | None = None) -> None:
@@ -190,6 +192,7 @@ class RecordStore:
         self.runs = runs or RunRecords(database)
         self.events = EventStorage(database)
         self.workers = WorkerStorage(database)
+        self.compute_logs = ComputeLogStorage(database)
 
     def schema_is_current(self) -> bool:
         """Whether the database is at :data:`HEAD_REVISION` (one ``SELECT``); False for a
