@@ -32,6 +32,7 @@ def shout(context: OpExecutionContext, x: int) -> None:
     context.log.info("about to fail")
     print(f"shout got {x}")
     print("shout is failing", file=sys.stderr)
+    print("<img src=x onerror=window.__pwned=1>", file=sys.stderr)  # shown as text
     raise ValueError("boom")
 
 
