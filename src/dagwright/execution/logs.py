@@ -37,8 +37,10 @@ import selectors
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 
 from dagwright.runs.worker_process import WORKER_LOG_CAP_ENV
@@ -244,7 +246,6 @@ def configured_max_bytes(instance: Instance) -> int:
     return instance.settings.compute_logs.max_bytes_per_step
 
 
-@contextlib.contextmanager
 def capture_step_logs(
     instance: Instance,
     run_id: str,
@@ -253,7 +254,7 @@ def capture_step_logs(
     fd: bool = True,
     echo: Echo | None = None,
     max_bytes: int | None = None,
-) -> Iterator[StepLogRecorder]:
+) -> AbstractContextManager[StepLogRecorder]:
     """Capture what the block writes to stdout and stderr as the step's logs (see the
     module docstring).
 
@@ -268,68 +269,92 @@ def capture_step_logs(
         max_bytes: bytes kept per stream (default: :func:`configured_max_bytes`, asked
             only once the step writes something).
 
-    Yields:
-        The recorder (its ``has_output`` tells whether anything was written).
+    Returns:
+        A context manager whose value is the step's recorder (``has_output`` tells whether
+        anything was written); leaving it writes what is left.
     """
     cap: int | Callable[[], int] = (
-        max_bytes if max_bytes is not None else (lambda: configured_max_bytes(instance))
+        max_bytes if max_bytes is not None else partial(configured_max_bytes, instance)
     )
     recorder = StepLogRecorder(instance.records.compute_logs, run_id, step_key, cap)
-    capture = _FdCapture(recorder) if fd else _PythonCapture(recorder, step_key, echo)
-    capture.start()
-    try:
-        yield recorder
-    finally:
-        capture.stop()
-        recorder.close()
+    return _FdCapture(recorder) if fd else _PythonCapture(recorder, step_key, echo)
+
+
+class _Capture:
+    """Entering starts capturing into the recorder; leaving stops and writes what is left."""
+
+    def __init__(self, recorder: StepLogRecorder) -> None:
+        self.recorder = recorder
+
+    def __enter__(self) -> StepLogRecorder:
+        self.start()
+        return self.recorder
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stop()
+        finally:
+            self.recorder.close()
+
+    def start(self) -> None:
+        """Redirect the output."""
+
+    def stop(self) -> None:
+        """Put the output back."""
 
 
 class _Flusher:
     """A thread that writes a recorder's due buffers until stopped (started on demand)."""
 
+    __slots__ = ("_recorder", "_stop", "_thread")
+
     def __init__(self, recorder: StepLogRecorder) -> None:
         self._recorder = recorder
-        self._stop = threading.Event()
+        self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
 
     def ensure_started(self) -> None:
         if self._thread is None:
+            self._stop = threading.Event()
             self._thread = threading.Thread(target=self._loop, daemon=True, name="step-logs")
             self._thread.start()
 
     def _loop(self) -> None:
+        assert self._stop is not None
         while not self._stop.wait(FLUSH_SECONDS / 2):
             self._recorder.flush_due()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._stop is not None:
+            self._stop.set()
             self._thread.join()
 
 
-class _CapturedText(io.TextIOBase):
-    """Stands in for ``sys.stdout`` or ``sys.stderr`` during a step (``fd=False``)."""
+class _CapturedText:
+    """Stands in for ``sys.stdout`` or ``sys.stderr`` during a step (``fd=False``). A plain
+    object, not an ``io`` class: those flush when collected, a cost on every step."""
 
-    def __init__(self, stream: str, original: TextIO | None, on_write: Callable[[str], None]):
-        self._stream = stream
+    __slots__ = ("_original", "write")
+
+    encoding = "utf-8"
+    errors = "replace"
+    closed = False
+
+    def __init__(self, original: TextIO | None, write: Callable[[str], int]) -> None:
         self._original = original
-        self._on_write = on_write
+        self.write = write
 
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return "utf-8"
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._on_write(text)
-        return len(text)
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         if self._original is not None:
             with contextlib.suppress(Exception):
                 self._original.flush()
+
+    def writable(self) -> bool:
+        return True
 
     def isatty(self) -> bool:
         return False
@@ -340,48 +365,48 @@ class _CapturedText(io.TextIOBase):
         return self._original.fileno()
 
 
-class _PythonCapture:
+class _PythonCapture(_Capture):
     """``sys.stdout``/``sys.stderr`` replaced for the step, passed on to the originals."""
 
     def __init__(self, recorder: StepLogRecorder, step_key: str, echo: Echo | None) -> None:
-        self._recorder = recorder
+        super().__init__(recorder)
         self._step_key = step_key
         self._echo = echo
         self._flusher = _Flusher(recorder)
         self._saved: tuple[Any, Any] = (None, None)
 
     def start(self) -> None:
-        self._saved = (sys.stdout, sys.stderr)
-        sys.stdout = _CapturedText("stdout", self._saved[0], self._writer("stdout", 0))
-        sys.stderr = _CapturedText("stderr", self._saved[1], self._writer("stderr", 1))
+        self._saved = saved = (sys.stdout, sys.stderr)
+        sys.stdout = _CapturedText(saved[0], self._writer("stdout", saved[0]))
+        sys.stderr = _CapturedText(saved[1], self._writer("stderr", saved[1]))
 
-    def _writer(self, stream: str, index: int) -> Callable[[str], None]:
-        recorder, flusher, echo = self._recorder, self._flusher, self._echo
+    def _writer(self, stream: str, original: TextIO | None) -> Callable[[str], int]:
+        recorder, flusher, echo = self.recorder, self._flusher, self._echo
         step_key = self._step_key
 
-        def on_write(text: str) -> None:
-            if not text:
-                return
-            recorder.write(stream, text.encode("utf-8", "replace"))
-            flusher.ensure_started()
-            if echo is not None:
-                echo(step_key, stream, text)
-            elif (original := self._saved[index]) is not None:
-                original.write(text)
+        def write(text: str) -> int:
+            if text:
+                recorder.write(stream, text.encode("utf-8", "replace"))
+                flusher.ensure_started()
+                if echo is not None:
+                    echo(step_key, stream, text)
+                elif original is not None:
+                    original.write(text)
+            return len(text)
 
-        return on_write
+        return write
 
     def stop(self) -> None:
         sys.stdout, sys.stderr = self._saved
         self._flusher.stop()
 
 
-class _FdCapture:
+class _FdCapture(_Capture):
     """Descriptors 1 and 2 redirected into pipes for the step; a thread reads them, copies
     what it reads to the original descriptors and feeds the recorder."""
 
     def __init__(self, recorder: StepLogRecorder) -> None:
-        self._recorder = recorder
+        super().__init__(recorder)
         self._saved: dict[int, int] = {}
         self._readers: dict[int, tuple[str, int]] = {}  # read end -> (stream, original fd)
         self._stop = threading.Event()
@@ -425,7 +450,7 @@ class _FdCapture:
                     if not self._pass_on(int(key.fd)):
                         selector.unregister(key.fd)
                         open_ends.discard(int(key.fd))
-                self._recorder.flush_due()
+                self.recorder.flush_due()
 
     def _pass_on(self, read_end: int) -> bool:
         data = os.read(read_end, FLUSH_BYTES)
@@ -434,7 +459,7 @@ class _FdCapture:
         stream, original = self._readers[read_end]
         with contextlib.suppress(OSError):
             _write_all(original, data)
-        self._recorder.write(stream, data)
+        self.recorder.write(stream, data)
         return True
 
     def stop(self) -> None:
