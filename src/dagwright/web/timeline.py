@@ -76,12 +76,3 @@ def timeline(events: Sequence[Event], now: float) -> Timeline:
             Bar(key, start, end, outcome, x, max((end - start) * scale, 2.0), i * (BAR_H + BAR_GAP))
         )
     return Timeline(tuple(bars), begin, finish, len(bars) * (BAR_H + BAR_GAP))
-
-
-def first_failed_or_last(chart: Timeline) -> str | None:
-    """The step whose logs the run page shows first: the first that failed, else the one
-    that started last (None before any step started)."""
-    failed = [bar.step_key for bar in chart.bars if bar.outcome == "failure"]
-    if failed:
-        return failed[0]
-    return chart.bars[-1].step_key if chart.bars else None

@@ -312,14 +312,12 @@ def _tag_pair(text: str) -> tuple[str, str]:
 
 @ROUTES.get("/runs/{run_id}")
 def run_page(request: Request, web: WebContext) -> Response:
-    """A run: status, timing, tags (editable), timeline, event log, step logs, related
-    runs."""
+    """A run: status, timing, tags (editable), timeline, event log, related runs."""
     run_id = param(request, "run_id")
     run = web.get_run(run_id)
     events = web.instance.get_events(run_id)
     children = web.instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: run_id}), limit=20)
     now = time.time()
-    bars = timeline.timeline(events, now)
     return page(
         request,
         "run.html",
@@ -327,8 +325,7 @@ def run_page(request: Request, web: WebContext) -> Response:
         run=run,
         events=events,
         children=children,
-        timeline=bars,
-        log_step=timeline.first_failed_or_last(bars),
+        timeline=timeline.timeline(events, now),
         can_reexecute=run.status.is_finished and run.code_pointer is not None,
         tag_rules=tag_rules(),
     )
