@@ -174,3 +174,21 @@ def test_capture_at_fd_level_sees_what_bypasses_python(ephemeral: Instance) -> N
     assert recorder.has_output
     assert _text(ephemeral, result.run_id, "extra", "stdout") == "straight to fd 1\n"
     assert _text(ephemeral, result.run_id, "extra", "stderr") == "from a child\n"
+
+
+def test_a_process_without_a_stdout_runs_its_step_uncaptured() -> None:
+    code = (
+        "import os\n"
+        "from dagwright import Instance\n"
+        "from dagwright.execution.logs import capture_step_logs\n"
+        "from tests.jobs import simple\n"
+        "with Instance.ephemeral() as instance:\n"
+        "    run_id = simple.chain.execute_in_process(instance=instance).run_id\n"
+        "    os.close(1)\n"
+        "    with capture_step_logs(instance, run_id, 's') as recorder:\n"
+        "        ran = True\n"
+        "    assert ran and not recorder.has_output\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()

@@ -415,12 +415,16 @@ class _FdCapture(_Capture):
 
     def start(self) -> None:
         _flush_python_streams()
-        for target, stream in ((1, "stdout"), (2, "stderr")):
-            self._saved[target] = os.dup(target)
-            read_end, write_end = os.pipe()
-            os.dup2(write_end, target)
-            os.close(write_end)
-            self._readers[read_end] = (stream, self._saved[target])
+        try:
+            for target, stream in ((1, "stdout"), (2, "stderr")):
+                self._saved[target] = os.dup(target)
+                read_end, write_end = os.pipe()
+                self._readers[read_end] = (stream, self._saved[target])
+                os.dup2(write_end, target)
+                os.close(write_end)
+        except OSError:  # no such descriptor (a closed stdout …): the step runs uncaptured
+            self.stop()
+            return
         self._line_buffer_python_streams()
         self._thread = threading.Thread(target=self._read, daemon=True, name="step-logs")
         self._thread.start()
@@ -475,6 +479,8 @@ class _FdCapture(_Capture):
                 stream.reconfigure(line_buffering=False)
         for fd in (*self._readers, *self._saved.values()):
             os.close(fd)
+        self._readers.clear()
+        self._saved.clear()
 
 
 def _flush_python_streams() -> None:
