@@ -46,7 +46,7 @@ from dagwright.tags import (
 if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
-    from dagwright.execution.logs import LogChunk
+    from dagwright.execution.logs import LogChunk, PendingChunk
     from dagwright.execution.outputs import OutputStore
     from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
@@ -425,8 +425,11 @@ class Instance:
         self.records.runs.add_run(run)
         return run
 
-    def handle_event(self, event: Event) -> tuple[Event, Run | None]:
-        """Store an event; a run-level event also moves the run's status (one transaction).
+    def handle_event(
+        self, event: Event, chunks: Sequence[PendingChunk] = ()
+    ) -> tuple[Event, Run | None]:
+        """Store an event; a run-level event also moves the run's status (one transaction;
+        ``chunks``: the rest of a step's logs, written with its end event).
 
         Returns:
             The stored event, and the run if its status changed.
@@ -434,7 +437,7 @@ class Instance:
         Raises:
             DagwrightInvalidTransitionError: the status change is not allowed.
         """
-        return self.records.events.store_event(event)
+        return self.records.events.store_event(event, chunks)
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None."""

@@ -192,3 +192,11 @@ def test_a_process_without_a_stdout_runs_its_step_uncaptured() -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_the_output_of_an_interrupted_step_is_kept(ephemeral: Instance) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        printing.stopped.execute_in_process(instance=ephemeral)
+    (run,) = ephemeral.get_runs()
+    assert run.status is RunStatus.FAILURE  # no end event carried the chunk: written apart
+    assert _text(ephemeral, run.run_id, "interrupted", "stdout") == "before the interrupt\n"

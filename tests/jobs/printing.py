@@ -4,6 +4,7 @@
 ``noisy_multi``:  the same with the multiprocess executor (each step in a step process)
 ``chatty``:       blab (config ``size``: that many bytes of ``x`` on stdout)
 ``slow_talker``:  drip (prints a line, then waits for the file named by tag ``release``)
+``stopped``:      interrupted (prints a line, then raises KeyboardInterrupt)
 """
 
 from __future__ import annotations
@@ -75,3 +76,14 @@ def drip(context: OpExecutionContext) -> None:
 @job
 def slow_talker() -> None:
     drip()
+
+
+@op
+def interrupted() -> None:
+    print("before the interrupt")
+    raise KeyboardInterrupt
+
+
+@job
+def stopped() -> None:
+    interrupted()

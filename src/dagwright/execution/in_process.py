@@ -15,7 +15,13 @@ from dagwright.errors import (
 )
 from dagwright.execution.context import OpExecutionContext, OpLogger
 from dagwright.execution.events import Event, EventType
-from dagwright.execution.logs import PYTHON_CAPTURE, StepLogCapture, capture_step_logs
+from dagwright.execution.logs import (
+    PYTHON_CAPTURE,
+    PendingChunk,
+    StepLogCapture,
+    StepLogRecorder,
+    capture_step_logs,
+)
 from dagwright.execution.plan import Step
 from dagwright.execution.result import ExecuteInProcessResult
 from dagwright.execution.step import (
@@ -77,12 +83,14 @@ class InProcessExecution:
         message: str = "",
         level: str = "INFO",
         data: Mapping[str, Any] | None = None,
+        chunks: Sequence[PendingChunk] = (),
     ) -> None:
-        """Store an event (and the status change it implies) and keep it for the result."""
+        """Store an event (and the status change it implies) and keep it for the result;
+        ``chunks``: step logs written in the same transaction."""
         event = Event(
             self.run.run_id, event_type, time.time(), step_key, message, level, data or {}
         )
-        stored, run = self.instance.handle_event(event)
+        stored, run = self.instance.handle_event(event, chunks)
         self.events.append(stored)
         if run is not None:
             self.run = run
@@ -210,7 +218,7 @@ class InProcessExecution:
             self.prepared.partitions_def,
         )
         failure: Exception | None = None
-        with self._captured(step):  # the logs are stored before the step's end event
+        with self._captured(step) as recorder:  # the rest is written with the end event
             try:
                 inputs = gather_inputs(step, self.upstream_values(step))
                 produced = split_outputs(step, call_op(step.node.op, context, inputs))
@@ -219,8 +227,9 @@ class InProcessExecution:
                         self.store.put(self.run.run_id, output, value)
             except Exception as exc:  # the user-code boundary: any op error fails the step
                 failure = exc
+        chunks = recorder.final if recorder is not None else ()
         if failure is not None:
-            self._step_failed(step, failure)
+            self._step_failed(step, failure, chunks)
             return False
         self.outputs.update(produced.values)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -230,18 +239,22 @@ class InProcessExecution:
         }
         if produced.metadata:
             data["output_metadata"] = produced.metadata
-        self.emit(EventType.STEP_SUCCESS, step.key, f"op {step.key!r} succeeded", data=data)
+        message = f"op {step.key!r} succeeded"
+        self.emit(EventType.STEP_SUCCESS, step.key, message, data=data, chunks=chunks)
         return True
 
-    def _captured(self, step: Step) -> AbstractContextManager[object]:
-        """Capture the step's stdout and stderr as :attr:`logs` asks (or not at all)."""
+    def _captured(self, step: Step) -> AbstractContextManager[StepLogRecorder | None]:
+        """Capture the step's stdout and stderr as :attr:`logs` asks (or not at all); what
+        is left when the step ends is held for its end event."""
         if self.logs is None:
             return nullcontext()
+        logs = self.logs
+        run_id = self.run.run_id
         return capture_step_logs(
-            self.instance, self.run.run_id, step.key, fd=self.logs.fd, echo=self.logs.echo
+            self.instance, run_id, step.key, fd=logs.fd, echo=logs.echo, hold_final=True
         )
 
-    def _step_failed(self, step: Step, exc: Exception) -> None:
+    def _step_failed(self, step: Step, exc: Exception, chunks: Sequence[PendingChunk] = ()) -> None:
         if self.first_error is None:
             self.first_error = (step.key, exc)
         kinds = {StepInputError: "type error", StepOutputError: "output error"}
@@ -252,6 +265,7 @@ class InProcessExecution:
             f"op {step.key!r} failed: {kind}: {exc}",
             level="ERROR",
             data={"error": error_info(exc)},
+            chunks=chunks,
         )
 
 

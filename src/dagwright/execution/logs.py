@@ -115,6 +115,18 @@ class LogChunk:
         }
 
 
+@dataclass(frozen=True)
+class PendingChunk:
+    """A chunk not stored yet: what is left of a step's output when it ends, written in the
+    transaction of the step's end event (see ``hold_final`` of :func:`capture_step_logs`)."""
+
+    step_key: str
+    stream: str
+    seq: int
+    timestamp: float
+    text: str
+
+
 class ChunkStore(Protocol):
     """Where chunks go (:class:`~dagwright.storage.compute_logs.ComputeLogStorage`)."""
 
@@ -169,6 +181,9 @@ class StepLogRecorder:
         run_id: the run.
         step_key: the step.
         max_bytes: the cap per stream, or a function giving it (asked on the first output).
+
+    Attributes:
+        final: what :meth:`close` held back instead of writing (``hold=True``).
     """
 
     def __init__(
@@ -182,6 +197,8 @@ class StepLogRecorder:
         self._buffers: dict[str, _StreamBuffer] = {}
         self._seq = dict.fromkeys(STREAMS, 0)
         self._broken = False
+        self._holding = False
+        self.final: list[PendingChunk] = []
 
     @property
     def has_output(self) -> bool:
@@ -207,9 +224,11 @@ class StepLogRecorder:
                 if buffer.pending and now - buffer.since >= FLUSH_SECONDS:
                     self._flush(stream, buffer, final=False)
 
-    def close(self) -> None:
-        """Write everything left, then the truncation marker of a stream cut at its cap."""
+    def close(self, *, hold: bool = False) -> None:
+        """Write everything left, then the truncation marker of a stream cut at its cap;
+        with ``hold``, keep those chunks in :attr:`final` instead, for the caller to write."""
         with self._lock:
+            self._holding = hold
             for stream, buffer in self._buffers.items():
                 self._flush(stream, buffer, final=True)
                 if buffer.dropped:
@@ -230,6 +249,9 @@ class StepLogRecorder:
             return
         seq = self._seq[stream]
         self._seq[stream] = seq + 1
+        if self._holding:
+            self.final.append(PendingChunk(self._step_key, stream, seq, time.time(), text))
+            return
         try:
             self._store.append_chunk(self._run_id, self._step_key, stream, seq, time.time(), text)
         except Exception as exc:  # logs are best effort: never fail the step for them
@@ -254,6 +276,7 @@ def capture_step_logs(
     fd: bool = True,
     echo: Echo | None = None,
     max_bytes: int | None = None,
+    hold_final: bool = False,
 ) -> AbstractContextManager[StepLogRecorder]:
     """Capture what the block writes to stdout and stderr as the step's logs (see the
     module docstring).
@@ -268,6 +291,9 @@ def capture_step_logs(
             original streams.
         max_bytes: bytes kept per stream (default: :func:`configured_max_bytes`, asked
             only once the step writes something).
+        hold_final: when the block ends without an exception, keep what is left in the
+            recorder's ``final`` instead of writing it: the caller writes those chunks in
+            the transaction of the step's end event (one transaction fewer per step).
 
     Returns:
         A context manager whose value is the step's recorder (``has_output`` tells whether
@@ -277,11 +303,15 @@ def capture_step_logs(
         max_bytes if max_bytes is not None else partial(configured_max_bytes, instance)
     )
     recorder = StepLogRecorder(instance.records.compute_logs, run_id, step_key, cap)
-    return _FdCapture(recorder) if fd else _PythonCapture(recorder, step_key, echo)
+    capture = _FdCapture(recorder) if fd else _PythonCapture(recorder, step_key, echo)
+    capture.hold_final = hold_final
+    return capture
 
 
 class _Capture:
     """Entering starts capturing into the recorder; leaving stops and writes what is left."""
+
+    hold_final = False
 
     def __init__(self, recorder: StepLogRecorder) -> None:
         self.recorder = recorder
@@ -290,11 +320,11 @@ class _Capture:
         self.start()
         return self.recorder
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         try:
             self.stop()
-        finally:
-            self.recorder.close()
+        finally:  # interrupted: no end event will carry the chunks, write them now
+            self.recorder.close(hold=self.hold_final and exc_type is None)
 
     def start(self) -> None:
         """Redirect the output."""

@@ -8,10 +8,11 @@ storage id orders the chunks and is the cursor of a reader following a run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError
-from dagwright.execution.logs import LogChunk
+from dagwright.execution.logs import LogChunk, PendingChunk
 from dagwright.storage.driver import DriverDatabase
 
 _INSERT_SQL: Final = (
@@ -26,6 +27,25 @@ _LAST_IDS_SQL: Final = (
     "SELECT step_key, stream, MAX(id) FROM compute_logs WHERE run_id = {run_id}"
     " GROUP BY step_key, stream"
 )
+
+
+def insert_chunks(
+    db: DriverDatabase, cursor: Any, run_id: str, chunks: Sequence[PendingChunk]
+) -> None:
+    """Insert chunks in the caller's transaction (the step's end event's: see
+    :meth:`~dagwright.storage.events.EventStorage.store_event`)."""
+    rows = [
+        {
+            "run_id": run_id,
+            "step_key": c.step_key,
+            "stream": c.stream,
+            "seq": c.seq,
+            "timestamp": c.timestamp,
+            "text": c.text,
+        }
+        for c in chunks
+    ]
+    cursor.executemany(db.driver_sql(_INSERT_SQL), rows)
 
 
 class ComputeLogStorage:

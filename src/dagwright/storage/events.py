@@ -13,14 +13,16 @@ the event in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
+from dagwright.execution.logs import PendingChunk
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.changes import tick
+from dagwright.storage.compute_logs import insert_chunks
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
 
@@ -55,8 +57,11 @@ class EventStorage:
         self._lock_sql = lock_run_sql(db)
         self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
-    def store_event(self, event: Event) -> tuple[Event, Run | None]:
-        """Store an event, applying the status change it carries, in one transaction.
+    def store_event(
+        self, event: Event, chunks: Sequence[PendingChunk] = ()
+    ) -> tuple[Event, Run | None]:
+        """Store an event, applying the status change it carries, in one transaction
+        (with ``chunks``: the step logs still to write when a step ends).
 
         Returns:
             The event with its ``storage_id``, and the updated run if its status changed
@@ -72,7 +77,9 @@ class EventStorage:
         with self._db.driver_write() as cursor:
             if new_status is not None:
                 run = self._change_status(cursor, event, new_status)
-            storage_id = self._insert(cursor, event)
+            storage_id = self._insert(cursor, event)  # an unknown run fails here
+            if chunks:
+                insert_chunks(self._db, cursor, event.run_id, chunks)
         return _with_storage_id(event, storage_id), run
 
     def _insert(self, cursor: Any, event: Event) -> int:
