@@ -334,30 +334,37 @@ class _Capture:
 
 
 class _Flusher:
-    """A thread that writes a recorder's due buffers until stopped (started on demand)."""
+    """One thread per process writing the due buffers of the in-process captures (started
+    with the first output, then kept, asleep between passes: a thread per step would cost
+    more than most steps)."""
 
-    __slots__ = ("_recorder", "_stop", "_thread")
-
-    def __init__(self, recorder: StepLogRecorder) -> None:
-        self._recorder = recorder
-        self._stop: threading.Event | None = None
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recorders: set[StepLogRecorder] = set()
         self._thread: threading.Thread | None = None
 
-    def ensure_started(self) -> None:
-        if self._thread is None:
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._loop, daemon=True, name="step-logs")
-            self._thread.start()
+    def add(self, recorder: StepLogRecorder) -> None:
+        with self._lock:
+            self._recorders.add(recorder)
+            if self._thread is None or not self._thread.is_alive():  # first, or after a fork
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="step-logs")
+                self._thread.start()
+
+    def discard(self, recorder: StepLogRecorder) -> None:
+        with self._lock:
+            self._recorders.discard(recorder)
 
     def _loop(self) -> None:
-        assert self._stop is not None
-        while not self._stop.wait(FLUSH_SECONDS / 2):
-            self._recorder.flush_due()
+        while True:
+            time.sleep(FLUSH_SECONDS / 2)
+            with self._lock:
+                recorders = list(self._recorders)
+            for recorder in recorders:
+                recorder.flush_due()
 
-    def stop(self) -> None:
-        if self._thread is not None and self._stop is not None:
-            self._stop.set()
-            self._thread.join()
+
+#: The flusher of this process's in-process captures.
+_FLUSHER: Final = _Flusher()
 
 
 class _CapturedText:
@@ -402,7 +409,7 @@ class _PythonCapture(_Capture):
         super().__init__(recorder)
         self._step_key = step_key
         self._echo = echo
-        self._flusher = _Flusher(recorder)
+        self._registered = False
         self._saved: tuple[Any, Any] = (None, None)
 
     def start(self) -> None:
@@ -411,13 +418,15 @@ class _PythonCapture(_Capture):
         sys.stderr = _CapturedText(saved[1], self._writer("stderr", saved[1]))
 
     def _writer(self, stream: str, original: TextIO | None) -> Callable[[str], int]:
-        recorder, flusher, echo = self.recorder, self._flusher, self._echo
+        recorder, echo = self.recorder, self._echo
         step_key = self._step_key
 
         def write(text: str) -> int:
             if text:
                 recorder.write(stream, text.encode("utf-8", "replace"))
-                flusher.ensure_started()
+                if not self._registered:
+                    self._registered = True
+                    _FLUSHER.add(recorder)
                 if echo is not None:
                     echo(step_key, stream, text)
                 elif original is not None:
@@ -428,7 +437,8 @@ class _PythonCapture(_Capture):
 
     def stop(self) -> None:
         sys.stdout, sys.stderr = self._saved
-        self._flusher.stop()
+        if self._registered:
+            _FLUSHER.discard(recorder=self.recorder)
 
 
 class _FdCapture(_Capture):
