@@ -18,8 +18,9 @@ of one step by every way a step executes::
 
 Output is written to storage as chunks (:class:`LogChunk`) as it arrives: a stream's buffer
 is written once it holds :data:`FLUSH_BYTES`, when its oldest byte is :data:`FLUSH_SECONDS`
-old, and when the step ends (before its end event is written, so a step's logs are complete
-once it has ended). Nothing is written for a step that prints nothing. Each stream of a step
+old, and when the step ends (executors pass ``hold_final=True`` and write that rest in the
+transaction of the step's end event, so a step's logs are complete once it has ended).
+Nothing is written for a step that prints nothing. Each stream of a step
 keeps at most ``max_bytes`` (``compute_logs.max_bytes_per_step`` in ``dagwright.yaml``);
 past that one ``[truncated: N bytes not kept]`` chunk is written when the step ends. Bytes
 are decoded as UTF-8 with replacement (a character split between chunks is kept whole).
