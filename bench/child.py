@@ -91,7 +91,11 @@ def w_run_1op(side: Any, *, persisted: bool, warmup: int, n: int) -> dict[str, A
 def w_per_op(
     side: Any, *, shape: str, n_ops: int, persisted: bool, warmup: int, reps: int
 ) -> dict[str, Any]:
-    build = {"chain": jobs.chain_job, "fanout": jobs.fanout_job}[shape]
+    build = {
+        "chain": jobs.chain_job,
+        "fanout": jobs.fanout_job,
+        "chain_print": jobs.printing_chain_job,
+    }[shape]
     job = build(side.op, side.job, n_ops)
     home = tempfile.mkdtemp(prefix="bench-perop-")
     try:

@@ -341,3 +341,28 @@ def test_env_postgres_url_keeps_the_storage_timeouts(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, {"DAGWRIGHT_PG_URL": "postgresql://u@h/d"})
     assert settings.storage.postgres is not None
     assert settings.storage.options().lock_timeout == 2.0
+
+
+def test_compute_logs_cap_defaults_to_4_mib_and_is_read(tmp_path: Path) -> None:
+    assert Settings().compute_logs.max_bytes_per_step == 4 * 1024 * 1024
+    write(tmp_path, "compute_logs: {max_bytes_per_step: 1024}\n")
+    assert load_settings(tmp_path, {}).compute_logs.max_bytes_per_step == 1024
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "rule"),
+    [
+        (
+            "compute_logs: {max_bytes_per_step: -1}",
+            "compute_logs.max_bytes_per_step",
+            "greater than or",
+        ),
+        ("compute_logs: {max_bytes_per_step: '4'}", "compute_logs.max_bytes_per_step", "integer"),
+        ("compute_logs: {max_bytes: 4}", "compute_logs.max_bytes", "Extra inputs"),
+    ],
+)
+def test_bad_compute_logs_settings_name_the_key(
+    tmp_path: Path, text: str, key: str, rule: str
+) -> None:
+    error = config_error(tmp_path, text)
+    assert error.key == key and rule in error.rule

@@ -24,6 +24,16 @@ def _leaf(x):  # type: ignore[no-untyped-def]
     return x
 
 
+def _first_printing():  # type: ignore[no-untyped-def]
+    print("op_0 ran")
+    return 1
+
+
+def _step_printing(x):  # type: ignore[no-untyped-def]
+    print(f"step got {x}")
+    return x + 1
+
+
 def one_op_job(op: Decorator, job: Decorator) -> Any:
     """A job with a single op that returns a constant."""
     hello = op(name="hello")(_first)
@@ -160,3 +170,16 @@ def write_instigation_file(directory: str, package: str) -> str:
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     return path
+
+
+def printing_chain_job(op: Decorator, job: Decorator, n: int) -> Any:
+    """:func:`chain_job` whose ops each print one line (the cost of capturing step logs)."""
+    ops = [op(name=f"op_{i}")(_first_printing if i == 0 else _step_printing) for i in range(n)]
+
+    @job(name=f"printing_chain_{n}")
+    def printing_chain() -> None:
+        x = ops[0]()
+        for next_op in ops[1:]:
+            x = next_op(x)
+
+    return printing_chain

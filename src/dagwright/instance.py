@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from dagwright.daemon.health import DaemonHealth
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
+    from dagwright.execution.logs import LogChunk, PendingChunk
     from dagwright.execution.outputs import OutputStore
     from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
@@ -448,8 +449,11 @@ class Instance:
         self.records.runs.add_run(run)
         return run
 
-    def handle_event(self, event: Event) -> tuple[Event, Run | None]:
-        """Store an event; a run-level event also moves the run's status (one transaction).
+    def handle_event(
+        self, event: Event, chunks: Sequence[PendingChunk] = ()
+    ) -> tuple[Event, Run | None]:
+        """Store an event; a run-level event also moves the run's status (one transaction;
+        ``chunks``: the rest of a step's logs, written with its end event).
 
         Returns:
             The stored event, and the run if its status changed.
@@ -457,7 +461,7 @@ class Instance:
         Raises:
             DagwrightInvalidTransitionError: the status change is not allowed.
         """
-        return self.records.events.store_event(event)
+        return self.records.events.store_event(event, chunks)
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None (also for an id no run can have: not a string,
@@ -584,6 +588,37 @@ class Instance:
         """
         self._require_run(run_id)
         return self.records.events.get_events(run_id, after=after)
+
+    def get_step_logs(
+        self,
+        run_id: str,
+        step_key: str | None = None,
+        stream: str | None = None,
+        after: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[LogChunk]:
+        """The run's step logs (stdout and stderr chunks) in the order they were written.
+
+        Args:
+            run_id: the run.
+            step_key: only this step's.
+            stream: only ``"stdout"`` or only ``"stderr"``.
+            after: only chunks after this chunk id (``LogChunk.chunk_id``; exclusive).
+            limit: at most this many chunks.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+            DagwrightInvalidConfigError: ``stream`` is neither stdout nor stderr.
+        """
+        from dagwright.execution.logs import STREAMS
+
+        if stream is not None and stream not in STREAMS:
+            raise DagwrightInvalidConfigError("step logs", "must be stdout or stderr", "stream")
+        self._require_run(run_id)
+        return self.records.compute_logs.get_chunks(
+            run_id, step_key=step_key, stream=stream, after=after, limit=limit
+        )
 
     def reexecute(
         self,

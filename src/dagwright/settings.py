@@ -27,6 +27,7 @@ Example (every section optional)::
       default_queue: dagwright
       default_priority: 5
     outputs: {database: {max_bytes: 67108864}}   # or {pickle: {}}; see OutputsSettings
+    compute_logs: {max_bytes_per_step: 4194304}   # kept per step and stream (stdout, stderr)
 """
 
 from __future__ import annotations
@@ -404,6 +405,13 @@ class OutputsSettings(_Section):
         return self
 
 
+class ComputeLogsSettings(_Section):
+    """Step logs (each step's stdout and stderr, kept in the run database)."""
+
+    #: Bytes kept per step and stream; past it one truncation marker (0: only the marker).
+    max_bytes_per_step: NonNegativeInt = 4 * 1024 * 1024
+
+
 class Settings(_Section):
     """Everything ``dagwright.yaml`` and the environment configure."""
 
@@ -414,6 +422,7 @@ class Settings(_Section):
     run_retries: RunRetriesSettings = RunRetriesSettings()
     celery: CelerySettings | None = None
     outputs: OutputsSettings | None = None
+    compute_logs: ComputeLogsSettings = ComputeLogsSettings()
     #: The container image of the code, recorded on each run as ``dagwright/image``.
     current_image: str | None = None
 

@@ -598,3 +598,40 @@ def test_daemon_health_lists_each_loop_and_daemon(
     schema = queued_client.get("/api/v1/openapi.json").json()
     assert "DaemonHealthOut" in schema["components"]["schemas"]
     assert "/api/v1/daemon" in schema["paths"] or "/daemon" in schema["paths"]
+
+
+# -- step logs ------------------------------------------------------------------------------
+
+
+def test_step_logs_are_served_in_pages_with_a_cursor(
+    client: TestClient, web_instance: Instance
+) -> None:
+    from tests.jobs import printing
+
+    run_id = printing.noisy.execute_in_process(instance=web_instance, raise_on_error=False).run_id
+    url = f"/api/v1/runs/{run_id}/logs"
+    every = client.get(url).json()
+    assert [(c["step_key"], c["stream"]) for c in every["chunks"]][:2] == [
+        ("talk", "stdout"),
+        ("talk", "stderr"),
+    ]
+    assert every["cursor"] == every["chunks"][-1]["id"]
+    one = client.get(url, params={"step": "shout", "stream": "stdout"}).json()
+    assert [c["text"] for c in one["chunks"]] == ["shout got 1\n"]
+    first = client.get(url, params={"limit": 1}).json()
+    rest = client.get(url, params={"after": first["cursor"]}).json()
+    assert first["chunks"] + rest["chunks"] == every["chunks"]
+    empty = client.get(url, params={"after": every["cursor"]}).json()
+    assert empty == {"chunks": [], "cursor": every["cursor"]}
+
+
+def test_step_logs_of_an_unknown_run_or_a_bad_stream_are_refused(
+    client: TestClient, web_instance: Instance
+) -> None:
+    from tests.jobs import printing
+
+    run_id = printing.noisy.execute_in_process(instance=web_instance, raise_on_error=False).run_id
+    missing = client.get("/api/v1/runs/no-such-run/logs")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+    bad = client.get(f"/api/v1/runs/{run_id}/logs", params={"stream": "stdin"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "stream"

@@ -352,3 +352,46 @@ def test_inline_tag_rules_agree_with_the_api(page: Any) -> None:
         assert (verdict is None) == (expected is None), (key, value, verdict, expected)
         if expected is not None and "'" not in key and "\\" not in repr(key):
             assert verdict == expected, (key, value)
+
+
+def test_run_page_shows_each_steps_stdout_and_stderr(
+    page: Any, served: tuple[Instance, str]
+) -> None:
+    from playwright.sync_api import expect
+    from tests.jobs import printing
+    from tests.waiting import wait_finished
+
+    instance = served[0]
+    run = instance.submit_run(printing.noisy)
+    assert wait_finished(instance, run.run_id).status is RunStatus.FAILURE
+    page.goto(f"/runs/{run.run_id}")
+    logs = page.locator("#log-text")
+    expect(page.locator("#log-step")).to_have_value("shout")  # the failed step first
+    expect(logs).to_have_text("shout got 1\n")
+    page.get_by_role("button", name="stderr").click()
+    expect(logs).to_contain_text("shout is failing")
+    expect(logs).to_contain_text("<img src=x onerror=window.__pwned=1>")  # text, not HTML
+    assert logs.locator("img").count() == 0 and page.evaluate("window.__pwned") is None
+    page.locator('#events button.step-link[data-step="talk"]').first.click()
+    expect(logs).to_have_text("warning from talk\n")
+    page.get_by_role("button", name="stdout").click()
+    expect(logs).to_contain_text("from a subprocess")  # captured at the fd level
+    page.reload()  # the choice is kept in the URL
+    expect(page.locator("#log-step")).to_have_value("talk")
+    expect(logs).to_contain_text("hello from talk")
+
+
+def test_run_page_follows_the_output_of_a_running_step(
+    page: Any, served: tuple[Instance, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+    from tests.jobs import printing
+
+    release = tmp_path / "release"
+    run = served[0].submit_run(printing.slow_talker, tags={"release": str(release)})
+    page.goto(f"/runs/{run.run_id}")
+    logs = page.locator("#log-text")
+    expect(logs).to_have_text("first line\n")
+    release.touch()
+    expect(logs).to_have_text("first line\nsecond line\n")
+    expect(page.locator("#run")).to_have_attribute("data-status", "SUCCESS")

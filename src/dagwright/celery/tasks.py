@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
+    from dagwright.execution.logs import PendingChunk
     from dagwright.instance import Instance
 
 _STEP_ENDS: Final = frozenset({EventType.STEP_SUCCESS, EventType.STEP_FAILURE})
@@ -152,11 +153,12 @@ class CeleryStepExecution(StepExecution):
         message: str = "",
         level: str = "INFO",
         data: Mapping[str, Any] | None = None,
+        chunks: Sequence[PendingChunk] = (),
     ) -> None:
         """Store an event; step starts and ends get the worker's data."""
         if event_type in _STEP_EVENTS:
             data = {**(data or {}), **self.worker_data}
-        super().emit(event_type, step_key, message, level, data)
+        super().emit(event_type, step_key, message, level, data, chunks)
 
 
 class StepTask:

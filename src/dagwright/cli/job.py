@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import logging
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -125,6 +128,50 @@ def metadata_text(kind: str, value: Any) -> str:
     return render(value) if render is not None else str(value)
 
 
+class StepEcho:
+    """What ``job execute`` prints while a run executes: each step's stdout and stderr
+    with every line prefixed ``step_key | ``, and ``context.log`` lines at INFO and above
+    on stderr (with ``to_stderr``, step stdout goes to stderr too: ``--json`` keeps stdout
+    for the run)."""
+
+    def __init__(self, *, to_stderr: bool = False) -> None:
+        self._out = {"stdout": sys.stderr if to_stderr else sys.stdout, "stderr": sys.stderr}
+        self._at_line_start: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, step_key: str, stream: str, text: str) -> None:
+        """Echo output of a step (an :data:`~dagwright.execution.logs.Echo`)."""
+        key = (step_key, stream)
+        start = self._at_line_start.get(key, True)
+        pieces = []
+        for line in text.splitlines(keepends=True):
+            if start:
+                pieces.append(f"{step_key} | ")
+            pieces.append(line)
+            start = line.endswith("\n")
+        self._at_line_start[key] = start
+        out = self._out[stream]
+        out.write("".join(pieces))
+        out.flush()
+
+    @contextlib.contextmanager
+    def op_log_lines(self) -> Iterator[None]:
+        """Print ``context.log`` lines (INFO and above) on stderr as they happen."""
+        logger = logging.getLogger("dagwright.ops")
+        handler = logging.StreamHandler(sys.stderr)
+        form = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+        handler.setFormatter(form)
+        saved = (logger.level, logger.propagate)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(handler)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]
+
+
 @job_group.command("execute")
 @run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
@@ -134,8 +181,10 @@ def execute_job(args: RunArgs, as_json: bool) -> None:
     Exits 0 if the run succeeds, 1 if it fails, 2 on bad input (nothing is stored).
     """
     from dagwright.execution.in_process import execute_job_in_process
+    from dagwright.execution.logs import StepLogCapture
 
-    with open_instance() as instance:
+    echo = StepEcho(to_stderr=as_json)
+    with open_instance() as instance, echo.op_log_lines():
         result = execute_job_in_process(
             args.job,
             run_config=args.run_config,
@@ -145,6 +194,7 @@ def execute_job(args: RunArgs, as_json: bool) -> None:
             instance=instance,
             raise_on_error=False,
             store_outputs=True,
+            logs=StepLogCapture(fd=False, echo=echo),
         )
     if as_json:
         echo_json(result.run.to_json())

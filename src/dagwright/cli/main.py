@@ -12,6 +12,7 @@ from dagwright.cli.celery import celery_group
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.k8s import k8s_group
+from dagwright.cli.logs import logs_command
 from dagwright.cli.port import port_command
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
@@ -34,6 +35,7 @@ def cli() -> None:
 
 job_group.add_command(backfill_job)
 cli.add_command(job_group)
+run_group.add_command(logs_command)
 cli.add_command(run_group)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)

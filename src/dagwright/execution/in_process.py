@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
 from dagwright.definitions.composition import NodeOutput
@@ -17,6 +17,13 @@ from dagwright.errors import (
 )
 from dagwright.execution.context import OpExecutionContext, OpLogger
 from dagwright.execution.events import Event, EventType
+from dagwright.execution.logs import (
+    PYTHON_CAPTURE,
+    PendingChunk,
+    StepLogCapture,
+    StepLogRecorder,
+    capture_step_logs,
+)
 from dagwright.execution.plan import Step
 from dagwright.execution.result import ExecuteInProcessResult
 from dagwright.execution.step import (
@@ -63,12 +70,21 @@ class InProcessExecution:
             (a step whose output cannot be stored fails); if false, outputs are kept only
             in :attr:`outputs`, for the result. Loaded outputs are always read from
             ``instance.outputs``.
+        logs: how each step's stdout and stderr are captured (see
+            :mod:`dagwright.execution.logs`): Python's streams by default; None captures
+            nothing.
     """
 
     def __init__(
-        self, instance: Instance, prepared: PreparedRun, *, store_outputs: bool = True
+        self,
+        instance: Instance,
+        prepared: PreparedRun,
+        *,
+        store_outputs: bool = True,
+        logs: StepLogCapture | None = PYTHON_CAPTURE,
     ) -> None:
         self.instance = instance
+        self.logs = logs
         self.prepared = prepared
         self.run = prepared.run
         self.plan = prepared.plan
@@ -85,13 +101,15 @@ class InProcessExecution:
         message: str = "",
         level: str = "INFO",
         data: Mapping[str, Any] | None = None,
+        chunks: Sequence[PendingChunk] = (),
     ) -> None:
-        """Store an event (and the status change it implies) and keep it for the result."""
+        """Store an event (and the status change it implies) and keep it for the result;
+        ``chunks``: step logs written in the same transaction."""
         event = Event(
             self.run.run_id, event_type, time.time(), step_key, message, level, data or {}
         )
         try:
-            stored, run = self.instance.handle_event(event)
+            stored, run = self.instance.handle_event(event, chunks)
         except DagwrightStorageError as exc:
             raise RunStorageLost(exc) from exc
         self.events.append(stored)
@@ -243,14 +261,19 @@ class InProcessExecution:
             OpLogger(step.key, self._log),
             self.prepared.partitions_def,
         )
-        try:
-            inputs = gather_inputs(step, self.upstream_values(step))
-            produced = split_outputs(step, call_op(step.node.op, context, inputs))
-            if self.store is not None:
-                for output, value in produced.values.items():
-                    self.store.put(self.run.run_id, output, value)
-        except Exception as exc:  # the user-code boundary: any op error fails the step
-            self._step_failed(step, exc)
+        failure: Exception | None = None
+        with self._captured(step) as recorder:  # the rest is written with the end event
+            try:
+                inputs = gather_inputs(step, self.upstream_values(step))
+                produced = split_outputs(step, call_op(step.node.op, context, inputs))
+                if self.store is not None:
+                    for output, value in produced.values.items():
+                        self.store.put(self.run.run_id, output, value)
+            except Exception as exc:  # the user-code boundary: any op error fails the step
+                failure = exc
+        chunks = recorder.final if recorder is not None else ()
+        if failure is not None:
+            self._step_failed(step, failure, chunks)
             return False
         self.outputs.update(produced.values)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -260,10 +283,22 @@ class InProcessExecution:
         }
         if produced.metadata:
             data["output_metadata"] = produced.metadata
-        self.emit(EventType.STEP_SUCCESS, step.key, f"op {step.key!r} succeeded", data=data)
+        message = f"op {step.key!r} succeeded"
+        self.emit(EventType.STEP_SUCCESS, step.key, message, data=data, chunks=chunks)
         return True
 
-    def _step_failed(self, step: Step, exc: Exception) -> None:
+    def _captured(self, step: Step) -> AbstractContextManager[StepLogRecorder | None]:
+        """Capture the step's stdout and stderr as :attr:`logs` asks (or not at all); what
+        is left when the step ends is held for its end event."""
+        if self.logs is None:
+            return nullcontext()
+        logs = self.logs
+        run_id = self.run.run_id
+        return capture_step_logs(
+            self.instance, run_id, step.key, fd=logs.fd, echo=logs.echo, hold_final=True
+        )
+
+    def _step_failed(self, step: Step, exc: Exception, chunks: Sequence[PendingChunk] = ()) -> None:
         if self.first_error is None:
             self.first_error = (step.key, exc)
         kinds = {StepInputError: "type error", StepOutputError: "output error"}
@@ -274,14 +309,19 @@ class InProcessExecution:
             f"op {step.key!r} failed: {kind}: {exc}",
             level="ERROR",
             data={"error": error_info(exc)},
+            chunks=chunks,
         )
 
 
 def execute_prepared(
-    instance: Instance, prepared: PreparedRun, *, store_outputs: bool = True
+    instance: Instance,
+    prepared: PreparedRun,
+    *,
+    store_outputs: bool = True,
+    logs: StepLogCapture | None = PYTHON_CAPTURE,
 ) -> InProcessExecution:
     """Store a prepared run and execute it here; return the finished execution (see
-    :class:`InProcessExecution` for ``store_outputs``).
+    :class:`InProcessExecution` for ``store_outputs`` and ``logs``).
 
     Raises:
         BaseException: only an interrupt (KeyboardInterrupt, SystemExit …), after the run
@@ -289,12 +329,12 @@ def execute_prepared(
     """
     # the run's RUN_START, a durable commit, comes before any op runs and syncs this too
     instance.records.runs.add_run(prepared.run, durable=False)
-    execution = InProcessExecution(instance, prepared, store_outputs=store_outputs)
+    execution = InProcessExecution(instance, prepared, store_outputs=store_outputs, logs=logs)
     execution.execute()
     return execution
 
 
-def execute_job_in_process(
+def execute_job_in_process(  # noqa: PLR0913 - execute_in_process's options, and the CLI's
     job: JobDefinition,
     *,
     run_config: Mapping[str, Any] | None,
@@ -304,13 +344,15 @@ def execute_job_in_process(
     instance: Instance | None,
     raise_on_error: bool,
     store_outputs: bool = False,
+    logs: StepLogCapture | None = PYTHON_CAPTURE,
 ) -> ExecuteInProcessResult:
     """Validate, store and execute a run of ``job`` in this process (see
     :meth:`JobDefinition.execute_in_process`).
 
     Outputs stay in this process, as with an in-memory IO manager, unless
     ``store_outputs`` (``dagwright job execute`` sets it, so that its runs can be
-    re-executed from failure); launched runs always store theirs.
+    re-executed from failure); launched runs always store theirs. ``logs``: how each
+    step's stdout and stderr are captured (``dagwright job execute`` echoes them).
     """
     prepared = prepare_run(
         job,
@@ -323,9 +365,9 @@ def execute_job_in_process(
         from dagwright.instance import Instance
 
         with Instance.ephemeral() as owned:
-            execution = execute_prepared(owned, prepared, store_outputs=False)
+            execution = execute_prepared(owned, prepared, store_outputs=False, logs=logs)
     else:
-        execution = execute_prepared(instance, prepared, store_outputs=store_outputs)
+        execution = execute_prepared(instance, prepared, store_outputs=store_outputs, logs=logs)
     if raise_on_error and execution.first_error is not None:
         step_key, exc = execution.first_error
         raise DagwrightUserCodeError(f"op {step_key!r}", exc) from exc

@@ -20,6 +20,7 @@ from dagwright.definitions.composition import NodeOutput
 from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError
 from dagwright.execution.in_process import InProcessExecution, RunStorageLost
+from dagwright.execution.logs import FD_CAPTURE
 from dagwright.execution.plan import Step
 from dagwright.execution.worker import open_worker_instance, prepare_stored_run
 from dagwright.instance import Instance
@@ -57,7 +58,7 @@ def execute_step(instance: Instance, run_id: str, step_key: str) -> bool:
     step = next((s for s in prepared.plan.steps if s.key == step_key), None)
     if step is None:
         raise DagwrightError(f"run {run_id!r} has no step {step_key!r} to execute")
-    return StepExecution(instance, prepared).run_step(step)
+    return StepExecution(instance, prepared, logs=FD_CAPTURE).run_step(step)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

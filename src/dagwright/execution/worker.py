@@ -29,6 +29,7 @@ from dagwright.errors import (
 )
 from dagwright.execution.executors import CELERY, MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
+from dagwright.execution.logs import FD_CAPTURE
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
 from dagwright.runs.models import Run
@@ -90,7 +91,7 @@ def _execution_for(
 
         return CeleryExecution(instance, prepared, job.executor_def)
     if job.executor_def is None or name != MULTIPROCESS:
-        return InProcessExecution(instance, prepared)
+        return InProcessExecution(instance, prepared, logs=FD_CAPTURE)
     from dagwright.execution.multiprocess import MultiprocessExecution
 
     limit = max_concurrent_for(job.executor_def, prepared.run.run_config)

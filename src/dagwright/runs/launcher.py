@@ -31,6 +31,7 @@ from dagwright.runs.models import Run, WorkerInfo, require_code_pointer
 from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
+    WORKER_LOG_CAP_ENV,
     WORKER_MODULE,
     WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
@@ -190,6 +191,7 @@ class ProcessRunLauncher:
             env[WORKER_STORAGE_OPTIONS_ENV] = instance.storage_options.to_env()
             env[WORKER_HEARTBEAT_ENV] = repr(heartbeat_interval(instance))
             env[WORKER_OUTPUTS_ENV] = instance.settings.output_store_spec()
+            env[WORKER_LOG_CAP_ENV] = str(instance.settings.compute_logs.max_bytes_per_step)
         return env
 
     def _take_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:

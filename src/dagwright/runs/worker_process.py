@@ -35,6 +35,9 @@ WORKER_STORAGE_OPTIONS_ENV: Final = "DAGWRIGHT_WORKER_STORAGE_OPTIONS"
 STORAGE_ERROR_EXIT: Final = 75
 #: Bytes a worker reserves on disk for its exit note before it runs anything.
 EXIT_NOTE_SIZE: Final = 4096
+#: Bytes of stdout (and of stderr) a launched worker keeps per step (internal to dagwright;
+#: ``compute_logs.max_bytes_per_step``, so that the worker need not parse the settings).
+WORKER_LOG_CAP_ENV: Final = "DAGWRIGHT_WORKER_COMPUTE_LOG_MAX_BYTES"
 
 
 def heartbeat_interval(instance: Instance) -> float:

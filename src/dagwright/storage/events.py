@@ -13,16 +13,18 @@ the event in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
+from dagwright.execution.logs import PendingChunk
 from dagwright.runs.claims import ClaimLimits
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.changes import tick
 from dagwright.storage.claims import check_claim
+from dagwright.storage.compute_logs import insert_chunks
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
 
@@ -67,9 +69,14 @@ class EventStorage:
         self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
     def store_event(
-        self, event: Event, *, limits: ClaimLimits | None = None
+        self,
+        event: Event,
+        chunks: Sequence[PendingChunk] = (),
+        *,
+        limits: ClaimLimits | None = None,
     ) -> tuple[Event, Run | None]:
-        """Store an event, applying the status change it carries, in one transaction.
+        """Store an event, applying the status change it carries, in one transaction
+        (with ``chunks``: the step logs still to write when a step ends).
 
         Args:
             event: the event.
@@ -91,15 +98,19 @@ class EventStorage:
                 full.
             DagwrightStorageError: the database failed (after the retries).
         """
-        return self._db.retrying(lambda: self._store_event(event, limits))
+        return self._db.retrying(lambda: self._store_event(event, chunks, limits))
 
-    def _store_event(self, event: Event, limits: ClaimLimits | None) -> tuple[Event, Run | None]:
+    def _store_event(
+        self, event: Event, chunks: Sequence[PendingChunk], limits: ClaimLimits | None
+    ) -> tuple[Event, Run | None]:
         new_status = event.run_status
         run = None
         with self._db.driver_write(durable=is_durable(event)) as cursor:
             if new_status is not None:
                 run = self._change_status(cursor, event, new_status, limits)
-            storage_id = self._insert(cursor, event)
+            storage_id = self._insert(cursor, event)  # an unknown run fails here
+            if chunks:
+                insert_chunks(self._db, cursor, event.run_id, chunks)
         return _with_storage_id(event, storage_id), run
 
     def _insert(self, cursor: Any, event: Event) -> int:

@@ -17,6 +17,7 @@ from typing import Any, Final
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
 from dagwright.storage.changes import Cursor, RunChanges, read_changes, tick
+from dagwright.storage.compute_logs import ComputeLogStorage
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.events import EventStorage, lock_run_sql
 from dagwright.storage.serde import run_body, run_from_body
@@ -26,7 +27,7 @@ from dagwright.storage.workers import WorkerStorage
 
 #: The newest schema revision (migration); a database at it needs no work. The full
 #: :class:`~dagwright.storage.Storage` migrates older ones (``storage/migrations``).
-HEAD_REVISION: Final = "0006"
+HEAD_REVISION: Final = "0009"
 
 #: What the run queue follows: queued runs, and the runs holding a launch slot.
 _QUEUE_STATUSES: Final = frozenset(
@@ -190,6 +191,7 @@ class RecordStore:
         events: events, and run status changes.
         workers: the process of each launched run, and daemon heartbeats.
         steps: step claims of distributed runs (the worker executing each step).
+        compute_logs: the stdout and stderr of each step.
     """
 
     def __init__(self, database: DriverDatabase, runs: RunRecords | None = None) -> None:
@@ -200,6 +202,7 @@ class RecordStore:
         self.events = EventStorage(database)
         self.workers = WorkerStorage(database)
         self.steps = StepStorage(database)
+        self.compute_logs = ComputeLogStorage(database)
 
     def schema_is_current(self) -> bool:
         """Whether the database is at :data:`HEAD_REVISION` (one ``SELECT``); False for a

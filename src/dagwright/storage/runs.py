@@ -38,7 +38,7 @@ from dagwright.storage.driver import chunked
 from dagwright.storage.engine import Database
 from dagwright.storage.events import event_row
 from dagwright.storage.records import RunRecords, run_row, tag_rows
-from dagwright.storage.schema import events, run_tags, runs
+from dagwright.storage.schema import compute_logs, events, run_tags, runs
 from dagwright.storage.serde import run_from_body
 from dagwright.storage.tag_index import LONG_PREFIX_CHARS, SHORT_VALUE_CHARS, index_form
 
@@ -217,7 +217,7 @@ class RunStorage(RunRecords):
         return sorted(values, key=lambda pair: (-pair[1], pair[0]))
 
     def delete_run(self, run_id: str) -> None:
-        """Delete a run with its tags and events.
+        """Delete a run with its tags, events and step logs.
 
         Raises:
             DagwrightRunNotFoundError: no run has this id.
@@ -225,6 +225,7 @@ class RunStorage(RunRecords):
         with self._sa.write() as conn:
             sid = _storage_id(conn, run_id)
             conn.execute(delete(events).where(events.c.run_id == run_id))
+            conn.execute(delete(compute_logs).where(compute_logs.c.run_id == run_id))
             conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid))
             conn.execute(delete(runs).where(runs.c.id == sid))
             conn.exec_driver_sql(NEW_EPOCH_SQL)

@@ -102,6 +102,25 @@ events: Final = Table(
     Index("ix_events_run_id_id", "run_id", "id"),
 )
 
+#: Step logs: each step's stdout and stderr, in chunks (see ``storage/compute_logs.py``).
+compute_logs: Final = Table(
+    "compute_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_compute_logs_run_id"),
+        nullable=False,
+    ),
+    Column("step_key", String(255), nullable=False),
+    Column("stream", String(8), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("text", Text, nullable=False),
+    Index("ix_compute_logs_run_id_step_key_id", "run_id", "step_key", "id"),
+)
+
 #: The process executing each launched run, and its latest heartbeat (one row per run).
 run_workers: Final = Table(
     "run_workers",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -126,6 +126,25 @@ def get_events(
     """The run's events in order, after the given storage id."""
     events = web.instance.get_events(run_id, after=after)
     return _json({"events": [event.to_json() for event in events]})
+
+
+@router.get("/runs/{run_id}/logs", response_model=schemas.LogsPage)
+def get_step_logs(
+    web: Web,
+    run_id: RunId,
+    step: Annotated[str | None, Query(max_length=255, description="Only this step's.")] = None,
+    stream: Annotated[
+        Literal["stdout", "stderr"] | None, Query(description="Only this stream.")
+    ] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**62, description="A chunk id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many.")] = 100,
+) -> Response:
+    """The stdout and stderr of the run's steps, in chunks in the order they were written,
+    after the given chunk id; ``cursor`` (the last chunk's id, else ``after``) is the
+    ``after`` of the next request."""
+    chunks = web.instance.get_step_logs(run_id, step, stream, after, limit=limit)
+    cursor = chunks[-1].chunk_id if chunks else after
+    return _json({"chunks": [chunk.to_json() for chunk in chunks], "cursor": cursor})
 
 
 @router.get("/runs/{run_id}/k8s")

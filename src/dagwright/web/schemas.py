@@ -9,7 +9,7 @@ each, shared with storage and the CLI's ``--json`` (``definitions.job_json``,
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,6 +115,25 @@ class EventsPage(BaseModel):
     """A run's events in order (``after``: a storage id, exclusive)."""
 
     events: list[EventOut]
+
+
+class LogChunkOut(BaseModel):
+    """A piece of one step's stdout or stderr (text decoded as UTF-8 with replacement)."""
+
+    id: int
+    step_key: str
+    stream: Literal["stdout", "stderr"]
+    seq: int
+    timestamp: float
+    text: str
+
+
+class LogsPage(BaseModel):
+    """Step logs in the order written; pass ``cursor`` as ``after`` for what follows
+    (null when nothing was read and no ``after`` was given)."""
+
+    chunks: list[LogChunkOut]
+    cursor: int | None
 
 
 class MetadataEntry(BaseModel):
