@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 import dagwright.storage
 from dagwright.errors import DagwrightStorageError
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import Run, RunsFilter, RunStatus, WorkerInfo
+from dagwright.runs.models import CodePointer, Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.storage import HEAD_REVISION, Storage
 from dagwright.storage.engine import Database, create_engine_for
 from dagwright.storage.migrations import MIGRATIONS_DIR, ensure_schema, read_revision, upgrade
@@ -164,7 +164,7 @@ def test_a_database_at_0003_with_runs_upgrades_to_0004_and_feeds_the_queue(
         )
     execute(engine, *rows)
     ensure_schema(engine)
-    assert read_revision(engine) == HEAD_REVISION == "0004"
+    assert read_revision(engine) == HEAD_REVISION
     assert schema_diffs(engine) == []
     storage = Storage(str(engine.url), Database(engine))
     first = storage.runs.queue_changes(None)
@@ -173,6 +173,27 @@ def test_a_database_at_0003_with_runs_upgrades_to_0004_and_feeds_the_queue(
     changed = storage.runs.queue_changes(first.cursor)
     assert not changed.complete
     assert [(r.run_id, r.status) for r in changed.runs] == [("r0", RunStatus.STARTING)]
+
+
+def test_a_database_at_0004_upgrades_to_run_locations(engine: Engine) -> None:
+    upgrade(engine, "0004")
+    body = json.dumps({"v": 1, "run_id": "old", "job_name": "j", "status": "SUCCESS"})
+    execute(
+        engine,
+        "INSERT INTO runs (run_id, job_name, status, created_at, updated_at, body)"
+        f" VALUES ('old', 'j', 'SUCCESS', 1, 1, '{body}')",
+    )
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert schema_diffs(engine) == []
+    storage = Storage(str(engine.url), Database(engine))
+    old = storage.runs.get_run("old")
+    assert old is not None and old.location_name is None
+    pointer = CodePointer(job_name="j", python_file="/x/etl.py", location_name="etl")
+    storage.runs.add_runs([Run("new", "j", RunStatus.QUEUED, created_at=2.0, code_pointer=pointer)])
+    located = storage.runs.get_runs(RunsFilter(location_name="etl"))
+    assert [run.run_id for run in located] == ["new"]
+    assert [r.run_id for r in storage.runs.get_runs(RunsFilter(job_name="j"))] == ["new", "old"]
 
 
 def test_unknown_revision_is_refused(engine: Engine) -> None:

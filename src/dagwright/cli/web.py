@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import click
 
-from dagwright.cli.common import code_options, load_code, open_instance
+from dagwright.cli.common import CodeArgs, code_options, load_code, open_instance
 
 if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
@@ -71,26 +71,25 @@ def _quit(signum: int, frame: object) -> None:
     envvar="DAGWRIGHT_TOKEN",
     help="Require this token on every request (needed to listen beyond 127.0.0.1).",
 )
-def ui_command(
-    python_file: str | None, module: str | None, host: str, port: int, token: str | None
-) -> None:
+def ui_command(code: CodeArgs, host: str, port: int, token: str | None) -> None:
     """Serve the web UI and the HTTP API (/api/v1) for $DAGWRIGHT_HOME, showing the jobs of
-    -f FILE / -m MODULE when given."""
+    the code locations of -f FILE / -m MODULE (each repeatable) / -w workspace.yaml when
+    given."""
     check_binding(host, token)
-    definitions = load_code(python_file, module) if python_file or module else None
+    definitions = load_code(code) if code.given else None
     serve(definitions, host, port, token)
 
 
 @click.command("dev")
 @code_options
 @_PORT
-def dev_command(python_file: str | None, module: str | None, port: int) -> None:
-    """Serve the web UI for the jobs of -f FILE / -m MODULE on 127.0.0.1 and run the daemon
-    (run queue, run monitor, retries, backfills, and the started schedules and sensors of
-    that code) next to it, both on $DAGWRIGHT_HOME."""
-    definitions = load_code(python_file, module)
-    where = ["-f", python_file] if python_file else ["-m", str(module)]
-    daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *where])
+def dev_command(code: CodeArgs, port: int) -> None:
+    """Serve the web UI for the jobs of -f FILE / -m MODULE (each repeatable) /
+    -w workspace.yaml on 127.0.0.1 and run the daemon (run queue, run monitor, retries,
+    backfills, and the started schedules and sensors of that code) next to it, both on
+    $DAGWRIGHT_HOME."""
+    definitions = load_code(code)
+    daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *code.argv()])
     try:
         serve(definitions, "127.0.0.1", port, None)
     finally:

@@ -350,6 +350,8 @@ def _run_conditions(filters: RunsFilter | None) -> list[ColumnElement[bool]]:
         conditions.append(runs.c.run_id.in_(list(filters.run_ids)))
     if filters.job_name is not None:
         conditions.append(runs.c.job_name == filters.job_name)
+    if filters.location_name is not None:
+        conditions.append(runs.c.location_name == filters.location_name)
     if filters.statuses is not None:
         conditions.append(runs.c.status.in_([RunStatus(s).value for s in filters.statuses]))
     if filters.created_after is not None:
