@@ -144,3 +144,12 @@ def test_the_readme_example_reads_as_three_locations() -> None:
     assert origins[0].python_file == str(base / "jobs" / "etl.py")
     assert (origins[1].module, origins[1].working_directory) == ("team_ml.jobs", str(base / "ml"))
     assert origins[2].python_file == str(base / "other.py")
+
+
+def test_the_readme_shows_the_example_workspace() -> None:
+    import yaml
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## A workspace of several code locations", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(block) == yaml.safe_load(EXAMPLE.read_text())

@@ -21,6 +21,7 @@ from dagwright.definitions.container import Definitions
 from dagwright.definitions.cron import parse_instant
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
+from dagwright.definitions.workspace import job_reference
 from dagwright.instance import Instance
 from dagwright.runs.ticks import (
     RECENT_TICKS,
@@ -61,7 +62,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
         table.add_row(
             d.name,
             row.state.status.value,
-            d.job.name,
+            job_reference(d.job),
             timing,
             last,
             " ".join(t.status.value for t in ticks[:SHOWN_TICKS]),

@@ -203,7 +203,11 @@ def instigator_json(
     sensor: its minimum interval), then ``ticks``, newest first."""
     from dagwright.definitions.schedule import ScheduleDefinition
 
-    data: dict[str, Any] = {**state.to_json(), "job_name": defined.job.name}
+    data: dict[str, Any] = {
+        **state.to_json(),
+        "job_name": defined.job.name,
+        "location": defined.job.location_name,
+    }
     data["description"] = defined.description
     if isinstance(defined, ScheduleDefinition):
         data["cron_schedule"] = defined.cron_schedule

@@ -232,6 +232,7 @@ class InstigatorOut(BaseModel):
     updated_at: float | None
     stored: bool
     job_name: str
+    location: str | None = Field(description="The code location of its job.")
     description: str | None
     default_status: str
     ticks: list[TickOut]
