@@ -119,3 +119,21 @@ def test_the_server_reexecutes_runs_of_every_location(
         child = response.json()
         assert child["code_pointer"]["location_name"] == location
         assert wait_finished(web_instance, child["run_id"]).tags["team"] == location
+
+
+def test_the_launchpad_of_a_located_job_launches_it(
+    ws_client: TestClient, web_instance: Instance
+) -> None:
+    page = ws_client.get("/jobs/nightly@ml/launchpad")
+    assert page.status_code == 200
+    assert 'action="/jobs/nightly%40ml/launchpad"' in page.text
+    posted = ws_client.post(
+        "/jobs/nightly%40ml/launchpad",
+        data={"run_config": "", "op_selection": ""},
+        headers={"Origin": BASE_URL},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303, posted.text
+    run_id = posted.headers["location"].rsplit("/", 1)[1]
+    run = wait_finished(web_instance, run_id)
+    assert (run.location_name, run.tags["team"]) == ("ml", "ml")
