@@ -234,3 +234,79 @@ def test_top_level_must_be_a_mapping(tmp_path: Path, text: str) -> None:
 def test_several_errors_are_counted(tmp_path: Path) -> None:
     error = config_error(tmp_path, "a: 1\nb: 2\n")
     assert error.key == "a" and error.rule.endswith("(and 1 more)")
+
+
+# -- celery: and outputs: ----------------------------------------------------------------
+
+
+def _write(home: Path, text: str) -> Path:
+    (home / "dagwright.yaml").write_text(text)
+    return home
+
+
+def test_celery_section_with_defaults(tmp_path: Path) -> None:
+    home = _write(tmp_path, "celery:\n  broker_url: amqp://guest@127.0.0.1:5672//\n")
+    celery = load_settings(home, {}).celery
+    assert celery is not None
+    assert (celery.broker_url, celery.default_queue, celery.default_priority) == (
+        "amqp://guest@127.0.0.1:5672//",
+        "dagwright",
+        5,
+    )
+
+
+def test_no_celery_section_means_none(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {}).celery is None
+
+
+def test_celery_broker_env_overrides_the_file(tmp_path: Path) -> None:
+    home = _write(tmp_path, "celery: {broker_url: 'redis://a:6379/0', default_queue: etl}\n")
+    celery = load_settings(home, {"DAGWRIGHT_CELERY_BROKER_URL": "redis://b:6379/3"}).celery
+    assert celery is not None
+    assert (celery.broker_url, celery.default_queue) == ("redis://b:6379/3", "etl")
+    alone = load_settings(tmp_path / "none", {"DAGWRIGHT_CELERY_BROKER_URL": "redis://c/1"})
+    assert alone.celery is not None and alone.celery.broker_url == "redis://c/1"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("celery: {broker_url: 'http://x'}", "celery.broker_url"),
+        ("celery: {default_priority: 'high'}", "celery.default_priority"),
+        ("celery: {default_queue: ''}", "celery.default_queue"),
+        ("celery: {step_attempts: 0}", "celery.step_attempts"),
+        ("celery: {brokr: 'redis://x'}", "celery.brokr"),
+        ("outputs: {database: {max_bytes: 0}}", "outputs.database.max_bytes"),
+        ("outputs: {pickle: {}, database: {}}", "outputs"),
+    ],
+)
+def test_bad_celery_and_outputs_settings_name_file_and_key(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    home = _write(tmp_path, text + "\n")
+    with pytest.raises(DagwrightInvalidConfigError) as info:
+        load_settings(home, {})
+    assert (info.value.where, info.value.key) == (str(home / "dagwright.yaml"), key)
+
+
+def test_bad_broker_env_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(DagwrightInvalidConfigError) as info:
+        load_settings(tmp_path, {"DAGWRIGHT_CELERY_BROKER_URL": "ftp://x"})
+    assert (info.value.where, info.value.key) == (
+        "DAGWRIGHT_CELERY_BROKER_URL",
+        "celery.broker_url",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("", "pickle"),
+        ("celery: {}", "database:67108864"),  # a celery instance: hosts share no disk
+        ("celery: {}\noutputs: {pickle: {}}", "pickle"),
+        ("outputs: {database: {max_bytes: 1000}}", "database:1000"),
+        ("outputs:\n  database:", "database:67108864"),
+    ],
+)
+def test_output_store_spec(tmp_path: Path, text: str, spec: str) -> None:
+    assert load_settings(_write(tmp_path, text + "\n"), {}).output_store_spec() == spec

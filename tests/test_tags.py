@@ -358,10 +358,36 @@ def test_control_tags_check_json_values_after_conversion(key: str, value: object
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("team", "-1"), ("dagwright-celery/priority", "x"), (OP_SELECTION_TAG, "x")]
+    ("key", "value"), [("team", "-1"), ("other/priority", "x"), (OP_SELECTION_TAG, "x")]
 )
 def test_other_keys_have_no_value_rule(key: str, value: str) -> None:
     validate_control_tag(key, value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("dagwright-celery/priority", "x"),
+        ("dagwright-celery/priority", "1.5"),
+        ("dagwright-celery/run_priority", "high"),
+        ("dagwright-celery/queue", ""),
+        ("dagwright-celery/queue", "gpu queue"),
+        ("dagwright-celery/queue", "q" * 201),
+    ],
+)
+def test_celery_tags_with_bad_values_are_refused(key: str, value: str) -> None:
+    with pytest.raises(DagwrightInvalidTagError) as info:
+        normalize_tags({key: value})
+    _check_error(info.value, key)
+
+
+def test_celery_tags_with_good_values_are_kept() -> None:
+    tags = {"dagwright-celery/priority": 7, "dagwright-celery/run_priority": "-3"}
+    assert normalize_tags({**tags, "dagwright-celery/queue": "gpu"}) == {
+        "dagwright-celery/priority": "7",
+        "dagwright-celery/run_priority": "-3",
+        "dagwright-celery/queue": "gpu",
+    }
 
 
 # -- normalize_tags as a whole ----------------------------------------------------------

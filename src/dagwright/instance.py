@@ -79,6 +79,7 @@ class Instance:
         outputs: OutputStore | None = None,
         *,
         storage_url: str | None = None,
+        output_spec: str | None = None,
     ) -> None:
         """Wrap opened storage; use :meth:`ephemeral`, :meth:`from_home` or :meth:`get`.
 
@@ -95,6 +96,7 @@ class Instance:
         self._settings = settings
         self.home = home
         self._outputs = outputs
+        self._output_spec = output_spec
         self._queue_feed: QueueFeed | None = None
 
     @property
@@ -119,15 +121,24 @@ class Instance:
 
     @property
     def outputs(self) -> OutputStore:
-        """Where step outputs are kept for re-execution: pickle files under
-        ``<home>/storage`` for an instance with a home, else a dict (made on first use)."""
+        """Where step outputs are kept for re-execution (made on first use): for an
+        instance with a home, as ``outputs:`` configures (see
+        :meth:`~dagwright.settings.Settings.output_store_spec`: pickle files under
+        ``<home>/storage``, or the run database), else a dict."""
         if self._outputs is None:
             from dagwright.execution.outputs import MemoryOutputStore, PickleOutputStore
 
             home = self.home
-            self._outputs = (
-                PickleOutputStore(home / "storage") if home is not None else MemoryOutputStore()
-            )
+            spec = self._output_spec or (self.settings.output_store_spec() if home else "")
+            if spec.startswith("database:"):
+                from dagwright.storage.steps import DatabaseOutputStore
+
+                max_bytes = int(spec.partition(":")[2])
+                self._outputs = DatabaseOutputStore(self.records.database, max_bytes)
+            elif home is not None:
+                self._outputs = PickleOutputStore(home / "storage")
+            else:
+                self._outputs = MemoryOutputStore()
         return self._outputs
 
     @property
@@ -179,17 +190,21 @@ class Instance:
         return cls(Storage.open(url), settings, home, storage_url=url)
 
     @classmethod
-    def for_run_worker(cls, home: str | Path, storage_url: str) -> Instance:
+    def for_run_worker(
+        cls, home: str | Path, storage_url: str, *, outputs: str | None = None
+    ) -> Instance:
         """The instance of a launched run's worker process: its runs, events and heartbeats
         go straight to the database driver (no SQLAlchemy, no settings parsed); the rest is
         opened on first use. The launcher that started the worker made sure the schema is
-        current and passes ``storage_url`` down.
+        current and passes ``storage_url`` down, and ``outputs``, the instance's
+        :meth:`~dagwright.settings.Settings.output_store_spec` (None: read from the
+        settings when first needed).
         """
         from dagwright.storage.driver import DriverDatabase
         from dagwright.storage.records import RecordStore
 
         store = RecordStore(DriverDatabase(storage_url))
-        return cls(store, home=Path(home), storage_url=storage_url)
+        return cls(store, home=Path(home), storage_url=storage_url, output_spec=outputs)
 
     @classmethod
     def get(cls) -> Instance:

@@ -19,6 +19,11 @@ Example (every section optional)::
       default: {standby_workers: 2}   # or k8s: {namespace: ..., image: ...}
     run_monitoring: {enabled: true, poll_interval_seconds: 5}
     run_retries: {enabled: true, max_retries: 0}
+    celery:                           # the Celery executor (dagwright[celery])
+      broker_url: redis://127.0.0.1:6379/0   # or env DAGWRIGHT_CELERY_BROKER_URL
+      default_queue: dagwright
+      default_priority: 5
+    outputs: {database: {max_bytes: 67108864}}   # or {pickle: {}}; see OutputsSettings
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ DEFAULT_SQLITE_FILE: Final = "dagwright.db"
 
 #: Environment variable that switches storage to PostgreSQL at this URL.
 PG_URL_ENV: Final = "DAGWRIGHT_PG_URL"
+#: Environment variable that overrides ``celery.broker_url``.
+CELERY_BROKER_ENV: Final = "DAGWRIGHT_CELERY_BROKER_URL"
 #: The environment variable naming the container image of the code (``dagwright/image``).
 IMAGE_ENV: Final = "DAGWRIGHT_CURRENT_IMAGE"
 
@@ -291,6 +298,74 @@ class RunRetriesSettings(_Section):
     max_retries: NonNegativeInt = 0
 
 
+class CelerySettings(_Section):
+    """The Celery executor's broker and defaults (``celery:``).
+
+    Attributes:
+        broker_url: ``redis://…`` or ``amqp://…``; None: the executor's own, else
+            ``redis://127.0.0.1:6379/0``.
+        default_queue: the queue of a step whose op, run and job set no
+            ``dagwright-celery/queue``.
+        default_priority: the priority of a step whose op sets no
+            ``dagwright-celery/priority`` (higher runs sooner).
+        visibility_timeout: Redis only: seconds after which a task taken by a worker that
+            has not acknowledged it is delivered again (a step whose worker was killed is
+            sent again by its coordinator sooner: see docs/decisions.md).
+        step_attempts: how many times a step may be started on a worker before a step
+            whose worker died is failed (1: never redelivered).
+        publish_retries: how many times sending a step to a broker that is down is tried
+            again before the step (and so the run) fails.
+    """
+
+    broker_url: Annotated[str, Field(min_length=1, strict=True)] | None = None
+    default_queue: Annotated[str, Field(min_length=1, max_length=200, strict=True)] = "dagwright"
+    default_priority: Annotated[int, Field(strict=True)] = 5
+    visibility_timeout: PositiveSeconds = 3600.0
+    step_attempts: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
+    publish_retries: Annotated[int, Field(ge=0, le=100, strict=True)] = 3
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, url: str | None) -> str | None:
+        if url is not None and url.partition("://")[0] not in _BROKER_SCHEMES:
+            raise ValueError(f"must be a {' or '.join(_BROKER_SCHEMES)}:// url")
+        return url
+
+
+_BROKER_SCHEMES: Final = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+class DatabaseOutputs(_Section):
+    """Step outputs pickled into the run database (hosts share no disk).
+
+    Attributes:
+        max_bytes: the largest pickled output stored; a larger one fails its step.
+    """
+
+    max_bytes: Annotated[int, Field(ge=1, strict=True)] = 64 * 1024 * 1024
+
+
+class PickleOutputs(_Section):
+    """Step outputs as pickle files under ``$DAGWRIGHT_HOME/storage`` (one host)."""
+
+
+class OutputsSettings(_Section):
+    """Where step outputs are kept: exactly one of ``pickle`` and ``database``."""
+
+    pickle: PickleOutputs | None = None
+    database: DatabaseOutputs | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _null_means_empty(data)
+
+    @model_validator(mode="after")
+    def _one(self) -> OutputsSettings:
+        _exactly_one("outputs", {"pickle": self.pickle, "database": self.database})
+        return self
+
+
 class Settings(_Section):
     """Everything ``dagwright.yaml`` and the environment configure."""
 
@@ -299,6 +374,8 @@ class Settings(_Section):
     run_launcher: RunLauncherSettings = RunLauncherSettings(default=DefaultLauncher())
     run_monitoring: RunMonitoringSettings = RunMonitoringSettings()
     run_retries: RunRetriesSettings = RunRetriesSettings()
+    celery: CelerySettings | None = None
+    outputs: OutputsSettings | None = None
     #: The container image of the code, recorded on each run as ``dagwright/image``.
     current_image: str | None = None
 
@@ -312,6 +389,17 @@ class Settings(_Section):
             if "run_queue" in data and data["run_queue"] is None:
                 data["run_queue"] = {}
         return data
+
+    def output_store_spec(self) -> str:
+        """Where step outputs go: ``pickle``, or ``database:<max_bytes>``. With no
+        ``outputs:`` section, an instance with a ``celery:`` section keeps them in the
+        database (its workers share no disk), any other in pickle files."""
+        outputs = self.outputs
+        if outputs is None:
+            outputs = OutputsSettings(database=DatabaseOutputs()) if self.celery else None
+        if outputs is None or outputs.database is None:
+            return "pickle"
+        return f"database:{outputs.database.max_bytes}"
 
     def storage_url(self, home: Path) -> str:
         """The SQLAlchemy URL of the configured storage.
@@ -350,7 +438,7 @@ def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
         home: ``$DAGWRIGHT_HOME``.
         env: the environment; None means ``os.environ``. ``DAGWRIGHT_PG_URL`` switches
             storage to PostgreSQL at that URL; ``DAGWRIGHT_CURRENT_IMAGE`` sets
-            ``current_image``.
+            ``current_image``; ``DAGWRIGHT_CELERY_BROKER_URL`` sets ``celery.broker_url``.
 
     Raises:
         DagwrightInvalidConfigError: the file cannot be read or parsed, is not a mapping,
@@ -364,11 +452,28 @@ def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
         data = {**data, "storage": {"postgres": {"url": pg_url}}}
     if env.get(IMAGE_ENV):
         data = {**data, "current_image": env[IMAGE_ENV]}
+    broker = env.get(CELERY_BROKER_ENV)
+    if broker:
+        celery = data.get("celery")
+        data = {
+            **data,
+            "celery": {**(celery if isinstance(celery, dict) else {}), "broker_url": broker},
+        }
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        where = PG_URL_ENV if _first_loc(exc)[:2] == ("storage", "postgres") and pg_url else path
+        where = _where(exc, path, pg_url=bool(pg_url), broker=bool(broker))
         raise _config_error(str(where), exc) from None
+
+
+def _where(exc: ValidationError, path: Path, *, pg_url: bool, broker: bool) -> str:
+    """The file or environment variable a validation error comes from."""
+    loc = _first_loc(exc)
+    if pg_url and loc[:2] == ("storage", "postgres"):
+        return PG_URL_ENV
+    if broker and loc[:2] == ("celery", "broker_url"):
+        return CELERY_BROKER_ENV
+    return str(path)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

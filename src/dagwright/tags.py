@@ -69,12 +69,13 @@ class ValueRule:
 
     Attributes:
         kind: ``integer`` (at least ``minimum``, when set), ``choice`` (one of
-            ``choices``) or ``positive_seconds`` (a finite number above zero).
+            ``choices``), ``positive_seconds`` (a finite number above zero) or
+            ``queue_name`` (1-200 characters, no whitespace).
         minimum: the smallest integer allowed; None: any.
         choices: the values allowed.
     """
 
-    kind: Literal["integer", "choice", "positive_seconds"]
+    kind: Literal["integer", "choice", "positive_seconds", "queue_name"]
     minimum: int | None = None
     choices: tuple[str, ...] = ()
 
@@ -86,10 +87,16 @@ CONTROL_TAG_RULES: Final[Mapping[str, ValueRule]] = {
     MAX_RETRIES_TAG: ValueRule("integer", minimum=0),
     RETRY_STRATEGY_TAG: ValueRule("choice", choices=RETRY_STRATEGIES),
     MAX_RUNTIME_TAG: ValueRule("positive_seconds"),
+    CELERY_QUEUE_TAG: ValueRule("queue_name"),
+    CELERY_PRIORITY_TAG: ValueRule("integer"),
+    CELERY_RUN_PRIORITY_TAG: ValueRule("integer"),
 }
 
+#: The longest Celery queue name ``dagwright-celery/queue`` takes.
+MAX_QUEUE_NAME: Final = 200
+
 #: The ``dagwright/`` tags a user may set.
-CONTROL_TAGS: Final = frozenset(CONTROL_TAG_RULES)
+CONTROL_TAGS: Final = frozenset(k for k in CONTROL_TAG_RULES if k.startswith(SYSTEM_PREFIX))
 
 #: Dagster's tags and the dagwright tag of the same meaning. Keys under ``dagster/`` or
 #: ``dagster-*/`` are refused (:func:`check_not_dagster_tag`): dagwright does not read them,
@@ -206,6 +213,11 @@ def validate_control_tag(key: str, value: str) -> None:
         _parse_int(key, value, rule.minimum)
     elif rule.kind == "choice" and value not in rule.choices:
         raise DagwrightInvalidTagError(key, f"must be one of {', '.join(rule.choices)}")
+    elif rule.kind == "queue_name":
+        if not 0 < len(value) <= MAX_QUEUE_NAME or any(c.isspace() for c in value):
+            raise DagwrightInvalidTagError(
+                key, f"must be a queue name of 1-{MAX_QUEUE_NAME} characters without spaces"
+            )
     elif rule.kind == "positive_seconds":
         try:
             seconds = float(value)
@@ -275,6 +287,12 @@ def merge_tags(*layers: Mapping[str, str] | None) -> dict[str, str]:
 def is_system_tag(key: str) -> bool:
     """Whether a key is one dagwright sets itself (hidden by the UI's system-tags toggle)."""
     return key.startswith(SYSTEM_PREFIX) and key not in CONTROL_TAGS
+
+
+def tag_int(tags: Mapping[str, str], key: str, default: int) -> int:
+    """An integer control tag's value (validated when the tags were), or ``default``."""
+    value = tags.get(key)
+    return default if value is None else _parse_int(key, value, minimum=None)
 
 
 def run_priority(tags: Mapping[str, str]) -> int:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from dagwright.definitions.container import Definitions
 
-#: The base URL test clients use (the app answers only to loopback names without a token).
+#: The base URL test clients use (the app answers only to loopback names and allowed hosts).
 BASE_URL = "http://127.0.0.1"
 
 

@@ -547,3 +547,22 @@ def test_backfill_errors_name_the_field(
     BackfillDaemon(queued_instance).run_iteration(time.time())
     error = _error(queued_client.post(f"/api/v1/backfills/{backfill_id}/cancel"), 409)
     assert error["field"] == "backfill_id" and "COMPLETED" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"job_name": "chain",\n  bad}', "at line 2, column 3"),
+        (b"{", "at line 1, column 2"),
+        (b'{"job_name": "chain"} trailing', "at line 1, column 23"),
+    ],
+)
+def test_a_body_that_is_not_json_names_the_body_and_where(
+    client: TestClient, body: bytes, where: str
+) -> None:
+    # It answered {"field": "27", "rule": "JSON decode error"}.
+    answer = client.post("/api/v1/runs", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "body" and error["type"] == "invalid_request"
+    assert error["rule"].startswith("not valid JSON: ") and error["rule"].endswith(where)

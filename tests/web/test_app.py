@@ -49,3 +49,12 @@ def test_an_api_request_first_builds_the_api(web_instance: Instance) -> None:
         assert error["field"] == "run_id" and app.api.app is not None
         assert client.get("/nope").status_code == 404  # pages: the error page
         assert client.get("/api/v1/nope").json()["error"]["type"] == "not_found"
+
+
+def test_a_favicon_is_served(client: TestClient) -> None:
+    # Every page used to log a 404 for /favicon.ico.
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+        assert answer.text.startswith("<svg")
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/jobs").text

@@ -35,20 +35,100 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Instance,
         yield instance, server.url
 
 
+#: Run in every page before its own scripts: report each Content-Security-Policy violation
+#: on the console (Chromium also logs one itself; this catches both ways).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Any, served: tuple[Instance, str]) -> Iterator[Any]:
-    """A fresh page; a JavaScript dialog (e.g. an ``alert`` from injected code) fails it."""
+    """A fresh page; a JavaScript dialog (e.g. an ``alert`` from injected code), an error
+    or a Content-Security-Policy violation fails it."""
     context = browser.new_context(base_url=served[1])
+    context.add_init_script(REPORT_VIOLATIONS)
     opened = context.new_page()
     opened.set_default_timeout(TIMEOUT_MS)
     dialogs: list[str] = []
     opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    violations: list[str] = []
+    opened.on("console", lambda message: _note_violation(message.text, violations))
     yield opened
     context.close()
     assert dialogs == [], f"a dialog was opened: {dialogs}"
     assert errors == [], f"the page raised: {errors}"
+    assert violations == [], f"the Content-Security-Policy was violated: {violations}"
+
+
+def _note_violation(text: str, violations: list[str]) -> None:
+    if "CSP violation" in text or "Content Security Policy" in text:
+        violations.append(text)
+
+
+#: Every kind of page (the ids of runs and backfills are added by the test).
+PAGES = ["/", "/jobs/documented", "/jobs/configured", "/jobs/configured/launchpad", "/runs",
+         "/runs?status=SUCCESS", "/queue", "/schedules", "/schedules/nightly_docs", "/sensors",
+         "/sensors/colour_files", "/backfills", "/nope", "/api/v1/docs"]  # fmt: skip
+
+
+def test_no_page_violates_the_content_security_policy(
+    page: Any, served: tuple[Instance, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    result = web.documented.execute_in_process(instance=served[0], tags={"team": "csp"})
+    page.goto("/jobs/coloured")
+    page.locator("#backfill-chosen").check()
+    page.locator("#backfill-keys").select_option(["red"])
+    page.locator("#launch-backfill").click()
+    expect(page).to_have_url(re.compile(r"/backfills/[0-9a-f]{12}$"))
+    for path in [*PAGES, f"/runs/{result.run_id}", page.url]:
+        response = page.goto(path)
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, path
+        page.wait_for_load_state("load")
+    page.goto("/nope")  # the error page's Back link goes back (app.js, no javascript: URL)
+    page.get_by_role("link", name="Back", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/backfills/[0-9a-f]{12}$"))
+
+
+def test_a_status_filter_applies_on_change(page: Any, served: tuple[Instance, str]) -> None:
+    from playwright.sync_api import expect
+
+    web.documented.execute_in_process(instance=served[0])
+    page.goto("/runs")
+    page.locator('select[name="status"]').select_option("SUCCESS")
+    expect(page).to_have_url(re.compile(r"/runs\?.*status=SUCCESS"))
+    page.goto("/backfills")
+    page.locator('select[name="status"]').select_option("CANCELED")
+    expect(page).to_have_url(re.compile(r"/backfills\?status=CANCELED"))
+
+
+def test_the_api_docs_list_the_operations_without_internet(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    elsewhere: list[str] = []
+
+    def only_here(route: Any) -> None:
+        url = route.request.url
+        if url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            elsewhere.append(url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto("/api/v1/docs")
+    operations = page.locator(".opblock-summary-path")
+    expect(operations.first).to_be_visible()
+    expect(page.locator('.opblock-summary-path[data-path="/api/v1/runs"]').first).to_be_visible()
+    assert operations.count() > 20
+    assert elsewhere == [], f"the docs asked for {elsewhere}"
 
 
 def test_metadata_pane_shows_links_markdown_and_runs_no_script(page: Any) -> None:

@@ -31,3 +31,17 @@ def test_bars_span_the_steps_and_show_their_outcome() -> None:
 
 def test_no_steps_no_bars() -> None:
     assert timeline([_event(EventType.RUN_START, 1.0, None)], now=5.0).bars == ()
+
+
+def test_a_celery_step_bar_names_its_latest_worker_and_queue() -> None:
+    first = {"celery_worker": "wa@h", "celery_queue": "gpu"}
+    again = {"celery_worker": "wb@h", "celery_queue": "gpu"}
+    events = [
+        Event("r", EventType.STEP_START, 100.0, "a", data=first),
+        Event("r", EventType.STEP_START, 102.0, "a", data=again),  # taken over
+        _event(EventType.STEP_SUCCESS, 103.0, "a"),
+        _event(EventType.STEP_START, 100.0, "b"),  # not a celery step
+    ]
+    a, b = timeline(events, now=200.0).bars
+    assert (a.worker, a.queue, a.start) == ("wb@h", "gpu", 100.0)
+    assert (b.worker, b.queue) == ("", "")

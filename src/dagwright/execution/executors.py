@@ -16,6 +16,8 @@ from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidConfigErr
 
 #: Name of the multiprocess executor (``ExecutorDefinition.name``).
 MULTIPROCESS: Final = "multiprocess"
+#: Name of the Celery executor (``dagwright.celery.celery_executor``).
+CELERY: Final = "celery"
 
 #: The run-config key of executor options: ``{"execution": {"config": {...}}}``.
 EXECUTION_KEY: Final = "execution"

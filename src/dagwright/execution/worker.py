@@ -21,7 +21,7 @@ from types import FrameType
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError, DagwrightExecutionError, DagwrightRunNotFoundError
-from dagwright.execution.executors import MULTIPROCESS, max_concurrent_for
+from dagwright.execution.executors import CELERY, MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
 from dagwright.instance import Instance
@@ -31,6 +31,7 @@ from dagwright.runs.request import PreparedRun, resolve_op_configs
 from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
+    WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
     heartbeat_interval,
     worker_log_path,
@@ -73,7 +74,12 @@ def _execution_for(
 ) -> InProcessExecution:
     """The execution the job's executor asks for: step processes (multiprocess) or this
     process (in_process, the default)."""
-    if job.executor_def is None or job.executor_def.name != MULTIPROCESS:
+    name = job.executor_def.name if job.executor_def is not None else None
+    if name == CELERY:
+        from dagwright.celery.executor import CeleryExecution
+
+        return CeleryExecution(instance, prepared, job.executor_def)
+    if job.executor_def is None or name != MULTIPROCESS:
         return InProcessExecution(instance, prepared)
     from dagwright.execution.multiprocess import MultiprocessExecution
 
@@ -166,7 +172,8 @@ def open_worker_instance() -> tuple[Instance, float]:
         instance = Instance.get()
         return instance, heartbeat_interval(instance)
     interval = float(os.environ.get(WORKER_HEARTBEAT_ENV, "2.5"))
-    return Instance.for_run_worker(os.environ["DAGWRIGHT_HOME"], url), interval
+    home, outputs = os.environ["DAGWRIGHT_HOME"], os.environ.get(WORKER_OUTPUTS_ENV)
+    return Instance.for_run_worker(home, url, outputs=outputs), interval
 
 
 if __name__ == "__main__":

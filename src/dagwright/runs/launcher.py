@@ -31,6 +31,7 @@ from dagwright.runs.worker_process import (
     STANDBY,
     WORKER_HEARTBEAT_ENV,
     WORKER_MODULE,
+    WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
     heartbeat_interval,
     worker_log_path,
@@ -169,6 +170,7 @@ class ProcessRunLauncher:
         if instance.storage_url is not None:
             env[WORKER_STORAGE_ENV] = instance.storage_url
             env[WORKER_HEARTBEAT_ENV] = repr(heartbeat_interval(instance))
+            env[WORKER_OUTPUTS_ENV] = instance.settings.output_store_spec()
         return env
 
     def _take_spare(self, run_id: str) -> subprocess.Popen[bytes] | None:

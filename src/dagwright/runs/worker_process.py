@@ -23,6 +23,8 @@ STANDBY: Final = "--standby"
 WORKER_STORAGE_ENV: Final = "DAGWRIGHT_WORKER_STORAGE_URL"
 #: Seconds between a launched worker's heartbeats (internal to dagwright).
 WORKER_HEARTBEAT_ENV: Final = "DAGWRIGHT_WORKER_HEARTBEAT_SECONDS"
+#: Where a launched worker keeps step outputs (``Settings.output_store_spec``; internal).
+WORKER_OUTPUTS_ENV: Final = "DAGWRIGHT_WORKER_OUTPUTS"
 
 
 def heartbeat_interval(instance: Instance) -> float:

@@ -20,6 +20,7 @@ from dagwright.storage.changes import Cursor, RunChanges, read_changes, tick
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.events import EventStorage, lock_run_sql
 from dagwright.storage.serde import run_body, run_from_body
+from dagwright.storage.steps import StepStorage
 from dagwright.storage.tag_index import index_form
 from dagwright.storage.workers import WorkerStorage
 
@@ -182,6 +183,7 @@ class RecordStore:
         runs: single runs and their tags.
         events: events, and run status changes.
         workers: the process of each launched run, and daemon heartbeats.
+        steps: step claims of distributed runs (the worker executing each step).
     """
 
     def __init__(self, database: DriverDatabase, runs: RunRecords | None = None) -> None:
@@ -191,6 +193,7 @@ class RecordStore:
         self.runs = runs or RunRecords(database)
         self.events = EventStorage(database)
         self.workers = WorkerStorage(database)
+        self.steps = StepStorage(database)
 
     def schema_is_current(self) -> bool:
         """Whether the database is at :data:`HEAD_REVISION` (one ``SELECT``); False for a

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -191,4 +192,44 @@ backfills: Final = Table(
     Column("body", Text, nullable=False),
     UniqueConstraint("backfill_id", name="uq_backfills_backfill_id"),
     Index("ix_backfills_status_id", "status", "id"),
+)
+
+
+#: Step outputs kept in the database (``outputs: {database: {}}``): one pickled value per
+#: (run, op, output), so that hosts that share no disk pass outputs on.
+step_outputs: Final = Table(
+    "step_outputs",
+    metadata,
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_step_outputs_run_id"),
+        nullable=False,
+    ),
+    Column("node", String(255), nullable=False),
+    Column("output", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("run_id", "node", "output", name="pk_step_outputs"),
+)
+
+#: The worker running each step of a distributed (Celery) run: a step runs at most once
+#: at a time; ``attempt`` counts the workers that claimed it.
+step_claims: Final = Table(
+    "step_claims",
+    metadata,
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_step_claims_run_id"),
+        nullable=False,
+    ),
+    Column("step_key", String(255), nullable=False),
+    Column("worker", String(255), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("claimed_at", Double, nullable=False),
+    Column("heartbeat_at", Double, nullable=False),
+    PrimaryKeyConstraint("run_id", "step_key", name="pk_step_claims"),
 )

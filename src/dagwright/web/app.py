@@ -15,21 +15,24 @@ Two apps behind one guard, so the server answers its first page fast:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dagwright.definitions.container import Definitions
 from dagwright.instance import Instance
-from dagwright.web import automation, errors, views
+from dagwright.web import apidocs, automation, errors, views
 from dagwright.web.context import WebContext
 from dagwright.web.errors import API_PREFIX, is_api_path
+from dagwright.web.headers import SecurityHeaders
 from dagwright.web.security import AccessGuard
 
 if TYPE_CHECKING:
@@ -44,6 +47,7 @@ def create_app(
     definitions: Definitions | None = None,
     *,
     token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> WebApp:
     """Build the web app over ``instance``.
 
@@ -53,22 +57,37 @@ def create_app(
             are shown).
         token: when set, every request must carry it (``Authorization: Bearer``, or the
             cookie set by visiting any page with ``?token=``).
+        allowed_hosts: host names (or IP addresses) accepted in the ``Host`` header besides
+            the loopback ones: the host the server listens on, and each ``--allow-host``.
 
     Returns:
         An ASGI application: pages at ``/``, the API at ``/api/v1`` with its OpenAPI
-        document at ``/api/v1/openapi.json``.
+        document at ``/api/v1/openapi.json``; every response carries the headers of
+        ``dagwright.web.headers``.
+
+    Raises:
+        DagwrightInvalidConfigError: a token shorter than 16 characters or holding
+            whitespace, or an allowed host that is not a host name or IP address.
     """
     web = WebContext(instance, definitions or Definitions())
     pages = Starlette(
         routes=[
             *views.ROUTES,
             *automation.ROUTES,
+            Mount(apidocs.ASSETS_PATH, StaticFiles(directory=apidocs.assets_directory())),
             Mount("/static", StaticFiles(directory=HERE / "static")),
+            Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),
         ]
     )
     pages.state.web = web
     errors.install(pages)
-    return WebApp(pages, LazyApp(lambda: build_api(web)), token=token)
+    api = LazyApp(lambda: build_api(web))
+    return WebApp(pages, api, token=token, allowed_hosts=allowed_hosts)
+
+
+async def _favicon(request: Request) -> Response:
+    """The icon, for clients that ask ``/favicon.ico`` without reading the page's link."""
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
 
 def build_api(web: WebContext) -> FastAPI:
@@ -82,9 +101,10 @@ def build_api(web: WebContext) -> FastAPI:
         summary="Jobs with typed metadata, runs driven by tags.",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by dagwright.web.apidocs: no CDN, no script without a nonce
         redoc_url=None,
     )
+    app.add_route(f"{API_PREFIX}/docs", apidocs.docs_page, include_in_schema=False)
     app.state.web = web
     errors.install(app, api=True)
     app.include_router(api.router, prefix=API_PREFIX)
@@ -113,13 +133,20 @@ class LazyApp:
 
 
 class WebApp:
-    """The pages and the API behind the access guard (paths under ``API_PREFIX`` go to
-    the API)."""
+    """The pages and the API behind the access guard, every response with the security
+    headers (paths under ``API_PREFIX`` go to the API)."""
 
-    def __init__(self, pages: Starlette, api: LazyApp, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        pages: Starlette,
+        api: LazyApp,
+        *,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+    ) -> None:
         self.pages = pages
         self.api = api
-        self._guarded = AccessGuard(self._dispatch, token=token)
+        self._guarded = SecurityHeaders(AccessGuard(self._dispatch, token, allowed_hosts))
         self._warming = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,6 +12,7 @@ on first use (``dagwright.web.app``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -151,8 +152,23 @@ def parse_choice(choices: type[_Choice], text: str, field: str) -> _Choice:
         raise ApiError(422, "invalid_request", field, f"one of {known}") from None
 
 
+def _json_problem(first: Mapping[str, Any], body: object) -> ApiError:
+    """A body that is not JSON: field ``body``, where (line and column) and what."""
+    offset = first["loc"][1] if len(first.get("loc", ())) > 1 else None
+    why = str((first.get("ctx") or {}).get("error") or "not valid JSON")
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(offset, int) and isinstance(body, str):
+        line = body.count("\n", 0, offset) + 1
+        column = offset - (body.rfind("\n", 0, offset) + 1) + 1
+        why = f"{why} at line {line}, column {column}"
+    return ApiError(422, "invalid_request", "body", f"not valid JSON: {why}")
+
+
 def _validation_error(exc: RequestValidationError) -> ApiError:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":
+        return _json_problem(first, getattr(exc, "body", None))
     loc = [str(part) for part in first.get("loc", ())]
     field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else None)
     rule = str(first.get("msg", "invalid"))

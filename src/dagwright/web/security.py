@@ -1,15 +1,20 @@
-"""Who may use the web app: the token rule, the same-origin rule and the Host rule.
+"""Who may use the web app: the Host rule, the token rule and the same-origin rule.
 
+- The ``Host`` header must name this server: a loopback address (``127.0.0.0/8``,
+  ``[::1]``, ``[::ffff:127.x.y.z]``), ``localhost``, or one of the allowed hosts (the
+  ``--host`` the server listens on, and each ``--allow-host``), with no port or a valid one.
+  Anything else is refused with 421 Misdirected Request, on every route and whatever the
+  token: a page of a site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own
+  name, so it reaches nothing.
 - With a token, every request must carry it: ``Authorization: Bearer <token>``, or the
   ``dagwright_token`` cookie, which any URL with ``?token=<token>`` sets (the page is then
-  reloaded without the token in its address).
+  reloaded without the token in its address). A token is at least 16 characters and holds
+  no whitespace.
 - A state-changing request (anything but GET, HEAD, OPTIONS) carrying no valid bearer token
   must come from the app's own pages: its ``Origin`` (or, without one, its ``Referer``) must
-  name the host the request was sent to, and ``Sec-Fetch-Site`` (when sent) must say
-  same-origin. Browsers send these on every cross-site request; a client sending neither
-  is not a browser, so no page of another site can make it.
-- Without a token (the server is bound to the loopback interface) the ``Host`` header must
-  be a loopback name, so that a site whose name resolves to 127.0.0.1 cannot reach it.
+  have the scheme, host and port the request was sent to, and ``Sec-Fetch-Site`` (when
+  sent) must say same-origin. Browsers send these on every cross-site request; a client
+  sending neither is not a browser, so no page of another site can make it.
 
 It also refuses (422, naming the field) a path or query parameter holding a NUL character,
 which no database can store or compare: pages and API routes alike get bad input as 4xx.
@@ -18,6 +23,9 @@ which no database can store or compare: pages and API routes alike get bad input
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import re
+from collections.abc import Iterable
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -25,6 +33,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.web.errors import ApiError, is_api_path
 
 #: The cookie holding the token once a browser has visited a ``?token=`` URL.
@@ -33,30 +42,131 @@ TOKEN_COOKIE: Final = "dagwright_token"
 #: Methods that change nothing, so need no same-origin check.
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Host names accepted when no token is configured.
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+#: The host name always accepted besides the loopback addresses.
+LOOPBACK_NAME: Final = "localhost"
+
+#: The shortest token accepted.
+MIN_TOKEN_LENGTH: Final = 16
+
+#: The port a URL of each scheme means when it names none.
+DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+#: A Host header (or a URL's authority): ``name``, ``[IPv6]``, each with an optional port.
+_AUTHORITY = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def normal_host(text: str) -> str | None:
+    """A host name or IP literal (an IPv6 one with or without brackets) in the form compared:
+    names lower case, addresses in their compressed form, IPv6 without brackets; None when
+    ``text`` is neither (a port, a scheme, a zone id, spaces …)."""
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    address = _address(inner) if ":" in inner else None
+    if address is not None:
+        return None if getattr(address, "scope_id", None) else str(address)
+    match = _AUTHORITY.fullmatch(text)
+    if match is None or match["port"] is not None or match["v6"] is not None:
+        return None
+    return text.lower()
 
 
 def is_loopback(host: str) -> bool:
-    """Whether a host to bind to (or a Host header's name) is the loopback interface."""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether a host (an address to listen on, or a Host header's name without its port)
+    is the loopback interface: ``localhost``, an address in 127.0.0.0/8, ``::1`` (bracketed
+    or not) or an IPv4-mapped loopback address (``::ffff:127.0.0.1``)."""
+    name = normal_host(host)
+    if name is None:
+        return False
+    if name == LOOPBACK_NAME:
+        return True
+    address = _address(name)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address is not None and address.is_loopback
 
 
-def _host_name(host_header: str) -> str:
-    if host_header.startswith("["):
-        return host_header.split("]", 1)[0] + "]"
-    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+def split_host(header: str) -> tuple[str, int | None] | None:
+    """The name (as :func:`normal_host` gives it) and port of a Host header; None when the
+    header is malformed (no name, an unbracketed IPv6 address, a port that is empty, not a
+    number or not in 1–65535, anything more)."""
+    match = _AUTHORITY.fullmatch(header)
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] is not None else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    name = normal_host(f"[{match['v6']}]" if match["v6"] is not None else match["name"])
+    return None if name is None else (name, port)
 
 
-def _same_origin(headers: Headers) -> bool:
+def allowed_host_names(hosts: Iterable[str]) -> frozenset[str]:
+    """The names accepted in the Host header besides loopback ones: each of ``hosts`` (the
+    ``--host`` listened on, each ``--allow-host``) normalised; a wildcard address
+    (``0.0.0.0``, ``::``) names no host, so it is left out.
+
+    Raises:
+        DagwrightInvalidConfigError: a host that is not a name or an IP literal.
+    """
+    names = set()
+    for host in hosts:
+        name = normal_host(host.strip())
+        if name is None:
+            rule = "an allowed host is a host name or an IP address, without scheme or port"
+            raise DagwrightInvalidConfigError("allowed host", rule, host)
+        address = _address(name)
+        if address is None or not address.is_unspecified:
+            names.add(name)
+    return frozenset(names)
+
+
+def check_token(token: str, where: str) -> None:
+    """Refuse a token that is easy to guess or mistyped: shorter than
+    :data:`MIN_TOKEN_LENGTH` characters, or holding whitespace.
+
+    Raises:
+        DagwrightInvalidConfigError: naming ``where`` (``--token``, ``DAGWRIGHT_TOKEN``)
+            and the rule broken.
+    """
+    if any(char.isspace() for char in token):
+        raise DagwrightInvalidConfigError(where, "a token must not contain whitespace")
+    if len(token) < MIN_TOKEN_LENGTH:
+        rule = f"a token is at least {MIN_TOKEN_LENGTH} characters (--token generate makes one)"
+        raise DagwrightInvalidConfigError(where, rule)
+
+
+def _origin(scheme: str, authority: str) -> tuple[str, str, int] | None:
+    host = split_host(authority)
+    if host is None or scheme not in DEFAULT_PORTS:
+        return None
+    name, port = host
+    return scheme, name, port if port is not None else DEFAULT_PORTS[scheme]
+
+
+def _url_origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return _origin(parts.scheme.lower(), parts.netloc)
+
+
+def _same_origin(scope: Scope, headers: Headers) -> bool:
     site = headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         return False
-    host = headers.get("host", "")
     source = headers.get("origin") or headers.get("referer")
     if source is None:
         return True
-    return urlsplit(source).netloc == host
+    target = _origin(str(scope.get("scheme", "http")), headers.get("host", ""))
+    return target is not None and _url_origin(source) == target
 
 
 def _deny(
@@ -81,11 +191,16 @@ def _nul_field(scope: Scope) -> str | None:
 
 
 class AccessGuard:
-    """ASGI middleware applying the token, same-origin and Host rules (module docstring)."""
+    """ASGI middleware applying the Host, token and same-origin rules (module docstring)."""
 
-    def __init__(self, app: ASGIApp, token: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None = None, allowed_hosts: Iterable[str] = ()
+    ) -> None:
+        if token is not None:
+            check_token(token, "token")
         self.app = app
         self.token = token
+        self.allowed_hosts = allowed_host_names(allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,17 +212,25 @@ class AccessGuard:
             return
         await self.app(scope, receive, send)
 
+    def host_allowed(self, header: str) -> bool:
+        """Whether a Host header names this server (the Host rule)."""
+        host = split_host(header)
+        return host is not None and (host[0] in self.allowed_hosts or is_loopback(host[0]))
+
     def _check(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
+        if not self.host_allowed(headers.get("host", "")):
+            message = (
+                "this server does not answer to this Host: open it by 127.0.0.1 or localhost, "
+                "or start it with --allow-host NAME"
+            )
+            return _deny(scope, 421, "misdirected_request", message, "host")
         bearer = self._bearer_ok(headers)
-        if self.token is None:
-            if not is_loopback(_host_name(headers.get("host", ""))):
-                return _deny(scope, 403, "forbidden", "this server answers only to loopback")
-        elif not bearer:
+        if self.token is not None and not bearer:
             denied = self._token_check(scope, headers)
             if denied is not None:
                 return denied
-        if scope["method"] not in SAFE_METHODS and not bearer and not _same_origin(headers):
+        if scope["method"] not in SAFE_METHODS and not bearer and not _same_origin(scope, headers):
             return _deny(scope, 403, "forbidden", "cross-origin request refused")
         field = _nul_field(scope)
         if field is not None:

@@ -26,7 +26,8 @@ _ENDS: Final = {
 
 @dataclass(frozen=True)
 class Bar:
-    """One step's bar: where it starts, how wide it is, how it ended."""
+    """One step's bar: where it starts, how wide it is, how it ended, and where it ran
+    (``worker`` and ``queue``: the Celery worker and queue of its latest start, or "")."""
 
     step_key: str
     start: float
@@ -35,6 +36,8 @@ class Bar:
     x: float
     width: float
     y: float
+    worker: str = ""
+    queue: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,15 @@ def timeline(events: Sequence[Event], now: float) -> Timeline:
     """The bars of every step that started (running steps end at ``now``)."""
     starts: dict[str, float] = {}
     ends: dict[str, tuple[float, str]] = {}
+    placed: dict[str, tuple[str, str]] = {}
     for event in events:
         key = event.step_key
         if key is None:
             continue
         if event.event_type is EventType.STEP_START:
             starts.setdefault(key, event.timestamp)
+            if "celery_worker" in event.data:
+                placed[key] = (str(event.data["celery_worker"]), str(event.data["celery_queue"]))
         elif event.event_type in _ENDS:
             ends[key] = (event.timestamp, _ENDS[event.event_type])
     if not starts:
@@ -72,7 +78,6 @@ def timeline(events: Sequence[Event], now: float) -> Timeline:
     for i, (key, start) in enumerate(sorted(starts.items(), key=lambda item: item[1])):
         end, outcome = ends.get(key, (now, "running"))
         x = LABEL_W + (start - begin) * scale
-        bars.append(
-            Bar(key, start, end, outcome, x, max((end - start) * scale, 2.0), i * (BAR_H + BAR_GAP))
-        )
+        width, y = max((end - start) * scale, 2.0), i * (BAR_H + BAR_GAP)
+        bars.append(Bar(key, start, end, outcome, x, width, y, *placed.get(key, ("", ""))))
     return Timeline(tuple(bars), begin, finish, len(bars) * (BAR_H + BAR_GAP))

@@ -44,6 +44,9 @@ const dagwrightTags = (() => {
     if (rule.kind === "choice" && !rule.choices.includes(value)) {
       return "must be one of " + rule.choices.join(", ");
     }
+    if (rule.kind === "queue_name" && (value.length < 1 || value.length > 200 || /\s/.test(value))) {
+      return "must be a queue name of 1-200 characters without spaces";
+    }
     if (rule.kind === "positive_seconds") {
       const seconds = FLOAT.test(value) ? Number(value.trim().replace(/_/g, "")) : -1;
       if (!(seconds > 0) || !isFinite(seconds)) return "must be a positive number of seconds";
@@ -254,12 +257,27 @@ function setupConfirm() {
   });
 }
 
+// ---- filters that apply on change (a <noscript> button stands in without this file), and
+// the error page's Back link (a link to the jobs without this file). No inline handlers:
+// the Content-Security-Policy allows no inline script.
+function setupAutosubmit() {
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.submit();
+  });
+  document.addEventListener("click", (event) => {
+    const back = event.target.closest("a[data-back]");
+    if (back && history.length > 1) { event.preventDefault(); history.back(); }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   refreshTimes();
   setInterval(refreshTimes, 30000);
   setupBackfillPolling();
   setupCopy();
   setupConfirm();
+  setupAutosubmit();
   setupLaunchpad();
   setupRunPage();
 });
