@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,3 +138,29 @@ def test_the_launchpad_of_a_located_job_launches_it(
     run_id = posted.headers["location"].rsplit("/", 1)[1]
     run = wait_finished(web_instance, run_id)
     assert (run.location_name, run.tags["team"]) == ("ml", "ml")
+
+
+def test_runs_and_backfills_link_to_the_job_of_their_location(web_instance: Instance) -> None:
+    from dagwright.runs.backfills import Backfill
+    from dagwright.runs.models import CodePointer, Run, RunStatus
+    from dagwright.web.context import WebContext
+
+    web = WebContext(web_instance, example_workspace())
+
+    def pointer(location: str | None) -> CodePointer:
+        return CodePointer("nightly", python_file="/x.py", location_name=location)
+
+    runs = {
+        location: Run("r", "nightly", RunStatus.SUCCESS, code_pointer=pointer(location))
+        for location in ("ml", "etl", "gone", None)
+    }
+    assert [web.run_job_reference(run) for run in runs.values()] == [
+        "nightly@ml",
+        "nightly@etl",
+        "nightly",  # a location this server was not started with: by name
+        "nightly",
+    ]
+    backfill = Backfill("b", "nightly", ("k",), code_pointer=pointer("ml"))
+    assert web.run_job_reference(backfill) == "nightly@ml"
+    loaded = runs["etl"]
+    assert web.run_job_reference(replace(loaded, job_name="load_sales")) == "load_sales"

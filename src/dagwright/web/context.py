@@ -61,19 +61,22 @@ class WebContext:
                     latest[ref] = runs[0]
         return latest
 
-    def run_job_reference(self, run: Run) -> str:
-        """How the job of ``run`` is addressed in the loaded code (its name when that code
-        does not have the run's location)."""
-        for job in self.definitions.jobs_named(run.job_name, run.location_name):
-            if job.location_name == run.location_name:
+    def run_job_reference(self, run: Run | Backfill) -> str:
+        """How the job of a run (or backfill) is addressed in the loaded code: by its
+        reference when its recorded location is loaded, else by its name."""
+        pointer = run.code_pointer
+        location = pointer.location_name if pointer is not None else None
+        for job in self.definitions.jobs_named(run.job_name, location):
+            if location is not None and job.location_name == location:
                 return self.definitions.reference(job)
         return run.job_name
 
     def get_job(self, name: str) -> JobDefinition:
-        """The loaded job named ``name``.
+        """The loaded job with this reference (``name``, or ``name@location``).
 
         Raises:
-            DagwrightCodeLoadError: no such job is loaded (the message lists the jobs).
+            DagwrightCodeLoadError: no such job is loaded, or the plain name is in several
+                locations (the message lists the jobs, or the references to choose from).
         """
         return self.definitions.get_job(name)
 
