@@ -42,6 +42,7 @@ from dagwright.tags import (
 )
 
 if TYPE_CHECKING:
+    from dagwright.daemon.health import DaemonHealth
     from dagwright.definitions.container import Definitions
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
@@ -858,9 +859,19 @@ class Instance:
         return self.storage.schedules.get_ticks(name, kind=kind, limit=limit, before=before)
 
     def get_daemon_heartbeats(self) -> list[DaemonHeartbeat]:
-        """The latest pass of every ``dagwright daemon`` loop (``backfills``, ``schedules``
-        …), by name; a loop that never ran has none."""
+        """The latest pass of every loop (``backfills``, ``schedules`` …) of every
+        ``dagwright daemon``, by loop name, newest first; a loop that never ran has none."""
         return self.records.workers.daemon_heartbeats()
+
+    def get_daemon_health(self, now: float | None = None) -> DaemonHealth:
+        """The daemons' health at ``now`` (default: now): each loop the settings expect
+        (and any other seen), each daemon's latest heartbeat of it, healthy, late or
+        missing (see :mod:`dagwright.daemon.health`)."""
+        from dagwright.daemon.health import daemon_health, expected_loops
+
+        moment = time.time() if now is None else now
+        beats = self.get_daemon_heartbeats()
+        return daemon_health(beats, expected_loops(self.settings), moment)
 
     # -- backfills ----------------------------------------------------------------------------
 

@@ -256,3 +256,30 @@ def test_queue_and_terminate(cli: CliRunner, home: Path) -> None:
     assert cli("run", "terminate", run_id).out.strip() == f"run {run_id} CANCELED"
     again = cli("run", "terminate", run_id)
     assert again.code == 2 and "CANCELED" in again.err
+
+
+@pytest.mark.parametrize("daemon_runs", [False, True])
+def test_job_launch_warns_when_the_run_is_queued_and_no_daemon_runs_the_queue(
+    cli: CliRunner, home: Path, daemon_runs: bool
+) -> None:
+    import time
+
+    from dagwright import Instance
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagwright.yaml").write_text("run_queue:\n  max_concurrent_runs: 0\n")
+    if daemon_runs:
+        with Instance.from_home(home) as instance:
+            instance.storage.workers.beat_daemon("run_queue", "h:1", time.time())
+    outcome = cli("job", "launch", "-f", F, "-j", "my_job_with_metadata", "--json")
+    assert outcome.code == 0, outcome.err
+    assert outcome.json()["status"] == "QUEUED"  # stdout stays pure JSON
+    warning = "Warning: no daemon is running the run queue"
+    assert (warning in outcome.err) is not daemon_runs, outcome.err
+
+
+def test_job_launch_does_not_warn_when_the_run_launches_at_once(cli: CliRunner) -> None:
+    outcome = cli("job", "launch", "-f", F, "-j", "my_job_with_metadata")
+    assert outcome.code == 0 and "STARTING" in outcome.out
+    assert "daemon" not in outcome.err
+    _wait_finished(cli, outcome.out.split()[1])

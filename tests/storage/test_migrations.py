@@ -175,8 +175,27 @@ def test_a_database_at_0003_with_runs_upgrades_to_0004_and_feeds_the_queue(
     assert [(r.run_id, r.status) for r in changed.runs] == [("r0", RunStatus.STARTING)]
 
 
-def test_a_database_at_0004_upgrades_to_run_locations(engine: Engine) -> None:
+def test_a_database_at_0004_upgrades_to_heartbeats_per_daemon(engine: Engine) -> None:
     upgrade(engine, "0004")
+    execute(
+        engine,
+        "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at)"
+        " VALUES ('backfills', 'h:1', 1)",
+    )
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert schema_diffs(engine) == []
+    storage = Storage(str(engine.url), Database(engine))
+    storage.workers.beat_daemon("backfills", "h:1", 5.0, host="h", pid=1, interval_seconds=1.0)
+    storage.workers.beat_daemon("backfills", "h:2", 6.0, host="h", pid=2, interval_seconds=1.0)
+    assert [(b.daemon_id, b.heartbeat_at) for b in storage.workers.daemon_heartbeats()] == [
+        ("h:2", 6.0),
+        ("h:1", 5.0),
+    ]
+
+
+def test_a_database_at_0006_upgrades_to_run_locations(engine: Engine) -> None:
+    upgrade(engine, "0006")
     body = json.dumps({"v": 1, "run_id": "old", "job_name": "j", "status": "SUCCESS"})
     execute(
         engine,

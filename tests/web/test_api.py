@@ -566,3 +566,35 @@ def test_a_body_that_is_not_json_names_the_body_and_where(
     error = answer.json()["error"]
     assert error["field"] == "body" and error["type"] == "invalid_request"
     assert error["rule"].startswith("not valid JSON: ") and error["rule"].endswith(where)
+
+
+def _beat(instance: Instance, daemon_id: str, names: list[str], age: float = 0.0) -> None:
+    host, pid = daemon_id.split(":")
+    for name in names:
+        instance.storage.workers.beat_daemon(
+            name, daemon_id, time.time() - age, host=host, pid=int(pid), interval_seconds=1.0
+        )
+
+
+def test_daemon_health_lists_each_loop_and_daemon(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    none = queued_client.get("/api/v1/daemon").json()
+    assert none["state"] == "missing" and not none["healthy"] and none["daemons"] == []
+    loops = ["run_queue", "run_monitor", "run_retries", "backfills"]
+    _beat(queued_instance, "a:1", loops)
+    _beat(queued_instance, "b:2", ["run_queue"], age=10.0)
+    data = queued_client.get("/api/v1/daemon").json()
+    assert data["state"] == "healthy" and data["daemons"] == ["a:1", "b:2"]
+    assert data["claims"] == "limit-checked"
+    (queue,) = [loop for loop in data["loops"] if loop["name"] == "run_queue"]
+    assert queue["expected"] and queue["state"] == "healthy"
+    assert [(d["daemon_id"], d["state"]) for d in queue["daemons"]] == [
+        ("a:1", "healthy"),
+        ("b:2", "late"),
+    ]
+    assert queue["daemons"][1]["age_seconds"] >= 10.0
+    assert datetime.fromisoformat(queue["daemons"][0]["heartbeat_iso"]).tzinfo is not None
+    schema = queued_client.get("/api/v1/openapi.json").json()
+    assert "DaemonHealthOut" in schema["components"]["schemas"]
+    assert "/api/v1/daemon" in schema["paths"] or "/daemon" in schema["paths"]

@@ -179,3 +179,52 @@ def test_the_job_graph_shows_op_input_and_output_types(client: TestClient) -> No
     shout = next(node for node in graph["nodes"] if node["op"] == "shout")
     assert shout["input_types"] == {"value": "int"}
     assert shout["output_types"] == {"result": "int"}
+
+
+def _header_state(html: str) -> str:
+    found = re.search(r'id="daemon-health"[^>]*data-state="(\w+)"', html)
+    assert found, "no daemon indicator in the header"
+    return found.group(1)
+
+
+def test_every_page_header_shows_the_daemon_health(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    for path in ("/jobs", "/runs", "/queue", "/schedules", "/sensors", "/backfills", "/daemon"):
+        assert _header_state(queued_client.get(path).text) == "missing", path
+    for name in ("run_queue", "run_monitor", "run_retries", "backfills", "schedules", "sensors"):
+        queued_instance.storage.workers.beat_daemon(
+            name, "h:1", time.time(), host="h", pid=1, interval_seconds=1.0
+        )
+    html = queued_client.get("/runs").text
+    assert _header_state(html) == "healthy" and 'href="/daemon"' in html
+    page = queued_client.get("/daemon").text
+    assert 'data-daemon="h:1"' in page and "Queue claims are limit-checked" in page
+
+
+def test_pages_where_a_user_waits_say_no_daemon_is_running(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    from tests.jobs import web
+
+    queued_instance.submit_run(web.documented)
+    backfill_id = queued_instance.launch_backfill(web.coloured, ["red"])
+    pages = {
+        "/queue": "run_queue",
+        "/backfills": "backfills",
+        f"/backfills/{backfill_id}": "backfills",
+        "/schedules": "schedules",
+        "/schedules/nightly_docs": "schedules",
+        "/sensors": "sensors",
+        "/sensors/colour_files": "sensors",
+    }
+    for path, loop in pages.items():
+        html = queued_client.get(path).text
+        assert f'class="notice no-daemon" role="status" data-loop="{loop}"' in html, path
+        assert "No daemon is running" in html
+    assert "launches once a daemon runs" in queued_client.get("/queue").text
+    for name in ("run_queue", "backfills", "schedules", "sensors"):
+        queued_instance.storage.workers.beat_daemon(name, "h:1", time.time(), interval_seconds=1.0)
+    for path in pages:
+        assert "No daemon is running" not in queued_client.get(path).text, path
+    assert "launches on the next pass" in queued_client.get("/queue").text

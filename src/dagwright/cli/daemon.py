@@ -1,9 +1,9 @@
-"""``dagwright daemon`` and ``dagwright queue``."""
+"""``dagwright daemon``, ``dagwright daemon status`` and ``dagwright queue``."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,7 +17,12 @@ from dagwright.cli.common import (
     print_table,
 )
 from dagwright.daemon.base import Daemon
+from dagwright.daemon.health import CLAIMS_NOTE
 from dagwright.definitions.container import Definitions
+
+if TYPE_CHECKING:
+    from dagwright.daemon.health import DaemonHealth
+    from dagwright.instance import Instance
 
 
 def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
@@ -43,7 +48,7 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     return loops
 
 
-@click.command("daemon")
+@click.group("daemon", invoke_without_command=True)
 @code_options
 @click.option(
     "--log-level",
@@ -51,12 +56,18 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def daemon_command(code: CodeArgs, log_level: str) -> None:
+@click.pass_context
+def daemon_command(ctx: click.Context, code: CodeArgs, log_level: str) -> None:
     """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
     (when run_queue is configured), the run monitor, run retries, backfills, and, with
     -f/-m/-w, the schedules and sensors of those code locations. With code given, only runs
     of its locations are retried (without, every failed run is, and no code is imported).
-    One log line per decision."""
+    One log line per decision.
+
+    Several daemons may run on one home: each claim of a queued run is checked against
+    the queue's limits in storage. `dagwright daemon status` shows their health."""
+    if ctx.invoked_subcommand is not None:
+        return
     from dagwright.daemon.controller import DaemonController
 
     definitions = load_code(code) if code.given else None
@@ -65,6 +76,52 @@ def daemon_command(code: CodeArgs, log_level: str) -> None:
     )
     with open_instance() as instance:
         DaemonController(instance, _daemons(instance, definitions)).run()
+
+
+@daemon_command.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as GET /api/v1/daemon does.")
+def status_command(as_json: bool) -> None:
+    """Show each daemon loop's last heartbeat: loop, daemon, host, pid, time (with its
+    time zone), age and state (healthy: passed within 3 intervals; late; missing).
+    Exits 0 when every expected loop is healthy, 1 otherwise."""
+    with open_instance() as instance:
+        health = instance.get_daemon_health()
+    if as_json:
+        echo_json(health.to_json())
+    else:
+        _print_health(health)
+    click.get_current_context().exit(0 if health.healthy else 1)
+
+
+def _print_health(health: DaemonHealth) -> None:
+    from rich.table import Table
+
+    from dagwright.daemon.health import iso_local
+
+    table = Table("loop", "daemon", "host", "pid", "last heartbeat", "age", "state")
+    for loop in health.loops:
+        if not loop.beats:
+            table.add_row(loop.name, "-", "-", "-", "never", "-", loop.state.value)
+        for beat in loop.beats:
+            state = beat.state.value + (" (stopped)" if beat.stopped else "")
+            when = iso_local(beat.heartbeat_at)
+            pid = str(beat.pid) if beat.pid is not None else "-"
+            age = f"{beat.age:.1f} s"
+            table.add_row(loop.name, beat.daemon_id, beat.host or "-", pid, when, age, state)
+    print_table(table)
+    click.echo(health.summary())
+    if health.loop("run_queue") is not None:
+        click.echo(f"queue claims: limit-checked; {CLAIMS_NOTE}")
+
+
+def warn_no_queue_daemon(instance: Instance) -> None:
+    """One line on stderr when no daemon runs the run queue: a queued run would wait."""
+    if not instance.get_daemon_health().is_running("run_queue"):
+        click.echo(
+            "Warning: no daemon is running the run queue; the run waits until"
+            " `dagwright daemon` starts",
+            err=True,
+        )
 
 
 @click.command("queue")

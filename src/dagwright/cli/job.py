@@ -22,6 +22,7 @@ from dagwright.cli.common import (
 )
 from dagwright.definitions.job_json import job_detail, job_summary
 from dagwright.execution.events import EventType
+from dagwright.runs.models import RunStatus
 
 
 @click.group("job")
@@ -165,7 +166,10 @@ def execute_job(args: RunArgs, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 def launch_job(args: RunArgs, as_json: bool) -> None:
     """Submit a run to $DAGWRIGHT_HOME: queued when run_queue is configured, else launched
-    at once in its own process. Prints the run id and returns without waiting."""
+    at once in its own process. Prints the run id and returns without waiting; warns on
+    stderr when the run is queued and no daemon runs the queue."""
+    from dagwright.cli.daemon import warn_no_queue_daemon
+
     with open_instance() as instance:
         run = instance.submit_run(
             args.job,
@@ -174,6 +178,8 @@ def launch_job(args: RunArgs, as_json: bool) -> None:
             op_selection=args.op_selection,
             partition_key=args.partition_key,
         )
+        if run.status is RunStatus.QUEUED:
+            warn_no_queue_daemon(instance)
     if as_json:
         echo_json(run.to_json())
     else:

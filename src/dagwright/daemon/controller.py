@@ -2,8 +2,10 @@
 
 Each loop calls ``run_iteration(time.time())`` every ``interval_seconds``; an exception in
 one pass is logged and the loop goes on. SIGTERM and SIGINT stop every loop after its
-current pass. Each loop records a heartbeat in storage after every pass, so that
-``dagwright daemon`` status is visible to other processes.
+current pass. Each loop records a heartbeat in storage after every pass (with the
+daemon's host, pid and the loop's interval), so that ``dagwright daemon status``, the
+pages and the API see it (:mod:`dagwright.daemon.health`). A daemon that stops cleanly
+marks its heartbeats stopped; one starting drops heartbeats older than a day.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,10 @@ from dagwright.daemon.base import Daemon, log
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
+    from dagwright.storage.workers import WorkerStorage
+
+#: Heartbeats older than this (seconds) are dropped when a daemon starts.
+FORGET_AFTER_SECONDS = 24 * 3600.0
 
 
 class DaemonController:
@@ -30,7 +36,8 @@ class DaemonController:
         self._instance = instance
         self._daemons = list(daemons)
         self._stopping = threading.Event()
-        self.daemon_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._host, self._pid = socket.gethostname(), os.getpid()
+        self.daemon_id = f"{self._host}:{self._pid}"
 
     @property
     def stopping(self) -> bool:
@@ -55,7 +62,14 @@ class DaemonController:
 
     def _heartbeat(self, daemon: Daemon, now: float) -> None:
         try:
-            self._instance.storage.workers.beat_daemon(daemon.name, self.daemon_id, now)
+            self._instance.storage.workers.beat_daemon(
+                daemon.name,
+                self.daemon_id,
+                now,
+                host=self._host,
+                pid=self._pid,
+                interval_seconds=daemon.interval_seconds,
+            )
         except Exception:
             log.exception("%s: could not record a heartbeat", daemon.name)
 
@@ -68,12 +82,20 @@ class DaemonController:
             for d in self._daemons
         ]
         log.info("daemon %s running: %s", self.daemon_id, ", ".join(d.name for d in self._daemons))
+        self._record(lambda w: w.forget_daemons(time.time() - FORGET_AFTER_SECONDS))
         for thread in threads:
             thread.start()
         while any(t.is_alive() for t in threads):
             for thread in threads:
                 thread.join(timeout=0.2)
+        self._record(lambda w: w.stop_daemon(self.daemon_id, time.time()))
         log.info("daemon %s stopped", self.daemon_id)
+
+    def _record(self, write: Callable[[WorkerStorage], None]) -> None:
+        try:
+            write(self._instance.storage.workers)
+        except Exception:  # storage trouble must not stop the daemon starting or stopping
+            log.exception("could not record the daemon's start or stop")
 
     def _install_signal_handlers(self) -> None:
         def handle(signum: int, _frame: FrameType | None) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from dagwright.daemon.base import log
 from dagwright.errors import DagwrightError, DagwrightInvalidTransitionError
+from dagwright.runs.claims import ClaimRefusedError
 from dagwright.runs.models import RunStatus
 
 if TYPE_CHECKING:
@@ -16,7 +17,10 @@ class RunQueueDaemon:
     """Each pass: decide (``dagwright.runs.queue.decide``) and launch the admitted runs.
 
     A run another daemon claimed first is skipped (its ``RUN_STARTING`` is refused by the
-    transition table); a run that cannot be launched at all is failed with the reason.
+    transition table), and so is a run whose claim finds a limit full in storage (another
+    daemon launched runs since this pass read the queue: see :mod:`dagwright.runs.claims`);
+    it stays queued for a later pass. A run that cannot be launched at all is failed with
+    the reason.
     """
 
     name = "run_queue"
@@ -37,6 +41,9 @@ class RunQueueDaemon:
                 continue  # deleted or canceled since the pass read it
             try:
                 self._instance.launcher.launch(run)
+            except ClaimRefusedError as exc:
+                log.info("run_queue: run %s waits: %s", run.run_id, "; ".join(exc.reasons))
+                continue
             except DagwrightInvalidTransitionError:
                 log.info("run_queue: run %s was claimed by another daemon", run.run_id)
                 continue

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.execution.events import Event, EventType
+from dagwright.runs.claims import ClaimLimits
 from dagwright.runs.models import Run, WorkerInfo, require_code_pointer
 from dagwright.runs.worker_process import (
     STANDBY,
@@ -47,8 +48,12 @@ class RunLauncher(Protocol):
     def launch(self, run: Run) -> Run:
         """Claim the run (``STARTING``) and start its process; returns the claimed run.
 
+        A queued run is claimed only if the run queue's limits allow it, as counted in
+        storage in the claim's transaction.
+
         Raises:
-            DagwrightInvalidTransitionError: the run was already claimed (by another daemon).
+            DagwrightInvalidTransitionError: the run was already claimed (by another daemon);
+                :class:`~dagwright.runs.claims.ClaimRefusedError` when a limit is full.
         """
         ...
 
@@ -82,6 +87,16 @@ class ProcessRunLauncher:
         self._launches = 0
         self._standby_workers = standby_workers
         self._spares: collections.deque[subprocess.Popen[bytes]] = collections.deque()
+        self._limits: ClaimLimits | None = None
+
+    def _claim_limits(self) -> ClaimLimits | None:
+        """The run queue's limits, which a claim of a queued run is checked against."""
+        queue = self._instance.settings.run_queue
+        if queue is None:
+            return None
+        if self._limits is None:
+            self._limits = ClaimLimits(queue.max_concurrent_runs, queue.tag_concurrency_limits)
+        return self._limits
 
     def _home(self) -> Path:
         home = self._instance.home
@@ -94,11 +109,13 @@ class ProcessRunLauncher:
         return home
 
     def launch(self, run: Run) -> Run:
-        """Claim the run and start ``python -m dagwright.execution.worker RUN_ID``."""
+        """Claim the run (within the queue's limits, checked in storage) and start
+        ``python -m dagwright.execution.worker RUN_ID``."""
         home = self._home()
         require_code_pointer(run.job_name, run.code_pointer)
-        _, claimed = self._instance.handle_event(
-            Event(run.run_id, EventType.RUN_STARTING, time.time(), message="launching run worker")
+        _, claimed = self._instance.records.events.store_event(
+            Event(run.run_id, EventType.RUN_STARTING, time.time(), message="launching run worker"),
+            limits=self._claim_limits(),
         )
         assert claimed is not None
         if not self._instance.records.workers.claim(

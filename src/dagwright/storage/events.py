@@ -19,8 +19,10 @@ from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
+from dagwright.runs.claims import ClaimLimits
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.changes import tick
+from dagwright.storage.claims import check_claim
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
 
@@ -55,8 +57,16 @@ class EventStorage:
         self._lock_sql = lock_run_sql(db)
         self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
-    def store_event(self, event: Event) -> tuple[Event, Run | None]:
+    def store_event(
+        self, event: Event, *, limits: ClaimLimits | None = None
+    ) -> tuple[Event, Run | None]:
         """Store an event, applying the status change it carries, in one transaction.
+
+        Args:
+            event: the event.
+            limits: the run queue's limits; a ``RUN_STARTING`` of a ``QUEUED`` run (a
+                claim) is then checked against the runs in progress in storage, in this
+                transaction (:mod:`dagwright.storage.claims`).
 
         Returns:
             The event with its ``storage_id``, and the updated run if its status changed
@@ -65,13 +75,14 @@ class EventStorage:
         Raises:
             DagwrightRunNotFoundError: the event's run does not exist.
             DagwrightInvalidTransitionError: the status change is not allowed; nothing is
-                stored.
+                stored. :class:`~dagwright.runs.claims.ClaimRefusedError` when a limit is
+                full.
         """
         new_status = event.run_status
         run = None
         with self._db.driver_write() as cursor:
             if new_status is not None:
-                run = self._change_status(cursor, event, new_status)
+                run = self._change_status(cursor, event, new_status, limits)
             storage_id = self._insert(cursor, event)
         return _with_storage_id(event, storage_id), run
 
@@ -83,13 +94,18 @@ class EventStorage:
             raise DagwrightRunNotFoundError(event.run_id) from exc
         return int(cursor.fetchone()[0] if db.is_postgres else cursor.lastrowid)
 
-    def _change_status(self, cursor: Any, event: Event, new: RunStatus) -> Run:
+    def _change_status(
+        self, cursor: Any, event: Event, new: RunStatus, limits: ClaimLimits | None
+    ) -> Run:
         cursor.execute(self._lock_sql, {"run_id": event.run_id})
         row = cursor.fetchone()
         if row is None:
             raise DagwrightRunNotFoundError(event.run_id)
         run = run_from_body(row[1])
         check_transition(run.run_id, run.status, new)
+        change_seq = tick(cursor, self._db.is_postgres)  # PostgreSQL: holds the clock's lock
+        if limits is not None and run.status is RunStatus.QUEUED and new is RunStatus.STARTING:
+            check_claim(cursor, self._db, run, limits)
         now = event.timestamp
         updated = replace(
             run,
@@ -104,7 +120,7 @@ class EventStorage:
             "started_at": updated.started_at,
             "ended_at": updated.ended_at,
             "body": run_body(updated),
-            "change_seq": tick(cursor, self._db.is_postgres),
+            "change_seq": change_seq,
         }
         cursor.execute(self._update_sql, values)
         return updated

@@ -121,13 +121,19 @@ run_workers: Final = Table(
     Column("heartbeat_at", Double, nullable=False),
 )
 
-#: The latest heartbeat of each daemon loop (one row per loop name).
+#: The latest heartbeat of each loop of each daemon (one row per loop name and daemon);
+#: ``stopped_at`` is set when the daemon stopped cleanly.
 daemon_heartbeats: Final = Table(
     "daemon_heartbeats",
     metadata,
-    Column("name", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
     Column("daemon_id", String(255), nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("interval_seconds", Double, nullable=True),
     Column("heartbeat_at", Double, nullable=False),
+    Column("stopped_at", Double, nullable=True),
+    PrimaryKeyConstraint("name", "daemon_id", name="pk_daemon_heartbeats"),
 )
 
 #: Alembic's own table, declared apart so that a fresh database can be stamped directly.

@@ -28,23 +28,44 @@ _CLAIM_SQL: Final = (
 _BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
 _WORKER_COLUMNS: Final = "run_id, pid, host, started_at, heartbeat_at"
 _SELECT_WORKER_SQL: Final = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id = {{run_id}}"
+_HEARTBEAT_COLUMNS: Final = "name, daemon_id, heartbeat_at, host, pid, interval_seconds, stopped_at"
 _SELECT_HEARTBEATS_SQL: Final = (
-    "SELECT name, daemon_id, heartbeat_at FROM daemon_heartbeats ORDER BY name"
+    f"SELECT {_HEARTBEAT_COLUMNS} FROM daemon_heartbeats ORDER BY name, heartbeat_at DESC"
 )
 _DAEMON_BEAT_SQL: Final = (
-    "INSERT INTO daemon_heartbeats (name, daemon_id, heartbeat_at)"
-    " VALUES ({name}, {daemon_id}, {now})"
-    " ON CONFLICT (name) DO UPDATE SET daemon_id = {daemon_id}, heartbeat_at = {now}"
+    "INSERT INTO daemon_heartbeats"
+    " (name, daemon_id, host, pid, interval_seconds, heartbeat_at, stopped_at)"
+    " VALUES ({name}, {daemon_id}, {host}, {pid}, {interval}, {now}, NULL)"
+    " ON CONFLICT (name, daemon_id) DO UPDATE SET host = {host}, pid = {pid},"
+    " interval_seconds = {interval}, heartbeat_at = {now}, stopped_at = NULL"
 )
+_DAEMON_STOPPED_SQL: Final = (
+    "UPDATE daemon_heartbeats SET stopped_at = {now} WHERE daemon_id = {daemon_id}"
+)
+_FORGET_DAEMONS_SQL: Final = "DELETE FROM daemon_heartbeats WHERE heartbeat_at < {before}"
 
 
 @dataclass(frozen=True)
 class DaemonHeartbeat:
-    """The latest pass of one daemon loop."""
+    """The latest pass of one loop of one daemon.
+
+    Attributes:
+        name: the loop (``run_queue``, ``backfills`` …).
+        daemon_id: the daemon process, ``host:pid``.
+        heartbeat_at: when its latest pass ended (seconds since the epoch, UTC).
+        host: the daemon's host, if recorded.
+        pid: the daemon's process id, if recorded.
+        interval_seconds: how often the loop passes, if recorded.
+        stopped_at: when the daemon stopped cleanly (None: it has not).
+    """
 
     name: str
     daemon_id: str
     heartbeat_at: float
+    host: str | None = None
+    pid: int | None = None
+    interval_seconds: float | None = None
+    stopped_at: float | None = None
 
 
 class WorkerStorage:
@@ -113,16 +134,41 @@ class WorkerStorage:
                 found.update((row[0], WorkerInfo(*row)) for row in cursor.fetchall())
         return found
 
-    def beat_daemon(self, name: str, daemon_id: str, now: float) -> None:
-        """Record a pass of the daemon loop ``name``."""
+    def beat_daemon(
+        self,
+        name: str,
+        daemon_id: str,
+        now: float,
+        *,
+        host: str | None = None,
+        pid: int | None = None,
+        interval_seconds: float | None = None,
+    ) -> None:
+        """Record a pass of the loop ``name`` of the daemon ``daemon_id``."""
+        params = {
+            "name": name,
+            "daemon_id": daemon_id,
+            "host": host,
+            "pid": pid,
+            "interval": interval_seconds,
+            "now": now,
+        }
         with self._db.driver_write() as cursor:
-            cursor.execute(
-                self._db.driver_sql(_DAEMON_BEAT_SQL),
-                {"name": name, "daemon_id": daemon_id, "now": now},
-            )
+            cursor.execute(self._db.driver_sql(_DAEMON_BEAT_SQL), params)
+
+    def stop_daemon(self, daemon_id: str, now: float) -> None:
+        """Record that the daemon ``daemon_id`` stopped cleanly (its loops no longer run)."""
+        with self._db.driver_write() as cursor:
+            params = {"daemon_id": daemon_id, "now": now}
+            cursor.execute(self._db.driver_sql(_DAEMON_STOPPED_SQL), params)
+
+    def forget_daemons(self, before: float) -> None:
+        """Drop the heartbeats of loops that last passed before ``before``."""
+        with self._db.driver_write() as cursor:
+            cursor.execute(self._db.driver_sql(_FORGET_DAEMONS_SQL), {"before": before})
 
     def daemon_heartbeats(self) -> list[DaemonHeartbeat]:
-        """The latest heartbeat of every daemon loop, by name."""
+        """The latest heartbeat of every loop of every daemon, by loop name, newest first."""
         with self._db.driver_read() as cursor:
             cursor.execute(_SELECT_HEARTBEATS_SQL)
             return [DaemonHeartbeat(*row) for row in cursor.fetchall()]

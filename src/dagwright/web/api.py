@@ -216,6 +216,13 @@ def queue_state(web: Web) -> Response:
     return _json(queue_to_json(web.instance.get_queue_state()))
 
 
+@router.get("/daemon", response_model=schemas.DaemonHealthOut)
+def daemon_health(web: Web) -> Response:
+    """The daemons' health: each expected loop, each daemon's last heartbeat of it (time,
+    age), and whether it is healthy (passed within ~3 intervals), late or missing."""
+    return _json(web.instance.get_daemon_health().to_json())
+
+
 # -- schedules, sensors and ticks ----------------------------------------------------------
 
 InstigatorName = Annotated[str, Path(description="A schedule or sensor of the loaded code.")]

@@ -187,6 +187,42 @@ class QueueState(BaseModel):
     limits: list[dict[str, Any]]
 
 
+class DaemonBeatOut(BaseModel):
+    """One daemon's latest heartbeat of a loop."""
+
+    name: str
+    daemon_id: str = Field(description="host:pid of the daemon process.")
+    host: str | None
+    pid: int | None
+    heartbeat_at: float = Field(description="When its latest pass ended (epoch seconds, UTC).")
+    heartbeat_iso: str = Field(description="The same, ISO 8601 in the server's time zone.")
+    interval_seconds: float
+    age_seconds: float
+    state: str = Field(description="healthy, late or missing.")
+    stopped: bool = Field(description="The daemon stopped cleanly.")
+
+
+class DaemonLoopOut(BaseModel):
+    """One daemon loop: as healthy as its healthiest daemon."""
+
+    name: str
+    expected: bool = Field(description="The settings (or a running daemon) call for it.")
+    state: str = Field(description="healthy, late or missing.")
+    daemons: list[DaemonBeatOut]
+
+
+class DaemonHealthOut(BaseModel):
+    """The daemons' health: healthy when every expected loop passed within ~3 intervals."""
+
+    state: str = Field(description="healthy, late or missing: the least healthy loop's.")
+    healthy: bool
+    now: float
+    daemons: list[str] = Field(description="Daemons with a loop that is not missing.")
+    claims: str = Field(description="How queue claims are kept within the limits.")
+    claims_note: str
+    loops: list[DaemonLoopOut]
+
+
 class TickErrorOut(BaseModel):
     """Why a tick failed: a one-line message and, for user code, the traceback."""
 

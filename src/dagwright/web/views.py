@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from dagwright.daemon.health import DaemonHealth, iso_local
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.workspace import job_reference
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
@@ -146,21 +147,32 @@ def templates() -> Jinja2Templates:
         is_system_tag=is_system_tag,
         table_columns=render.table_columns,
         statuses=[s.value for s in RunStatus],
+        iso_local=iso_local,
     )
     return Jinja2Templates(env=env)
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render a page template with ``now`` and the loaded jobs in its context."""
+    """Render a page template with ``now``, the loaded jobs and the daemons' health (for
+    the header) in its context."""
     web = web_context(request)
     context.setdefault("now", time.time())
     context["job_names"] = list(web.jobs)
     context["job_ref"] = web.definitions.reference
     context["run_job_ref"] = web.run_job_reference
+    context.setdefault("daemon", daemon_health(web, context["now"]))
     response: HTMLResponse = templates().TemplateResponse(
         request, name, context, status_code=status
     )
     return response
+
+
+def daemon_health(web: WebContext, now: float) -> DaemonHealth | None:
+    """The daemons' health at ``now``; None when storage cannot tell (the page still shows)."""
+    try:
+        return web.instance.get_daemon_health(now)
+    except DagwrightError:
+        return None
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
@@ -377,3 +389,11 @@ def terminate(request: Request, web: WebContext) -> Response:
 def queue_page(request: Request, web: WebContext) -> Response:
     """Queued runs in launch order with why each waits; each tag limit's use."""
     return page(request, "queue.html", decision=web.instance.get_queue_state())
+
+
+@ROUTES.get("/daemon")
+def daemon_page(request: Request, web: WebContext) -> Response:
+    """Each daemon loop, each daemon's last heartbeat of it, and whether it is healthy."""
+    from dagwright.daemon.health import CLAIMS_NOTE
+
+    return page(request, "daemon.html", claims_note=CLAIMS_NOTE)
