@@ -149,13 +149,65 @@ def w_tag_fill(side: Any, *, home: str, start: int, stop: int, batch: int) -> di
     return {"runs": stop - start, "elapsed_s": time.perf_counter() - t0}
 
 
-def w_tag_query(side: Any, *, home: str, warmup: int, reps: int) -> dict[str, Any]:
-    """Newest 50 runs with ``team=docs`` (a tenth of all runs), median of ``reps``."""
-    instance = side.persistent_instance(home)
+#: The tag only the older half of the PostgreSQL data set carries (``era=old``): its
+#: newest match is half the data set back.
+OLD_TAG = ("era", "old")
+
+
+def pg_run_tags(side: Any, i: int, n: int) -> dict[str, str]:
+    """The tags of run ``i`` of the ``n``-run PostgreSQL data set: those of
+    :func:`run_tags`, plus :data:`OLD_TAG` on the older half (``i < n // 2``)."""
+    tags = run_tags(side, i)
+    if i < n // 2:
+        tags[OLD_TAG[0]] = OLD_TAG[1]
+    return tags
+
+
+def w_tag_fill_pg(
+    side: Any, *, home: str, url: str, n: int, start: int, stop: int, batch: int, copy: bool
+) -> dict[str, Any]:
+    """Add runs ``start..stop-1`` of the ``n``-run data set to the PostgreSQL database at ``url``
+    (``home`` gets the settings naming it; the first call makes the schema). ``copy``:
+    dagwright's bulk load through ``COPY`` (``side.copy_runs``, the whole data set in one
+    call, into an empty database); else the side's ``add_runs``, ``batch`` runs a call."""
+    side.write_postgres_settings(home, url)
+    instance = side.instance_at(home)
+    t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def tags(i: int) -> dict[str, str]:
+        return pg_run_tags(side, i, n)
+
+    def new(i: int) -> Any:
+        return side.new_run(uuid.uuid4().hex, "bench_job", tags(i), BASE_TS + i / 100)
+
+    if copy:
+        assert start == 0, "COPY loads a whole data set into an empty database"
+        phases = side.copy_runs(url, (new(i) for i in range(stop)), tags, stop)
+    else:
+        for lo in range(start, stop, batch):
+            side.add_runs(instance, [new(i) for i in range(lo, min(lo + batch, stop))])
+    return {"runs": stop - start, "elapsed_s": time.perf_counter() - t0, **phases}
+
+
+def w_tag_query(
+    side: Any,
+    *,
+    home: str,
+    warmup: int,
+    reps: int,
+    configured: bool = False,
+    tag: tuple[str, str] = ("team", "docs"),
+) -> dict[str, Any]:
+    """Newest 50 runs with ``tag`` (by default ``team=docs``, a tenth of all runs), median
+    of ``reps``; ``configured``: the instance its settings file in ``home`` describes
+    (PostgreSQL)."""
+    instance = side.instance_at(home) if configured else side.persistent_instance(home)
     sizes = set()
+    key, value = tag
 
     def query() -> None:
-        sizes.add(len(side.query_runs(instance, {"team": "docs"}, 50)))
+        sizes.add(len(side.query_runs(instance, {key: value}, 50)))
 
     result = _summary(_timed(query, warmup, reps))
     assert sizes == {50}, f"expected 50 runs per page, got {sizes}"
@@ -696,6 +748,15 @@ def w_web(
     return result
 
 
+def w_celery(side: Any, **params: Any) -> dict[str, Any]:
+    """A Celery run workload (``workloads/celery_runs.py``)."""
+    from workloads import celery_runs
+
+    return celery_runs.w_celery(
+        side, system=SYSTEM, reap=reap, wait_finished=_wait_finished, **params
+    )
+
+
 def w_memory(side: Any) -> dict[str, Any]:
     side.execute(jobs.one_op_job(side.op, side.job))
     return {}
@@ -709,6 +770,7 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "insert_runs": w_insert_runs,
     "tag_fill": w_tag_fill,
     "tag_query": w_tag_query,
+    "tag_fill_pg": w_tag_fill_pg,
     "memory": w_memory,
     "web": w_web,
     "queue_fill": w_queue_fill,
@@ -719,6 +781,7 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "drain": w_drain,
     "backfill": w_backfill,
     "sensor_tick": w_sensor_tick,
+    "celery": w_celery,
 }
 
 

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,12 @@ class Params:
     drain_n_dagster: int = 24
     web_start_reps: int = 3
     web_scale_rounds: int = 3
+    # the tag query and runs page on PostgreSQL: dagwright at each size, Dagster at the first
+    tag_pg_sizes: tuple[int, ...] = (100_000, 1_000_000, 3_000_000)
+    tag_pg_dagster: bool = False
+    # Celery: timed runs per figure (after one untimed run); the 1-op run of dagwright
+    celery_reps: int = 3
+    celery_1op_reps: int = 10
 
 
 FULL = Params()
@@ -113,6 +119,9 @@ QUICK = Params(
     drain_n_dagster=4,
     web_start_reps=1,
     web_scale_rounds=1,
+    tag_pg_sizes=(10_000, 100_000),
+    celery_reps=1,
+    celery_1op_reps=3,
 )
 
 
@@ -143,6 +152,8 @@ class Bench:
     scratch: Path
     versions: dict[str, str | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    refill: bool = False
+    refilled: set[str] = field(default_factory=set)
 
     def _env(self, system: str) -> dict[str, str]:
         env = {
@@ -344,6 +355,89 @@ def filled_home(b: Bench, system: str, n: int, data: str = "tag_query") -> Path:
     return final
 
 
+#: The PostgreSQL server of the PostgreSQL figures (trust auth), and its admin database.
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+#: Bump when the PostgreSQL tag_query data set or its load changes: cached databases
+#: carrying another version in their comment are filled again.
+PG_FILL_VERSION = 2
+
+
+def _pg_admin(sql: str, *args: Any) -> Any:
+    """Run one statement on the server's ``postgres`` database (autocommit); its first
+    row, or None."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        cur = conn.execute(sql, args or None)
+        return cur.fetchone() if cur.description else None
+
+
+def _pg_marker(name: str) -> dict[str, Any] | None:
+    """The fill marker of a cached database (its ``COMMENT``), if it exists and is current."""
+    row = _pg_admin(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", name
+    )
+    if not row or not row[0]:
+        return None
+    marker: dict[str, Any] = json.loads(row[0])
+    return marker if marker.get("version") == PG_FILL_VERSION else None
+
+
+def filled_pg(b: Bench, system: str, n: int) -> Path:
+    """A home whose settings name the PostgreSQL database ``<system>_bench_<n>`` holding
+    the ``n``-run tag_query data set, filled once and kept (a marker in the database's
+    comment says it is complete; ``--refill`` fills it again). dagwright loads it with
+    ``COPY`` (``copy_runs`` in its side), Dagster with ``add_run`` in two processes."""
+    name = f"{system}_bench_{n}"
+    home = b.scratch / "pg" / name
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"{PG_SERVER}/{name}"
+    if _pg_marker(name) is not None and (not b.refill or name in b.refilled):
+        # the settings of this (fresh) scratch home: a quick child writes them
+        b.child(
+            system,
+            "tag_fill_pg",
+            home=str(home),
+            url=url,
+            n=n,
+            start=0,
+            stop=0,
+            batch=1,
+            copy=False,
+        )
+    else:
+        bulk = system == "dagwright"
+        workers = 1 if bulk else FILL_WORKERS[system]
+        log(f"    filling {system} with {n:,} runs on PostgreSQL ({name}, {workers} process(es))")
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        b.refilled.add(name)
+        t0 = time.perf_counter()
+        params = {"home": str(home), "url": url, "n": n, "copy": bulk}
+        b.child(system, "tag_fill_pg", start=0, stop=0, batch=1, **{**params, "copy": False})
+        bounds = [n * k // workers for k in range(workers + 1)]
+        procs = [
+            b.start(system, "tag_fill_pg", start=lo, stop=hi, batch=10_000, **params)
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        phases = [b.finish(proc, system, timeout=7200) for proc in procs]
+        elapsed = time.perf_counter() - t0
+        size = _pg_admin("SELECT pg_size_pretty(pg_database_size(%s))", name)[0]
+        marker = {"version": PG_FILL_VERSION, "runs": n, "fill_s": round(elapsed, 1)}
+        _pg_admin(f"COMMENT ON DATABASE \"{name}\" IS '{json.dumps(marker)}'")
+        skip = ("elapsed_s", "import_s")
+        detail = ", ".join(
+            f"{k[:-2]} {v:.0f} s"
+            for k, v in phases[0].items()
+            if k.endswith("_s") and k not in skip
+        )
+        b.notes.append(
+            f"filled {system} with {n:,} runs on PostgreSQL ({name}, {size}) in {elapsed:.0f} s"
+            f" ({workers} process(es){'; ' + detail if bulk else ''})"
+        )
+    return home
+
+
 def fig_tag_query(b: Bench) -> list[Row]:
     small, big = b.p.tag_small, b.p.tag_big
     results: dict[tuple[str, int], dict[str, Any]] = {}
@@ -370,6 +464,96 @@ def fig_tag_query(b: Bench) -> list[Row]:
     for row, ratio in ((time_row, t_ratio), (rss_row, m_ratio)):
         row.ratio, row.goal, row.ok, row.errors = ratio, goal, check(ratio, goal), dict(errors)
         rows.append(row)
+    if b.p.tag_pg_sizes:
+        rows += _tag_query_pg(b)
+    return rows
+
+
+def _tag_query_pg(b: Bench) -> list[Row]:
+    """The tag query and the runs page filtered by a tag on PostgreSQL: dagwright at each
+    of ``tag_pg_sizes``, the sizes measured in alternation (``web_scale_rounds`` rounds,
+    median per size: the machine's drift is not read as growth); each size's figure ÷ the
+    first size's. Dagster at the first size only with ``--pg-dagster`` (its fill is
+    ``add_run`` by ``add_run``)."""
+    sizes = b.p.tag_pg_sizes
+    small = sizes[0]
+    names = ("query", "query_old", "runs_tag_html", "runs_tag_api")
+    seen: dict[tuple[str, int], list[dict[str, float]]] = {}
+
+    def measure(system: str, n: int) -> dict[str, float]:
+        home = filled_pg(b, system, n)
+        query, old = (
+            b.child(
+                system,
+                "tag_query",
+                home=str(home),
+                warmup=2,
+                reps=b.p.tag_reps,
+                configured=True,
+                tag=tag,
+            )
+            for tag in (("team", "docs"), ("era", "old"))
+        )
+        web = b.child(
+            system,
+            "web",
+            timeout=1800,
+            home=str(home),
+            warmup=2,
+            reps=b.p.tag_reps,
+            start_reps=1,
+            copy=system == "dagster",
+        )
+        web_names = (
+            ("runs_tag_html", "runs_tag_api") if system == "dagwright" else ("runs_tag",) * 2
+        )
+        return {
+            "query": float(query["median_s"]),
+            "query_old": float(old["median_s"]),
+            "peak_rss_mb": float(query["peak_rss_mb"]),
+            **{name: float(web[w]) for name, w in zip(names[2:], web_names, strict=True)},
+        }
+
+    def alternate(system: str) -> float:
+        for _ in range(b.p.web_scale_rounds):
+            for n in sizes if system == "dagwright" else (small,):
+                seen.setdefault((system, n), []).append(measure(system, n))
+        return median("query", system, small) or 0.0
+
+    def median(name: str, system: str, n: int) -> float | None:
+        found = seen.get((system, n))
+        return statistics.median(res[name] for res in found) if found else None
+
+    log(f"  PostgreSQL: tag query and runs page at {', '.join(f'{n:,}' for n in sizes)} runs")
+    systems = SYSTEMS if b.p.tag_pg_dagster else ("dagwright",)
+    _, errors = per_system(alternate, systems)
+    labels = {
+        "query": "tag query, 50 newest",
+        "query_old": "tag query, 50 newest of a value only the older half carries",
+        "runs_tag_html": "runs page filtered by a tag, HTML page",
+        "runs_tag_api": "runs page filtered by a tag, API",
+    }
+    rows = []
+    for name in names:
+        dw, ds = median(name, "dagwright", small), median(name, "dagster", small)
+        row = Row(f"PostgreSQL: {labels[name]}, {small:,} runs", "s", dw, ds, errors=dict(errors))
+        row.ratio = dw / ds if dw is not None and ds else None
+        row.goal = "≤ 0.10" if b.p.tag_pg_dagster else ""
+        row.ok = check(row.ratio, row.goal)
+        rows.append(row)
+    for n in sizes[1:]:
+        for name in (*names, "peak_rss_mb"):
+            label = labels.get(name, "querying process peak RSS")
+            at_n, base = median(name, "dagwright", n), median(name, "dagwright", small)
+            unit = "MB" if name == "peak_rss_mb" else "s"
+            row = Row(f"PostgreSQL: {label} at {n:,} (ratio: ÷ {small:,})", unit, at_n)
+            row.ratio = at_n / base if at_n is not None and base else None
+            row.goal, row.errors = (
+                "≤ 1.5",
+                {"dagwright": errors["dagwright"]} if "dagwright" in errors else {},
+            )
+            row.ok = check(row.ratio, row.goal)
+            rows.append(row)
     return rows
 
 
@@ -683,6 +867,99 @@ def _web_scaling(b: Bench, small: int, big: int) -> list[Row]:
     return rows
 
 
+#: The Redis server of the Celery figures (their broker); each workload takes a database
+#: number of its own, empty when it starts, and flushes it when done.
+REDIS = ("127.0.0.1", 6379)
+#: The database numbers the Celery figures may take.
+REDIS_DBS = range(8, 16)
+
+
+def _redis(db: int, *command: str) -> bytes:
+    """One Redis command on database ``db`` (RESP over a socket: the bench's interpreter
+    needs no Redis client); the raw reply line."""
+    import socket
+
+    def resp(*args: str) -> bytes:
+        parts = [f"*{len(args)}\r\n".encode()]
+        for arg in args:
+            parts.append(f"${len(arg.encode())}\r\n{arg}\r\n".encode())
+        return b"".join(parts)
+
+    with socket.create_connection(REDIS, timeout=10) as sock:
+        sock.sendall(resp("SELECT", str(db)) + resp(*command))
+        data = b""
+        while data.count(b"\r\n") < 2:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.split(b"\r\n")[1]
+
+
+def _fresh_redis_db() -> int:
+    """An empty Redis database number from ``REDIS_DBS``."""
+    for db in REDIS_DBS:
+        if _redis(db, "DBSIZE") == b":0":
+            return db
+    raise ChildError(f"no empty Redis database among {list(REDIS_DBS)}")
+
+
+def celery_run(b: Bench, system: str, job_name: str, concurrency: int, reps: int) -> float:
+    """Median submit → SUCCESS of ``job_name`` (``workloads/celery_runs.py``) on ``system``
+    with one Celery worker of ``concurrency`` processes, after one untimed run; a scratch
+    PostgreSQL database and a fresh Redis database each, dropped and flushed after."""
+    db = _fresh_redis_db()
+    broker = f"redis://{REDIS[0]}:{REDIS[1]}/{db}"
+    name = f"{system}_bench_celery_scratch"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        res = b.child(
+            system,
+            "celery",
+            timeout=3600,
+            pg_url=f"{PG_SERVER}/{name}",
+            broker_url=broker,
+            job_name=job_name,
+            concurrency=concurrency,
+            warmup=1,
+            reps=reps,
+            timeout_s=1200,
+        )
+    finally:
+        _redis(db, "FLUSHDB")
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    times = ", ".join(f"{t:.3g}" for t in res["times_s"])
+    b.notes.append(f"celery: {system} {job_name} -c {concurrency}, runs (s): {times}")
+    return float(res["median_s"])
+
+
+def fig_celery(b: Bench) -> list[Row]:
+    """Runs whose steps are Celery tasks (dagwright's Celery executor, dagster-celery),
+    same broker, same PostgreSQL server, same worker processes."""
+    fan, p = 101, b.p
+    per_step = compare(
+        f"celery: per step, fan-out 1 → {fan - 1}, 2 worker processes (run ÷ {fan})",
+        "s",
+        lambda s: celery_run(b, s, f"fanout_{fan}", 2, _sized(s, p.celery_reps, 1)) / fan,
+        "≤ 0.10",
+    )
+    one_op = compare(
+        "celery: 1-op run, submit → SUCCESS, 2 worker processes",
+        "s",
+        lambda s: celery_run(b, s, "one_op", 2, _sized(s, p.celery_1op_reps, p.celery_reps)),
+        "≤ 0.10",
+    )
+    steps = 500
+    throughput = compare(
+        f"celery: steps per second, fan-out of {steps}, 4 worker slots",
+        "steps/s",
+        lambda s: steps / celery_run(b, s, f"fanout_{steps}", 4, _sized(s, p.celery_reps, 1)),
+        "≥ 10",
+    )
+    return [per_step, one_op, throughput]
+
+
 FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "import": fig_import,
     "run_1op_memory": _run_1op(persisted=False),
@@ -690,6 +967,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "per_op": fig_per_op,
     "insert_runs": fig_insert_runs,
     "tag_query": fig_tag_query,
+    "tag_query_pg": lambda b: _tag_query_pg(b) if b.p.tag_pg_sizes else [],
     "memory": fig_memory,
     "submit_run": fig_submit_run,
     "queue_pass": fig_queue_pass,
@@ -699,6 +977,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "backfill": fig_backfill,
     "sensor_tick": fig_sensor_tick,
     "web": fig_web,
+    "celery": fig_celery,
 }
 
 # --- output --------------------------------------------------------------------------
@@ -711,7 +990,7 @@ def fmt(value: float | None, unit: str) -> str:
         if value >= 10:
             return f"{value:.3g} s"
         return f"{value * 1e6:.3g} µs" if value < 1e-3 else f"{value * 1e3:.4g} ms"
-    if unit == "runs/s":
+    if unit in ("runs/s", "steps/s"):
         return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"
     return f"{value:.1f} {unit}"
 
@@ -767,6 +1046,22 @@ def main(argv: list[str] | None = None) -> int:
         help=f"figures to run (default all): {', '.join(FIGURES)}",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--refill",
+        action="store_true",
+        help="fill the cached PostgreSQL data sets again (tag_query)",
+    )
+    parser.add_argument(
+        "--pg-sizes",
+        type=lambda text: tuple(int(n) for n in text.split(",") if n),
+        metavar="N,N,...",
+        help="run counts of the PostgreSQL tag_query rows (first = the base; empty: none)",
+    )
+    parser.add_argument(
+        "--pg-dagster",
+        action="store_true",
+        help="also fill and measure Dagster on PostgreSQL at the first size (slow fill)",
+    )
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write results here")
     parser.add_argument(
         "--dagster-python",
@@ -784,10 +1079,14 @@ def main(argv: list[str] | None = None) -> int:
 
     pythons = {"dagwright": args.dagwright_python, "dagster": dagster_python(args.dagster_python)}
     params = QUICK if args.quick else FULL
+    if args.pg_sizes is not None:
+        params = replace(params, tag_pg_sizes=args.pg_sizes)
+    if args.pg_dagster:
+        params = replace(params, tag_pg_dagster=True)
     names = args.only or list(FIGURES)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-scratch-") as scratch:
-        b = Bench(pythons, params, Path(scratch))
+        b = Bench(pythons, params, Path(scratch), refill=args.refill)
         rows: list[Row] = []
         for name in names:
             log(f"[{name}]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,14 @@ def _pg_unavailable(reason: str) -> None:
 @pytest.fixture
 def pg_database_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (``dagwright_test_<hex>``), dropped afterwards."""
+    with fresh_pg_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped on exit (for fixtures of any
+    scope)."""
     import psycopg
     from sqlalchemy.engine import make_url
 

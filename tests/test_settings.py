@@ -157,6 +157,22 @@ def test_bad_env_url_names_the_variable(tmp_path: Path) -> None:
         ("storage: {sqlite: {file: x}}", "storage.sqlite.file", "Extra inputs"),
         ("storage: {postgres: {url: 'http://x'}}", "storage.postgres.url", "postgresql"),
         ("storage: {postgres: {}}", "storage.postgres.url", "Field required"),
+        (
+            "storage: {sqlite: {synchronous: SOMETIMES}}",
+            "storage.sqlite.synchronous",
+            "must be one of OFF, NORMAL, FULL, EXTRA",
+        ),
+        ("storage: {sqlite: {synchronous: 1}}", "storage.sqlite.synchronous", "string"),
+        (
+            "storage: {sqlite: {}, lock_timeout_seconds: 0}",
+            "storage.lock_timeout_seconds",
+            "greater than 0",
+        ),
+        (
+            "storage: {sqlite: {}, write_retry_seconds: -1}",
+            "storage.write_retry_seconds",
+            "greater than or equal to 0",
+        ),
         ("run_queue: {max_concurrent_runs: -2}", "run_queue.max_concurrent_runs", "-1"),
         ("run_queue: {max_concurrent_runs: '10'}", "run_queue.max_concurrent_runs", "integer"),
         ("run_queue: {max_concurrent_runs: 1.5}", "run_queue.max_concurrent_runs", "integer"),
@@ -310,3 +326,18 @@ def test_bad_broker_env_names_the_variable(tmp_path: Path) -> None:
 )
 def test_output_store_spec(tmp_path: Path, text: str, spec: str) -> None:
     assert load_settings(_write(tmp_path, text + "\n"), {}).output_store_spec() == spec
+
+
+def test_sqlite_commits_are_durable_unless_the_home_opts_out(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {}).storage.options().sqlite_synchronous == "FULL"
+    write(tmp_path, "storage: {sqlite: {synchronous: normal}, write_retry_seconds: 0}")
+    options = load_settings(tmp_path, {}).storage.options()
+    assert (options.sqlite_synchronous, options.write_retry) == ("NORMAL", 0.0)
+    assert options.lock_timeout == 30.0
+
+
+def test_env_postgres_url_keeps_the_storage_timeouts(tmp_path: Path) -> None:
+    write(tmp_path, "storage: {sqlite: {}, lock_timeout_seconds: 2}")
+    settings = load_settings(tmp_path, {"DAGWRIGHT_PG_URL": "postgresql://u@h/d"})
+    assert settings.storage.postgres is not None
+    assert settings.storage.options().lock_timeout == 2.0

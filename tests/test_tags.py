@@ -598,3 +598,57 @@ def test_a_dagster_tag_is_refused_wherever_tags_are_given(where: str) -> None:
     with pytest.raises(DagwrightInvalidTagError, match="use 'dagwright/priority'") as caught:
         _dagster_tag_on(where)
     assert caught.value.key == "dagster/priority"
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "rule"),
+    [
+        ("a\ud800", None, "lone surrogate"),
+        ({"x": ["\udcff"]}, "x.0", "lone surrogate"),
+        ({"\ud800": 1}, "\\ud800", "lone surrogate"),
+        (json.loads("[" * 400 + "]" * 400), "0.0.0...0.0", "nested more than 100 levels"),
+        ({"n": 10**5000}, "n", "digits"),
+    ],
+)
+def test_values_no_store_can_hold_are_refused_naming_the_path(
+    value: Any, path: str | None, rule: str
+) -> None:
+    with pytest.raises(DagwrightInvalidTagError) as caught:
+        normalize_tags({"team": value})
+    assert (caught.value.key, caught.value.path) == ("team", path)
+    assert rule in caught.value.rule
+    str(caught.value).encode()  # the message itself can always be printed
+
+
+def test_integers_past_64_bits_are_kept_as_text() -> None:
+    assert normalize_tags({"big": 2**70, "in": {"n": -(2**64)}}) == {
+        "big": "1180591620717411303424",
+        "in": '{"n":-18446744073709551616}',
+    }
+
+
+def test_integer_control_tags_fit_in_64_bits() -> None:
+    assert normalize_tags({PRIORITY_TAG: str(2**63 - 1)})[PRIORITY_TAG] == str(2**63 - 1)
+    with pytest.raises(DagwrightInvalidTagError, match="64-bit"):
+        normalize_tags({PRIORITY_TAG: str(2**63)})
+
+
+@pytest.mark.parametrize(
+    ("tags", "key", "rule"),
+    [
+        ({"team": 1}, "team", "a string or a list of strings"),
+        ({"team": ["a", 2]}, "team", "a string or a list of strings"),
+        ({"team": "a\x00"}, "team", "NUL"),
+        ({"team": ["ok", "\ud800"]}, "team", "lone surrogate"),
+        ({"\udcff": "x"}, "\udcff", "lone surrogate"),
+        ({3: "x"}, "3", "must be a string"),
+    ],
+)
+def test_a_tag_filter_holds_only_text_a_tag_can_hold(tags: Any, key: str, rule: str) -> None:
+    from dagwright.runs.models import RunsFilter
+
+    with pytest.raises(DagwrightInvalidTagError) as caught:
+        RunsFilter(tags=tags)
+    assert caught.value.key == key
+    assert rule in caught.value.rule
+    RunsFilter(tags={"team": "docs", "tier": ["a", "b"]})

@@ -34,6 +34,7 @@ __all__ = [
     "run_status",
     "submitter",
     "write_settings",
+    "write_postgres_settings",
 ]
 
 #: The system tag that names a run's partition.
@@ -92,6 +93,68 @@ def add_runs(instance: DagsterInstance, runs: Iterable[DagsterRun]) -> None:
     """Store many runs. Dagster has no bulk insert: one ``add_run`` (one transaction) each."""
     for run in runs:
         instance.add_run(run)
+
+
+def _pg(url: str) -> str:
+    """A ``postgresql://`` URL with the driver dagster-postgres uses named (psycopg2:
+    SQLAlchemy 2.1 would pick psycopg 3 for a bare ``postgresql://``)."""
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def write_postgres_settings(home: str, url: str) -> None:
+    """Write ``home/dagster.yaml`` for run, event log and schedule storage in the
+    PostgreSQL database at ``url`` (``postgresql://user@host:port/db``; dagster-postgres).
+    Telemetry is off."""
+    settings = {
+        "storage": {"postgres": {"postgres_url": _pg(url)}},
+        "telemetry": {"enabled": False},
+    }
+    with open(os.path.join(home, "dagster.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(settings, f, sort_keys=False)
+
+
+#: The Celery executor of the Celery jobs (``workloads/celery_runs.py``): dagster-celery's,
+#: its broker and result backend the Redis database in ``$BENCH_CELERY_BROKER``.
+CELERY_EXECUTOR_LINE = """from dagster_celery import celery_executor
+
+BROKER = {"env": "BENCH_CELERY_BROKER"}
+EXECUTOR = celery_executor.configured({"broker": BROKER, "backend": BROKER})"""
+#: The queue dagster-celery's steps go to by default.
+CELERY_QUEUE = "dagster"
+
+
+def write_celery_settings(home: str, pg_url: str, broker_url: str) -> None:
+    """Settings for runs whose steps go to Celery: ``home/dagster.yaml`` with PostgreSQL
+    storage (run, event log and schedule storage; dagster-postgres) and runs launched at
+    submit (``DefaultRunCoordinator``, the default launcher), and ``home/celery.yaml``,
+    the executor config its workers are started with (``dagster-celery worker start -y``:
+    the same broker and result backend as the job's executor)."""
+    settings = {
+        "storage": {"postgres": {"postgres_url": _pg(pg_url)}},
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "DefaultRunCoordinator",
+        },
+        "telemetry": {"enabled": False},
+    }
+    with open(os.path.join(home, "dagster.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(settings, f, sort_keys=False)
+    worker = {"execution": {"config": {"broker": broker_url, "backend": broker_url}}}
+    with open(os.path.join(home, "celery.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(worker, f, sort_keys=False)
+
+
+def celery_worker_argv(home: str, job_file: str, concurrency: int) -> list[str]:
+    """``dagster-celery worker start -A dagster_celery.app -y celery.yaml -q dagster -- -c
+    N``: one Celery worker (prefork pool of ``concurrency`` processes, prefetch 1, as
+    dagster-celery starts it) on the default queue. Each task names its job's file, so the
+    worker needs no code argument."""
+    del job_file
+    config = os.path.join(home, "celery.yaml")
+    return [
+        *(_bin("dagster-celery"), "worker", "start", "-A", "dagster_celery.app"),
+        *("-y", config, "-q", CELERY_QUEUE, "--", "-c", str(concurrency)),
+    ]
 
 
 def query_runs(instance: DagsterInstance, tags: Mapping[str, str], limit: int) -> list[Any]:

@@ -40,6 +40,8 @@ __all__ = [
     "run_status",
     "submitter",
     "write_settings",
+    "write_postgres_settings",
+    "copy_runs",
 ]
 
 #: The system tag that names a run's partition.
@@ -91,6 +93,134 @@ def add_run(instance: Instance, run: Run) -> None:
 def add_runs(instance: Instance, runs: Iterable[Run]) -> None:
     """Store many runs with their tags in one bulk insert."""
     instance.storage.runs.add_runs(list(runs))
+
+
+def write_postgres_settings(home: str, url: str) -> None:
+    """Write ``home/dagwright.yaml`` for run storage in the PostgreSQL database at ``url``
+    (``postgresql://user@host:port/db``)."""
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with open(os.path.join(home, "dagwright.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump({"storage": {"postgres": {"url": url}}}, f, sort_keys=False)
+
+
+#: Columns of ``runs`` that :func:`copy_runs` writes (the storage id given explicitly).
+_RUN_COLUMNS = (
+    "id",
+    "run_id",
+    "job_name",
+    "status",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "ended_at",
+    "body",
+    "change_seq",
+)
+
+
+def copy_runs(
+    url: str, runs: Iterable[Run], tags_of: Callable[[int], Mapping[str, str]], n: int
+) -> dict[str, float]:
+    """Bulk-load ``n`` new runs into an empty dagwright database at ``url`` (its schema
+    made by opening an instance on it) with PostgreSQL's ``COPY``: the secondary indexes,
+    the unique run id and the foreign keys on it and on the storage id are dropped, the
+    rows of ``runs`` (storage ids 1..n) and of their tags (``tags_of(i)`` for run ``i``,
+    the same tags) copied in,
+    then every index and constraint rebuilt from the schema (``storage/schema.py``), the
+    run clock set, and the tables vacuumed and analysed. The rows are the ones
+    ``add_runs`` writes (``records.run_row`` / ``records.tag_rows``). Returns the seconds
+    of each phase.
+    """
+    import time
+
+    import psycopg
+    from sqlalchemy import ForeignKeyConstraint
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+
+    from dagwright.storage import schema
+    from dagwright.storage.records import run_row
+    from dagwright.storage.tag_index import index_form
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    indexes = [*schema.runs.indexes, *schema.run_tags.indexes]
+    # every foreign key on runs, then the unique run id (added back in reverse: they rely on it)
+    constraints: list[Any] = [
+        c
+        for table in schema.metadata.sorted_tables
+        for c in table.constraints
+        if isinstance(c, ForeignKeyConstraint) and c.referred_table is schema.runs
+    ]
+    constraints += [c for c in schema.runs.constraints if c.name == "uq_runs_run_id"]
+    phases: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute("SET max_parallel_maintenance_workers = 0")  # a shared machine
+        for ddl in [DropConstraint(c) for c in constraints] + [DropIndex(i) for i in indexes]:
+            conn.execute(str(ddl.compile(dialect=dialect)))
+        columns = ", ".join(_RUN_COLUMNS)
+        with conn.transaction(), conn.cursor().copy(f"COPY runs ({columns}) FROM STDIN") as cp:
+            for sid, run in enumerate(runs, start=1):
+                row = run_row(run, run.created_at, 1)
+                cp.write_row((sid, *(row[c] for c in _RUN_COLUMNS[1:])))
+        phases["copy_runs_s"] = time.perf_counter() - t0
+        tag_copy = 'COPY run_tags (id, run_sid, "key", value, value_idx) FROM STDIN'
+        with conn.transaction(), conn.cursor().copy(tag_copy) as cp:
+            tag_id = 0
+            for i in range(n):
+                for key, value in tags_of(i).items():
+                    tag_id += 1
+                    cp.write_row((tag_id, i + 1, key, value, index_form(value)))
+        phases["copy_tags_s"] = time.perf_counter() - t0 - phases["copy_runs_s"]
+        t1 = time.perf_counter()
+        for ddl in [CreateIndex(i) for i in indexes] + [
+            AddConstraint(c) for c in constraints[::-1]
+        ]:
+            conn.execute(str(ddl.compile(dialect=dialect)))
+        conn.execute("SELECT setval(pg_get_serial_sequence('runs', 'id'), %s)", (max(n, 1),))
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('run_tags', 'id'), %s)", (max(tag_id, 1),)
+        )
+        conn.execute(
+            "INSERT INTO run_clock (id, seq, epoch) VALUES (1, 1, 0) ON CONFLICT (id) DO NOTHING"
+        )
+        phases["indexes_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        conn.execute("VACUUM (ANALYZE) runs")
+        conn.execute("VACUUM (ANALYZE) run_tags")
+        phases["vacuum_s"] = time.perf_counter() - t2
+    return phases
+
+
+#: The Celery executor of the Celery jobs (``workloads/celery_runs.py``); its broker comes
+#: from the ``celery:`` section of ``dagwright.yaml``.
+CELERY_EXECUTOR_LINE = "from dagwright.celery import celery_executor as EXECUTOR"
+#: The queue steps go to (``celery.default_queue``).
+CELERY_QUEUE = "dagwright"
+
+
+def write_celery_settings(home: str, pg_url: str, broker_url: str) -> None:
+    """``home/dagwright.yaml`` for runs whose steps go to Celery: PostgreSQL storage, step
+    outputs in the database (``outputs: {database: {}}``, so workers on any host read
+    them), the broker and default queue; no run queue (runs launch at submit, one run
+    worker process each, which sends the steps to Celery)."""
+    settings = {
+        "storage": {"postgres": {"url": pg_url.replace("postgresql://", "postgresql+psycopg://")}},
+        "outputs": {"database": {}},
+        "celery": {"broker_url": broker_url, "default_queue": CELERY_QUEUE},
+    }
+    with open(os.path.join(home, "dagwright.yaml"), "w", encoding="utf-8") as f:
+        yaml.safe_dump(settings, f, sort_keys=False)
+
+
+def celery_worker_argv(home: str, job_file: str, concurrency: int) -> list[str]:
+    """``dagwright celery worker -f FILE -q dagwright -c N`` on ``$DAGWRIGHT_HOME``."""
+    del home
+    return [
+        *(_bin("dagwright"), "celery", "worker", "-f", job_file),
+        *("-q", CELERY_QUEUE, "-c", str(concurrency)),
+    ]
 
 
 def query_runs(instance: Instance, tags: Mapping[str, str], limit: int) -> list[Any]:

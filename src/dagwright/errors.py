@@ -70,12 +70,15 @@ class DagwrightInvalidTagError(DagwrightDefinitionError):
     Attributes:
         key: the tag key at fault.
         rule: the rule it breaks.
+        path: where in a JSON value the fault is (``a.b.3``), if it is inside one.
     """
 
-    def __init__(self, key: str, rule: str) -> None:
+    def __init__(self, key: str, rule: str, path: str | None = None) -> None:
         self.key = key
         self.rule = rule
-        super().__init__(f"tag {key!r}: {rule}")
+        self.path = path
+        at = f" at {path}" if path else ""
+        super().__init__(f"tag {key!r}{at}: {rule}")
 
 
 class DagwrightInvalidConfigError(DagwrightError):
@@ -184,7 +187,16 @@ class DagwrightInvalidTransitionError(DagwrightError):
 
 
 class DagwrightStorageError(DagwrightError):
-    """The database failed, or holds a schema this version of dagwright does not know."""
+    """The database failed, or holds a schema this version of dagwright does not know.
+
+    Attributes:
+        transient: whether a later attempt may succeed (a lock held too long, a lost
+            connection, a full disk), as opposed to a wrong URL or schema.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class DagwrightExecutionError(DagwrightError):

@@ -25,6 +25,7 @@ from dagwright.errors import (
     DagwrightStorageError,
 )
 from dagwright.execution.events import Event, EventType
+from dagwright.jsonvalue import printable, storable
 from dagwright.runs.models import (
     IN_PROGRESS_STATUSES,
     Run,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     )
     from dagwright.settings import Settings
     from dagwright.storage import Storage
+    from dagwright.storage.driver import StorageOptions
     from dagwright.storage.records import RecordStore
     from dagwright.storage.workers import DaemonHeartbeat
 
@@ -85,7 +87,8 @@ class Instance:
         """Wrap opened storage; use :meth:`ephemeral`, :meth:`from_home` or :meth:`get`.
 
         ``storage`` may be a bare :class:`RecordStore` (a run worker's: no SQLAlchemy);
-        the full :attr:`storage` is then opened from ``storage_url`` when first used.
+        the full :attr:`storage` is then opened from ``storage_url`` (with the options
+        of ``storage``'s database) when first used.
         """
         from dagwright.storage import Storage
 
@@ -94,6 +97,8 @@ class Instance:
         self._driver_only: RecordStore | None = None  # records before the full storage
         self._opening = threading.Lock()
         self.storage_url = storage_url
+        #: How connections to the store behave (passed down to launched workers).
+        self.storage_options: StorageOptions = storage.database.options
         self._settings = settings
         self.home = home
         self._outputs = outputs
@@ -116,7 +121,7 @@ class Instance:
 
         if self.storage_url is None:
             raise DagwrightStorageError("this instance has only a record store, and no url")
-        storage = Storage.open(self.storage_url)
+        storage = Storage.open(self.storage_url, self.storage_options)
         self._driver_only, self.records = self.records, storage
         return storage
 
@@ -176,10 +181,10 @@ class Instance:
 
         home = _usable_home(path)
         settings = load_settings(home)
-        url = settings.storage_url(home)
+        url, options = settings.storage_url(home), settings.storage.options()
         # a current database opens on the driver alone; SQLAlchemy (listings, migrations)
         # is imported when something first needs it
-        records = RecordStore(DriverDatabase(url))
+        records = RecordStore(DriverDatabase(url, options))
         try:
             current = records.schema_is_current()
         except BaseException:
@@ -188,23 +193,28 @@ class Instance:
         if current:
             return cls(records, settings, home, storage_url=url)
         records.close()
-        return cls(Storage.open(url), settings, home, storage_url=url)
+        return cls(Storage.open(url, options), settings, home, storage_url=url)
 
     @classmethod
     def for_run_worker(
-        cls, home: str | Path, storage_url: str, *, outputs: str | None = None
+        cls,
+        home: str | Path,
+        storage_url: str,
+        options: StorageOptions | None = None,
+        *,
+        outputs: str | None = None,
     ) -> Instance:
         """The instance of a launched run's worker process: its runs, events and heartbeats
         go straight to the database driver (no SQLAlchemy, no settings parsed); the rest is
         opened on first use. The launcher that started the worker made sure the schema is
-        current and passes ``storage_url`` down, and ``outputs``, the instance's
-        :meth:`~dagwright.settings.Settings.output_store_spec` (None: read from the
-        settings when first needed).
+        current and passes ``storage_url`` and the storage ``options`` down, and
+        ``outputs``, the instance's :meth:`~dagwright.settings.Settings.output_store_spec`
+        (None: read from the settings when first needed).
         """
-        from dagwright.storage.driver import DriverDatabase
+        from dagwright.storage.driver import DriverDatabase, StorageOptions
         from dagwright.storage.records import RecordStore
 
-        store = RecordStore(DriverDatabase(storage_url))
+        store = RecordStore(DriverDatabase(storage_url, options or StorageOptions()))
         return cls(store, home=Path(home), storage_url=storage_url, output_spec=outputs)
 
     @classmethod
@@ -450,11 +460,12 @@ class Instance:
         return self.records.events.store_event(event)
 
     def get_run(self, run_id: str) -> Run | None:
-        """The run with this id, or None."""
-        return self.records.runs.get_run(run_id)
+        """The run with this id, or None (also for an id no run can have: not a string,
+        a lone surrogate, a NUL)."""
+        return self.records.runs.get_run(run_id) if storable(run_id) else None
 
     def _require_run(self, run_id: str) -> Run:
-        run = self.records.runs.get_run(run_id)
+        run = self.get_run(run_id)
         if run is None:
             raise DagwrightRunNotFoundError(run_id)
         return run
@@ -532,6 +543,10 @@ class Instance:
             DagwrightRunNotFoundError: no such run.
         """
         to_add = normalize_tags(add)
+        if not storable(run_id):
+            raise DagwrightRunNotFoundError(printable(str(run_id)))
+        if isinstance(remove, str) or not all(isinstance(key, str) for key in remove):
+            raise DagwrightInvalidTagError("<keys>", "keys to remove are a list of strings")
         for key in remove:
             validate_tag_key(key)
             if is_system_tag(key):

@@ -17,6 +17,14 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from dagwright.errors import DagwrightInvalidMetadataError
+from dagwright.jsonvalue import (
+    MAX_INT_BITS,
+    MAX_INT_DIGITS,
+    SURROGATE_RULE,
+    find_problem,
+    is_valid_text,
+    printable,
+)
 
 __all__ = [
     "NO_KEY",
@@ -50,6 +58,9 @@ __all__ = [
 #: The key named in errors raised where no metadata key is known (a direct constructor call).
 NO_KEY = "<value>"
 
+#: How deep a JSON metadata value (or a table's records) may nest.
+MAX_JSON_DEPTH = 100
+
 #: A column type used when a table column names none.
 DEFAULT_COLUMN_TYPE = "string"
 
@@ -67,6 +78,8 @@ def _require_str(value: object, what: str = "value", *, non_empty: bool = False)
         _fail(f"{what} must be a str, got {_kind(value)}")
     if non_empty and not value:
         _fail(f"{what} must be a non-empty str")
+    if not is_valid_text(value):
+        _fail(f"{what}: {SURROGATE_RULE}")
     return str.__str__(value)  # a plain str, also for str subclasses and str enums
 
 
@@ -78,6 +91,9 @@ def _require_mapping(value: object, what: str) -> Mapping[str, Any]:
 
 def _json_copy(value: object) -> Any:
     """Return a detached copy of ``value`` if it survives a JSON round trip unchanged."""
+    problem = find_problem(value, max_depth=MAX_JSON_DEPTH, int64=False, tuples=False)
+    if problem is not None:
+        _fail(f"at {problem.path}: {problem.rule}" if problem.path else problem.rule)
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -106,7 +122,10 @@ def _fspath(value: object) -> str:
 def _finite_float(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(f"expected a float, got {_kind(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        _fail("expected a finite float, got an int too large for a float")
     if not math.isfinite(number):
         _fail(f"expected a finite float, got {number}")
     return number
@@ -411,6 +430,8 @@ class IntMetadataValue(MetadataValue):
     def _check(cls, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             _fail(f"expected an int, got {_kind(value)}")
+        if value.bit_length() > MAX_INT_BITS:
+            _fail(f"an int has at most {MAX_INT_DIGITS:,} digits")
         return int(value)
 
 
@@ -788,6 +809,8 @@ def _check_key(key: object) -> str:
         raise DagwrightInvalidMetadataError(
             repr(key), f"a metadata key must be a non-empty str, got {_kind(key)} {key!r}"
         )
+    if not is_valid_text(key):
+        raise DagwrightInvalidMetadataError(printable(key), f"a key: {SURROGATE_RULE}")
     return key
 
 

@@ -7,7 +7,10 @@ Example (every section optional)::
 
     storage:
       sqlite: {}                      # default: $DAGWRIGHT_HOME/dagwright.db; or {path: ...}
+                                      # {synchronous: NORMAL}: faster, less durable commits
       # postgres: {url: "postgresql+psycopg://user@host/db"}   (or env DAGWRIGHT_PG_URL)
+      lock_timeout_seconds: 30        # a statement's wait for another connection's lock
+      write_retry_seconds: 30         # retries of a write that failed on storage trouble
     run_queue:                        # absent: runs launch immediately
       max_concurrent_runs: 10         # -1: no cap
       dequeue_interval_seconds: 1
@@ -43,7 +46,13 @@ from pydantic import (
 )
 
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidTagError
-from dagwright.storage.driver import PG_PREFIX, normalize_url
+from dagwright.storage.driver import (
+    BUSY_TIMEOUT_SECONDS,
+    PG_PREFIX,
+    SYNCHRONOUS_LEVELS,
+    StorageOptions,
+    normalize_url,
+)
 from dagwright.tags import validate_tag_key
 
 if TYPE_CHECKING:
@@ -93,6 +102,14 @@ class SqliteStorage(_Section):
     """
 
     path: Annotated[str, Field(min_length=1, strict=True)] | None = None
+    synchronous: Annotated[str, Field(strict=True)] = "FULL"
+
+    @field_validator("synchronous")
+    @classmethod
+    def _level(cls, level: str) -> str:
+        if level.upper() not in SYNCHRONOUS_LEVELS:
+            raise ValueError(f"must be one of {', '.join(SYNCHRONOUS_LEVELS)}")
+        return level.upper()
 
 
 class PostgresStorage(_Section):
@@ -115,15 +132,36 @@ class PostgresStorage(_Section):
 
 
 class StorageSettings(_Section):
-    """Where runs, tags and events are stored: exactly one of ``sqlite`` and ``postgres``."""
+    """Where runs, tags and events are stored: exactly one of ``sqlite`` and ``postgres``.
+
+    Attributes:
+        lock_timeout_seconds: how long a statement waits for a lock another connection
+            holds (SQLite's busy timeout, PostgreSQL's ``lock_timeout``).
+        write_retry_seconds: how long a write that failed on storage trouble (a lock
+            held past the timeout, a lost connection, a full disk) is retried before it
+            fails (a run then fails with a storage reason); 0: no retry.
+    """
 
     sqlite: SqliteStorage | None = None
     postgres: PostgresStorage | None = None
+    lock_timeout_seconds: PositiveSeconds = BUSY_TIMEOUT_SECONDS
+    write_retry_seconds: Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)] = 30.0
 
     @model_validator(mode="before")
     @classmethod
     def _nulls(cls, data: Any) -> Any:
-        return _null_means_empty(data)
+        if isinstance(data, dict):
+            stores = {k: v for k, v in data.items() if k in ("sqlite", "postgres")}
+            return {**data, **_null_means_empty(stores)}
+        return data
+
+    def options(self) -> StorageOptions:
+        """How connections to the store behave."""
+        return StorageOptions(
+            sqlite_synchronous=self.sqlite.synchronous if self.sqlite else "FULL",
+            lock_timeout=self.lock_timeout_seconds,
+            write_retry=self.write_retry_seconds,
+        )
 
     @model_validator(mode="after")
     def _one(self) -> StorageSettings:
@@ -449,7 +487,13 @@ def load_settings(home: Path, env: Mapping[str, str] | None = None) -> Settings:
     data = _read_yaml(path)
     pg_url = env.get(PG_URL_ENV)
     if pg_url:
-        data = {**data, "storage": {"postgres": {"url": pg_url}}}
+        storage = data.get("storage")
+        kept = (
+            {k: v for k, v in storage.items() if k not in ("sqlite", "postgres")}
+            if isinstance(storage, dict)
+            else {}
+        )
+        data = {**data, "storage": {**kept, "postgres": {"url": pg_url}}}
     if env.get(IMAGE_ENV):
         data = {**data, "current_image": env[IMAGE_ENV]}
     broker = env.get(CELERY_BROKER_ENV)

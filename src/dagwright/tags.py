@@ -15,6 +15,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from dagwright.errors import DagwrightInvalidTagError
+from dagwright.jsonvalue import (
+    INT64_MAX,
+    INT64_MIN,
+    SURROGATE_RULE,
+    find_problem,
+    is_valid_text,
+)
 
 #: The prefix reserved for tags that dagwright sets or interprets.
 SYSTEM_PREFIX: Final = "dagwright/"
@@ -115,6 +122,9 @@ DAGSTER_TAG_EQUIVALENTS: Final[Mapping[str, str]] = {
 #: Largest tag value, in bytes of UTF-8.
 MAX_VALUE_BYTES: Final = 64 * 1024
 
+#: How deep a non-string tag value (stored as JSON) may nest: ``{"a": [1]}`` is 2.
+MAX_VALUE_DEPTH: Final = 100
+
 _PART = r"[A-Za-z0-9_.\-]{1,63}"
 #: A tag key, as a regular expression (also served to the web UI for inline validation).
 KEY_PATTERN: Final = rf"(?:{_PART}/)?{_PART}"
@@ -164,39 +174,37 @@ def check_not_dagster_tag(key: str) -> None:
 def normalize_tag_value(key: str, value: object) -> str:
     """Turn a tag value into its stored string.
 
-    Strings are kept; other values are stored as canonical JSON if they survive a round trip.
+    Strings are kept; other values are stored as canonical JSON if they are plain JSON
+    data (:func:`dagwright.jsonvalue.find_problem`, at most :data:`MAX_VALUE_DEPTH` levels
+    deep) and survive a round trip. Integers of any size are kept (the value is text).
 
     Raises:
-        DagwrightInvalidTagError: the value is not JSON, does not round-trip, or is too large.
+        DagwrightInvalidTagError: the value is not JSON, does not round-trip, holds text
+            that is not valid Unicode or a NUL, is nested too deep, or is too large.
     """
     text = value if isinstance(value, str) else _canonical_json(key, value)
     if "\x00" in text:
         raise DagwrightInvalidTagError(key, "a value cannot contain NUL characters")
+    if not is_valid_text(text):
+        raise DagwrightInvalidTagError(key, SURROGATE_RULE)
     if len(text) > MAX_VALUE_BYTES // 4 and len(text.encode()) > MAX_VALUE_BYTES:
         raise DagwrightInvalidTagError(key, f"a value is at most {MAX_VALUE_BYTES} bytes")
     return text
 
 
 def _canonical_json(key: str, value: object) -> str:
+    problem = find_problem(value, max_depth=MAX_VALUE_DEPTH, int64=False, tuples=False)
+    if problem is not None:
+        raise DagwrightInvalidTagError(key, problem.rule, problem.path or None)
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise DagwrightInvalidTagError(
             key, f"a value must be a string or JSON-serialisable, not {type(value).__name__}"
         ) from exc
-    if json.loads(text) != value or _has_tuple(value):
+    if json.loads(text) != value:
         raise DagwrightInvalidTagError(key, "a non-string value must survive a JSON round trip")
     return text
-
-
-def _has_tuple(value: object) -> bool:
-    if isinstance(value, tuple):
-        return True
-    if isinstance(value, list):
-        return any(_has_tuple(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_tuple(v) for v in value.values())
-    return False
 
 
 def validate_control_tag(key: str, value: str) -> None:
@@ -232,6 +240,8 @@ def _parse_int(key: str, value: str, minimum: int | None) -> int:
         number = int(value.strip())
     except ValueError:
         raise DagwrightInvalidTagError(key, "must be an integer given as a string") from None
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise DagwrightInvalidTagError(key, "must be an integer within the signed 64-bit range")
     if minimum is not None and number < minimum:
         raise DagwrightInvalidTagError(key, f"must be an integer >= {minimum}")
     return number
@@ -299,6 +309,31 @@ def run_priority(tags: Mapping[str, str]) -> int:
     """The queue priority a run's tags ask for (``dagwright/priority``, default 0)."""
     value = tags.get(PRIORITY_TAG)
     return 0 if value is None else _parse_int(PRIORITY_TAG, value, minimum=None)
+
+
+def validate_tag_filter(tags: Mapping[str, object]) -> None:
+    """Check a tag filter (``RunsFilter.tags``): string keys, each value a string or a
+    list of strings, all of text a tag can hold (valid Unicode, no NUL).
+
+    Raises:
+        DagwrightInvalidTagError: naming the key and the rule.
+    """
+    if not isinstance(tags, Mapping):
+        kind = type(tags).__name__
+        raise DagwrightInvalidTagError("<tags>", f"a tag filter must be a mapping, not {kind}")
+    for key, value in tags.items():
+        if not isinstance(key, str):
+            raise DagwrightInvalidTagError(repr(key), "a tag key must be a string")
+        values = (value,) if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple, set, frozenset)) or not all(
+            isinstance(v, str) for v in values
+        ):
+            raise DagwrightInvalidTagError(key, "a filter value is a string or a list of strings")
+        for text in (key, *values):
+            if "\x00" in text:
+                raise DagwrightInvalidTagError(key, "a filter cannot contain NUL characters")
+            if not is_valid_text(text):
+                raise DagwrightInvalidTagError(key, SURROGATE_RULE)
 
 
 def group_tag_filters(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -159,3 +164,148 @@ def test_a_run_whose_launcher_died_after_recording_its_worker_is_relaunched(
     ended = wait_finished(instance, "half")
     assert ended.status is RunStatus.SUCCESS
     assert any("relaunched run worker" in e.message for e in instance.get_events("half"))
+
+
+# --------------------------------------------------------------------------------------
+# Workers that are dead but not gone (zombies), or alive but silent (stopped), on SQLite
+# and PostgreSQL.
+# --------------------------------------------------------------------------------------
+
+#: ``prctl`` option: orphaned descendants are re-parented to this process.
+PR_SET_CHILD_SUBREAPER = 36
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def monitored(tmp_path: Path, storage_url: str) -> Iterator[Instance]:
+    home = tmp_path / "monitored"
+    home.mkdir()
+    config = "run_monitoring:\n  poll_interval_seconds: 0.2\n"
+    if storage_url.startswith("postgresql"):
+        config += f"storage:\n  postgres: {{url: '{storage_url}'}}\n"
+    (home / "dagwright.yaml").write_text(config)
+    with Instance.from_home(home) as opened:
+        yield opened
+
+
+def proc_state(pid: int) -> str:
+    """The state letter in ``/proc/PID/stat`` ("" once the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return ""
+    return text[text.rfind(")") + 2]
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid in ``/proc/PID/stat``."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return int(text[text.rfind(")") + 2 :].split()[1])
+
+
+@contextmanager
+def orphans_never_reaped() -> Iterator[None]:
+    """Make this process adopt its orphaned descendants and never reap them, as a
+    container's PID 1 that is not an init does."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs Linux (prctl PR_SET_CHILD_SUBREAPER)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def launch_with_the_cli(instance: Instance, release: Path) -> str:
+    """``dagwright job launch`` (which exits at once, leaving its run worker orphaned)."""
+    assert instance.home is not None
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))
+    env = {**os.environ, "DAGWRIGHT_HOME": str(instance.home), "PYTHONPATH": path}
+    args = ["job", "launch", "-m", "tests.jobs.slow", "-j", "slow", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "dagwright", *args, "--tag", f"release={release}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    run_id: str = json.loads(done.stdout)["run_id"]
+    return run_id
+
+
+def test_a_zombie_worker_fails_its_run_within_two_polls(
+    monitored: Instance, tmp_path: Path
+) -> None:
+    """The CLI that launched the worker exited; the worker's new parent never reaps it;
+    killed, it is a zombie, which ``kill(pid, 0)`` still reaches: it must count as dead."""
+    with orphans_never_reaped():
+        run_id = launch_with_the_cli(monitored, tmp_path / "never")
+        wait_for(lambda: status_of(monitored, run_id) is RunStatus.STARTED)
+        pid = worker_pid(monitored, run_id)
+        assert pid is not None
+        try:
+            wait_for(lambda: parent_of(pid) == os.getpid(), what="the worker adopted here")
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: proc_state(pid) == "Z", what="the worker is a zombie")
+            os.kill(pid, 0)  # a zombie is still reached by a signal
+            monitor = RunMonitorDaemon(monitored)
+            for _ in range(2):
+                monitor.run_iteration(time.time())
+            ended = monitored.get_run(run_id)
+            assert ended is not None and ended.status is RunStatus.FAILURE
+            assert "run worker died" in ended.tags["dagwright/failure_reason"]
+        finally:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with suppress(ChildProcessError):  # not adopted here (the test failed before)
+                os.waitpid(pid, 0)
+
+
+def test_a_stopped_worker_is_killed_and_its_run_failed_once_its_heartbeats_stop(
+    monitored: Instance, tmp_path: Path
+) -> None:
+    """Alive (SIGSTOP) but silent: after ``stale_after`` seconds without a heartbeat the
+    run fails and the worker is killed (SIGKILL: a stopped process takes no SIGTERM)."""
+    run = monitored.submit_run(slow.slow, tags={"release": str(tmp_path / "never")})
+    wait_for(lambda: status_of(monitored, run.run_id) is RunStatus.STARTED)
+    pid = worker_pid(monitored, run.run_id)
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: proc_state(pid) == "T", what="the worker is stopped")
+        monitor = RunMonitorDaemon(monitored)
+        monitor.run_iteration(time.time())
+        assert status_of(monitored, run.run_id) is RunStatus.STARTED  # heartbeats are fresh
+        monitor.run_iteration(time.time() + monitor.policy.stale_after + 1)
+        ended = monitored.get_run(run.run_id)
+        assert ended is not None and ended.status is RunStatus.FAILURE
+        assert "stopped sending heartbeats" in ended.tags["dagwright/failure_reason"]
+        wait_for(lambda: not process_alive(pid), what="the stopped worker killed")
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_worker_stopped_while_holding_the_stores_lock_is_killed_and_its_run_failed(
+    monitored: Instance,
+) -> None:
+    """The stopped worker holds the lock every write needs: the monitor must not wait for
+    the store to answer before it acts (killing the worker is what frees the lock)."""
+    run = monitored.submit_run(
+        slow.frozen_with_a_lock, tags={"lock_url": str(monitored.storage_url)}
+    )
+    wait_for(lambda: worker_pid(monitored, run.run_id) is not None)
+    pid = worker_pid(monitored, run.run_id)
+    assert pid is not None
+    try:
+        wait_for(lambda: proc_state(pid) == "T", what="the worker stopped itself")
+        monitor = RunMonitorDaemon(monitored)
+        monitor.run_iteration(time.time() + monitor.policy.stale_after + 1)
+        ended = monitored.get_run(run.run_id)
+        assert ended is not None and ended.status is RunStatus.FAILURE
+        assert "stopped sending heartbeats" in ended.tags["dagwright/failure_reason"]
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)

@@ -435,3 +435,10 @@ def test_start_and_end_properties() -> None:
 def test_describe_is_for_people(definition: PartitionsDefinition, text: str) -> None:
     # job show and the job page printed the Python repr
     assert definition.describe() == text
+
+
+@pytest.mark.parametrize("key", ["\ud800", "a\x00b"])
+def test_static_keys_must_be_text_a_tag_can_hold(key: str) -> None:
+    # the key becomes the value of the dagwright/partition tag of its runs
+    with pytest.raises(DagwrightDefinitionError, match="valid Unicode without NUL"):
+        StaticPartitionsDefinition(["ok", key])

@@ -185,3 +185,20 @@ def test_the_api_returns_the_job_created_for_a_run(
             assert answer.json()["spec"] == next(iter(fake.jobs.values()))["spec"]
             missing = client.get("/api/v1/runs/nope/k8s")
             assert missing.status_code == 404 and missing.json()["error"]["field"] == "run_id"
+
+
+def test_the_run_monitor_fails_a_run_whose_image_cannot_be_pulled(
+    tmp_path: Path, cluster: tuple[FakeCluster, Path]
+) -> None:
+    from dagwright.daemon.run_monitor import RunMonitorDaemon
+
+    fake, kubeconfig = cluster
+    with Instance.from_home(_home(tmp_path, kubeconfig, image="missing:1")) as instance:
+        run = instance.submit_run(simple.chain)
+        _launcher(instance).wait_for_launches(timeout=30)
+        RunMonitorDaemon(instance).run_iteration(time.time())
+        ended = instance.get_run(run.run_id)
+        assert ended is not None and ended.status is RunStatus.FAILURE
+        reason = ended.tags[FAILURE_REASON_TAG]
+        assert reason.startswith(f"pod dagwright-run-{run.run_id}-abcde: ErrImagePull: ")
+        assert fake.jobs == {}  # the stuck Job was deleted

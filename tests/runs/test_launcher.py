@@ -216,6 +216,40 @@ def _standby_pids(home: Path) -> set[int]:
     return found
 
 
+@pytest.mark.parametrize(("config", "expected"), [("", 2), ("synchronous: NORMAL", 1)])
+def test_a_launched_worker_syncs_sqlite_commits_as_its_home_says(
+    tmp_path: Path, config: str, expected: int
+) -> None:
+    """The worker's own connections (main thread and heartbeat thread) get the home's
+    ``storage.sqlite.synchronous`` from the launcher: FULL (2) unless opted out."""
+    home = tmp_path / "home"
+    home.mkdir()
+    code = tmp_path / "pragma.py"
+    code.write_text(
+        "import gc, sqlite3, time\n"
+        "from dagwright import op, job, OpExecutionContext\n"
+        "@op\ndef report(context: OpExecutionContext) -> None:\n"
+        "    deadline = time.monotonic() + 30  # until the heartbeat thread has one too\n"
+        "    found = []\n"
+        "    while len(found) < 2 and time.monotonic() < deadline:\n"
+        "        time.sleep(0.02)\n"
+        "        found = [o for o in gc.get_objects() if isinstance(o, sqlite3.Connection)]\n"
+        "    levels = sorted({c.execute('PRAGMA synchronous').fetchone()[0] for c in found})\n"
+        "    context.log.info(f'synchronous: {levels} on {len(found)} connections')\n"
+        "@job\ndef pragma():\n    report()\n"
+    )
+    pragma = load_definitions(python_file=str(code)).get_job("pragma")
+    (home / "dagwright.yaml").write_text(
+        f"storage:\n  sqlite: {{{config}}}\nrun_monitoring: {{poll_interval_seconds: 0.2}}\n"
+    )
+    with Instance.from_home(home) as instance:
+        run = instance.submit_run(pragma)
+        ended = wait_finished(instance, run.run_id)
+        assert ended.status is RunStatus.SUCCESS, instance.get_events(run.run_id)[-1]
+        logged = [e.message for e in instance.get_events(run.run_id) if "synchronous" in e.message]
+        assert logged and logged[0].startswith(f"synchronous: [{expected}] on 2 connections")
+
+
 @pytest.mark.parametrize("standby_workers", [2, 0])
 def test_a_launcher_keeps_warm_standby_workers_that_serve_one_run_each(
     tmp_path: Path, standby_workers: int

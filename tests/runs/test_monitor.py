@@ -29,7 +29,10 @@ def worker(beat: float = NOW - 1) -> WorkerInfo:
         (run(RunStatus.STARTED), worker(), False, None, Action.FAIL, "run worker died"),
         (run(RunStatus.STARTED), worker(NOW - 6), None, None, Action.FAIL, "heartbeats for 6 s"),
         (run(RunStatus.STARTED), worker(NOW - 4), None, None, None, None),
-        (run(RunStatus.STARTED), worker(NOW - 60), True, None, None, None),  # pid is trusted
+        # alive but silent (stopped, stuck): killed and failed, like a lost host
+        (run(RunStatus.STARTED), worker(NOW - 6), True, None, Action.ABORT, "heartbeats for 6 s"),
+        (run(RunStatus.STARTED), worker(NOW - 4), True, None, None, None),
+        (run(RunStatus.CANCELING), worker(NOW - 6), True, NOW - 1, Action.KILL, "heartbeats"),
         (run(RunStatus.STARTING, started=None), worker(NOW - 20), None, None, None, None),
         (
             run(RunStatus.STARTING, started=None),
@@ -129,3 +132,21 @@ def test_a_claim_never_started_is_relaunched_after_the_start_timeout() -> None:
     assert found.reason == "no run worker started within 30 s"
     fresh = WorkerInfo("r", None, "host", NOW - 1, NOW - 1)
     assert verdict_for(starting, fresh, None, NOW, POLICY) is None
+
+
+def test_a_dead_worker_that_left_an_exit_note_is_failed_with_it() -> None:
+    note = "storage error: database or disk is full"
+    found = verdict_for(run(RunStatus.STARTED), worker(), False, NOW, POLICY, note=note)
+    assert found is not None and found.action is Action.FAIL and not found.silent
+    assert found.reason == f"run worker exited: {note}"
+    (listed,) = verdicts(
+        [run(RunStatus.STARTED)], {"r": worker()}, {"r": False}, NOW, POLICY, notes={"r": note}
+    )
+    assert listed.reason == found.reason
+
+
+def test_only_verdicts_on_silence_are_marked_silent() -> None:
+    stale = verdict_for(run(RunStatus.STARTED), worker(NOW - 60), None, NOW, POLICY)
+    assert stale is not None and stale.action is Action.FAIL and stale.silent
+    dead = verdict_for(run(RunStatus.STARTED), worker(NOW - 60), False, NOW, POLICY)
+    assert dead is not None and not dead.silent

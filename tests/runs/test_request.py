@@ -281,8 +281,18 @@ def test_only_planned_ops_get_config() -> None:
             ["expected"],
         ),
         ({"ops": {"load": {"limit": 1}}}, "op 'load'", "ops.load", ["expected"]),
-        ({"ops": {"load": {"config": {"limit": object()}}}}, "run_config", None, ["must be JSON"]),
-        ({"ops": {"load": {"config": {"limit": math.nan}}}}, "run_config", None, ["must be JSON"]),
+        (
+            {"ops": {"load": {"config": {"limit": object()}}}},
+            "run_config",
+            "ops.load.config.limit",
+            ["not a JSON value (object)"],
+        ),
+        (
+            {"ops": {"load": {"config": {"limit": math.nan}}}},
+            "run_config",
+            "ops.load.config.limit",
+            ["finite"],
+        ),
         (
             {"ops": {"load": {"config": {"limit": "many"}}}},
             "op 'load'",

@@ -141,3 +141,64 @@ def test_the_record_store_imports_no_sqlalchemy() -> None:
 
 
 E = EventType
+
+
+#: ``PRAGMA synchronous`` answers with a number.
+SYNCHRONOUS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
+
+
+@pytest.mark.parametrize("level", [None, "NORMAL", "OFF", "EXTRA"])
+def test_sqlite_commits_are_synced_on_every_kind_of_connection(
+    tmp_path: Path, level: str | None
+) -> None:
+    """FULL by default (a commit survives an OS crash); a home may opt out."""
+    from dagwright.storage.driver import StorageOptions
+
+    options = StorageOptions() if level is None else StorageOptions(sqlite_synchronous=level)
+    expected = SYNCHRONOUS[level or "FULL"]
+    url = f"sqlite:///{tmp_path / 'durable.db'}"
+    storage = Storage.open(url, options)
+    records = RecordStore(DriverDatabase(url, options))
+    try:
+        with storage.engine.connect() as conn:  # SQLAlchemy's pool
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == expected
+        for database in (storage.database, records.database):  # driver transactions
+            with database.driver_read() as cursor:
+                cursor.execute("PRAGMA synchronous")
+                assert cursor.fetchone()[0] == expected
+    finally:
+        records.close()
+        storage.close()
+
+
+@pytest.mark.parametrize("kind", ["driver", "pool"])
+def test_a_write_that_need_not_wait_for_the_disk_leaves_the_connection_durable(
+    tmp_path: Path, kind: str
+) -> None:
+    """A log line commits with NORMAL (synced by the next durable commit); the connection
+    (the driver's own, or one of the SQLAlchemy pool) is FULL again afterwards, also when
+    the transaction failed."""
+    url = f"sqlite:///{tmp_path / 'relaxed.db'}"
+    storage = Storage.open(url)
+    database = storage.database if kind == "pool" else DriverDatabase(url)
+
+    def level() -> int:
+        with database.driver_read() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            found: int = cursor.fetchone()[0]
+            return found
+
+    try:
+        with database.driver_write(durable=False) as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == SYNCHRONOUS["NORMAL"]
+        assert level() == SYNCHRONOUS["FULL"]
+        with pytest.raises(ZeroDivisionError), database.driver_write(durable=False):
+            1 / 0  # noqa: B018
+        assert level() == SYNCHRONOUS["FULL"]
+        with database.driver_write() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == SYNCHRONOUS["FULL"]
+    finally:
+        database.close()
+        storage.close()

@@ -162,3 +162,28 @@ def test_last_event_of_some_types_and_a_step(storage: Storage, run: Run) -> None
     assert storage.events.last_event("r1", [E.RUN_CANCELING]) is None
     assert storage.events.last_event("r1", ends, step_key="zzz") is None
     assert storage.events.last_event("nope", ends) is None
+
+
+@pytest.mark.parametrize(
+    ("event_type", "durable"),
+    [
+        (EventType.RUN_STARTING, True),
+        (EventType.RUN_START, True),
+        (EventType.RUN_SUCCESS, True),
+        (EventType.RUN_FAILURE, True),
+        (EventType.RUN_CANCELING, True),
+        (EventType.RUN_CANCELED, True),
+        (EventType.STEP_START, True),  # the last write before an op's code runs
+        (EventType.STEP_SUCCESS, False),  # synced by the next step's start or the run's end
+        (EventType.STEP_FAILURE, False),
+        (EventType.STEP_SKIPPED, False),
+        (EventType.LOG, False),
+        (EventType.ENGINE, False),
+    ],
+)
+def test_status_changes_and_step_starts_are_durable_commits(
+    event_type: EventType, durable: bool
+) -> None:
+    from dagwright.storage.events import is_durable
+
+    assert is_durable(Event("r", event_type, 1.0, step_key="s")) is durable

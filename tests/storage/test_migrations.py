@@ -304,7 +304,7 @@ def test_file_database_settings(tmp_path: Path) -> None:
         with storage.engine.connect() as conn:
             pragma = conn.exec_driver_sql
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
-            assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert pragma("PRAGMA synchronous").scalar() == 2  # FULL: commits survive a crash
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA busy_timeout").scalar() == 30000
     finally:

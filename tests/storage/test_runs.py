@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -388,5 +389,65 @@ def test_single_tag_page_walks_the_tag_index_on_sqlite() -> None:
         assert "TEMP B-TREE" not in _plan(storage, RunsFilter(job_name="etl"))
         plan = _plan(storage, RunsFilter(location_name="ml"))
         assert "ix_runs_location_name_id" in plan and "TEMP B-TREE" not in plan
+    finally:
+        storage.close()
+
+
+def _pg_plan(storage: Storage, filters: RunsFilter, before: int | None = None) -> dict[str, Any]:
+    from dagwright.storage.runs import _page_query
+
+    query = _page_query(filters, before, 50, ids_first=storage.database.is_postgres)
+    compiled = query.compile(storage.engine, compile_kwargs={"literal_binds": True})
+    with storage.database.read() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}").scalar_one()
+    top: dict[str, Any] = plan[0]["Plan"]
+    return top
+
+
+def _relations(node: dict[str, Any]) -> set[str]:
+    found = {node["Relation Name"]} if "Relation Name" in node else set()
+    for child in node.get("Plans", []):
+        found |= _relations(child)
+    return found
+
+
+def _limits(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node] if node["Node Type"] == "Limit" else []
+    for child in node.get("Plans", []):
+        found += _limits(child)
+    return found
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("filters", "cursor", "walks", "expected"),
+    [
+        (RunsFilter(tags={"team": "docs"}), None, 1, ["r9", "r7", "r5"]),
+        (RunsFilter(tags={"team": "docs"}), "r7", 1, ["r5", "r3", "r1"]),
+        (RunsFilter(tags={"team": "docs", "env": "prod"}), None, 1, ["r9", "r7", "r5"]),
+        (RunsFilter(tags={"team": ["docs", "ml"]}), None, 2, ["r10", "r9", "r8"]),
+    ],
+)
+def test_tag_page_takes_its_run_ids_before_reading_runs_on_postgres(
+    pg_database_url: str,
+    filters: RunsFilter,
+    cursor: str | None,
+    walks: int,
+    expected: list[str],
+) -> None:
+    # Joined to runs before the LIMIT, PostgreSQL may merge-join the tag walk with a
+    # backward walk of the runs primary key, which reads every run newer than the page
+    # (seen: 500,000 runs read for a page of a value only old runs carry, at 1M runs).
+    # So each walk of a tag-only page is limited on the tag index, below any read of runs.
+    storage = Storage.open(pg_database_url)
+    try:
+        for n in range(1, 11):
+            tags = {"team": "docs" if n % 2 else "ml", "env": "prod"}
+            storage.runs.add_run(make_run(f"r{n}", tags=tags, created_at=float(n)))
+        before = None if cursor is None else int(cursor[1:])  # storage ids follow r1..r10
+        plan = _pg_plan(storage, filters, before)
+        tag_walks = [limit for limit in _limits(plan) if _relations(limit) == {"run_tags"}]
+        assert len(tag_walks) == walks, plan
+        assert ids(storage.runs.get_runs(filters, limit=3, cursor=cursor)) == expected
     finally:
         storage.close()

@@ -49,3 +49,14 @@ def test_parse_choice_refuses_an_unknown_value_naming_the_field_and_the_values(
 )
 def test_api_paths_are_those_under_the_api_prefix(path: str, api: bool) -> None:
     assert is_api_path(path) is api
+
+
+def test_an_error_body_echoing_text_utf8_cannot_hold_can_always_be_sent() -> None:
+    import json
+
+    error = ApiError(422, "invalid_tag", "tags", "bad \ud800", "tag '\\ud800': bad", "\ud800")
+    body = error.body()
+    json.dumps(body, ensure_ascii=False).encode("utf-8")
+    assert body["error"]["key"] == "\\ud800"
+    assert body["error"]["field"] == "tags"
+    assert body["error"]["rule"] == "bad \\ud800"

@@ -17,6 +17,7 @@ from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.workspace import CodeLocationOrigin, Workspace, load_workspace
 from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.instance import Instance
+from dagwright.jsonvalue import printable
 from dagwright.tags import parse_tag_pair
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -179,10 +180,7 @@ def parse_tags(tags_json: str | None, tag_pairs: tuple[str, ...]) -> dict[str, o
     """Merge ``--tags JSON`` and repeated ``--tag k=v`` (the latter win)."""
     tags: dict[str, object] = {}
     if tags_json is not None:
-        try:
-            loaded = json.loads(tags_json)
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(f"not JSON: {exc.msg}", param_hint="--tags") from None
+        loaded = _load_json(tags_json, "--tags")
         if not isinstance(loaded, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--tags")
         tags.update(loaded)
@@ -190,6 +188,19 @@ def parse_tags(tags_json: str | None, tag_pairs: tuple[str, ...]) -> dict[str, o
         key, value = parse_tag_pair(pair)
         tags[key] = value
     return tags
+
+
+def _load_json(text: str, option: str) -> Any:
+    """Parse the JSON of an option; any fault is a usage error naming the option."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc.msg}", param_hint=option) from None
+    except RecursionError:
+        rule = "nested too deep to read"
+        raise click.BadParameter(rule, param_hint=option) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise click.BadParameter(f"not usable JSON: {exc}", param_hint=option) from None
 
 
 def load_run_config(path: str | None) -> dict[str, Any] | None:
@@ -200,13 +211,19 @@ def load_run_config(path: str | None) -> dict[str, Any] | None:
 
     file = Path(path)
     if not file.is_file():
-        raise DagwrightInvalidConfigError(str(file), "config file not found")
+        raise DagwrightInvalidConfigError(printable(str(file)), "config file not found")
+    where = printable(str(file))
     try:
-        loaded = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise DagwrightInvalidConfigError(str(file), f"not valid YAML: {exc}") from None
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise DagwrightInvalidConfigError(where, "not UTF-8 text") from None
+    except RecursionError:
+        raise DagwrightInvalidConfigError(where, "nested too deep to read") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        rule = f"not valid YAML: {printable(' '.join(str(exc).split()))}"
+        raise DagwrightInvalidConfigError(where, rule) from None
     if not isinstance(loaded, dict):
-        raise DagwrightInvalidConfigError(str(file), "must hold a mapping")
+        raise DagwrightInvalidConfigError(where, "must hold a mapping")
     return loaded
 
 

@@ -17,6 +17,7 @@ from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
 from dagwright.cli.web import dev_command, ui_command
 from dagwright.errors import DagwrightError
+from dagwright.jsonvalue import is_valid_text, printable
 
 #: Exit code for bad input (a usage error, a bad tag, an unknown run …).
 EXIT_BAD_INPUT = 2
@@ -47,12 +48,21 @@ cli.add_command(celery_group)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    click.echo(f"Error: {' '.join(message.split())}", err=True)
+    click.echo(f"Error: {printable(' '.join(message.split()))}", err=True)
     sys.exit(code)
+
+
+def _check_text(argv: Sequence[str]) -> None:
+    """Refuse arguments that are not UTF-8 (Python hands their bytes over as lone
+    surrogates, which no tag, id or database can hold)."""
+    for arg in argv:
+        if not is_valid_text(arg):
+            _fail(f"argument {arg!r} is not valid UTF-8 text")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; turn every error meant for the user into one line on stderr."""
+    _check_text(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=argv, prog_name="dagwright", standalone_mode=False)
     except click.exceptions.Abort:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagwright.definitions.cron import parse_instant
 from dagwright.errors import DagwrightDefinitionError, DagwrightInvalidPartitionError
+from dagwright.jsonvalue import storable
 
 __all__ = [
     "DailyPartitionsDefinition",
@@ -146,6 +147,10 @@ def _static_keys(keys: object) -> tuple[str, ...]:
     for key in keys:
         if not isinstance(key, str) or not key:
             raise DagwrightDefinitionError(f"static partition key {key!r} is not a non-empty str")
+        if not storable(key):  # it becomes the value of the tag dagwright/partition
+            raise DagwrightDefinitionError(
+                f"static partition key {key!r}: valid Unicode without NUL characters"
+            )
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
         raise DagwrightDefinitionError(f"duplicate static partition keys {duplicates}")

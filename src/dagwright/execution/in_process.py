@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -11,6 +12,7 @@ from dagwright.definitions.composition import NodeOutput
 from dagwright.errors import (
     DagwrightExecutionError,
     DagwrightInvalidTransitionError,
+    DagwrightStorageError,
     DagwrightUserCodeError,
 )
 from dagwright.execution.context import OpExecutionContext, OpLogger
@@ -33,6 +35,22 @@ if TYPE_CHECKING:
     from dagwright.definitions.job import JobDefinition
     from dagwright.execution.outputs import OutputStore
     from dagwright.instance import Instance
+
+
+class RunStorageLost(BaseException):
+    """A write of the run's own events failed for good (after the storage's retries).
+
+    A :class:`BaseException`, like an interrupt: it is not the op's error, so it passes
+    through op code (``context.log`` raises it) and the step's user-code boundary, and
+    the run ends with a storage reason instead of a STEP_FAILURE blaming the op.
+
+    Attributes:
+        error: the storage error.
+    """
+
+    def __init__(self, error: DagwrightStorageError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class InProcessExecution:
@@ -72,7 +90,10 @@ class InProcessExecution:
         event = Event(
             self.run.run_id, event_type, time.time(), step_key, message, level, data or {}
         )
-        stored, run = self.instance.handle_event(event)
+        try:
+            stored, run = self.instance.handle_event(event)
+        except DagwrightStorageError as exc:
+            raise RunStorageLost(exc) from exc
         self.events.append(stored)
         if run is not None:
             self.run = run
@@ -81,12 +102,35 @@ class InProcessExecution:
         self.emit(EventType.LOG, step_key, message, level)
 
     def execute(self) -> None:
-        """Run every step; end the run in SUCCESS or FAILURE (also when interrupted)."""
+        """Run every step; end the run in SUCCESS or FAILURE (also when interrupted).
+
+        Raises:
+            DagwrightStorageError: the run's events could not be written (after the
+                storage's retries); the run was failed with a storage reason if that
+                could still be written.
+        """
+        try:
+            self._execute()
+        except RunStorageLost as lost:
+            self._storage_lost(lost.error)
+            raise lost.error from None
+
+    def _storage_lost(self, error: DagwrightStorageError) -> None:
+        """Fail the run for a storage error (this write is retried too; if it fails, the
+        caller gets the error: a run worker keeps it in its exit note)."""
+        reason = f"storage error: {error}"
+        with suppress(OSError):  # stderr is the worker's log, which may be on a full disk
+            print(f"dagwright: failing run {self.run.run_id}: {reason}", file=sys.stderr)
+        self.run = self.instance.fail_run(self.run.run_id, reason)
+
+    def _execute(self) -> None:
         self.emit(EventType.RUN_START, message=f"started run of job {self.run.job_name!r}")
         try:
             if not self._load_reused_outputs():
                 return
             not_done = self.execute_steps()
+        except RunStorageLost:
+            raise
         except BaseException as exc:
             self._interrupted(exc)
             raise
@@ -243,7 +287,8 @@ def execute_prepared(
         BaseException: only an interrupt (KeyboardInterrupt, SystemExit …), after the run
             is stored as FAILURE; op errors end the run in FAILURE instead.
     """
-    instance.add_run(prepared.run)
+    # the run's RUN_START, a durable commit, comes before any op runs and syncs this too
+    instance.records.runs.add_run(prepared.run, durable=False)
     execution = InProcessExecution(instance, prepared, store_outputs=store_outputs)
     execution.execute()
     return execution

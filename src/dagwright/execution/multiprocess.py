@@ -23,14 +23,22 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from dagwright.errors import DagwrightExecutionError, DagwrightInvalidConfigError
+from dagwright.errors import (
+    DagwrightExecutionError,
+    DagwrightInvalidConfigError,
+    DagwrightStorageError,
+)
 from dagwright.execution.events import EventType
-from dagwright.execution.in_process import InProcessExecution
+from dagwright.execution.in_process import InProcessExecution, RunStorageLost
 from dagwright.execution.plan import Step
 from dagwright.execution.step import error_info
 from dagwright.execution.worker import RunTerminated
 from dagwright.runs.models import RunStatus
-from dagwright.runs.worker_process import WORKER_STORAGE_ENV
+from dagwright.runs.worker_process import (
+    STORAGE_ERROR_EXIT,
+    WORKER_STORAGE_ENV,
+    WORKER_STORAGE_OPTIONS_ENV,
+)
 
 if TYPE_CHECKING:
     from dagwright.instance import Instance
@@ -48,11 +56,12 @@ _STEP_ENDS: Final = frozenset({EventType.STEP_SUCCESS, EventType.STEP_FAILURE})
 class StepProcesses:
     """The running step processes of one run; a thread per process reaps it on exit."""
 
-    def __init__(self, run_id: str, home: Path, storage_url: str | None = None) -> None:
+    def __init__(self, run_id: str, home: Path, instance: Instance) -> None:
         self._run_id = run_id
         self._env = {**os.environ, "DAGWRIGHT_HOME": str(home)}
-        if storage_url is not None:  # step processes open only the driver-level records
-            self._env[WORKER_STORAGE_ENV] = storage_url
+        if instance.storage_url is not None:  # step processes open only the driver records
+            self._env[WORKER_STORAGE_ENV] = instance.storage_url
+            self._env[WORKER_STORAGE_OPTIONS_ENV] = instance.storage_options.to_env()
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self._exited: queue.Queue[str] = queue.Queue()
 
@@ -122,7 +131,7 @@ class MultiprocessExecution(InProcessExecution):
 
     def execute_steps(self) -> set[str]:
         """Run the steps in step processes; the keys of those that did not succeed."""
-        processes = StepProcesses(self.run.run_id, self.home, self.instance.storage_url)
+        processes = StepProcesses(self.run.run_id, self.home, self.instance)
         try:
             return self._coordinate(processes)
         except BaseException:
@@ -168,6 +177,9 @@ class MultiprocessExecution(InProcessExecution):
             self.run.run_id, _STEP_ENDS, step_key=step_key
         )
         ended = last.event_type if last is not None else None
+        if ended is None and returncode == STORAGE_ERROR_EXIT:  # not the op's fault
+            error = f"the step worker of {step_key!r} could not write its events"
+            raise RunStorageLost(DagwrightStorageError(error, transient=True))
         if ended is None:
             self._check_not_canceling(step_key)
             reason = _exit_description(returncode)

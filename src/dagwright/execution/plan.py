@@ -67,7 +67,7 @@ def resolve_selection(graph: GraphDefinition, selection: Sequence[str]) -> set[s
     Raises:
         DagwrightInvalidConfigError: an item is malformed or matches no node.
     """
-    if isinstance(selection, str) or not selection:
+    if isinstance(selection, str) or not isinstance(selection, Iterable) or not selection:
         raise DagwrightInvalidConfigError("op_selection", "must be a non-empty list of op names")
     ups, downs = _neighbours(graph)
     selected: set[str] = set()

@@ -11,6 +11,7 @@ an event; the executor then fails the step.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,10 +19,11 @@ from typing import Any
 from dagwright.definitions.composition import NodeOutput
 from dagwright.definitions.loader import load_job
 from dagwright.errors import DagwrightError
-from dagwright.execution.in_process import InProcessExecution
+from dagwright.execution.in_process import InProcessExecution, RunStorageLost
 from dagwright.execution.plan import Step
 from dagwright.execution.worker import open_worker_instance, prepare_stored_run
 from dagwright.instance import Instance
+from dagwright.runs.worker_process import STORAGE_ERROR_EXIT
 
 
 class StepExecution(InProcessExecution):
@@ -65,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m dagwright.execution.step_worker RUN_ID STEP_KEY", file=sys.stderr)
         return 2
     with open_worker_instance()[0] as instance:
-        return 0 if execute_step(instance, args[0], args[1]) else 1
+        try:
+            return 0 if execute_step(instance, args[0], args[1]) else 1
+        except RunStorageLost as lost:  # the coordinator fails the run for storage
+            with contextlib.suppress(OSError):
+                print(f"step worker exited: storage error: {lost.error}", file=sys.stderr)
+            return STORAGE_ERROR_EXIT
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ success, 1 on failure. A worker that cannot even load the job ends the run as FA
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -20,7 +21,12 @@ from types import FrameType
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_job
-from dagwright.errors import DagwrightError, DagwrightExecutionError, DagwrightRunNotFoundError
+from dagwright.errors import (
+    DagwrightError,
+    DagwrightExecutionError,
+    DagwrightRunNotFoundError,
+    DagwrightStorageError,
+)
 from dagwright.execution.executors import CELERY, MULTIPROCESS, max_concurrent_for
 from dagwright.execution.in_process import InProcessExecution
 from dagwright.execution.plan import build_plan, resolve_selection
@@ -30,9 +36,13 @@ from dagwright.runs.reexecution import prepare_reexecution, resumes_failure
 from dagwright.runs.request import PreparedRun, resolve_op_configs
 from dagwright.runs.worker_process import (
     STANDBY,
+    STORAGE_ERROR_EXIT,
     WORKER_HEARTBEAT_ENV,
     WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
+    WORKER_STORAGE_OPTIONS_ENV,
+    ExitNote,
+    exit_note_path,
     heartbeat_interval,
     worker_log_path,
 )
@@ -136,13 +146,29 @@ def _await_run_id(instance: Instance) -> str | None:
 def _execute_with_heartbeats(instance: Instance, run_id: str, interval: float) -> int:
     stop = threading.Event()
     beats = threading.Thread(target=_beat, args=(instance, run_id, stop, interval), daemon=True)
+    note = ExitNote(exit_note_path(instance.home, run_id)) if instance.home else None
     beats.start()
     try:
-        return 0 if execute_run(instance, run_id) else 1
+        code = 0 if execute_run(instance, run_id) else 1
     except RunTerminated:
-        return 143
+        code = 143
+    except DagwrightStorageError as exc:  # not even the failure could be written
+        _last_words(note, f"storage error: {exc}")
+        return STORAGE_ERROR_EXIT
     finally:
         stop.set()
+    if note is not None:
+        note.discard()
+    return code
+
+
+def _last_words(note: ExitNote | None, cause: str) -> None:
+    """Keep why the worker exits: in its exit note (space reserved beforehand, for a full
+    disk) and on stderr (its log); the run monitor reads the note."""
+    if note is not None:
+        note.write(cause)
+    with contextlib.suppress(OSError):
+        print(f"run worker exited: {cause}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,9 +197,12 @@ def open_worker_instance() -> tuple[Instance, float]:
     if url is None:
         instance = Instance.get()
         return instance, heartbeat_interval(instance)
+    from dagwright.storage.driver import StorageOptions
+
     interval = float(os.environ.get(WORKER_HEARTBEAT_ENV, "2.5"))
     home, outputs = os.environ["DAGWRIGHT_HOME"], os.environ.get(WORKER_OUTPUTS_ENV)
-    return Instance.for_run_worker(home, url, outputs=outputs), interval
+    options = StorageOptions.from_env(os.environ.get(WORKER_STORAGE_OPTIONS_ENV))
+    return Instance.for_run_worker(home, url, options, outputs=outputs), interval
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.execution.events import Event, EventType
@@ -34,6 +34,7 @@ from dagwright.runs.worker_process import (
     WORKER_MODULE,
     WORKER_OUTPUTS_ENV,
     WORKER_STORAGE_ENV,
+    WORKER_STORAGE_OPTIONS_ENV,
     heartbeat_interval,
     worker_log_path,
 )
@@ -181,11 +182,12 @@ class ProcessRunLauncher:
 
     def _worker_env(self, home: Path) -> dict[str, str]:
         """What a worker needs to skip reading the settings: the home, the storage URL and
-        its heartbeat interval (see :mod:`dagwright.execution.worker`)."""
+        options, and its heartbeat interval (see :mod:`dagwright.execution.worker`)."""
         env = {"DAGWRIGHT_HOME": str(home)}
         instance = self._instance
         if instance.storage_url is not None:
             env[WORKER_STORAGE_ENV] = instance.storage_url
+            env[WORKER_STORAGE_OPTIONS_ENV] = instance.storage_options.to_env()
             env[WORKER_HEARTBEAT_ENV] = repr(heartbeat_interval(instance))
             env[WORKER_OUTPUTS_ENV] = instance.settings.output_store_spec()
         return env
@@ -232,10 +234,17 @@ def _local_pid(worker: WorkerInfo | None) -> int | None:
 
 
 def process_alive(worker: WorkerInfo) -> bool | None:
-    """Whether a worker's process lives (None when it runs on another host)."""
+    """Whether a worker's process lives (None when it runs on another host).
+
+    A zombie (a process that exited but that its parent has not reaped: a container's
+    PID 1, a launcher that exited) is dead, although ``kill(pid, 0)`` still reaches it.
+    """
     pid = _local_pid(worker)
     if pid is None:
         return None
+    state = _proc_state(pid)
+    if state is not None:
+        return state != "" and state not in _DEAD_STATES
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -243,6 +252,33 @@ def process_alive(worker: WorkerInfo) -> bool | None:
     except PermissionError:
         return True
     return True
+
+
+#: ``/proc/PID/stat`` states of a process that has exited: zombie, dead.
+_DEAD_STATES: Final = frozenset({"Z", "X", "x"})
+#: ... and of one that was stopped (SIGSTOP, a debugger): it makes no progress at all.
+_STOPPED_STATES: Final = frozenset({"T", "t"})
+
+
+def process_stopped(worker: WorkerInfo) -> bool:
+    """Whether a local worker's process is stopped (it may hold a database lock that only
+    killing it releases)."""
+    pid = _local_pid(worker)
+    return pid is not None and _proc_state(pid) in _STOPPED_STATES
+
+
+def _proc_state(pid: int) -> str | None:
+    """The state letter of a process from ``/proc/PID/stat`` ("" when there is no such
+    process; None where there is no ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except FileNotFoundError:
+        return "" if os.path.isdir("/proc/self") else None
+    except OSError:
+        return None
+    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so after the last ")"
+    return text[text.rfind(b")") + 2 :][:1].decode() or None
 
 
 def signal_worker(worker: WorkerInfo | None, signum: int) -> bool:

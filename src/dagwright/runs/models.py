@@ -240,7 +240,9 @@ class RunsFilter:
         job_name: only runs of this job (of any code location).
         location_name: only runs of jobs of this code location (``CodePointer.location_name``).
         statuses: only runs in one of these statuses.
-        tags: ``{key: value}`` or ``{key: [values]}``.
+        tags: ``{key: value}`` or ``{key: [values]}`` (checked when the filter is made:
+            ``DagwrightInvalidTagError`` for a value that is not a string or a list of them,
+            or text no tag can hold).
         created_after: only runs created after this time (epoch seconds, exclusive).
         created_before: only runs created before this time (epoch seconds, exclusive).
     """
@@ -252,6 +254,12 @@ class RunsFilter:
     created_after: float | None = None
     created_before: float | None = None
     location_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tags is not None:
+            from dagwright.tags import validate_tag_filter
+
+            validate_tag_filter(self.tags)
 
     def tag_items(self) -> list[tuple[str, tuple[str, ...]]]:
         """The tag filter as ``(key, values)`` pairs, values always a tuple."""

@@ -1,15 +1,18 @@
 """Run monitoring policy: pure verdicts on runs in progress, given their workers and ``now``.
 
 The run monitor daemon gathers the facts (runs in progress, their registered workers,
-whether each worker's process is alive) and carries the verdicts out; deciding is here.
+whether each worker's process is alive, the exit note a dead one left) and carries the
+verdicts out; deciding is here.
 
 Rules, for a run in STARTING, STARTED or CANCELING:
 
-* a worker that is known dead (its process is gone, on this host) ends the run: FAILURE
-  (``worker died``), or CANCELED for a run being canceled;
-* a worker on another host (whose process cannot be checked) whose heartbeat is older
-  than ``stale_after`` seconds (``start_timeout`` while the run is STARTING) is taken for
-  dead: the host was lost;
+* a worker that is known dead (on this host: its process is gone or a zombie) ends the
+  run: FAILURE (``worker died``, or ``worker exited: <its exit note>`` when it left one,
+  e.g. a storage error), or CANCELED for a run being canceled;
+* a worker whose heartbeat is older than ``stale_after`` seconds (``start_timeout`` while
+  the run is STARTING) is taken for dead, wherever it runs: on another host (whose process
+  cannot be checked) the host was lost; on this host the process lives but is stuck (or
+  stopped), and is killed (``ABORT``) before the run is failed;
 * a STARTING run with no registered worker after ``start_timeout`` seconds was claimed by
   a launcher that died before starting its worker: it is relaunched (never lost);
 * a STARTED run past its ``dagwright/max_runtime`` is terminated and failed;
@@ -35,6 +38,7 @@ class Action(str, Enum):
     TERMINATE = "TERMINATE"  # stop its worker and mark it FAILURE (it ran too long)
     KILL = "KILL"  # SIGKILL a worker that ignored the cancel, then mark it CANCELED
     RELAUNCH = "RELAUNCH"  # start the worker its launcher never started (it died first)
+    ABORT = "ABORT"  # SIGKILL a live worker that stopped sending heartbeats, mark it FAILURE
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ class Verdict:
     run: Run
     action: Action
     reason: str
+    #: The verdict rests on the worker's heartbeats having stopped (the daemon makes sure
+    #: the storage itself did not hold them up before it acts).
+    silent: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,10 @@ class MonitorPolicy:
         """Limits for a monitor polling every ``poll_interval`` seconds.
 
         A local worker's death is seen on the next pass (its process is checked); a
-        remote worker (heartbeats every ``poll_interval / 2`` s, at most 5 s) is taken for
-        lost after ``max(2 × poll_interval, 10)`` seconds of silence.
+        worker (heartbeats every ``poll_interval / 2`` s, at most 5 s) that stops sending
+        heartbeats is taken for lost, or stuck, after ``max(2 × poll_interval, 10)``
+        seconds of silence: at least 4 missed heartbeats, and at least 10 s so that a
+        busy machine does not lose runs.
         """
         return cls(
             stale_after=max(2 * poll_interval, 10.0), start_timeout=max(30.0, 4 * poll_interval)
@@ -82,6 +91,7 @@ def _worker_gone(
     now: float,
     policy: MonitorPolicy,
     starting_since: float | None,
+    note: str | None,
 ) -> str | None:
     if run.status is RunStatus.STARTING and (worker is None or worker.pid is None):
         # no worker started yet (a recorded worker without a pid is a claim)
@@ -95,12 +105,18 @@ def _worker_gone(
     if worker is None:
         return None
     if alive is False:
+        if note:
+            return f"run worker exited: {note}"
         return "run worker died (its process exited without ending the run)"
-    if alive is None:  # on another host: only its heartbeats tell
-        silent = now - worker.heartbeat_at
-        limit = policy.start_timeout if run.status is RunStatus.STARTING else policy.stale_after
-        if silent > limit:
-            return f"run worker stopped sending heartbeats for {silent:.0f} s"
+    return _silence(run, worker, now, policy)
+
+
+def _silence(run: Run, worker: WorkerInfo, now: float, policy: MonitorPolicy) -> str | None:
+    """Why a worker that may live (or runs elsewhere) is taken for lost, if it is."""
+    silent = now - worker.heartbeat_at
+    limit = policy.start_timeout if run.status is RunStatus.STARTING else policy.stale_after
+    if silent > limit:
+        return f"run worker stopped sending heartbeats for {silent:.0f} s"
     return None
 
 
@@ -112,6 +128,7 @@ def verdict_for(
     policy: MonitorPolicy,
     canceling_since: float | None = None,
     starting_since: float | None = None,
+    note: str | None = None,
 ) -> Verdict | None:
     """The monitor's decision for one run in progress, or None to leave it be.
 
@@ -125,21 +142,23 @@ def verdict_for(
         starting_since: when the run entered STARTING (for STARTING runs without a worker:
             a run that waited long in the queue is not taken for lost the moment it is
             claimed; default: its creation time).
+        note: the exit note of a dead worker (why it exited), if it left one.
     """
-    gone = _worker_gone(run, worker, alive, now, policy, starting_since)
+    gone = _worker_gone(run, worker, alive, now, policy, starting_since, note)
     never_started = worker is None or worker.pid is None
     if never_started and gone is not None and run.status is RunStatus.STARTING:
         return Verdict(run, Action.RELAUNCH, gone)
+    silent = gone is not None and alive is not False
     if run.status is RunStatus.CANCELING:
         if gone is not None:
-            return Verdict(run, Action.CANCEL, gone)
+            return Verdict(run, Action.KILL if alive else Action.CANCEL, gone, silent)
         if canceling_since is not None and now - canceling_since > policy.kill_after:
             return Verdict(
                 run, Action.KILL, f"run worker ignored the cancel for {policy.kill_after:g} s"
             )
         return None
     if gone is not None:
-        return Verdict(run, Action.FAIL, gone)
+        return Verdict(run, Action.ABORT if alive else Action.FAIL, gone, silent)
     limit = _max_runtime(run)
     started = run.started_at
     if run.status is RunStatus.STARTED and limit is not None and started is not None:
@@ -157,19 +176,23 @@ def verdicts(
     policy: MonitorPolicy,
     canceling_since: Mapping[str, float] | None = None,
     starting_since: Mapping[str, float] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
-    """The monitor's decisions for every run in progress."""
-    canceling, starting = canceling_since or {}, starting_since or {}
+    """The monitor's decisions for every run in progress (``notes``: the exit notes of
+    dead workers, by run id)."""
+    canceling, starting, notes = canceling_since or {}, starting_since or {}, notes or {}
     found = []
     for run in runs:
+        run_id = run.run_id
         verdict = verdict_for(
             run,
-            workers.get(run.run_id),
-            alive.get(run.run_id),
+            workers.get(run_id),
+            alive.get(run_id),
             now,
             policy,
-            canceling.get(run.run_id),
-            starting.get(run.run_id),
+            canceling.get(run_id),
+            starting.get(run_id),
+            notes.get(run_id),
         )
         if verdict is not None:
             found.append(verdict)

@@ -22,6 +22,7 @@ from dagwright.definitions.partitions import PartitionsDefinition
 from dagwright.errors import DagwrightInvalidConfigError, DagwrightInvalidPartitionError
 from dagwright.execution.executors import EXECUTION_KEY, check_execution_config
 from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selection
+from dagwright.jsonvalue import find_problem
 from dagwright.runs.models import Run, RunStatus
 from dagwright.tags import (
     K8S_CONFIG_TAG,
@@ -32,6 +33,10 @@ from dagwright.tags import (
 )
 
 _OPS_KEY = "ops"
+
+#: How deep run config may nest (``{"ops": {"load": {"config": {}}}}`` is 4): it is stored
+#: as JSON inside the run's body, and orjson writes at most 254 levels.
+MAX_CONFIG_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class RunOrigin:
 def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(run_config, Mapping):
         raise DagwrightInvalidConfigError("run_config", "must be a mapping")
+    problem = find_problem(run_config, max_depth=MAX_CONFIG_DEPTH)
+    if problem is not None:
+        raise DagwrightInvalidConfigError("run_config", problem.rule, key=problem.path or None)
     unknown = set(run_config) - {_OPS_KEY, EXECUTION_KEY}
     if unknown:
         raise DagwrightInvalidConfigError(
@@ -91,10 +99,6 @@ def _check_run_config(job: JobDefinition, run_config: Mapping[str, Any]) -> Mapp
         )
     if EXECUTION_KEY in run_config:
         check_execution_config(job.executor_def, run_config[EXECUTION_KEY])
-    try:
-        json.dumps(run_config, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise DagwrightInvalidConfigError("run_config", f"must be JSON: {exc}") from None
     ops = run_config.get(_OPS_KEY) or {}
     if not isinstance(ops, Mapping):
         raise DagwrightInvalidConfigError("run_config", "must be a mapping of op names", key="ops")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dagwright.storage.backfills import BackfillStorage
+    from dagwright.storage.driver import StorageOptions
     from dagwright.storage.engine import Database
     from dagwright.storage.runs import RunStorage
     from dagwright.storage.schedules import ScheduleStorage
@@ -54,12 +55,13 @@ class Storage(RecordStore):
         self.backfills: BackfillStorage = BackfillStorage(database)
 
     @classmethod
-    def open(cls, url: str) -> Storage:
+    def open(cls, url: str, options: StorageOptions | None = None) -> Storage:
         """Connect to ``url`` and bring its schema to this version's head.
 
         Args:
             url: ``sqlite:///path``, ``sqlite://`` (in memory, private to this object) or
                 ``postgresql+psycopg://user@host/db``.
+            options: how its connections behave (default: ``StorageOptions()``).
 
         Raises:
             DagwrightStorageError: the URL is unsupported, the database cannot be reached,
@@ -67,13 +69,16 @@ class Storage(RecordStore):
         """
         from sqlalchemy.engine import make_url
 
-        from dagwright.storage.driver import normalize_url
+        from dagwright.storage.driver import StorageOptions, normalize_url
         from dagwright.storage.engine import Database, create_engine_for, is_memory_url
         from dagwright.storage.migrations import create_in_memory, ensure_schema
 
-        url = normalize_url(url)
+        url, options = normalize_url(url), options or StorageOptions()
         memory = is_memory_url(make_url(url)) if url.startswith("sqlite") else False
-        database = Database.in_memory() if memory else Database(create_engine_for(url))
+        if memory:
+            database = Database.in_memory()
+        else:
+            database = Database(create_engine_for(url, options), options)
         try:
             if memory:
                 create_in_memory(database.driver_connection)

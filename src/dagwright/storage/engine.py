@@ -1,10 +1,10 @@
 """Engines for SQLite and PostgreSQL, and the transactions every store uses.
 
-SQLite runs in WAL mode with ``synchronous=NORMAL``, foreign keys on and a 30 s busy
-timeout. The driver's own transaction handling is switched off so that dagwright emits
-``BEGIN`` itself: ``BEGIN IMMEDIATE`` for writes (the write lock is taken up front, so two
-writers queue on the busy timeout instead of failing on a lock upgrade) and a deferred
-``BEGIN`` for reads.
+SQLite runs in WAL mode with ``synchronous=FULL`` (or the level the settings choose),
+foreign keys on and a 30 s busy timeout (PostgreSQL: a 30 s ``lock_timeout``). The
+driver's own transaction handling is switched off so that dagwright emits ``BEGIN`` itself:
+``BEGIN IMMEDIATE`` for writes (the write lock is taken up front, so two writers queue on
+the busy timeout instead of failing on a lock upgrade) and a deferred ``BEGIN`` for reads.
 
 In-memory ``sqlite://`` databases share one engine per process (so its dialect and its
 compiled-statement cache are shared, and an ephemeral instance costs no compilation); each
@@ -28,9 +28,11 @@ from sqlalchemy.pool import NullPool
 
 from dagwright.errors import DagwrightStorageError
 from dagwright.storage.driver import (
-    BUSY_TIMEOUT_SECONDS,
+    DEFAULT_OPTIONS,
     DriverDatabase,
+    StorageOptions,
     normalize_url,
+    pg_options,
     prepare_sqlite,
 )
 
@@ -42,12 +44,13 @@ def is_memory_url(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine_for(url: str) -> Engine:
+def create_engine_for(url: str, options: StorageOptions = DEFAULT_OPTIONS) -> Engine:
     """Create an engine for a SQLite or PostgreSQL (psycopg 3) URL.
 
     Args:
         url: ``sqlite:///path``, ``sqlite://`` (in memory) or ``postgresql+psycopg://…``
             (a bare ``postgresql://`` is accepted).
+        options: how its connections behave (``synchronous``, lock timeout).
 
     Returns:
         A configured engine; nothing is connected yet.
@@ -61,25 +64,26 @@ def create_engine_for(url: str) -> Engine:
         raise DagwrightStorageError(f"invalid database url {url!r}: {exc}") from exc
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if (backend, driver) == ("sqlite", "pysqlite"):
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, options)
     if (backend, driver) == ("postgresql", "psycopg"):
-        return create_engine(parsed, pool_pre_ping=True)
+        connect_args = {"options": pg_options(options)}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     raise DagwrightStorageError(
         f"unsupported database url {parsed.render_as_string(hide_password=True)!r}: "
         "use sqlite:///PATH, sqlite:// or postgresql+psycopg://USER@HOST/DB"
     )
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, options: StorageOptions) -> Engine:
     memory = is_memory_url(url)
     if memory:
         # every connection is a new private database: Database.in_memory pins one
         engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
     else:
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(url, connect_args={"timeout": options.lock_timeout})
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        prepare_sqlite(dbapi_connection, memory)
+        prepare_sqlite(dbapi_connection, memory, options)
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
@@ -105,9 +109,9 @@ class Database(DriverDatabase):
         is_postgres: whether the database is PostgreSQL.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        """Wrap an engine made by :func:`create_engine_for`."""
-        super().__init__(engine.url.render_as_string(hide_password=False))
+    def __init__(self, engine: Engine, options: StorageOptions = DEFAULT_OPTIONS) -> None:
+        """Wrap an engine made by :func:`create_engine_for` (with the same ``options``)."""
+        super().__init__(engine.url.render_as_string(hide_password=False), options)
         self.engine = engine
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
         self._lock: threading.RLock | None = None
@@ -198,6 +202,10 @@ class Database(DriverDatabase):
     def _release(self, raw: Any) -> None:
         if self._pinned is None:
             raw.close()  # back to the pool
+
+    def _discard(self, raw: Any) -> None:
+        if self._pinned is None:  # an in-memory database lives in its one connection
+            raw.invalidate()  # out of the pool for good
 
     @property
     def dbapi(self) -> Any:

@@ -38,6 +38,15 @@ _INSERT_EVENT_SQL: Final = (
 )
 
 
+def is_durable(event: Event) -> bool:
+    """Whether the event's commit must reach the disk before the writer goes on: a status
+    change of its run, and the start of a step (the last write before an op's code runs).
+    Other events (logs, step ends, engine notes) ride on the next durable commit, which
+    comes before any more user code runs or the run ends: an OS crash never loses an
+    outcome that would make an op run again."""
+    return event.run_status is not None or event.event_type is EventType.STEP_START
+
+
 def lock_run_sql(db: DriverDatabase) -> str:
     """Read a run's row (storage id, body) locked for an update: ``FOR NO KEY UPDATE`` on
     PostgreSQL; a SQLite write transaction holds the database lock already."""
@@ -72,15 +81,22 @@ class EventStorage:
             The event with its ``storage_id``, and the updated run if its status changed
             (None for an event that changes no status).
 
+        A transient storage error (lock timeout, lost connection, full disk) is retried
+        for ``StorageOptions.write_retry`` seconds.
+
         Raises:
             DagwrightRunNotFoundError: the event's run does not exist.
             DagwrightInvalidTransitionError: the status change is not allowed; nothing is
                 stored. :class:`~dagwright.runs.claims.ClaimRefusedError` when a limit is
                 full.
+            DagwrightStorageError: the database failed (after the retries).
         """
+        return self._db.retrying(lambda: self._store_event(event, limits))
+
+    def _store_event(self, event: Event, limits: ClaimLimits | None) -> tuple[Event, Run | None]:
         new_status = event.run_status
         run = None
-        with self._db.driver_write() as cursor:
+        with self._db.driver_write(durable=is_durable(event)) as cursor:
             if new_status is not None:
                 run = self._change_status(cursor, event, new_status, limits)
             storage_id = self._insert(cursor, event)

@@ -87,14 +87,16 @@ class RunRecords:
         self._insert_tag_sql = db.driver_sql(_INSERT_TAG_SQL)
         self._lock_sql = lock_run_sql(db)
 
-    def add_run(self, run: Run) -> None:
-        """Store a new run and its tags in one transaction.
+    def add_run(self, run: Run, *, durable: bool = True) -> None:
+        """Store a new run and its tags in one transaction (``durable=False``: the caller
+        makes a durable commit before anything depends on the run, see
+        :meth:`DriverDatabase.driver_write`).
 
         Raises:
             DagwrightStorageError: a run with this id already exists, or the database failed.
         """
         db = self._db
-        with db.driver_write() as cursor:
+        with db.driver_write(durable=durable) as cursor:
             try:
                 row = run_row(run, run.created_at, tick(cursor, self._db.is_postgres))
                 cursor.execute(self._insert_run_sql, row)
@@ -119,7 +121,12 @@ class RunRecords:
 
         Raises:
             DagwrightRunNotFoundError: no run has this id.
+            DagwrightStorageError: the database failed (transient errors are retried for
+                ``StorageOptions.write_retry`` seconds first).
         """
+        return self._db.retrying(lambda: self._add_run_tags(run_id, tags))
+
+    def _add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> Run:
         with self._db.driver_write() as cursor:
             sid, run = self._lock_run(cursor, run_id)
             updated = replace(run, tags={**run.tags, **tags})

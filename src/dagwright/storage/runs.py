@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
+    false,
     func,
     insert,
     select,
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
+from dagwright.jsonvalue import storable
 from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.driver import chunked
@@ -131,7 +133,8 @@ class RunStorage(RunRecords):
         """
         with self._sa.read() as conn:
             before = None if cursor is None else _storage_id(conn, cursor)
-            bodies = conn.execute(_page_query(filters, before, limit)).scalars().all()
+            query = _page_query(filters, before, limit, ids_first=self._db.is_postgres)
+            bodies = conn.execute(query).scalars().all()
         return [run_from_body(body) for body in bodies]
 
     def get_latest_runs(self, job_names: Sequence[str]) -> dict[str, Run]:
@@ -267,8 +270,14 @@ def _tag_items(filters: RunsFilter | None) -> TagItems:
     return sorted(items, key=lambda item: len(item[1]) > 1)
 
 
-def _page_query(filters: RunsFilter | None, before: int | None, limit: int | None) -> Select[Any]:
+def _page_query(
+    filters: RunsFilter | None, before: int | None, limit: int | None, *, ids_first: bool = False
+) -> Select[Any]:
     """Bodies of one page of runs, newest first, every step an index walk.
+
+    ``ids_first`` (PostgreSQL): a filter on tags only picks the page's storage ids before
+    reading any run (see :func:`_one_walk`). SQLite's planner walks the tag index and
+    looks each run up by primary key either way, and needs no sort for this shape.
 
     A filter that lets a run match one of several index ranges (several values of the
     driving tag key, or several statuses) becomes one walk per range, each stopping after
@@ -276,8 +285,8 @@ def _page_query(filters: RunsFilter | None, before: int | None, limit: int | Non
     """
     parts = _split(filters)
     if len(parts) == 1:
-        return _one_walk(parts[0], before).limit(limit)
-    walks = [_one_walk(part, before, with_sid=True).limit(limit) for part in parts]
+        return _one_walk(parts[0], before, limit, ids_first=ids_first)
+    walks = [_one_walk(part, before, limit, ids_first=ids_first, with_sid=True) for part in parts]
     merged = union_all(*(select(walk.subquery()) for walk in walks)).subquery()
     return select(merged.c.body).order_by(merged.c.sid.desc()).limit(limit)
 
@@ -299,14 +308,51 @@ def _split(filters: RunsFilter | None) -> list[RunsFilter | None]:
 
 
 def _one_walk(
-    filters: RunsFilter | None, before: int | None, *, with_sid: bool = False
+    filters: RunsFilter | None,
+    before: int | None,
+    limit: int | None,
+    *,
+    ids_first: bool,
+    with_sid: bool = False,
 ) -> Select[Any]:
-    query, sid = _filtered(select(runs.c.body), filters, _tag_items(filters), with_runs=True)
+    """One index walk, newest first: the bodies of at most ``limit`` runs.
+
+    With ``ids_first``, a filter on tags only first picks the page's storage ids from the
+    tag index (limited there), then reads those runs by primary key. Joined before the
+    limit, PostgreSQL may pick a merge join that walks the whole ``runs`` primary key
+    backwards from the newest run to the first match when the value's runs are old: a
+    plan that grows with the number of runs (docs/decisions.md, "Run storage on
+    PostgreSQL").
+    """
+    items = _tag_items(filters)
+    if ids_first and items and not _run_conditions(filters):
+        return _tags_only_walk(filters, items, before, limit, with_sid=with_sid)
+    query, sid = _filtered(select(runs.c.body), filters, items, with_runs=True)
     if with_sid:
         query = query.add_columns(sid.label("sid"))
     if before is not None:
         query = query.where(sid < before)
-    return query.order_by(sid.desc())
+    return query.order_by(sid.desc()).limit(limit)
+
+
+def _tags_only_walk(
+    filters: RunsFilter | None,
+    items: TagItems,
+    before: int | None,
+    limit: int | None,
+    *,
+    with_sid: bool,
+) -> Select[Any]:
+    """The page's storage ids from the tag index (``limit`` steps), then their bodies."""
+    ids, sid = _filtered(select(), filters, items, with_runs=False)
+    ids = ids.add_columns(sid.label("sid"))
+    if before is not None:
+        ids = ids.where(sid < before)
+    page = ids.order_by(sid.desc()).limit(limit).subquery("page")
+    query = select(runs.c.body).join_from(page, runs, runs.c.id == page.c.sid)
+    if with_sid:
+        query = query.add_columns(page.c.sid)
+    return query.order_by(page.c.sid.desc())
 
 
 def _filtered(
@@ -346,12 +392,16 @@ def _run_conditions(filters: RunsFilter | None) -> list[ColumnElement[bool]]:
     if filters is None:
         return []
     conditions: list[ColumnElement[bool]] = []
+    # An id or job name that no row can hold (a lone surrogate, a NUL) matches nothing.
     if filters.run_ids is not None:
-        conditions.append(runs.c.run_id.in_(list(filters.run_ids)))
+        ids = [run_id for run_id in filters.run_ids if storable(run_id)]
+        conditions.append(runs.c.run_id.in_(ids))
     if filters.job_name is not None:
-        conditions.append(runs.c.job_name == filters.job_name)
+        name = filters.job_name
+        conditions.append(runs.c.job_name == name if storable(name) else false())
     if filters.location_name is not None:
-        conditions.append(runs.c.location_name == filters.location_name)
+        location = filters.location_name
+        conditions.append(runs.c.location_name == location if storable(location) else false())
     if filters.statuses is not None:
         conditions.append(runs.c.status.in_([RunStatus(s).value for s in filters.statuses]))
     if filters.created_after is not None:

@@ -13,6 +13,7 @@ import orjson
 
 from dagwright.errors import DagwrightStorageError
 from dagwright.execution.events import Event
+from dagwright.jsonvalue import printable
 from dagwright.runs.models import Run, RunStatus
 
 #: The body format version written into every record body under ``"v"``.
@@ -20,8 +21,44 @@ BODY_VERSION: Final = 1
 
 
 def dumps(value: Any) -> str:
-    """Serialise a JSON-able value compactly."""
-    return orjson.dumps(value).decode()
+    """Serialise a JSON-able value compactly.
+
+    Text that UTF-8 cannot hold (a lone surrogate, e.g. in an op's log line or error
+    message) is stored with the surrogate written as a ``\\udXXX`` escape, rather than
+    losing the record; user input (tags, run config) is refused before it gets here.
+
+    Raises:
+        DagwrightStorageError: the value is not JSON orjson can write (a bug upstream:
+            every user value is checked by :mod:`dagwright.jsonvalue` first).
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        pass
+    try:
+        return orjson.dumps(_printable(value, 0)).decode()
+    except (orjson.JSONEncodeError, RecursionError) as exc:
+        raise DagwrightStorageError(f"a record cannot be stored as JSON: {exc}") from exc
+
+
+def _printable(value: Any, depth: int) -> Any:
+    """``value`` with every string (and key) made valid UTF-8 (see :func:`dumps`)."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("nested too deep")
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {
+            printable(k) if isinstance(k, str) else k: _printable(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_printable(v, depth + 1) for v in value]
+    return value
+
+
+#: Deeper than orjson writes (254 levels); :func:`_printable` stops there.
+_MAX_DEPTH: Final = 256
 
 
 def loads(text: str | bytes) -> Any:

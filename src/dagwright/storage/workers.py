@@ -26,6 +26,7 @@ _CLAIM_SQL: Final = (
     " WHERE run_workers.pid IS NULL AND run_workers.heartbeat_at < {stale_before}"
 )
 _BEAT_SQL: Final = "UPDATE run_workers SET heartbeat_at = {now} WHERE run_id = {run_id}"
+_TOUCH_SQL: Final = "UPDATE run_workers SET heartbeat_at = heartbeat_at WHERE run_id = {run_id}"
 _WORKER_COLUMNS: Final = "run_id, pid, host, started_at, heartbeat_at"
 _SELECT_WORKER_SQL: Final = f"SELECT {_WORKER_COLUMNS} FROM run_workers WHERE run_id = {{run_id}}"
 _HEARTBEAT_COLUMNS: Final = "name, daemon_id, heartbeat_at, host, pid, interval_seconds, stopped_at"
@@ -110,9 +111,20 @@ class WorkerStorage:
             return int(cursor.rowcount)
 
     def beat(self, run_id: str, now: float) -> None:
-        """Record that a run's worker is alive at ``now``."""
-        with self._db.driver_write() as cursor:
+        """Record that a run's worker is alive at ``now`` (not waiting for the disk: a
+        heartbeat lost in an OS crash is as good as the next one)."""
+        with self._db.driver_write(durable=False) as cursor:
             cursor.execute(self._db.driver_sql(_BEAT_SQL), {"run_id": run_id, "now": now})
+
+    def touch(self, run_id: str) -> WorkerInfo | None:
+        """Write a run's worker row without changing it, and read it back: the write waits
+        on the locks the worker's heartbeats wait on (the run monitor's probe)."""
+        db = self._db
+        with db.driver_write() as cursor:
+            cursor.execute(db.driver_sql(_TOUCH_SQL), {"run_id": run_id})
+            cursor.execute(db.driver_sql(_SELECT_WORKER_SQL), {"run_id": run_id})
+            row = cursor.fetchone()
+        return WorkerInfo(*row) if row is not None else None
 
     def get(self, run_id: str) -> WorkerInfo | None:
         """The worker of a run, if one was registered."""
@@ -153,7 +165,7 @@ class WorkerStorage:
             "interval": interval_seconds,
             "now": now,
         }
-        with self._db.driver_write() as cursor:
+        with self._db.driver_write(durable=False) as cursor:  # a missed beat is redone
             cursor.execute(self._db.driver_sql(_DAEMON_BEAT_SQL), params)
 
     def stop_daemon(self, daemon_id: str, now: float) -> None:

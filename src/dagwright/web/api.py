@@ -3,6 +3,7 @@ answers JSON (runs and events in the same form as storage and ``--json``)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -37,7 +38,11 @@ MAX_PAGE = 1000
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+    try:
+        content = orjson.dumps(data)
+    except orjson.JSONEncodeError:  # metadata integers past 64 bits: the standard library's
+        content = json.dumps(data, allow_nan=False).encode()
+    return Response(content, status_code=status, media_type="application/json")
 
 
 def tag_filters(pairs: Sequence[str]) -> dict[str, list[str]]:

@@ -35,6 +35,7 @@ from dagwright.errors import (
     DagwrightStorageError,
     DagwrightUserCodeError,
 )
+from dagwright.jsonvalue import printable
 
 if TYPE_CHECKING:
     from fastapi.exceptions import RequestValidationError
@@ -80,16 +81,22 @@ class ApiError(Exception):
         super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
-        """The JSON body."""
+        """The JSON body; any text echoed from the request that UTF-8 cannot hold (a lone
+        surrogate in a tag key …) is written with ``\\udXXX`` escapes, so that the body can
+        always be sent."""
         error: dict[str, Any] = {
             "type": self.type,
-            "field": self.field,
-            "rule": self.rule,
-            "message": self.message,
+            "field": _printable(self.field),
+            "rule": printable(self.rule),
+            "message": printable(self.message),
         }
         if self.key is not None:
-            error["key"] = self.key
+            error["key"] = printable(self.key)
         return {"error": error}
+
+
+def _printable(text: str | None) -> str | None:
+    return None if text is None else printable(text)
 
 
 #: The request field a thing of each kind is reported against (an unknown one, or one in
@@ -182,7 +189,7 @@ def _json_response(request: Request, error: ApiError) -> Response:
 def _page_response(request: Request, error: ApiError) -> Response:
     from dagwright.web.views import error_page
 
-    return error_page(request, error.status, error.message)
+    return error_page(request, error.status, printable(error.message))
 
 
 def install(app: Starlette, *, api: bool = False) -> None:
