@@ -177,24 +177,38 @@ class Cluster:
         return self.broker.prefix + name
 
     def start_worker(
-        self, name: str, queues: list[str], *, concurrency: int = 1, with_code: bool = True
+        self,
+        name: str,
+        queues: list[str],
+        *,
+        concurrency: int = 1,
+        with_code: bool = True,
+        code: list[str] | None = None,
     ) -> Worker:
         """Start a worker consuming ``queues`` (short names) and wait until it is ready."""
-        worker = self.spawn_worker(name, queues, concurrency=concurrency, with_code=with_code)
+        worker = self.spawn_worker(
+            name, queues, concurrency=concurrency, with_code=with_code, code=code
+        )
         worker.wait_ready()
         return worker
 
     def spawn_worker(
-        self, name: str, queues: list[str], *, concurrency: int = 1, with_code: bool = True
+        self,
+        name: str,
+        queues: list[str],
+        *,
+        concurrency: int = 1,
+        with_code: bool = True,
+        code: list[str] | None = None,
     ) -> Worker:
         """Start a worker consuming ``queues`` (short names), with ``-f`` the job file
-        unless not ``with_code`` (it then loads the runs' code pointers); see
-        :meth:`Worker.wait_ready`."""
+        (or the ``code`` options given) unless not ``with_code`` (it then loads the runs'
+        code pointers); see :meth:`Worker.wait_ready`."""
         self.instance  # noqa: B018 -- the store's schema exists before workers start
         home = write_home(self.root / name, self.storage_url, self.broker.url, self.extra)
         log = self.root / f"{name}.log"
         command = [sys.executable, "-m", "dagwright", "celery", "worker"]
-        command += ["-f", JOBS_FILE] if with_code else []
+        command += (code or ["-f", JOBS_FILE]) if with_code else []
         command += ["-q", ",".join(self.queue(q) for q in queues), "-c", str(concurrency)]
         command += ["-n", f"{name}@%h"]
         with log.open("wb") as out:

@@ -241,3 +241,26 @@ def test_an_op_on_a_worker_has_its_config_tags_partition_and_logs(
     assert list(_started(instance, again.run_id)) == ["big"]
     assert _output(instance, again.run_id, "big") == b"x" * 20
     assert _output(instance, again.run_id, "configured")["partition"] == "us"
+
+
+def test_a_worker_of_two_locations_runs_each_run_s_own_job(
+    make_cluster: Any, broker: Broker
+) -> None:
+    from dagwright.definitions.workspace import CodeLocationOrigin, load_workspace
+
+    other = str(Path(__file__).parents[1] / "jobs" / "celery_jobs_other.py")
+    code = ["-f", str(Path(celery_jobs.__file__)), "-f", other]
+    cluster: Cluster = make_cluster(broker)
+    cluster.start_worker("wab", ["alpha", "beta"], code=code)
+    workspace = load_workspace(
+        [CodeLocationOrigin(python_file=code[1]), CodeLocationOrigin(python_file=other)]
+    )
+    instance = cluster.instance
+    runs = {
+        location: instance.submit_run(workspace.get_job(f"two_queues@{location}"))
+        for location in ("celery_jobs", "celery_jobs_other")
+    }
+    for run in runs.values():
+        assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
+    assert _output(instance, runs["celery_jobs"].run_id, "transform") == 6
+    assert _output(instance, runs["celery_jobs_other"].run_id, "transform") == 30

@@ -22,7 +22,8 @@ def test_help_names_the_options(cli: CliRunner) -> None:
         (["-q", "a,,b"], "expected QUEUE[,QUEUE...]"),
         (["-q", " "], "expected QUEUE[,QUEUE...]"),
         (["-c", "0"], "-c"),
-        (["-f", "x.py", "-m", "y"], "at most one of -f and -m"),
+        (["-f", "x.py", "-m", "y"], "code file 'x.py' not found"),
+        (["-w", "missing.yaml"], "workspace file not found"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(cli: CliRunner, args: list[str], words: str) -> None:

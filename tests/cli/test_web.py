@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -217,3 +218,25 @@ def test_a_port_in_use_is_one_line_and_starts_nothing(tmp_path: Path, command: l
         f"Error: port {port} on 127.0.0.1 is in use (is another dagwright ui running?); "
         "choose another with --port"
     ]
+
+
+def test_dev_with_a_workspace_serves_every_location_and_gives_its_daemon_the_same(
+    tmp_path: Path,
+) -> None:
+    workspace = str(ROOT / "tests" / "jobs" / "workspace_example" / "workspace.yaml")
+    other = str(ROOT / "tests" / "jobs" / "workspace_example" / "other.py")
+    port = _free_port()
+    with _serving(["dev", "-w", workspace], tmp_path / "home", port) as dev:
+        status, body = _get(f"http://127.0.0.1:{port}/api/v1/jobs")
+        assert status == 200
+        refs = [job["reference"] for job in json.loads(body)["jobs"]]
+        assert refs == ["nightly@etl", "load_sales", "nightly@ml", "report"]
+        assert _get(f"http://127.0.0.1:{port}/jobs/nightly@ml")[0] == 200
+        wait_for(lambda: len(_children(dev.pid)) == 1, 30, "the daemon started")
+        (daemon,) = _children(dev.pid)
+        argv = Path(f"/proc/{daemon}/cmdline").read_text().split("\0")
+        assert argv[-3:-1] == ["-w", workspace]
+    with _serving(["ui", "-f", EXAMPLES, "-f", other], tmp_path / "home", port):
+        status, body = _get(f"http://127.0.0.1:{port}/api/v1/jobs")
+        locations = {job["location"] for job in json.loads(body)["jobs"]}
+        assert locations == {"jobs", "other"}

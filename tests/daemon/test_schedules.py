@@ -151,3 +151,22 @@ def test_a_schedule_that_returns_nothing_skips_with_a_reason(
     (stored,) = queued_instance.get_ticks("quiet", kind=SCHEDULE)
     assert stored.skip_reason == "the schedule function returned no run request"
     assert stored.describe() == "the schedule function returned no run request"
+
+
+def test_a_schedule_of_a_workspace_location_makes_runs_of_that_location(
+    queued_instance: Instance,
+) -> None:
+    from pathlib import Path
+
+    from dagwright.definitions.workspace import load_workspace
+    from dagwright.definitions.workspace_file import read_workspace_file
+
+    example = Path(__file__).parents[1] / "jobs" / "workspace_example" / "workspace.yaml"
+    workspace = load_workspace(read_workspace_file(example))
+    running(queued_instance, "nightly_training", ts(2026, 1, 1))
+    ScheduleDaemon(queued_instance, workspace).run_iteration(ts(2026, 1, 1, 3, 1))
+    (tick,) = queued_instance.get_ticks("nightly_training")
+    run = queued_instance.get_run(tick.run_ids[0])
+    assert run is not None and run.job_name == "nightly" and run.location_name == "ml"
+    assert run.tags["team"] == "ml"
+    assert queued_instance.get_runs(RunsFilter(location_name="etl")) == []

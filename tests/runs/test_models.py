@@ -193,6 +193,7 @@ def test_run_json_form() -> None:
             "python_file": None,
             "module": "pkg.jobs",
             "working_directory": "/code",
+            "location_name": None,
         },
         "step_keys_to_execute": None,
     }

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 import dagwright.storage
 from dagwright.errors import DagwrightStorageError
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.models import Run, RunsFilter, RunStatus, WorkerInfo
+from dagwright.runs.models import CodePointer, Run, RunsFilter, RunStatus, WorkerInfo
 from dagwright.storage import HEAD_REVISION, Storage
 from dagwright.storage.engine import Database, create_engine_for
 from dagwright.storage.migrations import MIGRATIONS_DIR, ensure_schema, read_revision, upgrade
@@ -192,6 +192,27 @@ def test_a_database_at_0004_upgrades_to_heartbeats_per_daemon(engine: Engine) ->
         ("h:2", 6.0),
         ("h:1", 5.0),
     ]
+
+
+def test_a_database_at_0006_upgrades_to_run_locations(engine: Engine) -> None:
+    upgrade(engine, "0006")
+    body = json.dumps({"v": 1, "run_id": "old", "job_name": "j", "status": "SUCCESS"})
+    execute(
+        engine,
+        "INSERT INTO runs (run_id, job_name, status, created_at, updated_at, body)"
+        f" VALUES ('old', 'j', 'SUCCESS', 1, 1, '{body}')",
+    )
+    ensure_schema(engine)
+    assert read_revision(engine) == HEAD_REVISION
+    assert schema_diffs(engine) == []
+    storage = Storage(str(engine.url), Database(engine))
+    old = storage.runs.get_run("old")
+    assert old is not None and old.location_name is None
+    pointer = CodePointer(job_name="j", python_file="/x/etl.py", location_name="etl")
+    storage.runs.add_runs([Run("new", "j", RunStatus.QUEUED, created_at=2.0, code_pointer=pointer)])
+    located = storage.runs.get_runs(RunsFilter(location_name="etl"))
+    assert [run.run_id for run in located] == ["new"]
+    assert [r.run_id for r in storage.runs.get_runs(RunsFilter(job_name="j"))] == ["new", "old"]
 
 
 def test_unknown_revision_is_refused(engine: Engine) -> None:

@@ -141,6 +141,22 @@ def test_column_filters(team_runs: Storage, filters: RunsFilter, expected: list[
     assert team_runs.runs.get_runs_count(filters) == len(expected)
 
 
+def test_location_filter_keeps_runs_of_same_named_jobs_apart(storage: Storage) -> None:
+    for n, location in enumerate(["etl", "ml", None, "etl"]):
+        pointer = CodePointer("nightly", python_file=f"/code/{location}.py", location_name=location)
+        run = Run(f"r{n}", "nightly", S.QUEUED, created_at=float(n), code_pointer=pointer)
+        storage.runs.add_run(run)
+    storage.runs.add_runs([Run("x", "other", S.QUEUED, created_at=9.0, code_pointer=pointer)])
+    etl = storage.runs.get_runs(RunsFilter(location_name="etl"))
+    assert ids(etl) == ["x", "r3", "r0"]  # x: added in a batch (the other insert path)
+    assert [run.location_name for run in etl] == ["etl", "etl", "etl"]
+    assert ids(storage.runs.get_runs(RunsFilter(job_name="nightly", location_name="ml"))) == ["r1"]
+    assert storage.runs.get_runs_count(RunsFilter(job_name="nightly")) == 4
+    assert storage.runs.get_runs_count(RunsFilter(location_name="etl")) == 3
+    stored = storage.runs.get_run("r2")
+    assert stored is not None and stored.location_name is None
+
+
 def test_latest_run_of_each_job(team_runs: Storage) -> None:
     latest = team_runs.runs.get_latest_runs(["report", "etl", "never", "etl"])
     assert {name: run.run_id for name, run in latest.items()} == {"report": "r4", "etl": "r6"}
@@ -371,6 +387,8 @@ def test_single_tag_page_walks_the_tag_index_on_sqlite() -> None:
         plan = _plan(storage, RunsFilter(statuses=[S.SUCCESS, S.FAILURE]))
         assert plan.count("SEARCH runs USING INDEX ix_runs_status_id") == 2
         assert "TEMP B-TREE" not in _plan(storage, RunsFilter(job_name="etl"))
+        plan = _plan(storage, RunsFilter(location_name="ml"))
+        assert "ix_runs_location_name_id" in plan and "TEMP B-TREE" not in plan
     finally:
         storage.close()
 

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dagwright.celery.claims import BEAT_SECONDS, Claimant, ClaimResult, claim_step
 from dagwright.celery.config import CeleryConfig
-from dagwright.definitions.loader import load_definitions, load_job
+from dagwright.definitions.loader import load_job
+from dagwright.definitions.workspace import CodeLocationOrigin, load_workspace
 from dagwright.errors import DagwrightExecutionError
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.step import error_info
@@ -58,14 +59,12 @@ class WorkerLocation:
 
     Attributes:
         home: ``$DAGWRIGHT_HOME`` of the worker.
-        python_file: its ``-f`` code file, if any.
-        module: its ``-m`` module, if any. With neither, each task's code pointer is
-            loaded.
+        origins: its code locations (``-f``, ``-m``, ``-w``), if any. With none, each
+            task's code pointer is loaded.
     """
 
     home: Path
-    python_file: str | None = None
-    module: str | None = None
+    origins: tuple[CodeLocationOrigin, ...] = ()
 
 
 class _ProcessState:
@@ -102,10 +101,11 @@ class _ProcessState:
     def job(self, pointer: CodePointer) -> JobDefinition:
         """The job a pointer names: from the worker's own location when it has one."""
         location = self.location
-        if location is not None and (location.python_file or location.module):
+        if location is not None and location.origins:
             if self.definitions is None:
-                self.definitions = load_definitions(location.python_file, location.module)
-            return self.definitions.get_job(pointer.job_name)
+                self.definitions = load_workspace(location.origins)
+            found = self.definitions.jobs_named(pointer.job_name, pointer.location_name)
+            return found[0] if found else self.definitions.get_job(pointer.job_name)
         key = json.dumps(pointer.to_json(), sort_keys=True)
         if key not in self.jobs:
             self.jobs[key] = load_job(pointer)
@@ -119,8 +119,8 @@ def configure(location: WorkerLocation, *, preload: bool = False) -> None:
     """Set up this worker (before Celery forks its pool): where its home and code are;
     with ``preload``, load its ``-f``/``-m`` code now, once for every pool process."""
     _state.location = location
-    if preload and (location.python_file or location.module):
-        _state.definitions = load_definitions(location.python_file, location.module)
+    if preload and location.origins:
+        _state.definitions = load_workspace(location.origins)
 
 
 def register(app: Celery) -> None:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagwright.definitions.workspace import CodeLocationOrigin
 from dagwright.errors import DagwrightInvalidConfigError
 
 #: The worker's name when ``-n`` is not given (Celery expands ``%h`` to the host name).
@@ -27,8 +28,8 @@ class WorkerOptions:
         concurrency: pool processes (steps at once).
         loglevel: Celery's log level.
         name: the worker's node name (``name@host``).
-        python_file: ``-f``: the code the worker executes steps of.
-        module: ``-m``: as ``python_file``.
+        origins: ``-f``/``-m``/``-w``: the code locations the worker executes steps of
+            (none: each run's code pointer is loaded).
     """
 
     home: Path
@@ -36,8 +37,7 @@ class WorkerOptions:
     concurrency: int
     loglevel: str = "info"
     name: str = DEFAULT_NAME
-    python_file: str | None = None
-    module: str | None = None
+    origins: tuple[CodeLocationOrigin, ...] = ()
 
 
 def parse_queues(text: str) -> tuple[str, ...]:
@@ -81,7 +81,7 @@ def start_worker(options: WorkerOptions) -> None:
     with Instance.from_home(options.home) as instance:
         instance.storage  # noqa: B018 -- opening it checks (and migrates) the schema
         config = CeleryConfig.resolve(instance.settings.celery)
-    location = tasks.WorkerLocation(options.home, options.python_file, options.module)
+    location = tasks.WorkerLocation(options.home, options.origins)
     tasks.configure(location, preload=True)
     app = make_app(config)
     tasks.register(app)

@@ -7,6 +7,7 @@ import time
 import click
 
 from dagwright.cli.common import (
+    CodeArgs,
     code_options,
     echo_json,
     format_tags,
@@ -85,8 +86,7 @@ def _position(job: JobDefinition, every: list[str], key: str | None, default: in
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the backfill as JSON.")
 def backfill_job(
-    python_file: str | None,
-    module: str | None,
+    code: CodeArgs,
     job_name: str | None,
     partitions: str | None,
     from_key: str | None,
@@ -103,7 +103,7 @@ def backfill_job(
 
     With --wait it exits 0 once the backfill COMPLETED (every run succeeded), 1 if it FAILED
     or was CANCELED; it polls until then, forever if no daemon runs."""
-    job = pick_job(load_code(python_file, module), job_name)
+    job = pick_job(load_code(code), job_name)
     keys = select_keys(job, partitions, from_key, to_key, all_keys)
     tags = parse_tags(tags_json, tag_pairs)
     with open_instance() as instance:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dagwright.cli.common import code_options
+from dagwright.cli.common import CodeArgs, code_options
 
 
 @click.group("celery")
@@ -43,8 +43,7 @@ def celery_group() -> None:
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
 def worker_command(
-    python_file: str | None,
-    module: str | None,
+    code: CodeArgs,
     queues: str | None,
     concurrency: int,
     name: str,
@@ -54,22 +53,20 @@ def worker_command(
 
     Run it on any host that has the code and a dagwright.yaml pointing at the shared
     store and broker ($DAGWRIGHT_HOME; DAGWRIGHT_CELERY_BROKER_URL overrides the broker).
-    With -f/-m the worker executes steps of that code, loaded once; without, it loads
-    each run's code pointer (once per process). Stop it with SIGTERM (warm shutdown).
+    With -f/-m (each repeatable) or -w workspace.yaml the worker executes steps of those
+    code locations, loaded once; without, it loads each run's code pointer (once per
+    process). Stop it with SIGTERM (warm shutdown).
     """
     from dagwright.celery.worker import WorkerOptions, parse_queues, start_worker
     from dagwright.settings import home_from_env
 
-    if python_file is not None and module is not None:
-        raise click.UsageError("give at most one of -f and -m")
     options = WorkerOptions(
         home_from_env(),
         parse_queues(queues) if queues is not None else (),
         concurrency,
         loglevel.lower(),
         name,
-        python_file,
-        module,
+        tuple(code.origins()),
     )
     try:
         start_worker(options)

@@ -14,7 +14,7 @@ import click
 
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.job import JobDefinition
-from dagwright.definitions.loader import load_definitions
+from dagwright.definitions.workspace import CodeLocationOrigin, Workspace, load_workspace
 from dagwright.errors import DagwrightInvalidConfigError
 from dagwright.instance import Instance
 from dagwright.jsonvalue import printable
@@ -23,16 +23,76 @@ from dagwright.tags import parse_tag_pair
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def code_options(fn: F) -> F:
-    """``-f FILE`` / ``-m MODULE``: where the jobs are."""
-    fn = click.option("-m", "--module", "module", help="Python module to load jobs from.")(fn)
-    return click.option(
+@dataclass(frozen=True)
+class CodeArgs:
+    """Where the jobs are: repeated ``-f FILE`` and ``-m MODULE``, and ``-w workspace.yaml``."""
+
+    python_files: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    workspace_file: str | None = None
+
+    @property
+    def given(self) -> bool:
+        """Whether any code was named."""
+        return bool(self.python_files or self.modules or self.workspace_file)
+
+    def argv(self) -> list[str]:
+        """The same options, for another ``dagwright`` command."""
+        args = [arg for path in self.python_files for arg in ("-f", path)]
+        args += [arg for module in self.modules for arg in ("-m", module)]
+        return args + (["-w", self.workspace_file] if self.workspace_file else [])
+
+    def origins(self) -> list[CodeLocationOrigin]:
+        """The code locations named: files, then modules, then the workspace file's."""
+        from dagwright.definitions.workspace_file import read_workspace_file
+
+        origins = [CodeLocationOrigin(python_file=p, source=f"-f {p}") for p in self.python_files]
+        origins += [CodeLocationOrigin(module=m, source=f"-m {m}") for m in self.modules]
+        if self.workspace_file is not None:
+            origins += read_workspace_file(self.workspace_file)
+        return origins
+
+
+_CODE_OPTIONS = (
+    click.option(
         "-f",
         "--file",
-        "python_file",
+        "python_files",
+        multiple=True,
         type=click.Path(dir_okay=False),
-        help="Python file to load jobs from.",
-    )(fn)
+        help="Python file to load jobs from (repeatable: one code location each).",
+    ),
+    click.option(
+        "-m",
+        "--module",
+        "modules",
+        multiple=True,
+        help="Python module to load jobs from (repeatable).",
+    ),
+    click.option(
+        "-w",
+        "--workspace",
+        "workspace_file",
+        type=click.Path(dir_okay=False),
+        help="workspace.yaml listing code locations (Dagster's load_from shape).",
+    ),
+)
+
+
+def code_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-f FILE``... / ``-m MODULE``... / ``-w workspace.yaml``: where the jobs are, passed
+    to the command as ``code`` (a :class:`CodeArgs`)."""
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        code = CodeArgs(
+            kwargs.pop("python_files"), kwargs.pop("modules"), kwargs.pop("workspace_file")
+        )
+        return fn(code=code, **kwargs)
+
+    for option in reversed(_CODE_OPTIONS):
+        command = option(command)
+    return command
 
 
 @dataclass(frozen=True)
@@ -47,7 +107,13 @@ class RunArgs:
 
 
 _RUN_OPTIONS = (
-    click.option("-j", "--job", "job_name", help="Job name (optional when there is one job)."),
+    click.option(
+        "-j",
+        "--job",
+        "job_name",
+        help="Job name, or NAME@LOCATION when several code locations have a job of that name "
+        "(optional when there is one job).",
+    ),
     click.option("--tags", "tags_json", help='Tags as a JSON object: \'{"team": "docs"}\'.'),
     click.option("--tag", "tag_pairs", multiple=True, help="A tag key=value (repeatable)."),
     click.option("--op-selection", help="Ops to run, comma-separated ('*load', 'clean+')."),
@@ -68,8 +134,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def command(**kwargs: Any) -> Any:
         names = (
-            "python_file",
-            "module",
+            "code",
             "job_name",
             "tags_json",
             "tag_pairs",
@@ -79,7 +144,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         )
         given = {name: kwargs.pop(name) for name in names}
         args = RunArgs(
-            job=pick_job(load_code(given["python_file"], given["module"]), given["job_name"]),
+            job=pick_job(load_code(given["code"]), given["job_name"]),
             run_config=load_run_config(given["config_path"]),
             tags=parse_tags(given["tags_json"], given["tag_pairs"]),
             op_selection=split_selection(given["op_selection"]),
@@ -92,15 +157,18 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return code_options(command)
 
 
-def load_code(python_file: str | None, module: str | None) -> Definitions:
-    """The definitions named by ``-f``/``-m``."""
-    if python_file is None and module is None:
-        raise click.UsageError("give a code file with -f FILE or a module with -m MODULE")
-    return load_definitions(python_file=python_file, module=module)
+def load_code(code: CodeArgs) -> Workspace:
+    """The workspace named by ``-f``/``-m``/``-w`` (one code location per file or module)."""
+    if not code.given:
+        raise click.UsageError(
+            "give a code file with -f FILE or a module with -m MODULE (or a workspace with -w FILE)"
+        )
+    return load_workspace(code.origins())
 
 
 def pick_job(definitions: Definitions, name: str | None) -> JobDefinition:
-    """The job named ``-j``, or the only job when there is one."""
+    """The job named ``-j`` (``NAME`` or ``NAME@LOCATION``), or the only job when there is
+    one."""
     if name is not None:
         return definitions.get_job(name)
     if len(definitions.jobs) == 1:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dagwright.cli.common import echo_json, format_tags, open_instance, print_table
+from dagwright.cli.common import (
+    CodeArgs,
+    code_options,
+    echo_json,
+    format_tags,
+    load_code,
+    open_instance,
+    print_table,
+)
 from dagwright.daemon.base import Daemon
 from dagwright.daemon.health import CLAIMS_NOTE
 from dagwright.definitions.container import Definitions
@@ -41,15 +49,7 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
 
 
 @click.group("daemon", invoke_without_command=True)
-@click.option(
-    "-f",
-    "--file",
-    "python_file",
-    type=click.Path(dir_okay=False),
-    help="Code file whose schedules and sensors to run; with it, only runs of this code "
-    "are retried (without -f/-m every failed run is, and no code is imported).",
-)
-@click.option("-m", "--module", help="Code module (as -f).")
+@code_options
 @click.option(
     "--log-level",
     default="INFO",
@@ -57,12 +57,12 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
 @click.pass_context
-def daemon_command(
-    ctx: click.Context, python_file: str | None, module: str | None, log_level: str
-) -> None:
+def daemon_command(ctx: click.Context, code: CodeArgs, log_level: str) -> None:
     """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
     (when run_queue is configured), the run monitor, run retries, backfills, and, with
-    -f/-m, the schedules and sensors of that code. One log line per decision.
+    -f/-m/-w, the schedules and sensors of those code locations. With code given, only runs
+    of its locations are retried (without, every failed run is, and no code is imported).
+    One log line per decision.
 
     Several daemons may run on one home: each claim of a queued run is checked against
     the queue's limits in storage. `dagwright daemon status` shows their health."""
@@ -70,11 +70,7 @@ def daemon_command(
         return
     from dagwright.daemon.controller import DaemonController
 
-    definitions = None
-    if python_file or module:
-        from dagwright.cli.common import load_code
-
-        definitions = load_code(python_file, module)
+    definitions = load_code(code) if code.given else None
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from dagwright.cli.common import (
+    CodeArgs,
     RunArgs,
     code_options,
     echo_json,
@@ -35,19 +36,22 @@ def job_group() -> None:
 @job_group.command("list")
 @code_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_jobs(python_file: str | None, module: str | None, as_json: bool) -> None:
-    """List the jobs of a code file (-f) or module (-m)."""
-    definitions = load_code(python_file, module)
+def list_jobs(code: CodeArgs, as_json: bool) -> None:
+    """List the jobs of the code locations of -f FILE / -m MODULE / -w workspace.yaml (a job
+    whose name is in several locations is shown as NAME@LOCATION, as -j takes it)."""
+    definitions = load_code(code)
     if as_json:
-        echo_json({"jobs": [job_summary(j) for j in definitions.jobs.values()]})
+        jobs = definitions.jobs.items()
+        echo_json({"jobs": [job_summary(job, ref) for ref, job in jobs]})
         return
     from rich.table import Table
 
-    table = Table("job", "ops", "owner", "tags", "description")
-    for job_def in definitions.jobs.values():
+    table = Table("job", "location", "ops", "owner", "tags", "description")
+    for ref, job_def in definitions.jobs.items():
         owner = job_def.metadata.get("owner")
         table.add_row(
-            job_def.name,
+            ref,
+            job_def.location_name or "",
             str(len(job_def.graph.nodes)),
             str(owner.value) if owner else "",
             " ".join(f"{k}={v}" for k, v in job_def.tags.items()),
@@ -60,16 +64,16 @@ def list_jobs(python_file: str | None, module: str | None, as_json: bool) -> Non
 @code_options
 @click.option("-j", "--job", "job_name", help="Job name (optional when there is one job).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show_job(
-    python_file: str | None, module: str | None, job_name: str | None, as_json: bool
-) -> None:
+def show_job(code: CodeArgs, job_name: str | None, as_json: bool) -> None:
     """Show a job: description, metadata by type, tags, ops and edges."""
-    job_def = pick_job(load_code(python_file, module), job_name)
-    data = job_detail(job_def)
+    workspace = load_code(code)
+    job_def = pick_job(workspace, job_name)
+    data = job_detail(job_def, workspace.reference(job_def))
     if as_json:
         echo_json(data)
         return
     click.echo(f"job {job_def.name}")
+    click.echo(f"  code location: {job_def.location_name}")
     if job_def.description:
         click.echo(f"  {job_def.description}")
     click.echo("metadata:")

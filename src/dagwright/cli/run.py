@@ -48,7 +48,7 @@ def _print_runs_table(runs: list[Run], show_system: bool) -> None:
         style = _STATUS_STYLE.get(run.status, "")
         table.add_row(
             run.run_id,
-            run.job_name,
+            run.job_reference,
             f"[{style}]{run.status.value}[/]" if style else run.status.value,
             format_time(run.created_at),
             _duration(run),
@@ -71,7 +71,8 @@ def _print_runs_table(runs: list[Run], show_system: bool) -> None:
     type=click.Choice([s.value for s in RunStatus], case_sensitive=False),
     help="Only runs in this status (repeatable).",
 )
-@click.option("--job", "job_name", help="Only runs of this job.")
+@click.option("--job", "job_name", help="Only runs of this job (of any code location).")
+@click.option("--location", "location_name", help="Only runs of jobs of this code location.")
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -90,14 +91,17 @@ def list_runs(
     tag_pairs: tuple[str, ...],
     statuses: tuple[str, ...],
     job_name: str | None,
+    location_name: str | None,
     limit: int,
     cursor: str | None,
     system_tags: bool,
     as_json: bool,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (the job as JOB@LOCATION when the run recorded its code
+    location)."""
     filters = RunsFilter(
         job_name=job_name,
+        location_name=location_name,
         statuses=[RunStatus(s.upper()) for s in statuses] or None,
         tags=parse_tag_filters(tag_pairs) or None,
     )
@@ -129,7 +133,7 @@ def show_run(run_id: str, as_json: bool) -> None:
     if as_json:
         echo_json({**run.to_json(), "events": [e.to_json() for e in events]})
         return
-    click.echo(f"run {run.run_id}  job {run.job_name}  {run.status.value}")
+    click.echo(f"run {run.run_id}  job {run.job_reference}  {run.status.value}")
     click.echo(
         f"created {format_time(run.created_at)}  started {format_time(run.started_at)}"
         f"  ended {format_time(run.ended_at)}  duration {_duration(run)}"

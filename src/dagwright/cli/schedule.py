@@ -9,11 +9,19 @@ from typing import TypeVar
 
 import click
 
-from dagwright.cli.common import code_options, echo_json, format_time, load_code, open_instance
+from dagwright.cli.common import (
+    CodeArgs,
+    code_options,
+    echo_json,
+    format_time,
+    load_code,
+    open_instance,
+)
 from dagwright.definitions.container import Definitions
 from dagwright.definitions.cron import parse_instant
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.sensor import SensorDefinition
+from dagwright.definitions.workspace import job_reference
 from dagwright.instance import Instance
 from dagwright.runs.ticks import (
     RECENT_TICKS,
@@ -54,7 +62,7 @@ def _list(kind: InstigatorKind, definitions: Definitions, as_json: bool) -> None
         table.add_row(
             d.name,
             row.state.status.value,
-            d.job.name,
+            job_reference(d.job),
             timing,
             last,
             " ".join(t.status.value for t in ticks[:SHOWN_TICKS]),
@@ -136,20 +144,20 @@ def _group(kind: InstigatorKind) -> click.Group:
     @group.command("list", help=f"Each {word}'s status, job, timing and recent ticks.")
     @code_options
     @click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
-    def list_command(python_file: str | None, module: str | None, as_json: bool) -> None:
-        _list(kind, load_code(python_file, module), as_json)
+    def list_command(code: CodeArgs, as_json: bool) -> None:
+        _list(kind, load_code(code), as_json)
 
     @group.command("start", help=f"Start a {word} (the daemon evaluates it; persisted).")
     @code_options
     @click.argument("name")
-    def start_command(python_file: str | None, module: str | None, name: str) -> None:
-        _set_status(kind, load_code(python_file, module), name, running=True)
+    def start_command(code: CodeArgs, name: str) -> None:
+        _set_status(kind, load_code(code), name, running=True)
 
     @group.command("stop", help=f"Stop a {word} (persisted).")
     @code_options
     @click.argument("name")
-    def stop_command(python_file: str | None, module: str | None, name: str) -> None:
-        _set_status(kind, load_code(python_file, module), name, running=False)
+    def stop_command(code: CodeArgs, name: str) -> None:
+        _set_status(kind, load_code(code), name, running=False)
 
     help_at = (
         ""
@@ -170,13 +178,12 @@ def _group(kind: InstigatorKind) -> click.Group:
     @_at_option(kind)
     @click.option("--json", "as_json", is_flag=True, help="Print the tick as JSON.")
     def tick_command(
-        python_file: str | None,
-        module: str | None,
+        code: CodeArgs,
         name: str,
         as_json: bool,
         at: str | None = None,
     ) -> None:
-        _tick(kind, load_code(python_file, module), name, at, as_json)
+        _tick(kind, load_code(code), name, at, as_json)
 
     return group
 

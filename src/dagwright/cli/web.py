@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import click
 from click.core import ParameterSource
 
-from dagwright.cli.common import code_options, load_code, open_instance
+from dagwright.cli.common import CodeArgs, code_options, load_code, open_instance
 
 if TYPE_CHECKING:
     from dagwright.definitions.container import Definitions
@@ -176,19 +176,19 @@ def _quit(signum: int, frame: object) -> None:
     "other Host is refused (421).",
 )
 def ui_command(
-    python_file: str | None,
-    module: str | None,
+    code: CodeArgs,
     host: str,
     port: int,
     token: str | None,
     allow_hosts: tuple[str, ...],
 ) -> None:
     """Serve the web UI and the HTTP API (/api/v1) for $DAGWRIGHT_HOME, showing the jobs of
-    -f FILE / -m MODULE when given."""
+    the code locations of -f FILE / -m MODULE (each repeatable) / -w workspace.yaml when
+    given."""
     token, generated = resolve_token(token)
     check_binding(host, token)
     options = ServeOptions(host, port, token, _check_allowed_hosts(allow_hosts), generated)
-    definitions = load_code(python_file, module) if python_file or module else None
+    definitions = load_code(code) if code.given else None
     serve(definitions, options)
 
 
@@ -196,15 +196,15 @@ def ui_command(
 @code_options
 @_PORT
 @_TOKEN
-def dev_command(python_file: str | None, module: str | None, port: int, token: str | None) -> None:
-    """Serve the web UI for the jobs of -f FILE / -m MODULE on 127.0.0.1 and run the daemon
-    (run queue, run monitor, retries, backfills, and the started schedules and sensors of
-    that code) next to it, both on $DAGWRIGHT_HOME."""
+def dev_command(code: CodeArgs, port: int, token: str | None) -> None:
+    """Serve the web UI for the jobs of -f FILE / -m MODULE (each repeatable) /
+    -w workspace.yaml on 127.0.0.1 and run the daemon (run queue, run monitor, retries,
+    backfills, and the started schedules and sensors of that code) next to it, both on
+    $DAGWRIGHT_HOME."""
     token, generated = resolve_token(token)
-    definitions = load_code(python_file, module)
+    definitions = load_code(code)
     sock = bind("127.0.0.1", port)  # before the daemon starts: a port in use starts nothing
-    where = ["-f", python_file] if python_file else ["-m", str(module)]
-    daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *where])
+    daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *code.argv()])
     try:
         options = ServeOptions("127.0.0.1", port, token, token_generated=generated)
         serve(definitions, options, sock)

@@ -91,6 +91,17 @@ class Definitions:
         """
         return _get(self._jobs, name, "job")
 
+    def jobs_named(self, name: str, location_name: str | None = None) -> list[JobDefinition]:
+        """The jobs called ``name`` (at most one here; a workspace may hold several, those
+        of ``location_name`` first)."""
+        job_def = self._jobs.get(name)
+        return [job_def] if job_def is not None else []
+
+    def reference(self, job_def: JobDefinition) -> str:
+        """How ``job_def`` is addressed here (``jobs`` key): its name (a workspace says
+        ``name@location`` when the name is in several locations)."""
+        return job_def.name
+
     def instigators(
         self, kind: InstigatorKind
     ) -> Mapping[str, ScheduleDefinition | SensorDefinition]:

@@ -90,6 +90,8 @@ class JobDefinition:
         metadata: typed values shown in the UI (``owner``, ``docs`` …).
         tags: string tags every run of this job starts with.
         config: default run config (or a partitioned config), used when a run gives none.
+        location_name: the code location of a workspace this job was loaded as (set by
+            :class:`~dagwright.definitions.workspace.Workspace`; None for a job as defined).
     """
 
     name: str
@@ -101,6 +103,7 @@ class JobDefinition:
     executor_def: ExecutorDefinition | None = None
     partitions_def: PartitionsDefinition | None = None
     defined_in: DefinedIn = DefinedIn(None, None)
+    location_name: str | None = None
 
     @classmethod
     def create(  # noqa: PLR0913 - one keyword per public job option

@@ -14,10 +14,14 @@ from dagwright.metadata import metadata_to_json
 MAX_PARTITION_KEYS: Final = 1000
 
 
-def job_summary(job: JobDefinition) -> dict[str, Any]:
-    """A job's JSON in the jobs list: metadata as ``{"type", "value"}``, tags, counts."""
+def job_summary(job: JobDefinition, reference: str | None = None) -> dict[str, Any]:
+    """A job's JSON in the jobs list: its code location and how it is addressed there
+    (``reference``: the name, or ``name@location`` when the name is in several locations),
+    metadata as ``{"type", "value"}``, tags, counts."""
     return {
         "name": job.name,
+        "location": job.location_name,
+        "reference": reference or job.name,
         "description": job.description,
         "metadata": metadata_to_json(job.metadata),
         "tags": dict(job.tags),
@@ -26,9 +30,13 @@ def job_summary(job: JobDefinition) -> dict[str, Any]:
     }
 
 
-def job_detail(job: JobDefinition) -> dict[str, Any]:
+def job_detail(job: JobDefinition, reference: str | None = None) -> dict[str, Any]:
     """A job's full JSON: the summary, its graph (nodes and edges) and its partitions."""
-    return {**job_summary(job), "graph": graph_json(job), "partitions": partitions_json(job)}
+    return {
+        **job_summary(job, reference),
+        "graph": graph_json(job),
+        "partitions": partitions_json(job),
+    }
 
 
 def graph_json(job: JobDefinition) -> dict[str, Any]:

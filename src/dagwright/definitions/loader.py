@@ -3,6 +3,7 @@ from a run's :class:`~dagwright.runs.models.CodePointer` in another process."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -188,16 +189,22 @@ def code_pointer_for(job_def: JobDefinition) -> CodePointer | None:
     file pointer with its absolute path.
     """
     origin = job_def.defined_in
+    name, location = job_def.name, job_def.location_name
     root = _import_root(origin.module, origin.file) if origin.module else None
     if root is not None:
-        return CodePointer(job_name=job_def.name, module=origin.module, working_directory=root)
+        return CodePointer(
+            job_name=name, module=origin.module, working_directory=root, location_name=location
+        )
     if origin.file and not origin.file.startswith("<"):  # not "<stdin>", "<string>"
-        return CodePointer(job_name=job_def.name, python_file=os.path.realpath(origin.file))
+        path = os.path.realpath(origin.file)
+        return CodePointer(job_name=name, python_file=path, location_name=location)
     return None
 
 
 def load_job(pointer: CodePointer) -> JobDefinition:
-    """Load the job a code pointer names (a module from the pointer's working directory).
+    """Load the job a code pointer names (a module from the pointer's working directory),
+    as a job of the pointer's code location (``location_name``), so that runs made from it
+    (re-executions) record the same location.
 
     Raises:
         DagwrightCodeLoadError: the code or the job is not there.
@@ -207,7 +214,10 @@ def load_job(pointer: CodePointer) -> JobDefinition:
         module=pointer.module,
         working_directory=pointer.working_directory,
     )
-    return definitions.get_job(pointer.job_name)
+    job_def = definitions.get_job(pointer.job_name)
+    if pointer.location_name is None:
+        return job_def
+    return dataclasses.replace(job_def, location_name=pointer.location_name)
 
 
 def loaded_job(definitions: Definitions, pointer: CodePointer, action: str) -> JobDefinition:
@@ -217,10 +227,10 @@ def loaded_job(definitions: Definitions, pointer: CodePointer, action: str) -> J
     Raises:
         DagwrightCodeLocationError: no job of ``definitions`` lives at that location.
     """
-    job_def = definitions.jobs.get(pointer.job_name)
-    mine = code_pointer_for(job_def) if job_def is not None else None
-    if job_def is not None and mine is not None and mine.same_location(pointer):
-        return job_def
+    for job_def in definitions.jobs_named(pointer.job_name, pointer.location_name):
+        mine = code_pointer_for(job_def)
+        if mine is not None and mine.same_location(pointer):
+            return job_def
     raise DagwrightCodeLocationError(pointer.describe(), code_locations(definitions), action)
 
 

@@ -68,12 +68,15 @@ class CodePointer:
 
     Exactly one of ``python_file`` and ``module`` is set. ``python_file`` is an absolute
     path; a module pointer records the absolute ``working_directory`` it is imported from.
+    ``location_name`` names the code location of a workspace the job was taken from (None
+    for a job submitted from Python, and for runs stored before locations were recorded).
     """
 
     job_name: str
     python_file: str | None = None
     module: str | None = None
     working_directory: str | None = None
+    location_name: str | None = None
 
     def describe(self) -> str:
         """The location in words, for messages: ``code file '/abs/jobs.py'`` or
@@ -103,6 +106,7 @@ class CodePointer:
             "python_file": self.python_file,
             "module": self.module,
             "working_directory": self.working_directory,
+            "location_name": self.location_name,
         }
 
     @classmethod
@@ -113,6 +117,7 @@ class CodePointer:
             python_file=data.get("python_file"),
             module=data.get("module"),
             working_directory=data.get("working_directory"),
+            location_name=data.get("location_name"),
         )
 
 
@@ -152,6 +157,17 @@ class Run:
     ended_at: float | None = None
     code_pointer: CodePointer | None = None
     step_keys_to_execute: tuple[str, ...] | None = None
+
+    @property
+    def location_name(self) -> str | None:
+        """The code location the run's job was taken from (None: not recorded)."""
+        return self.code_pointer.location_name if self.code_pointer is not None else None
+
+    @property
+    def job_reference(self) -> str:
+        """``job@location`` when the location is recorded, else the job name."""
+        location = self.location_name
+        return f"{self.job_name}@{location}" if location is not None else self.job_name
 
     @property
     def partition_key(self) -> str | None:
@@ -221,7 +237,8 @@ class RunsFilter:
 
     Attributes:
         run_ids: only these runs.
-        job_name: only runs of this job.
+        job_name: only runs of this job (of any code location).
+        location_name: only runs of jobs of this code location (``CodePointer.location_name``).
         statuses: only runs in one of these statuses.
         tags: ``{key: value}`` or ``{key: [values]}`` (checked when the filter is made:
             ``DagwrightInvalidTagError`` for a value that is not a string or a list of them,
@@ -236,6 +253,7 @@ class RunsFilter:
     tags: Mapping[str, TagFilterValue] | None = None
     created_after: float | None = None
     created_before: float | None = None
+    location_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.tags is not None:

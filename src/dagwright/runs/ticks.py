@@ -203,7 +203,11 @@ def instigator_json(
     sensor: its minimum interval), then ``ticks``, newest first."""
     from dagwright.definitions.schedule import ScheduleDefinition
 
-    data: dict[str, Any] = {**state.to_json(), "job_name": defined.job.name}
+    data: dict[str, Any] = {
+        **state.to_json(),
+        "job_name": defined.job.name,
+        "location": defined.job.location_name,
+    }
     # "last tick" is the newest stored tick; the state's mark is how far the daemon has
     # evaluated (set when a schedule is started, before any tick ran)
     data["evaluated_through"] = state.last_tick_at

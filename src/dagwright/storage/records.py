@@ -37,9 +37,9 @@ _QUEUE_STATUSES: Final = frozenset(
 _INSERT_RUN_SQL: Final = (
     "INSERT INTO runs"
     " (run_id, job_name, status, created_at, updated_at, started_at, ended_at, body,"
-    " change_seq)"
+    " change_seq, location_name)"
     " VALUES ({run_id}, {job_name}, {status}, {created_at}, {updated_at}, {started_at},"
-    " {ended_at}, {body}, {change_seq})"
+    " {ended_at}, {body}, {change_seq}, {location_name})"
 )
 _INSERT_TAG_SQL: Final = (
     'INSERT INTO run_tags (run_sid, "key", value, value_idx)'
@@ -65,6 +65,7 @@ def run_row(run: Run, updated_at: float, change_seq: int) -> dict[str, Any]:
         "ended_at": run.ended_at,
         "body": run_body(run),
         "change_seq": change_seq,
+        "location_name": run.code_pointer.location_name if run.code_pointer else None,
     }
 
 

@@ -400,6 +400,9 @@ def _run_conditions(filters: RunsFilter | None) -> list[ColumnElement[bool]]:
     if filters.job_name is not None:
         name = filters.job_name
         conditions.append(runs.c.job_name == name if storable(name) else false())
+    if filters.location_name is not None:
+        location = filters.location_name
+        conditions.append(runs.c.location_name == location if storable(location) else false())
     if filters.statuses is not None:
         conditions.append(runs.c.status.in_([RunStatus(s).value for s in filters.statuses]))
     if filters.created_after is not None:

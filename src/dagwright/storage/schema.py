@@ -47,12 +47,15 @@ runs: Final = Table(
     Column("body", Text, nullable=False),
     # the run clock when the row was last written (see dagwright.storage.changes)
     Column("change_seq", BigInteger, nullable=False, server_default="0"),
+    # the code location of a workspace the run's job came from (CodePointer.location_name)
+    Column("location_name", String(255), nullable=True),
     UniqueConstraint("run_id", name="uq_runs_run_id"),
     Index("ix_runs_job_name_id", "job_name", "id"),
     Index("ix_runs_status_id", "status", "id"),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_status_ended_at", "status", "ended_at"),
     Index("ix_runs_change_seq", "change_seq"),
+    Index("ix_runs_location_name_id", "location_name", "id"),
 )
 
 #: The run clock: one row. On PostgreSQL every transaction that writes runs ticks ``seq``

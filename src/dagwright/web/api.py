@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
 from dagwright.definitions.job_json import job_detail, job_summary
+from dagwright.definitions.workspace import LOCATION_SEPARATOR, split_reference
 from dagwright.errors import (
     DagwrightError,
     DagwrightInvalidPartitionError,
@@ -61,14 +62,24 @@ def tag_filters(pairs: Sequence[str]) -> dict[str, list[str]]:
 
 @router.get("/jobs", response_model=schemas.JobsList)
 def list_jobs(web: Web) -> Response:
-    """The jobs of the loaded code, with their typed metadata and tags."""
-    return _json({"jobs": [job_summary(job) for job in web.jobs.values()]})
+    """The jobs of the loaded code, each with its code location and reference, typed
+    metadata and tags."""
+    return _json({"jobs": [job_summary(job, ref) for ref, job in web.jobs.items()]})
 
 
 @router.get("/jobs/{name}", response_model=schemas.JobDetail)
 def get_job(web: Web, name: str) -> Response:
-    """One job: metadata as ``{"type", "value"}``, tags, description, graph, partitions."""
-    return _json(job_detail(web.get_job(name)))
+    """One job, by reference (its name, or ``name@location`` when several code locations
+    have a job of that name): metadata as ``{"type", "value"}``, tags, description, graph,
+    partitions."""
+    job = web.get_job(name)
+    return _json(job_detail(job, web.definitions.reference(job)))
+
+
+@router.get("/jobs/{location}/{name}", response_model=schemas.JobDetail)
+def get_located_job(web: Web, location: str, name: str) -> Response:
+    """One job of one code location (as ``/jobs/{name}@{location}``)."""
+    return get_job(web, f"{name}{LOCATION_SEPARATOR}{location}")
 
 
 # -- runs ----------------------------------------------------------------------------------
@@ -93,13 +104,21 @@ def list_runs(
     web: Web,
     tag: Annotated[list[str], Query(description="key=value; repeat: keys AND.")] = [],  # noqa: B006
     status: Annotated[list[RunStatus], Query(description="Any of these.")] = [],  # noqa: B006
-    job: Annotated[str | None, Query(description="Only runs of this job.")] = None,
+    job: Annotated[
+        str | None, Query(description="Only runs of this job (name@location: of that location).")
+    ] = None,
+    location: Annotated[
+        str | None, Query(description="Only runs of jobs of this code location.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(description="Last run id of the previous page.")] = None,
 ) -> Response:
-    """Runs, newest first, filtered by tags, status and job; keyset pagination."""
+    """Runs, newest first, filtered by tags, status, job and code location; keyset
+    pagination."""
+    job_name, job_location = split_reference(job) if job else (None, None)
     filters = RunsFilter(
-        job_name=job,
+        job_name=job_name,
+        location_name=location or job_location,
         statuses=status or None,
         tags=tag_filters(tag) or None,
     )

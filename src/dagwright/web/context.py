@@ -16,6 +16,7 @@ from dagwright.errors import (
     DagwrightRunNotFoundError,
 )
 from dagwright.instance import Instance
+from dagwright.runs.models import RunsFilter
 from dagwright.runs.ticks import InstigatorKind
 
 if TYPE_CHECKING:
@@ -32,14 +33,50 @@ class WebContext:
 
     @property
     def jobs(self) -> Mapping[str, JobDefinition]:
-        """The loaded jobs by name."""
+        """The loaded jobs by reference: the name, or ``name@location`` when several code
+        locations have a job of that name."""
         return self.definitions.jobs
 
+    @property
+    def locations(self) -> list[str]:
+        """The names of the loaded code locations (none for a plain ``Definitions``)."""
+        return list(getattr(self.definitions, "locations", {}))
+
+    def job_runs_filter(self, job: JobDefinition) -> RunsFilter:
+        """The runs of ``job``: by name, and by code location when another loaded
+        location has a job of that name (so a single location also shows the runs stored
+        before locations were recorded)."""
+        shared = len(self.definitions.jobs_named(job.name)) > 1
+        return RunsFilter(job_name=job.name, location_name=job.location_name if shared else None)
+
+    def latest_runs(self) -> dict[str, Run]:
+        """The newest run of each loaded job that has one, by reference."""
+        refs = {job.name: ref for ref, job in self.jobs.items() if ref == job.name}
+        by_name = self.instance.get_latest_runs(list(refs))
+        latest = {refs[name]: run for name, run in by_name.items()}
+        for ref, job in self.jobs.items():
+            if ref not in refs.values():
+                runs = self.instance.get_runs(self.job_runs_filter(job), limit=1)
+                if runs:
+                    latest[ref] = runs[0]
+        return latest
+
+    def run_job_reference(self, run: Run | Backfill) -> str:
+        """How the job of a run (or backfill) is addressed in the loaded code: by its
+        reference when its recorded location is loaded, else by its name."""
+        pointer = run.code_pointer
+        location = pointer.location_name if pointer is not None else None
+        for job in self.definitions.jobs_named(run.job_name, location):
+            if location is not None and job.location_name == location:
+                return self.definitions.reference(job)
+        return run.job_name
+
     def get_job(self, name: str) -> JobDefinition:
-        """The loaded job named ``name``.
+        """The loaded job with this reference (``name``, or ``name@location``).
 
         Raises:
-            DagwrightCodeLoadError: no such job is loaded (the message lists the jobs).
+            DagwrightCodeLoadError: no such job is loaded, or the plain name is in several
+                locations (the message lists the jobs, or the references to choose from).
         """
         return self.definitions.get_job(name)
 

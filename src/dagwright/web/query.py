@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import quote_plus, urlencode
 
+from dagwright.definitions.workspace import split_reference
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import group_tag_filters
 
@@ -20,8 +21,9 @@ PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class RunsQuery:
-    """A runs-list view: tag filters (keys AND; values of one key OR), statuses, job,
-    whether system tags show, and the keyset cursor."""
+    """A runs-list view: tag filters (keys AND; values of one key OR), statuses, job (a
+    name, or ``name@location`` for the runs of that code location's job), whether system
+    tags show, and the keyset cursor."""
 
     tags: tuple[tuple[str, str], ...] = ()
     statuses: tuple[RunStatus, ...] = ()
@@ -50,8 +52,12 @@ class RunsQuery:
     def runs_filter(self) -> RunsFilter:
         """The storage filter."""
         by_key = group_tag_filters(self.tags)
+        job, location = split_reference(self.job) if self.job else (None, None)
         return RunsFilter(
-            job_name=self.job, statuses=list(self.statuses) or None, tags=by_key or None
+            job_name=job,
+            location_name=location,
+            statuses=list(self.statuses) or None,
+            tags=by_key or None,
         )
 
     def has_tag(self, key: str, value: str) -> bool:

@@ -21,7 +21,10 @@ class _Body(BaseModel):
 class CreateRun(_Body):
     """``POST /runs``: what to run."""
 
-    job_name: str = Field(description="A job of the loaded code.")
+    job_name: str = Field(
+        description="A job of the loaded code: its name, or name@location when several code "
+        "locations have a job of that name."
+    )
     run_config: dict[str, Any] | None = Field(
         None, description='{"ops": {"<op>": {"config": {...}}}}; default: the job\'s.'
     )
@@ -147,6 +150,11 @@ class JobSummary(BaseModel):
     """A job in the jobs list."""
 
     name: str
+    location: str | None = Field(description="Its code location (None: not from a workspace).")
+    reference: str = Field(
+        description="How routes and POST /runs address it: the name, or name@location when "
+        "several code locations have a job of that name."
+    )
     description: str | None
     metadata: dict[str, MetadataEntry]
     tags: dict[str, str]
@@ -282,6 +290,7 @@ class InstigatorOut(BaseModel):
     updated_at: float | None
     stored: bool
     job_name: str
+    location: str | None = Field(description="The code location of its job.")
     description: str | None
     default_status: str
     ticks: list[TickOut]

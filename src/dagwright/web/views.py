@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from dagwright.daemon.health import DaemonHealth, iso_local
 from dagwright.definitions.schedule import ScheduleDefinition
+from dagwright.definitions.workspace import job_reference
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
@@ -157,6 +158,8 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     web = web_context(request)
     context.setdefault("now", time.time())
     context["job_names"] = list(web.jobs)
+    context["job_ref"] = web.definitions.reference
+    context["run_job_ref"] = web.run_job_reference
     context.setdefault("daemon", daemon_health(web, context["now"]))
     response: HTMLResponse = templates().TemplateResponse(
         request, name, context, status_code=status
@@ -202,9 +205,10 @@ def see_other(url: str) -> RedirectResponse:
 @ROUTES.get("/")
 @ROUTES.get("/jobs")
 def jobs_page(request: Request, web: WebContext) -> Response:
-    """Every loaded job: description, owner and links from its metadata, tags, last run."""
-    latest = web.instance.get_latest_runs(list(web.jobs))
-    return page(request, "jobs.html", jobs=list(web.jobs.values()), latest=latest)
+    """Every loaded job: description, owner and links from its metadata, tags, last run;
+    its code location when several are loaded."""
+    jobs = list(web.jobs.items())
+    return page(request, "jobs.html", jobs=jobs, latest=web.latest_runs(), locations=web.locations)
 
 
 @ROUTES.get("/jobs/{name}")
@@ -215,7 +219,8 @@ def job_page(request: Request, web: WebContext) -> Response:
     job = web.get_job(name)
     names = list(job.graph.nodes)
     edges = [(e.from_node, e.to_node) for e in job.graph.edges]
-    runs = web.instance.get_runs(RunsFilter(job_name=name), limit=LATEST_RUNS)
+    runs_filter = web.job_runs_filter(job)
+    runs = web.instance.get_runs(runs_filter, limit=LATEST_RUNS)
     from dagwright.definitions.job_json import partitions_json
 
     states = {
@@ -229,10 +234,11 @@ def job_page(request: Request, web: WebContext) -> Response:
         metadata=render.visible_metadata(job.metadata),
         layout=dag.layout(names, edges),
         partitions=partitions_json(job),
-        schedules=[s for s in web.definitions.schedules.values() if s.job.name == name],
-        sensors=[s for s in web.definitions.sensors.values() if s.job.name == name],
+        schedules=[s for s in web.definitions.schedules.values() if s.job is job],
+        sensors=[s for s in web.definitions.sensors.values() if s.job is job],
         states=states,
         runs=runs,
+        runs_url=RunsQuery(job=job_reference(job) if runs_filter.location_name else job.name).url(),
     )
 
 
