@@ -63,6 +63,7 @@ PARSED = [
     ("dagwright/partition:2026-01-02", T("dagwright/partition", ("2026-01-02",))),
     ("a:x>y", T("a", ("x>y",))),
     ("a:1 -b:2", And((T("a", ("1",)), Not(T("b", ("2",)))))),
+    ("--a:1", Not(Not(T("a", ("1",))))),
 ]
 
 
@@ -120,6 +121,7 @@ ERRORS = [
     ("duration=5s", 11, "':' after the key"),  # the key is "duration=5s"
     ("a:1 or b:2", 6, "':' after the key"),
     ("a>1", 1, "':' after the key"),
+    ("a:b\x00", 3, "no NUL character"),
 ]
 
 

@@ -5,7 +5,7 @@
     query   := [or_expr]                       an empty query matches every run
     or_expr := and_expr ("OR" and_expr)*       OR binds looser than juxtaposition (AND)
     and_expr:= unary+
-    unary   := ["-"] primary                   "-" negates the term or group after it
+    unary   := "-" unary | primary              "-" negates the term or group after it
     primary := "(" or_expr ")" | term
     term    := key ":" value ("," value)*      a tag (or status:, job:) is one of the values
              | ("created" | "duration") (">" | "<") word
@@ -97,6 +97,8 @@ def parse_query(text: str) -> Expr | None:
     Raises:
         DagwrightInvalidQueryError: the query breaks the grammar (position, expected).
     """
+    if "\x00" in text:  # PostgreSQL cannot compare text holding NUL
+        raise DagwrightInvalidQueryError(text, text.index("\x00"), "no NUL character")
     parser = _Parser(text)
     parser.skip_space()
     if parser.at_end():
@@ -159,7 +161,7 @@ class _Parser:
         self.pos += 1
         if self.at_end() or self.peek().isspace():
             self.fail("a term after '-'")
-        return Not(self.primary())
+        return Not(self.unary())
 
     def primary(self) -> Expr:
         if self.at_end() or self.at_or() or self.peek() == ")":

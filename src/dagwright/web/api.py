@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 import orjson
@@ -91,9 +92,12 @@ def list_runs(
     job: Annotated[str | None, Query(description="Only runs of this job.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(description="Last run id of the previous page.")] = None,
+    q: Annotated[str, Query(description="A run query: team:docs -env:prod (DESIGN §10).")] = "",
 ) -> Response:
-    """Runs, newest first, filtered by tags, status and job; keyset pagination."""
-    filters = RunsFilter(
+    """Runs, newest first, filtered by a query, tags, status and job; keyset pagination.
+    A bad query is a 422 of type ``invalid_query`` with ``position`` and ``expected``."""
+    filters = replace(
+        RunsFilter.parse(q),
         job_name=job,
         statuses=status or None,
         tags=tag_filters(tag) or None,

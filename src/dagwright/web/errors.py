@@ -27,6 +27,7 @@ from dagwright.errors import (
     DagwrightInvalidConfigError,
     DagwrightInvalidMetadataError,
     DagwrightInvalidPartitionError,
+    DagwrightInvalidQueryError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
     DagwrightNotFoundError,
@@ -59,6 +60,7 @@ class ApiError(Exception):
         field: the request field at fault, or None.
         rule: what was wrong.
         key: the tag or config key at fault, if any.
+        extra: more members of the body (a query error's ``position`` and ``expected``).
     """
 
     def __init__(
@@ -69,7 +71,9 @@ class ApiError(Exception):
         rule: str,
         message: str | None = None,
         key: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        self.extra = extra or {}
         self.status = status
         self.type = type
         self.field = field
@@ -88,6 +92,7 @@ class ApiError(Exception):
         }
         if self.key is not None:
             error["key"] = self.key
+        error.update(self.extra)
         return {"error": error}
 
 
@@ -111,6 +116,9 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
     message = str(exc)
     if isinstance(exc, DagwrightInvalidTagError):
         return ApiError(422, "invalid_tag", field or "tags", exc.rule, message, exc.key)
+    if isinstance(exc, DagwrightInvalidQueryError):
+        facts = {"position": exc.position, "expected": exc.expected}
+        return ApiError(422, "invalid_query", field or "q", exc.expected, message, extra=facts)
     if isinstance(exc, DagwrightInvalidConfigError):
         where = exc.where if exc.where in REQUEST_FIELDS else "run_config"
         return ApiError(422, "invalid_config", field or where, exc.rule, message, exc.key)
