@@ -85,9 +85,7 @@ _fields = st.one_of(
     st.builds(
         Match,
         st.just("status"),
-        st.lists(st.sampled_from([s.value for s in RunStatus]), min_size=1, max_size=3).map(
-            tuple
-        ),
+        st.lists(st.sampled_from([s.value for s in RunStatus]), min_size=1, max_size=3).map(tuple),
         st.just(()),
         st.just("status"),
     ),
@@ -151,7 +149,9 @@ def test_sql_answers_as_the_reference_evaluator(storage: Storage, data: st.DataO
 
 
 def test_the_renderer_round_trips() -> None:
-    expr = And((Match("a b", ("x:y", ""), ("d%",)), Not(Match("status", ("QUEUED",), (), "status"))))
+    expr = And(
+        (Match("a b", ("x:y", ""), ("d%",)), Not(Match("status", ("QUEUED",), (), "status")))
+    )
     assert parse_query(render(expr)) == expr
 
 

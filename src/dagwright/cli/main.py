@@ -15,7 +15,7 @@ from dagwright.cli.port import port_command
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
 from dagwright.cli.web import dev_command, ui_command
-from dagwright.errors import DagwrightError
+from dagwright.errors import DagwrightError, DagwrightInvalidQueryError
 
 #: Exit code for bad input (a usage error, a bad tag, an unknown run …).
 EXIT_BAD_INPUT = 2
@@ -49,6 +49,16 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
+def _fail_query(exc: DagwrightInvalidQueryError) -> None:
+    """The message line, then the query and a caret under the position (two more lines,
+    indented, so the first line still says it all)."""
+    query = exc.query.replace("\n", " ").replace("\t", " ")
+    click.echo(f"Error: {exc}", err=True)
+    click.echo(f"  {query}", err=True)
+    click.echo(f"  {' ' * exc.position}^", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; turn every error meant for the user into one line on stderr."""
     try:
@@ -57,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail("aborted", 1)
     except click.ClickException as exc:
         _fail(exc.format_message())
+    except DagwrightInvalidQueryError as exc:
+        _fail_query(exc)
     except DagwrightError as exc:
         _fail(str(exc))
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -73,6 +74,13 @@ def _print_runs_table(runs: list[Run], show_system: bool) -> None:
 )
 @click.option("--job", "job_name", help="Only runs of this job.")
 @click.option(
+    "--where",
+    "where",
+    default="",
+    metavar="QUERY",
+    help="Only runs matching a run query: 'team:docs -env:prod status:FAILURE'.",
+)
+@click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=50,
@@ -90,13 +98,15 @@ def list_runs(
     tag_pairs: tuple[str, ...],
     statuses: tuple[str, ...],
     job_name: str | None,
+    where: str,
     limit: int,
     cursor: str | None,
     system_tags: bool,
     as_json: bool,
 ) -> None:
     """List runs, newest first."""
-    filters = RunsFilter(
+    filters = replace(
+        RunsFilter.parse(where),
         job_name=job_name,
         statuses=[RunStatus(s.upper()) for s in statuses] or None,
         tags=parse_tag_filters(tag_pairs) or None,

@@ -237,9 +237,7 @@ def page_query(
     if driver is None or plan.few or len(driver.values) < 2:
         return _walk(plan, driver, dialect, extra, before).limit(limit)
     walks = [
-        _walk(plan, Match(driver.key, (value,)), dialect, extra, before, with_sid=True).limit(
-            limit
-        )
+        _walk(plan, Match(driver.key, (value,)), dialect, extra, before, with_sid=True).limit(limit)
         for value in driver.values
     ]
     merged = union_all(*(select(walk.subquery()) for walk in walks)).subquery()
@@ -269,7 +267,7 @@ def _walk(
     return query.order_by(sid.desc())
 
 
-def _source(  # noqa: PLR0913 (the parts of one statement)
+def _source(
     query: Select[Any],
     plan: Plan,
     driver: Match | None,

@@ -32,11 +32,11 @@ from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
 from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
 from dagwright.runs.query import And, Match
+from dagwright.storage import run_query
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.driver import chunked
 from dagwright.storage.engine import Database
 from dagwright.storage.events import event_row
-from dagwright.storage import run_query
 from dagwright.storage.records import RunRecords, run_row, tag_rows
 from dagwright.storage.schema import events, run_tags, runs
 from dagwright.storage.serde import run_from_body
