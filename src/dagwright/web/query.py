@@ -28,6 +28,7 @@ class RunsQuery:
     job: str | None = None
     show_system: bool = False
     cursor: str | None = None
+    q: str = ""
 
     @classmethod
     def parse(
@@ -37,6 +38,7 @@ class RunsQuery:
         job: str | None,
         show_system: bool,
         cursor: str | None,
+        q: str = "",
     ) -> RunsQuery:
         """Build from parsed query parameters (duplicates dropped, order kept)."""
         return cls(
@@ -45,13 +47,21 @@ class RunsQuery:
             job or None,
             show_system,
             cursor or None,
+            q.strip(),
         )
 
     def runs_filter(self) -> RunsFilter:
-        """The storage filter."""
+        """The storage filter (the search box's query ANDed with the other filters).
+
+        Raises:
+            DagwrightInvalidQueryError: the search box's query is not a valid query.
+        """
         by_key = group_tag_filters(self.tags)
-        return RunsFilter(
-            job_name=self.job, statuses=list(self.statuses) or None, tags=by_key or None
+        return replace(
+            RunsFilter.parse(self.q),
+            job_name=self.job,
+            statuses=list(self.statuses) or None,
+            tags=by_key or None,
         )
 
     def has_tag(self, key: str, value: str) -> bool:
@@ -114,6 +124,8 @@ class RunsQuery:
         params += [("status", s.value) for s in self.statuses]
         if self.job:
             params.append(("job", self.job))
+        if self.q:
+            params.append(("q", self.q))
         if self.show_system:
             params.append(("system", "1"))
         if self.cursor:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from dagwright.definitions.schedule import ScheduleDefinition
-from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
+from dagwright.errors import DagwrightError, DagwrightInvalidQueryError, DagwrightRunNotFoundError
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
     CONTROL_TAG_RULES,
@@ -294,9 +294,14 @@ def runs_page(request: Request, web: WebContext) -> Response:
         params.get("job"),
         params.get("system") == "1",
         params.get("cursor"),
+        params.get("q", ""),
     )
     try:
-        runs = web.instance.get_runs(query.runs_filter(), limit=PAGE_SIZE, cursor=query.cursor)
+        filters = query.runs_filter()
+    except DagwrightInvalidQueryError as exc:
+        return page(request, "runs.html", 422, runs=[], query=query, query_error=exc)
+    try:
+        runs = web.instance.get_runs(filters, limit=PAGE_SIZE, cursor=query.cursor)
     except DagwrightRunNotFoundError:
         raise ApiError(422, "invalid_request", "cursor", "names no run") from None
     next_cursor = runs[-1].run_id if len(runs) == PAGE_SIZE else None
