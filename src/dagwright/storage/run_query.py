@@ -51,6 +51,12 @@ from dagwright.storage.tag_index import LONG_PREFIX_CHARS, index_form
 #: Index steps a probe of a driving term may take.
 PROBE_CAP: Final = 2000
 _FINISHED: Final = sorted(s.value for s in FINISHED_STATUSES)
+# Built once: an alias's column collection is costly to build, and fixed aliases keep the
+# statements' compiled forms in SQLAlchemy's cache. Each EXISTS is a scope of its own, so
+# one alias serves them all.
+_DRIVER: Final = run_tags.alias("t0")
+_EXISTS: Final = run_tags.alias("s")
+_PROBED: Final = run_tags.alias("p")
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def condition(expr: Expr, sid: ColumnElement[int], dialect: Dialect) -> ColumnEl
         return runs.c.status.in_(expr.values) if expr.values else false()
     if expr.field == "job":
         return _one_of(runs.c.job_name, runs.c.job_name, expr, dialect)
-    tags = run_tags.alias()
+    tags = _EXISTS
     match = _tag_value(tags, expr, dialect)
     return select(tags.c.id).where(tags.c.run_sid == sid, tags.c.key == expr.key, match).exists()
 
@@ -214,7 +220,7 @@ def _plan(items: list[Expr], driver: Match, *, few: bool) -> Plan:
 
 
 def _probe(conn: Connection, term: Match, dialect: Dialect) -> int:
-    tags = run_tags.alias("p")
+    tags = _PROBED
     inner = (
         select(tags.c.id)
         .where(tags.c.key == term.key, _tag_value(tags, term, dialect))
@@ -280,7 +286,7 @@ def _source(
         sid: ColumnElement[int] = runs.c.id
         rest = [condition(item, sid, dialect) for item in plan.rest]
         return query.select_from(runs).where(*rest, *extra), sid
-    first = run_tags.alias("t0")
+    first = _DRIVER
     sid = first.c.run_sid
     source: FromClause = first
     if with_runs or extra or any(uses_runs(item) for item in plan.rest):
