@@ -77,8 +77,11 @@ def queries(sizes: tuple[int, int], reps: int) -> bool:
         ratio = page[q, big] / page[q, small]
         good = page[q, big] <= 0.025 and ratio <= 1.5 and count[q, big] <= 1.0
         ok &= good
-        print(f"{q:<40} {page[q, small] * 1e3:8.2f}ms {page[q, big] * 1e3:7.2f}ms"
-              f" {ratio:6.2f} {count[q, big] * 1e3:9.1f}ms {'ok' if good else 'MISSED'}")  # fmt: skip
+        verdict = "ok" if good else "MISSED"
+        print(
+            f"{q:<40} {page[q, small] * 1e3:8.2f}ms {page[q, big] * 1e3:7.2f}ms"
+            f" {ratio:6.2f} {count[q, big] * 1e3:9.1f}ms {verdict}"
+        )
     return ok
 
 
