@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from dagwright.execution.outputs import OutputStore
     from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
+    from dagwright.runs.columns import Sort
     from dagwright.runs.coordinator import RunCoordinator
     from dagwright.runs.launcher import RunLauncher
     from dagwright.runs.queue import QueueDecision
@@ -461,6 +462,13 @@ class Instance:
             DagwrightRunNotFoundError: the cursor names no run.
         """
         return self.storage.runs.get_runs(filters, limit=limit, cursor=cursor)
+
+    def get_sorted_runs(
+        self, filters: RunsFilter | None, sort: Sort, *, limit: int = 50, offset: int = 0
+    ) -> list[Run]:
+        """Runs matching ``filters`` in the order ``sort`` (``Sort.parse("-duration")``),
+        ``limit`` of them from ``offset``."""
+        return self.storage.runs.get_sorted_runs(filters, sort, limit=limit, offset=offset)
 
     def get_latest_runs(self, job_names: Sequence[str]) -> dict[str, Run]:
         """The newest run of each of ``job_names`` (a job without runs is absent), in one

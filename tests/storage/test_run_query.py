@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
+from dagwright.runs.columns import FIELD_SORTS, Sort
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.runs.query import And, Compare, Expr, Match, Not, Or, RunFacts, matches, parse_query
 from dagwright.storage import Storage
@@ -146,6 +147,33 @@ def test_sql_answers_as_the_reference_evaluator(storage: Storage, data: st.DataO
         assert storage.runs.get_runs_count(filters) == len(wanted), text
         page = storage.runs.get_runs(filters, limit=2, cursor=wanted[0] if wanted else None)
         assert [r.run_id for r in page] == wanted[1:3], text
+        sort = Sort(data.draw(st.sampled_from([*FIELD_SORTS, *KEYS])), data.draw(st.booleans()))
+        matched = [r for r in newest_first if matches(parsed, _facts(r))]
+        in_order = [r.run_id for r in _sorted(matched, sort)]
+        got = [r.run_id for r in storage.runs.get_sorted_runs(filters, sort, limit=100)]
+        assert got == in_order, (text, sort)
+        page = storage.runs.get_sorted_runs(filters, sort, limit=2, offset=1)
+        assert [r.run_id for r in page] == in_order[1:3]
+
+
+def _sort_value(run: Run, key: str) -> object:
+    if key == "created":
+        return run.created_at
+    if key == "duration":
+        return _facts(run).duration
+    if key == "job":
+        return run.job_name
+    if key == "status":
+        return run.status.value
+    return run.tags.get(key)
+
+
+def _sorted(newest_first: list[Run], sort: Sort) -> list[Run]:
+    """The reference order: by value (stable, so ties stay newest first), missing last."""
+    known = [r for r in newest_first if _sort_value(r, sort.key) is not None]
+    missing = [r for r in newest_first if _sort_value(r, sort.key) is None]
+    ordered = sorted(known, key=lambda r: _sort_value(r, sort.key), reverse=sort.descending)  # type: ignore[arg-type, return-value]
+    return ordered + missing
 
 
 def test_the_renderer_round_trips() -> None:

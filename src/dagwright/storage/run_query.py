@@ -43,6 +43,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from dagwright.runs.columns import Sort
 from dagwright.runs.models import FINISHED_STATUSES
 from dagwright.runs.query import And, Compare, Expr, Match, Not, Or
 from dagwright.storage.schema import run_tags, runs
@@ -294,3 +295,38 @@ def _source(
     rest = [condition(item, sid, dialect) for item in plan.rest]
     where = [first.c.key == driver.key, _tag_value(first, driver, dialect), *rest, *extra]
     return query.select_from(source).where(*where), sid
+
+
+def sorted_page(  # noqa: PLR0913 (the parts of one statement)
+    plan: Plan,
+    dialect: Dialect,
+    extra: Sequence[ColumnElement[bool]],
+    sort: Sort,
+    limit: int,
+    offset: int,
+) -> Select[Any]:
+    """Bodies of the runs ``plan`` matches in the order ``sort`` (runs without the value
+    last, ties newest first), ``limit`` from ``offset``: the database sorts every match."""
+    query, sid = _source(select(runs.c.body), plan, plan.driver, dialect, extra, with_runs=True)
+    key = _sort_key(sort.key, sid, dialect)
+    ordered = key.desc() if sort.descending else key.asc()
+    return query.order_by(ordered.nulls_last(), sid.desc()).limit(limit).offset(offset)
+
+
+def _sort_key(key: str, sid: ColumnElement[int], dialect: Dialect) -> ColumnElement[Any]:
+    if key == "created":
+        return runs.c.created_at
+    if key == "duration":
+        return runs.c.ended_at - runs.c.started_at
+    text: ColumnElement[str]
+    if key in ("job", "status"):
+        text = runs.c.job_name if key == "job" else runs.c.status
+    else:
+        tags = _EXISTS
+        value = select(tags.c.value).where(tags.c.run_sid == sid, tags.c.key == key)
+        text = value.scalar_subquery()
+    return text.collate("C") if dialect.is_postgres else text
+
+
+#: A plan that matches every run.
+EVERY_RUN: Final = Plan(None, False, ())

@@ -30,8 +30,9 @@ from sqlalchemy.exc import IntegrityError
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
+from dagwright.runs.columns import Sort
 from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
-from dagwright.runs.query import And, Match
+from dagwright.runs.query import And, Expr, Match
 from dagwright.storage import run_query
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.driver import chunked
@@ -140,12 +141,28 @@ class RunStorage(RunRecords):
             bodies = conn.execute(query).scalars().all()
         return [run_from_body(body) for body in bodies]
 
+    def get_sorted_runs(
+        self, filters: RunsFilter | None, sort: Sort, *, limit: int, offset: int = 0
+    ) -> list[Run]:
+        """Runs matching ``filters`` in the order ``sort``, ``limit`` from ``offset``
+        (the database sorts every match; newest-first pages are :meth:`get_runs`)."""
+        with self._sa.read() as conn:
+            queried = self._queried(conn, filters or RunsFilter(), page=False)
+            query = run_query.sorted_page(
+                queried.plan, queried.dialect, queried.extra, sort, limit, offset
+            )
+            bodies = conn.execute(query).scalars().all()
+        return [run_from_body(body) for body in bodies]
+
     def _queried(self, conn: Connection, filters: RunsFilter, *, page: bool) -> _Queried:
         """The plan of a filter with a run query (its other fields ANDed)."""
-        assert filters.query is not None
         dialect = run_query.Dialect(self._db.is_postgres)
         items = filters.tag_items()
-        terms = [filters.query, *(Match(key, values) for key, values in items)]
+        terms: list[Expr] = [Match(key, values) for key, values in items]
+        if filters.query is not None:
+            terms.insert(0, filters.query)
+        if not terms:
+            return _Queried(run_query.EVERY_RUN, dialect, _run_conditions(filters))
         expr = terms[0] if len(terms) == 1 else And(tuple(terms))
         plan = run_query.choose_plan(conn, expr, dialect, page=page)
         return _Queried(plan, dialect, _run_conditions(filters))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import quote_plus, urlencode
 
+from dagwright.runs.columns import Sort
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import group_tag_filters
 
@@ -29,6 +30,9 @@ class RunsQuery:
     show_system: bool = False
     cursor: str | None = None
     q: str = ""
+    columns: tuple[str, ...] = ()
+    sort: str = ""
+    offset: int = 0
 
     @classmethod
     def parse(
@@ -109,6 +113,20 @@ class RunsQuery:
         """The URL showing (or hiding) system tags, on the same page."""
         return replace(self, show_system=not self.show_system).url()
 
+    def sorted_by(self, key: str) -> str:
+        """The URL of this view ordered by ``key`` (the other way round when it already
+        is), from the first page."""
+        order = Sort.parse(self.sort or None).toggled(key)
+        text = "" if order.is_default else order.text()
+        return replace(self, sort=text, cursor=None, offset=0).url()
+
+    def sort_mark(self, key: str) -> str:
+        """``▲``/``▼`` when the view is ordered by ``key``, else ""."""
+        order = Sort.parse(self.sort or None)
+        if order.key != key:
+            return ""
+        return "▼" if order.descending else "▲"
+
     def next_page(self, cursor: str) -> str:
         """The URL of the page after the run ``cursor``."""
         return replace(self, cursor=cursor).url()
@@ -126,6 +144,12 @@ class RunsQuery:
             params.append(("job", self.job))
         if self.q:
             params.append(("q", self.q))
+        if self.columns:
+            params.append(("columns", ",".join(self.columns)))
+        if self.sort:
+            params.append(("sort", self.sort))
+        if self.offset:
+            params.append(("offset", str(self.offset)))
         if self.show_system:
             params.append(("system", "1"))
         if self.cursor:
