@@ -38,3 +38,28 @@ def test_a_bad_query_exits_2_with_a_caret_under_the_position(cli: CliRunner) -> 
         "  " + " " * 12 + "^",
     ]
     assert outcome.out == ""
+
+
+def test_run_list_columns_and_sort(cli: CliRunner) -> None:
+    b = _execute(cli, "team=b")
+    a = _execute(cli, "team=a")
+    none = _execute(cli)
+
+    def ids(*args: str) -> list[str]:
+        outcome = cli("run", "list", "--json", *args)
+        assert outcome.code == 0, outcome.err
+        return [r["run_id"] for r in outcome.json()["runs"]]
+
+    assert ids("--sort", "team") == [a, b, none]
+    assert ids("--sort", "-team") == [b, a, none]
+    assert ids("--sort", "created") == [b, a, none]
+    assert ids("--sort", "team", "--limit", "1", "--offset", "1") == [b]
+    table = cli("run", "list", "--columns", "team,launched_by", "--sort", "team", "--limit", "2")
+    assert table.code == 0, table.err
+    header = table.out.splitlines()[1]
+    assert "team" in header and "launched by" in header
+    assert "more: --offset 2" in table.out
+    default = cli("run", "list").out.splitlines()[1]
+    assert "partition" in default and "launched by" in default
+    bad = cli("run", "list", "--columns", "bad key")
+    assert bad.code == 2 and "bad key" in bad.err
