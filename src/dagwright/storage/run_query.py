@@ -297,7 +297,7 @@ def _source(
     return query.select_from(source).where(*where), sid
 
 
-def sorted_page(  # noqa: PLR0913 (the parts of one statement)
+def sorted_page(
     plan: Plan,
     dialect: Dialect,
     extra: Sequence[ColumnElement[bool]],
