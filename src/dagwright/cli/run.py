@@ -98,8 +98,7 @@ def _print_runs_table(
     "columns_text",
     default="",
     metavar="KEYS",
-    help="Tag keys shown as columns, comma-separated (default: dagwright/partition,"
-    " launched_by).",
+    help="Tag keys shown as columns, comma-separated (default: dagwright/partition, launched_by).",
 )
 @click.option(
     "--sort",
