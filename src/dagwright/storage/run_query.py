@@ -251,6 +251,12 @@ def page_query(
     return select(merged.c.body).order_by(merged.c.sid.desc()).limit(limit)
 
 
+def ids_query(plan: Plan, dialect: Dialect, extra: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """The ``run_id`` of every run ``plan`` (and ``extra``) matches, newest first."""
+    query, sid = _source(select(runs.c.run_id), plan, plan.driver, dialect, extra, with_runs=True)
+    return query.order_by(sid.desc())
+
+
 def count_query(plan: Plan, dialect: Dialect, extra: Sequence[ColumnElement[bool]]) -> Select[Any]:
     """How many runs ``plan`` (and ``extra``) matches."""
     query, _ = _source(select(func.count()), plan, plan.driver, dialect, extra)

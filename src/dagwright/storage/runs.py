@@ -154,6 +154,13 @@ class RunStorage(RunRecords):
             bodies = conn.execute(query).scalars().all()
         return [run_from_body(body) for body in bodies]
 
+    def ids_query(self, filters: RunsFilter | None) -> Select[Any]:
+        """A statement selecting the ``run_id`` of every run matching ``filters``, newest
+        first (for an ``INSERT … SELECT``: no run is read into Python)."""
+        with self._sa.read() as conn:
+            queried = self._queried(conn, filters or RunsFilter(), page=False)
+        return run_query.ids_query(queried.plan, queried.dialect, queried.extra)
+
     def _queried(self, conn: Connection, filters: RunsFilter, *, page: bool) -> _Queried:
         """The plan of a filter with a run query (its other fields ANDed)."""
         dialect = run_query.Dialect(self._db.is_postgres)
