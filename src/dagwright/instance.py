@@ -523,13 +523,9 @@ class Instance:
         """
         import secrets
 
-        from dagwright.runs.bulk import Bulk, BulkAction, BulkStatus, check_params
+        from dagwright.runs.bulk import Bulk, BulkStatus, check_params, parse_action
 
-        try:
-            kind = BulkAction(action)
-        except ValueError:
-            known = ", ".join(a.value for a in BulkAction)
-            raise DagwrightInvalidConfigError("action", f"one of {known}") from None
+        kind = parse_action(action)
         checked = check_params(kind, params)
         bulk = Bulk(secrets.token_hex(8), kind, q, checked, BulkStatus.RUNNING, 0, time.time())
         return self.storage.bulk.start(bulk, self.storage.runs.ids_query(filters))

@@ -88,6 +88,19 @@ class Bulk:
         }
 
 
+def parse_action(action: str) -> BulkAction:
+    """The action named ``action``.
+
+    Raises:
+        DagwrightInvalidConfigError: no action has this name (``where`` = ``action``).
+    """
+    try:
+        return BulkAction(action)
+    except ValueError:
+        known = ", ".join(a.value for a in BulkAction)
+        raise DagwrightInvalidConfigError("action", f"one of {known}") from None
+
+
 def check_params(action: BulkAction, params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters of ``action``, checked and normalised.
 

@@ -33,6 +33,7 @@ class RunsQuery:
     columns: tuple[str, ...] = ()
     sort: str = ""
     offset: int = 0
+    view: str = ""
 
     @classmethod
     def parse(
@@ -142,6 +143,8 @@ class RunsQuery:
         params += [("status", s.value) for s in self.statuses]
         if self.job:
             params.append(("job", self.job))
+        if self.view:
+            params.append(("view", self.view))
         if self.q:
             params.append(("q", self.q))
         if self.columns:

@@ -289,15 +289,18 @@ def launch(request: Request, web: WebContext) -> Response:
 def runs_page(request: Request, web: WebContext) -> Response:
     """Runs, newest first: status, job, duration, tags as chips that filter on a click."""
     params = request.query_params
+    view = web.instance.get_view(params["view"]) if params.get("view") else None
     query = RunsQuery.parse(
         [_tag_pair(pair) for pair in params.getlist("tag")],
         [parse_choice(RunStatus, s, "status") for s in params.getlist("status") if s],
         params.get("job"),
         params.get("system") == "1",
         params.get("cursor"),
-        params.get("q", ""),
+        params.get("q", view.q if view else ""),
     )
     query = replace(query, **_columns_and_sort(params))
+    if view is not None:
+        query = replace(query, view=view.name, columns=query.columns or view.columns)
     shown: dict[str, Any] = {
         "query": query,
         "columns": parse_columns(query.columns),
