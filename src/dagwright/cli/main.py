@@ -8,12 +8,14 @@ from collections.abc import Sequence
 import click
 
 from dagwright.cli.backfill import backfill_group, backfill_job
+from dagwright.cli.bulk import bulk_command
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.k8s import k8s_group
 from dagwright.cli.port import port_command
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
+from dagwright.cli.view import view_group
 from dagwright.cli.web import dev_command, ui_command
 from dagwright.errors import DagwrightError, DagwrightInvalidQueryError
 
@@ -32,7 +34,9 @@ def cli() -> None:
 
 job_group.add_command(backfill_job)
 cli.add_command(job_group)
+run_group.add_command(bulk_command)
 cli.add_command(run_group)
+cli.add_command(view_group)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)
 cli.add_command(backfill_group)
