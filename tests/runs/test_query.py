@@ -184,3 +184,17 @@ EVALUATED = [
 @pytest.mark.parametrize(("text", "run", "expected"), EVALUATED, ids=[e[0] for e in EVALUATED])
 def test_reference_evaluation(text: str, run: RunFacts, expected: bool) -> None:
     assert matches(parse_query(text), run) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("a", False), ("a b", False), ('x"y', False), ("back\\slash", False), ("OR", False),
+     ("", False), ("*", False), ("-x", False), ("a:b", False), ("status", True),
+     ("duration", True), ("-x", True), ("team/x", True)],
+)  # fmt: skip
+def test_quote_round_trips(text: str, key: bool) -> None:
+    from dagwright.runs.query import quote
+
+    term = f"{quote(text, key=True)}:v" if key else f"k:{quote(text)}"
+    expected = T(text, ("v",)) if key else T("k", (text,))
+    assert parse_query(term) == expected

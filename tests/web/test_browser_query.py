@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.web.test_browser import page, served  # noqa: F401 (fixtures)
 
-from dagwright import Instance, Run, RunStatus
+from dagwright import Instance, Run, RunsFilter, RunStatus
 
 
 def _store(instance: Instance) -> None:
@@ -83,3 +83,31 @@ def test_the_query_box_completes_keys_and_values(
     expect(options).to_have_count(2)
     values = {options.nth(i).get_attribute("value") for i in range(2)}
     assert values == {"(squad:beta,alpha", "(squad:beta,beta"}
+
+
+def test_a_bulk_action_shows_the_count_asks_then_follows_its_progress(
+    page: Any,  # noqa: F811
+    served: tuple[Instance, str],  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    instance = served[0]
+    _store(instance)
+    page.goto("/runs?q=squad%3Aalpha")
+    page.locator("details[data-bulk] summary").click()
+    page.locator("[data-bulk-action]").select_option("add_tags")
+    page.locator("[data-bulk-param]").fill("checked=yes")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("[data-bulk-count]")).to_contain_text("2 run(s) match")
+    assert instance.get_runs_count(RunsFilter.parse("checked:yes")) == 0  # asked first
+    page.locator("[data-bulk-confirm]").click()
+    progress = page.locator("[data-bulk-progress]")
+    expect(progress).to_have_attribute("data-status", "DONE")
+    expect(progress).to_contain_text("2 done, 0 refused of 2")
+    tagged = instance.get_runs(RunsFilter.parse("checked:yes"))
+    assert sorted(r.run_id for r in tagged) == ["q-0", "q-1"]
+
+    page.locator("[data-bulk-action]").select_option("set_priority")
+    page.locator("[data-bulk-param]").fill("high")
+    page.get_by_role("button", name="Preview").click()
+    expect(progress).to_have_text("set priority: write a whole number")

@@ -300,6 +300,18 @@ def _parse_duration(word: str) -> float | None:
     return float(found.group(1)) * _UNITS[found.group(2)]
 
 
+_PLAIN: Final = re.compile(r'[^\s()":,*<>]+')
+
+
+def quote(text: str, *, key: bool = False) -> str:
+    """``text`` as a value (or, with ``key``, a tag key) of a query: bare when it can be,
+    else quoted (a key named like a run field, or starting with ``-``, is quoted)."""
+    special = key and (text in FIELD_KEYS | COMPARED_KEYS or text.startswith("-"))
+    if text != "OR" and not special and _PLAIN.fullmatch(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 # --- the reference evaluator -----------------------------------------------------------
 
 

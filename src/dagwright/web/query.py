@@ -13,6 +13,7 @@ from urllib.parse import quote_plus, urlencode
 
 from dagwright.runs.columns import Sort
 from dagwright.runs.models import RunsFilter, RunStatus
+from dagwright.runs.query import quote
 from dagwright.tags import group_tag_filters
 
 #: Runs on one page of the runs list.
@@ -68,6 +69,17 @@ class RunsQuery:
             statuses=list(self.statuses) or None,
             tags=by_key or None,
         )
+
+    def query_text(self) -> str:
+        """This view's whole filter as one run query (what a bulk action acts on)."""
+        terms = [f"({self.q})"] if self.q else []
+        for key, values in group_tag_filters(self.tags).items():
+            terms.append(f"{quote(key, key=True)}:{','.join(quote(v) for v in values)}")
+        if self.statuses:
+            terms.append("status:" + ",".join(s.value for s in self.statuses))
+        if self.job:
+            terms.append(f"job:{quote(self.job)}")
+        return " ".join(terms)
 
     def has_tag(self, key: str, value: str) -> bool:
         """Whether this tag is already a filter."""

@@ -100,5 +100,95 @@
     });
   }
 
+  // ---- bulk actions: a dry run shows the count and asks; then the live count of the
+  // action running in the server (GET /api/v1/bulk/{id}).
+  function bulkBody(q, choice, value) {
+    const body = { q: q, action: choice };
+    if (choice === "reexecute") body.from_failure = false;
+    if (choice === "reexecute-failed") { body.action = "reexecute"; body.from_failure = true; }
+    if (choice === "add_tags") {
+      const at = value.indexOf("=");
+      if (at < 1) throw new Error("add tag: write key=value");
+      body.tags = { [value.slice(0, at)]: value.slice(at + 1) };
+    }
+    if (choice === "remove_tags") {
+      if (!value) throw new Error("remove tag: write the key");
+      body.keys = [value];
+    }
+    if (choice === "set_priority") {
+      if (!/^-?\d+$/.test(value)) throw new Error("set priority: write a whole number");
+      body.priority = Number(value);
+    }
+    return body;
+  }
+
+  async function post(body) {
+    const response = await fetch("/api/v1/runs/bulk", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error ? data.error.message : response.statusText);
+    return data;
+  }
+
+  function setupBulk() {
+    const box = document.querySelector("[data-bulk]");
+    if (!box) return;
+    const form = box.querySelector("[data-bulk-form]");
+    const preview = box.querySelector("[data-bulk-preview]");
+    const count = box.querySelector("[data-bulk-count]");
+    const progress = box.querySelector("[data-bulk-progress]");
+    let pending = null;
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      progress.textContent = "";
+      try {
+        const choice = form.elements.action.value;
+        pending = bulkBody(box.dataset.q, choice, form.elements.param.value.trim());
+        const dry = await post({ ...pending, dry_run: true });
+        const label = form.elements.action.selectedOptions[0].textContent;
+        count.textContent = dry.count + " run(s) match. " + label + " on all of them?";
+        box.querySelector("[data-bulk-confirm]").hidden = dry.count === 0;
+        preview.hidden = false;
+      } catch (error) {
+        pending = null;
+        preview.hidden = true;
+        progress.textContent = error.message;
+      }
+    });
+    box.querySelector("[data-bulk-cancel]").addEventListener("click", () => {
+      pending = null;
+      preview.hidden = true;
+    });
+    box.querySelector("[data-bulk-confirm]").addEventListener("click", async () => {
+      if (!pending) return;
+      const body = pending;
+      pending = null;
+      preview.hidden = true;
+      try {
+        const started = await post(body);
+        await follow(started.id, progress);
+      } catch (error) {
+        progress.textContent = error.message;
+      }
+    });
+  }
+
+  async function follow(id, progress) {
+    for (;;) {
+      const response = await fetch("/api/v1/bulk/" + encodeURIComponent(id) + "?results=false");
+      const bulk = await response.json();
+      progress.textContent = bulk.done + " done, " + bulk.refused + " refused of " + bulk.count +
+        (bulk.status === "DONE" ? " — finished" : " …");
+      progress.dataset.status = bulk.status;
+      if (bulk.status === "DONE") return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", setup);
+  document.addEventListener("DOMContentLoaded", setupBulk);
 })();
