@@ -129,3 +129,28 @@ def test_bad_actions_are_refused_before_anything_is_stored(
 def test_an_unknown_bulk_action_is_not_found(queued_instance: Instance) -> None:
     with pytest.raises(DagwrightNotFoundError):
         queued_instance.get_bulk("nope")
+
+
+def test_runs_gone_before_their_turn_are_refused_and_chunks_go_on(
+    queued_instance: Instance,
+) -> None:
+    from dagwright.runs.bulk_runner import CHUNK
+
+    now = time.time()
+    runs = [
+        Run(f"r{n:05d}", "chain", RunStatus.QUEUED, {"team": "docs"}, created_at=now)
+        for n in range(CHUNK + 20)
+    ]
+    queued_instance.storage.runs.add_runs(runs)
+    for action, params in [("add_tags", {"tags": {"seen": "1"}}), ("terminate", {})]:
+        started = queued_instance.start_bulk(RunsFilter.parse("team:docs"), "", action, params)
+        queued_instance.storage.runs.delete_run("r00007")
+        progress: list[int] = []
+        queued_instance.run_bulk(started.bulk_id, progress=progress.append)
+        result = queued_instance.get_bulk(started.bulk_id)
+        assert progress == [CHUNK, 20]
+        assert (result.count, result.done, result.refused) == (CHUNK + 20, CHUNK + 19, 1)
+        refused = [r for r in result.results if r.outcome == "refused"]
+        assert [r.run_id for r in refused] == ["r00007"] and "r00007" in str(refused[0].reason)
+        _add(queued_instance, "r00007", RunStatus.QUEUED, team="docs")
+    assert queued_instance.get_runs_count(RunsFilter.parse("seen:1 status:CANCELED")) == CHUNK + 19

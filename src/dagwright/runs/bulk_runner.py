@@ -8,10 +8,12 @@ the run is not in) is recorded as refused with the reason, and the next run goes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
+from dagwright.execution.events import Event, EventType
 from dagwright.runs.bulk import BulkAction
 from dagwright.runs.models import RunStatus
 from dagwright.tags import PRIORITY_TAG
@@ -82,6 +84,47 @@ ACTIONS: Final[Mapping[BulkAction, Act]] = {
 }
 
 
+Outcome = tuple[str, str | None]
+Batch = Callable[["Instance", list[str], Mapping[str, Any], "Definitions | None"], list[Outcome]]
+
+
+def _terminate_many(
+    instance: Instance, run_ids: list[str], params: Mapping[str, Any], definitions: Any
+) -> list[Outcome]:
+    """Runs not launched yet are canceled together (one transaction); the others (and a
+    run that moved meanwhile) one by one, as ``Instance.terminate`` does."""
+    statuses = instance.storage.runs.get_statuses(run_ids)
+    waiting = [r for r in run_ids if statuses.get(r) in (RunStatus.QUEUED, RunStatus.NOT_STARTED)]
+    now = time.time()
+    events = [
+        Event(r, EventType.RUN_CANCELED, now, message="canceled before launch") for r in waiting
+    ]
+    refusals = dict(zip(waiting, instance.storage.events.store_events_each(events), strict=True))
+    outcomes: list[Outcome] = []
+    for run_id in run_ids:
+        if run_id in refusals and refusals[run_id] is None:
+            outcomes.append(("done", None))
+        else:
+            outcomes.append(_one(_terminate, instance, run_id, params, definitions))
+    return outcomes
+
+
+def _tags_many(
+    instance: Instance, run_ids: list[str], params: Mapping[str, Any], _: Any
+) -> list[Outcome]:
+    add, remove = params.get("tags", {}), params.get("keys", ())
+    refusals = instance.storage.runs.update_tags_each(run_ids, add, remove)
+    return [("done", None) if why is None else ("refused", why) for why in refusals]
+
+
+#: Actions done a chunk at a time (the same rules, fewer transactions).
+BATCHES: Final[Mapping[BulkAction, Batch]] = {
+    BulkAction.TERMINATE: _terminate_many,
+    BulkAction.ADD_TAGS: _tags_many,
+    BulkAction.REMOVE_TAGS: _tags_many,
+}
+
+
 def run_bulk(
     instance: Instance,
     bulk_id: str,
@@ -100,17 +143,32 @@ def run_bulk(
     """
     store = instance.storage.bulk
     bulk = store.get(bulk_id, with_results=False)
-    act = ACTIONS[bulk.action]
     after = 0
     while chunk := store.pending(bulk_id, after=after, limit=CHUNK):
-        outcomes = [
-            (rid, *_one(act, instance, run_id, bulk.params, definitions)) for rid, run_id in chunk
-        ]
-        store.record(outcomes)
+        done = _chunk(
+            instance, bulk.action, [run_id for _, run_id in chunk], bulk.params, definitions
+        )
+        store.record(
+            [(rid, outcome, why) for (rid, _), (outcome, why) in zip(chunk, done, strict=True)]
+        )
         after = chunk[-1][0]
         if progress is not None:
             progress(len(chunk))
     store.finish(bulk_id)
+
+
+def _chunk(
+    instance: Instance,
+    action: BulkAction,
+    run_ids: list[str],
+    params: Mapping[str, Any],
+    definitions: Definitions | None,
+) -> list[Outcome]:
+    batch = BATCHES.get(action)
+    if batch is not None:
+        return batch(instance, run_ids, params, definitions)
+    act = ACTIONS[action]
+    return [_one(act, instance, run_id, params, definitions) for run_id in run_ids]
 
 
 def _one(

@@ -145,6 +145,34 @@ class RunRecords:
             self._update_body(cursor, sid, updated)
         return updated
 
+    def update_tags_each(
+        self, run_ids: Iterable[str], add: Mapping[str, str], remove: Iterable[str] = ()
+    ) -> list[str | None]:
+        """Add (or change) and remove tags of many runs in one transaction (the tags
+        already checked, as ``add_run_tags``/``remove_run_tags`` expect them).
+
+        Returns:
+            For each run: None if done, else why not (no such run).
+        """
+        gone = set(remove) - set(add)
+        refusals: list[str | None] = []
+        with self._db.driver_write() as cursor:
+            for run_id in run_ids:
+                try:
+                    sid, run = self._lock_run(cursor, run_id)
+                except DagwrightRunNotFoundError as exc:
+                    refusals.append(str(exc))
+                    continue
+                kept = {k: v for k, v in run.tags.items() if k not in gone}
+                updated = replace(run, tags={**kept, **add})
+                if gone or add:
+                    self._delete_tags(cursor, sid, gone | set(add))
+                if add:
+                    cursor.executemany(self._insert_tag_sql, tag_rows(sid, add))
+                self._update_body(cursor, sid, updated)
+                refusals.append(None)
+        return refusals
+
     def queue_changes(self, since: Cursor | None) -> RunChanges:
         """The queued runs and the runs in progress that changed after ``since`` (all of
         them if None): the run queue's read of the change feed, see
