@@ -24,6 +24,8 @@ def test_views_are_saved_listed_shown_and_deleted(
     page = client.get("/runs?view=docs").text
     assert f'data-run-id="{ids[0]}"' in page and ids[1] not in page
     assert '<th data-column="env">' in page and 'value="team:docs"' in page
+    assert 'class="chip chip-active" href="/runs?view=docs"' in page  # the saved views' links
+    assert 'href="/runs?view=docs"' in client.get("/runs").text
     assert client.delete("/api/v1/views/docs").status_code == 204
     assert client.get("/api/v1/views").json() == {"views": []}
     assert client.delete("/api/v1/views/docs").status_code == 404

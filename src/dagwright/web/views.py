@@ -302,6 +302,7 @@ def runs_page(request: Request, web: WebContext) -> Response:
     if view is not None:
         query = replace(query, view=view.name, columns=query.columns or view.columns)
     shown: dict[str, Any] = {
+        "views": web.instance.get_views(),
         "query": query,
         "columns": parse_columns(query.columns),
         "cell": cell,
