@@ -79,6 +79,7 @@ EXPECTED = {
     "DagwrightInvalidTagError",
     "DagwrightInvalidConfigError",
     "DagwrightInvalidPartitionError",
+    "DagwrightInvalidQueryError",
     "DagwrightCodeLoadError",
     "DagwrightCodeLocationError",
     "DagwrightNotFoundError",

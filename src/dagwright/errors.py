@@ -9,6 +9,7 @@ branch they care about::
     │   └── DagwrightInvalidTagError      a tag key or value breaks a tag rule
     ├── DagwrightInvalidConfigError       run config, settings or dagwright.yaml is wrong
     ├── DagwrightInvalidPartitionError    a partition key is not in the definition
+    ├── DagwrightInvalidQueryError        a run query breaks the query grammar
     ├── DagwrightCodeLoadError            a code file, module or job cannot be loaded
     │   └── DagwrightCodeLocationError    a server or daemon refuses code it was not started with
     ├── DagwrightNotFoundError            no backfill, schedule … with that id or name
@@ -33,6 +34,7 @@ __all__ = [
     "DagwrightInvalidConfigError",
     "DagwrightInvalidMetadataError",
     "DagwrightInvalidPartitionError",
+    "DagwrightInvalidQueryError",
     "DagwrightInvalidTagError",
     "DagwrightInvalidTransitionError",
     "DagwrightNotFoundError",
@@ -112,6 +114,26 @@ class DagwrightInvalidPartitionError(DagwrightError):
         self.rule = rule
         where = "job" if partition_key is None else f"partition {partition_key!r} of job"
         super().__init__(f"{where} {job_name!r}: {rule}")
+
+
+class DagwrightInvalidQueryError(DagwrightError):
+    """A run query (DESIGN §10) breaks the grammar.
+
+    Attributes:
+        query: the query as given.
+        position: 0-based character offset of the offending token; the query's length
+            when it ended too early.
+        expected: what the grammar wanted there, in words.
+    """
+
+    def __init__(self, query: str, position: int, expected: str) -> None:
+        self.query = query
+        self.position = position
+        self.expected = expected
+        found = repr(query[position]) if position < len(query) else "the end of the query"
+        super().__init__(
+            f"invalid query at position {position}: expected {expected}, found {found}"
+        )
 
 
 class DagwrightCodeLoadError(DagwrightError):

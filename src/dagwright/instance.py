@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from dagwright.execution.outputs import OutputStore
     from dagwright.k8s.manifest import JobManifest
     from dagwright.runs.backfills import Backfill, BackfillStatus
+    from dagwright.runs.bulk import Bulk
+    from dagwright.runs.columns import Sort
     from dagwright.runs.coordinator import RunCoordinator
     from dagwright.runs.launcher import RunLauncher
     from dagwright.runs.queue import QueueDecision
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
         InstigatorStatus,
         Tick,
     )
+    from dagwright.runs.views import RunView
     from dagwright.settings import Settings
     from dagwright.storage import Storage
     from dagwright.storage.driver import StorageOptions
@@ -492,6 +495,93 @@ class Instance:
             DagwrightRunNotFoundError: the cursor names no run.
         """
         return self.storage.runs.get_runs(filters, limit=limit, cursor=cursor)
+
+    def get_sorted_runs(
+        self, filters: RunsFilter | None, sort: Sort, *, limit: int = 50, offset: int = 0
+    ) -> list[Run]:
+        """Runs matching ``filters`` in the order ``sort`` (``Sort.parse("-duration")``),
+        ``limit`` of them from ``offset``."""
+        return self.storage.runs.get_sorted_runs(filters, sort, limit=limit, offset=offset)
+
+    def save_view(self, name: str, q: str, columns: Sequence[str] = ()) -> RunView:
+        """Save a view of the runs list (a name used before is replaced).
+
+        Raises:
+            DagwrightInvalidConfigError: the name is malformed.
+            DagwrightInvalidQueryError: the query is not valid.
+            DagwrightInvalidTagError: a column is not a tag key.
+        """
+        from dagwright.runs.views import make_view
+
+        return self.storage.views.save_view(make_view(name, q, columns, time.time()))
+
+    def get_views(self) -> list[RunView]:
+        """Every saved view, by name."""
+        return self.storage.views.get_views()
+
+    def get_view(self, name: str) -> RunView:
+        """The saved view of this name.
+
+        Raises:
+            DagwrightNotFoundError: there is none.
+        """
+        view = self.storage.views.get_view(name)
+        if view is None:
+            raise DagwrightNotFoundError("view", name)
+        return view
+
+    def delete_view(self, name: str) -> None:
+        """Delete a saved view.
+
+        Raises:
+            DagwrightNotFoundError: there is none.
+        """
+        self.storage.views.delete_view(name)
+
+    def bulk_dry_run(self, filters: RunsFilter, *, sample: int = 10) -> tuple[int, list[Run]]:
+        """How many runs a bulk action on ``filters`` would act on, and the newest few."""
+        return self.get_runs_count(filters), self.get_runs(filters, limit=sample)
+
+    def start_bulk(
+        self, filters: RunsFilter, q: str, action: str, params: Mapping[str, Any]
+    ) -> Bulk:
+        """Fix the set of runs ``filters`` matches (``q``: its text, kept with it) for a
+        bulk action; :meth:`run_bulk` then acts on them.
+
+        Raises:
+            DagwrightInvalidConfigError: an unknown action, or a bad parameter.
+            DagwrightInvalidTagError: a tag to add or key to remove breaks a rule.
+        """
+        import secrets
+
+        from dagwright.runs.bulk import Bulk, BulkStatus, check_params, parse_action
+
+        kind = parse_action(action)
+        checked = check_params(kind, params)
+        bulk = Bulk(secrets.token_hex(8), kind, q, checked, BulkStatus.RUNNING, 0, time.time())
+        return self.storage.bulk.start(bulk, self.storage.runs.ids_query(filters))
+
+    def run_bulk(
+        self,
+        bulk_id: str,
+        *,
+        definitions: Definitions | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Bulk:
+        """Act on every pending run of a started bulk action; each run's outcome is kept
+        (one refusal never stops the rest). Returns it DONE, without its results."""
+        from dagwright.runs.bulk_runner import run_bulk
+
+        run_bulk(self, bulk_id, definitions=definitions, progress=progress)
+        return self.storage.bulk.get(bulk_id, with_results=False)
+
+    def get_bulk(self, bulk_id: str, *, with_results: bool = True) -> Bulk:
+        """A bulk action with its progress (and every run's result).
+
+        Raises:
+            DagwrightNotFoundError: no bulk action has this id.
+        """
+        return self.storage.bulk.get(bulk_id, with_results=with_results)
 
     def get_latest_runs(self, job_names: Sequence[str]) -> dict[str, Run]:
         """The newest run of each of ``job_names`` (a job without runs is absent), in one

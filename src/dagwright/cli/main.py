@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import click
 
 from dagwright.cli.backfill import backfill_group, backfill_job
+from dagwright.cli.bulk import bulk_command
 from dagwright.cli.celery import celery_group
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
@@ -16,8 +17,9 @@ from dagwright.cli.logs import logs_command
 from dagwright.cli.port import port_command
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
+from dagwright.cli.view import view_group
 from dagwright.cli.web import dev_command, ui_command
-from dagwright.errors import DagwrightError
+from dagwright.errors import DagwrightError, DagwrightInvalidQueryError
 from dagwright.jsonvalue import is_valid_text, printable
 
 #: Exit code for bad input (a usage error, a bad tag, an unknown run …).
@@ -36,7 +38,9 @@ def cli() -> None:
 job_group.add_command(backfill_job)
 cli.add_command(job_group)
 run_group.add_command(logs_command)
+run_group.add_command(bulk_command)
 cli.add_command(run_group)
+cli.add_command(view_group)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)
 cli.add_command(backfill_group)
@@ -62,6 +66,16 @@ def _check_text(argv: Sequence[str]) -> None:
             _fail(f"argument {arg!r} is not valid UTF-8 text")
 
 
+def _fail_query(exc: DagwrightInvalidQueryError) -> None:
+    """The message line, then the query and a caret under the position (two more lines,
+    indented, so the first line still says it all)."""
+    query = exc.query.replace("\n", " ").replace("\t", " ")
+    click.echo(f"Error: {exc}", err=True)
+    click.echo(f"  {query}", err=True)
+    click.echo(f"  {' ' * exc.position}^", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; turn every error meant for the user into one line on stderr."""
     _check_text(sys.argv[1:] if argv is None else argv)
@@ -71,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail("aborted", 1)
     except click.ClickException as exc:
         _fail(exc.format_message())
+    except DagwrightInvalidQueryError as exc:
+        _fail_query(exc)
     except DagwrightError as exc:
         _fail(str(exc))
     sys.exit(code if isinstance(code, int) else 0)

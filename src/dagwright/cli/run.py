@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from dagwright.cli.common import (
     print_table,
 )
 from dagwright.errors import DagwrightRunNotFoundError
+from dagwright.runs.columns import DEFAULT_COLUMNS, Sort, cell, column_label, parse_columns
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.tags import is_system_tag, parse_tag_filters
 
@@ -39,10 +41,13 @@ def run_group() -> None:
     """List, inspect, tag and delete runs of $DAGWRIGHT_HOME."""
 
 
-def _print_runs_table(runs: list[Run], show_system: bool) -> None:
+def _print_runs_table(
+    runs: list[Run], show_system: bool, columns: tuple[str, ...] = DEFAULT_COLUMNS
+) -> None:
     from rich.table import Table
 
-    table = Table("run id", "job", "status", "created", "duration", "tags")
+    headings = [column_label(c) for c in columns]
+    table = Table("run id", "job", "status", "created", "duration", *headings, "tags")
     for run in runs:
         tags = {k: v for k, v in run.tags.items() if show_system or not is_system_tag(k)}
         style = _STATUS_STYLE.get(run.status, "")
@@ -52,6 +57,7 @@ def _print_runs_table(runs: list[Run], show_system: bool) -> None:
             f"[{style}]{run.status.value}[/]" if style else run.status.value,
             format_time(run.created_at),
             _duration(run),
+            *(cell(run.tags, c) for c in columns),
             format_tags(tags),
         )
     print_table(table)
@@ -74,6 +80,13 @@ def _print_runs_table(runs: list[Run], show_system: bool) -> None:
 @click.option("--job", "job_name", help="Only runs of this job (of any code location).")
 @click.option("--location", "location_name", help="Only runs of jobs of this code location.")
 @click.option(
+    "--where",
+    "where",
+    default="",
+    metavar="QUERY",
+    help="Only runs matching a run query: 'team:docs -env:prod status:FAILURE'.",
+)
+@click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=50,
@@ -81,6 +94,27 @@ def _print_runs_table(runs: list[Run], show_system: bool) -> None:
     help="At most this many runs.",
 )
 @click.option("--cursor", help="Run id of the last run of the previous page.")
+@click.option(
+    "--columns",
+    "columns_text",
+    default="",
+    metavar="KEYS",
+    help="Tag keys shown as columns, comma-separated (default: dagwright/partition, launched_by).",
+)
+@click.option(
+    "--sort",
+    "sort_text",
+    default="",
+    metavar="KEY",
+    help="Order by created, duration, job, status or a tag key; '-' first: descending"
+    " (default -created).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    help="With --sort: skip this many runs (the next page).",
+)
 @click.option(
     "--system-tags/--no-system-tags",
     default=False,
@@ -92,28 +126,40 @@ def list_runs(
     statuses: tuple[str, ...],
     job_name: str | None,
     location_name: str | None,
+    where: str,
     limit: int,
     cursor: str | None,
+    columns_text: str,
+    sort_text: str,
+    offset: int,
     system_tags: bool,
     as_json: bool,
 ) -> None:
-    """List runs, newest first (the job as JOB@LOCATION when the run recorded its code
-    location)."""
-    filters = RunsFilter(
+    """List runs, newest first (or in the order of --sort; the job as JOB@LOCATION when
+    the run recorded its code location)."""
+    columns, order = parse_columns(columns_text), Sort.parse(sort_text or None)
+    filters = replace(
+        RunsFilter.parse(where),
         job_name=job_name,
         location_name=location_name,
         statuses=[RunStatus(s.upper()) for s in statuses] or None,
         tags=parse_tag_filters(tag_pairs) or None,
     )
     with open_instance() as instance:
-        runs = instance.get_runs(filters, limit=limit, cursor=cursor)
-    next_cursor = runs[-1].run_id if len(runs) == limit else None
+        if order.is_default:
+            runs = instance.get_runs(filters, limit=limit, cursor=cursor)
+        else:
+            runs = instance.get_sorted_runs(filters, order, limit=limit, offset=offset)
+    full = len(runs) == limit
+    next_cursor = runs[-1].run_id if full and order.is_default else None
     if as_json:
         echo_json({"runs": [r.to_json() for r in runs], "cursor": next_cursor})
         return
-    _print_runs_table(runs, system_tags)
+    _print_runs_table(runs, system_tags, columns)
     if next_cursor:
         click.echo(f"more: --cursor {next_cursor}")
+    elif full:
+        click.echo(f"more: --offset {offset + limit}")
 
 
 def _get(run_id: str) -> tuple[Run, list[Any]]:

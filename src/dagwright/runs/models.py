@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dagwright.errors import DagwrightCodeLoadError, DagwrightInvalidTransitionError
+
+if TYPE_CHECKING:
+    from dagwright.runs.query import Expr
 
 
 class RunStatus(str, Enum):
@@ -245,6 +248,8 @@ class RunsFilter:
             or text no tag can hold).
         created_after: only runs created after this time (epoch seconds, exclusive).
         created_before: only runs created before this time (epoch seconds, exclusive).
+        query: a parsed run query (DESIGN §10), ANDed with the fields above; made by
+            :meth:`parse`.
     """
 
     run_ids: Sequence[str] | None = None
@@ -254,12 +259,26 @@ class RunsFilter:
     created_after: float | None = None
     created_before: float | None = None
     location_name: str | None = None
+    query: Expr | None = None
 
     def __post_init__(self) -> None:
         if self.tags is not None:
             from dagwright.tags import validate_tag_filter
 
             validate_tag_filter(self.tags)
+
+    @classmethod
+    def parse(cls, text: str) -> RunsFilter:
+        """The filter of a run query such as ``team:docs -env:prod status:FAILURE``
+        (DESIGN §10); an empty query matches every run.
+
+        Raises:
+            DagwrightInvalidQueryError: the query breaks the grammar; ``.position`` and
+                ``.expected`` say where and what.
+        """
+        from dagwright.runs.query import parse_query
+
+        return cls(query=parse_query(text))
 
     def tag_items(self) -> list[tuple[str, tuple[str, ...]]]:
         """The tag filter as ``(key, values)`` pairs, values always a tuple."""

@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dagwright.storage.backfills import BackfillStorage
+    from dagwright.storage.bulk import BulkStorage
     from dagwright.storage.driver import StorageOptions
     from dagwright.storage.engine import Database
     from dagwright.storage.runs import RunStorage
     from dagwright.storage.schedules import ScheduleStorage
+    from dagwright.storage.views import ViewStorage
 
 __all__ = ["HEAD_REVISION", "RecordStore", "Storage"]
 
@@ -38,13 +40,17 @@ class Storage(RecordStore):
         workers: the process of each launched run, and daemon heartbeats.
         schedules: schedule and sensor state, ticks, sensor run keys.
         backfills: backfills, and counts of their runs.
+        views: saved views of the runs list.
+        bulk: bulk actions and their per-run results.
     """
 
     def __init__(self, url: str, database: Database) -> None:
         """Wrap a database whose schema is current; use :meth:`open` instead."""
         from dagwright.storage.backfills import BackfillStorage
+        from dagwright.storage.bulk import BulkStorage
         from dagwright.storage.runs import RunStorage
         from dagwright.storage.schedules import ScheduleStorage
+        from dagwright.storage.views import ViewStorage
 
         self.runs: RunStorage = RunStorage(database)
         super().__init__(database, self.runs)
@@ -53,6 +59,8 @@ class Storage(RecordStore):
         self.engine: Engine = database.engine
         self.schedules: ScheduleStorage = ScheduleStorage(database)
         self.backfills: BackfillStorage = BackfillStorage(database)
+        self.views: ViewStorage = ViewStorage(database)
+        self.bulk: BulkStorage = BulkStorage(database)
 
     @classmethod
     def open(cls, url: str, options: StorageOptions | None = None) -> Storage:

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from dagwright.errors import DagwrightRunNotFoundError
+from dagwright.errors import DagwrightInvalidTransitionError, DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.logs import PendingChunk
 from dagwright.runs.claims import ClaimLimits
@@ -112,6 +112,27 @@ class EventStorage:
             if chunks:
                 insert_chunks(self._db, cursor, event.run_id, chunks)
         return _with_storage_id(event, storage_id), run
+
+    def store_events_each(self, events: Sequence[Event]) -> list[str | None]:
+        """Store run-level events of many runs in one transaction, each applying its
+        status change; an event whose change is not allowed (or whose run is gone) is
+        skipped and the others are stored.
+
+        Returns:
+            For each event: None if stored, else why it was not.
+        """
+        refusals: list[str | None] = []
+        with self._db.driver_write() as cursor:
+            for event in events:
+                try:
+                    if event.run_status is not None:
+                        self._change_status(cursor, event, event.run_status, None)
+                    self._insert(cursor, event)
+                except (DagwrightInvalidTransitionError, DagwrightRunNotFoundError) as exc:
+                    refusals.append(str(exc))
+                else:
+                    refusals.append(None)
+        return refusals
 
     def _insert(self, cursor: Any, event: Event) -> int:
         db = self._db

@@ -27,7 +27,7 @@ from dagwright.storage.workers import WorkerStorage
 
 #: The newest schema revision (migration); a database at it needs no work. The full
 #: :class:`~dagwright.storage.Storage` migrates older ones (``storage/migrations``).
-HEAD_REVISION: Final = "0009"
+HEAD_REVISION: Final = "0010"
 
 #: What the run queue follows: queued runs, and the runs holding a launch slot.
 _QUEUE_STATUSES: Final = frozenset(
@@ -154,6 +154,34 @@ class RunRecords:
                 self._delete_tags(cursor, sid, gone)
             self._update_body(cursor, sid, updated)
         return updated
+
+    def update_tags_each(
+        self, run_ids: Iterable[str], add: Mapping[str, str], remove: Iterable[str] = ()
+    ) -> list[str | None]:
+        """Add (or change) and remove tags of many runs in one transaction (the tags
+        already checked, as ``add_run_tags``/``remove_run_tags`` expect them).
+
+        Returns:
+            For each run: None if done, else why not (no such run).
+        """
+        gone = set(remove) - set(add)
+        refusals: list[str | None] = []
+        with self._db.driver_write() as cursor:
+            for run_id in run_ids:
+                try:
+                    sid, run = self._lock_run(cursor, run_id)
+                except DagwrightRunNotFoundError as exc:
+                    refusals.append(str(exc))
+                    continue
+                kept = {k: v for k, v in run.tags.items() if k not in gone}
+                updated = replace(run, tags={**kept, **add})
+                if gone or add:
+                    self._delete_tags(cursor, sid, gone | set(add))
+                if add:
+                    cursor.executemany(self._insert_tag_sql, tag_rows(sid, add))
+                self._update_body(cursor, sid, updated)
+                refusals.append(None)
+        return refusals
 
     def queue_changes(self, since: Cursor | None) -> RunChanges:
         """The queued runs and the runs in progress that changed after ``since`` (all of

@@ -9,7 +9,7 @@ the ``(key, value_idx, run_sid)`` index of its first key, walked backwards, so a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -32,7 +32,10 @@ from sqlalchemy.exc import IntegrityError
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.execution.events import Event
 from dagwright.jsonvalue import storable
+from dagwright.runs.columns import Sort
 from dagwright.runs.models import Run, RunsFilter, RunStatus, check_transition
+from dagwright.runs.query import And, Expr, Match
+from dagwright.storage import run_query
 from dagwright.storage.changes import NEW_EPOCH_SQL, tick_sql
 from dagwright.storage.driver import chunked
 from dagwright.storage.engine import Database
@@ -133,9 +136,45 @@ class RunStorage(RunRecords):
         """
         with self._sa.read() as conn:
             before = None if cursor is None else _storage_id(conn, cursor)
-            query = _page_query(filters, before, limit, ids_first=self._db.is_postgres)
+            if filters is not None and filters.query is not None:
+                query = self._queried(conn, filters, page=True).page(before, limit)
+            else:
+                query = _page_query(filters, before, limit, ids_first=self._db.is_postgres)
             bodies = conn.execute(query).scalars().all()
         return [run_from_body(body) for body in bodies]
+
+    def get_sorted_runs(
+        self, filters: RunsFilter | None, sort: Sort, *, limit: int, offset: int = 0
+    ) -> list[Run]:
+        """Runs matching ``filters`` in the order ``sort``, ``limit`` from ``offset``
+        (the database sorts every match; newest-first pages are :meth:`get_runs`)."""
+        with self._sa.read() as conn:
+            queried = self._queried(conn, filters or RunsFilter(), page=False)
+            query = run_query.sorted_page(
+                queried.plan, queried.dialect, queried.extra, sort, limit, offset
+            )
+            bodies = conn.execute(query).scalars().all()
+        return [run_from_body(body) for body in bodies]
+
+    def ids_query(self, filters: RunsFilter | None) -> Select[Any]:
+        """A statement selecting the ``run_id`` of every run matching ``filters``, newest
+        first (for an ``INSERT … SELECT``: no run is read into Python)."""
+        with self._sa.read() as conn:
+            queried = self._queried(conn, filters or RunsFilter(), page=False)
+        return run_query.ids_query(queried.plan, queried.dialect, queried.extra)
+
+    def _queried(self, conn: Connection, filters: RunsFilter, *, page: bool) -> _Queried:
+        """The plan of a filter with a run query (its other fields ANDed)."""
+        dialect = run_query.Dialect(self._db.is_postgres)
+        items = filters.tag_items()
+        terms: list[Expr] = [Match(key, values) for key, values in items]
+        if filters.query is not None:
+            terms.insert(0, filters.query)
+        if not terms:
+            return _Queried(run_query.EVERY_RUN, dialect, _run_conditions(filters))
+        expr = terms[0] if len(terms) == 1 else And(tuple(terms))
+        plan = run_query.choose_plan(conn, expr, dialect, page=page)
+        return _Queried(plan, dialect, _run_conditions(filters))
 
     def get_latest_runs(self, job_names: Sequence[str]) -> dict[str, Run]:
         """The newest run of each of ``job_names`` that has one.
@@ -177,6 +216,8 @@ class RunStorage(RunRecords):
         """How many runs match ``filters``."""
         query, _ = _filtered(select(func.count()), filters, _tag_items(filters), with_runs=False)
         with self._sa.read() as conn:
+            if filters is not None and filters.query is not None:
+                query = self._queried(conn, filters, page=False).count()
             return int(conn.execute(query).scalar_one())
 
     def get_run_tag_keys(self) -> list[str]:
@@ -229,6 +270,19 @@ class RunStorage(RunRecords):
             conn.execute(delete(run_tags).where(run_tags.c.run_sid == sid))
             conn.execute(delete(runs).where(runs.c.id == sid))
             conn.exec_driver_sql(NEW_EPOCH_SQL)
+
+
+@dataclass(frozen=True)
+class _Queried:
+    plan: run_query.Plan
+    dialect: run_query.Dialect
+    extra: list[ColumnElement[bool]]
+
+    def page(self, before: int | None, limit: int | None) -> Select[Any]:
+        return run_query.page_query(self.plan, self.dialect, self.extra, before, limit)
+
+    def count(self) -> Select[Any]:
+        return run_query.count_query(self.plan, self.dialect, self.extra)
 
 
 def _with_event_statuses(new_runs: Sequence[Run], new_events: Sequence[Event]) -> list[Run]:

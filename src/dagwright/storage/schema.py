@@ -258,3 +258,46 @@ step_claims: Final = Table(
     Column("heartbeat_at", Double, nullable=False),
     PrimaryKeyConstraint("run_id", "step_key", name="pk_step_claims"),
 )
+
+#: Saved views of the runs list: a name, a run query and the columns shown.
+run_views: Final = Table(
+    "run_views",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("q", Text, nullable=False),
+    Column("columns", Text, nullable=False),  # a JSON list of column names
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+#: One row per bulk action; the body holds the query and the action's parameters.
+bulk_actions: Final = Table(
+    "bulk_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bulk_id", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("bulk_id", name="uq_bulk_actions_bulk_id"),
+)
+
+#: The runs of a bulk action, fixed when it starts, each with its outcome (``pending``
+#: until it is acted on, then ``done`` or ``refused`` with the reason).
+bulk_results: Final = Table(
+    "bulk_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "bulk_sid",
+        Integer,
+        ForeignKey("bulk_actions.id", ondelete="CASCADE", name="fk_bulk_results_bulk_sid"),
+        nullable=False,
+    ),
+    Column("run_id", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Index("ix_bulk_results_bulk_sid_outcome_id", "bulk_sid", "outcome", "id"),
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -112,11 +113,14 @@ def list_runs(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(description="Last run id of the previous page.")] = None,
+    q: Annotated[str, Query(description="A run query: team:docs -env:prod (DESIGN §10).")] = "",
 ) -> Response:
-    """Runs, newest first, filtered by tags, status, job and code location; keyset
-    pagination."""
+    """Runs, newest first, filtered by a query, tags, status, job and code location;
+    keyset pagination. A bad query is a 422 of type ``invalid_query`` with ``position``
+    and ``expected``."""
     job_name, job_location = split_reference(job) if job else (None, None)
-    filters = RunsFilter(
+    filters = replace(
+        RunsFilter.parse(q),
         job_name=job_name,
         location_name=location or job_location,
         statuses=status or None,

@@ -94,7 +94,7 @@ def build_api(web: WebContext) -> FastAPI:
     """The HTTP API (FastAPI): every route of ``dagwright.web.api`` under ``/api/v1``."""
     from fastapi import FastAPI
 
-    from dagwright.web import api
+    from dagwright.web import api, api_runquery
 
     app = FastAPI(
         title="dagwright",
@@ -108,6 +108,7 @@ def build_api(web: WebContext) -> FastAPI:
     app.state.web = web
     errors.install(app, api=True)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(api_runquery.router, prefix=API_PREFIX)
     return app
 
 

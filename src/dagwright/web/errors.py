@@ -28,6 +28,7 @@ from dagwright.errors import (
     DagwrightInvalidConfigError,
     DagwrightInvalidMetadataError,
     DagwrightInvalidPartitionError,
+    DagwrightInvalidQueryError,
     DagwrightInvalidTagError,
     DagwrightInvalidTransitionError,
     DagwrightNotFoundError,
@@ -61,6 +62,7 @@ class ApiError(Exception):
         field: the request field at fault, or None.
         rule: what was wrong.
         key: the tag or config key at fault, if any.
+        extra: more members of the body (a query error's ``position`` and ``expected``).
     """
 
     def __init__(
@@ -71,7 +73,9 @@ class ApiError(Exception):
         rule: str,
         message: str | None = None,
         key: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        self.extra = extra or {}
         self.status = status
         self.type = type
         self.field = field
@@ -92,6 +96,7 @@ class ApiError(Exception):
         }
         if self.key is not None:
             error["key"] = printable(self.key)
+        error.update(self.extra)
         return {"error": error}
 
 
@@ -117,15 +122,9 @@ _BY_CLASS: tuple[tuple[type[DagwrightError], int, str, str | None], ...] = (
 def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
     """Shape a dagwright error; ``field`` overrides the field it is reported against."""
     message = str(exc)
-    if isinstance(exc, DagwrightInvalidTagError):
-        return ApiError(422, "invalid_tag", field or "tags", exc.rule, message, exc.key)
-    if isinstance(exc, DagwrightInvalidConfigError):
-        where = exc.where if exc.where in REQUEST_FIELDS else "run_config"
-        return ApiError(422, "invalid_config", field or where, exc.rule, message, exc.key)
-    if isinstance(exc, DagwrightInvalidPartitionError):
-        return ApiError(422, "invalid_partition", field or "partition_key", exc.rule, message)
-    if isinstance(exc, DagwrightInvalidMetadataError):
-        return ApiError(422, "invalid_metadata", field, exc.rule, message, exc.key)
+    invalid = _invalid_input(exc, field, message)
+    if invalid is not None:
+        return invalid
     if isinstance(exc, DagwrightRunNotFoundError):
         return ApiError(404, "not_found", field or "run_id", "no run has this id", message)
     if isinstance(exc, DagwrightNotFoundError):
@@ -139,6 +138,23 @@ def from_dagwright(exc: DagwrightError, field: str | None = None) -> ApiError:
         if isinstance(exc, kind):
             return ApiError(status, error_type, field or default_field, message, message)
     return ApiError(422, "invalid", field, message, message)
+
+
+def _invalid_input(exc: DagwrightError, field: str | None, message: str) -> ApiError | None:
+    """The 422 of a bad tag, config, partition, metadata entry or query; else None."""
+    if isinstance(exc, DagwrightInvalidTagError):
+        return ApiError(422, "invalid_tag", field or "tags", exc.rule, message, exc.key)
+    if isinstance(exc, DagwrightInvalidQueryError):
+        facts = {"position": exc.position, "expected": exc.expected}
+        return ApiError(422, "invalid_query", field or "q", exc.expected, message, extra=facts)
+    if isinstance(exc, DagwrightInvalidConfigError):
+        where = exc.where if exc.where in REQUEST_FIELDS else "run_config"
+        return ApiError(422, "invalid_config", field or where, exc.rule, message, exc.key)
+    if isinstance(exc, DagwrightInvalidPartitionError):
+        return ApiError(422, "invalid_partition", field or "partition_key", exc.rule, message)
+    if isinstance(exc, DagwrightInvalidMetadataError):
+        return ApiError(422, "invalid_metadata", field, exc.rule, message, exc.key)
+    return None
 
 
 def is_api_path(path: str) -> bool:

@@ -12,7 +12,9 @@ from functools import cached_property
 from urllib.parse import quote_plus, urlencode
 
 from dagwright.definitions.workspace import split_reference
+from dagwright.runs.columns import Sort
 from dagwright.runs.models import RunsFilter, RunStatus
+from dagwright.runs.query import quote
 from dagwright.tags import group_tag_filters
 
 #: Runs on one page of the runs list.
@@ -30,6 +32,11 @@ class RunsQuery:
     job: str | None = None
     show_system: bool = False
     cursor: str | None = None
+    q: str = ""
+    columns: tuple[str, ...] = ()
+    sort: str = ""
+    offset: int = 0
+    view: str = ""
 
     @classmethod
     def parse(
@@ -39,6 +46,7 @@ class RunsQuery:
         job: str | None,
         show_system: bool,
         cursor: str | None,
+        q: str = "",
     ) -> RunsQuery:
         """Build from parsed query parameters (duplicates dropped, order kept)."""
         return cls(
@@ -47,18 +55,35 @@ class RunsQuery:
             job or None,
             show_system,
             cursor or None,
+            q.strip(),
         )
 
     def runs_filter(self) -> RunsFilter:
-        """The storage filter."""
+        """The storage filter (the search box's query ANDed with the other filters).
+
+        Raises:
+            DagwrightInvalidQueryError: the search box's query is not a valid query.
+        """
         by_key = group_tag_filters(self.tags)
         job, location = split_reference(self.job) if self.job else (None, None)
-        return RunsFilter(
+        return replace(
+            RunsFilter.parse(self.q),
             job_name=job,
             location_name=location,
             statuses=list(self.statuses) or None,
             tags=by_key or None,
         )
+
+    def query_text(self) -> str:
+        """This view's whole filter as one run query (what a bulk action acts on)."""
+        terms = [f"({self.q})"] if self.q else []
+        for key, values in group_tag_filters(self.tags).items():
+            terms.append(f"{quote(key, key=True)}:{','.join(quote(v) for v in values)}")
+        if self.statuses:
+            terms.append("status:" + ",".join(s.value for s in self.statuses))
+        if self.job:
+            terms.append(f"job:{quote(self.job)}")
+        return " ".join(terms)
 
     def has_tag(self, key: str, value: str) -> bool:
         """Whether this tag is already a filter."""
@@ -105,6 +130,20 @@ class RunsQuery:
         """The URL showing (or hiding) system tags, on the same page."""
         return replace(self, show_system=not self.show_system).url()
 
+    def sorted_by(self, key: str) -> str:
+        """The URL of this view ordered by ``key`` (the other way round when it already
+        is), from the first page."""
+        order = Sort.parse(self.sort or None).toggled(key)
+        text = "" if order.is_default else order.text()
+        return replace(self, sort=text, cursor=None, offset=0).url()
+
+    def sort_mark(self, key: str) -> str:
+        """``▲``/``▼`` when the view is ordered by ``key``, else ""."""
+        order = Sort.parse(self.sort or None)
+        if order.key != key:
+            return ""
+        return "▼" if order.descending else "▲"
+
     def next_page(self, cursor: str) -> str:
         """The URL of the page after the run ``cursor``."""
         return replace(self, cursor=cursor).url()
@@ -120,6 +159,16 @@ class RunsQuery:
         params += [("status", s.value) for s in self.statuses]
         if self.job:
             params.append(("job", self.job))
+        if self.view:
+            params.append(("view", self.view))
+        if self.q:
+            params.append(("q", self.q))
+        if self.columns:
+            params.append(("columns", ",".join(self.columns)))
+        if self.sort:
+            params.append(("sort", self.sort))
+        if self.offset:
+            params.append(("offset", str(self.offset)))
         if self.show_system:
             params.append(("system", "1"))
         if self.cursor:

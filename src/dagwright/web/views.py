@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,7 +25,8 @@ from starlette.templating import Jinja2Templates
 from dagwright.daemon.health import DaemonHealth, iso_local
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.workspace import job_reference
-from dagwright.errors import DagwrightError, DagwrightRunNotFoundError
+from dagwright.errors import DagwrightError, DagwrightInvalidQueryError, DagwrightRunNotFoundError
+from dagwright.runs.columns import Sort, cell, column_label, parse_columns
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.tags import (
     CONTROL_TAG_RULES,
@@ -306,19 +307,57 @@ def launch(request: Request, web: WebContext) -> Response:
 def runs_page(request: Request, web: WebContext) -> Response:
     """Runs, newest first: status, job, duration, tags as chips that filter on a click."""
     params = request.query_params
+    view = web.instance.get_view(params["view"]) if params.get("view") else None
     query = RunsQuery.parse(
         [_tag_pair(pair) for pair in params.getlist("tag")],
         [parse_choice(RunStatus, s, "status") for s in params.getlist("status") if s],
         params.get("job"),
         params.get("system") == "1",
         params.get("cursor"),
+        params.get("q", view.q if view else ""),
     )
+    query = replace(query, **_columns_and_sort(params))
+    if view is not None:
+        query = replace(query, view=view.name, columns=query.columns or view.columns)
+    shown: dict[str, Any] = {
+        "views": web.instance.get_views(),
+        "query": query,
+        "columns": parse_columns(query.columns),
+        "cell": cell,
+        "column_label": column_label,
+    }
     try:
-        runs = web.instance.get_runs(query.runs_filter(), limit=PAGE_SIZE, cursor=query.cursor)
+        filters = query.runs_filter()
+    except DagwrightInvalidQueryError as exc:
+        return page(request, "runs.html", 422, runs=[], query_error=exc, **shown)
+    order = Sort.parse(query.sort or None)
+    if not order.is_default:
+        runs = web.instance.get_sorted_runs(filters, order, limit=PAGE_SIZE, offset=query.offset)
+        more = query.url(offset=query.offset + PAGE_SIZE) if len(runs) == PAGE_SIZE else None
+        return page(request, "runs.html", runs=runs, next_url=more, **shown)
+    try:
+        runs = web.instance.get_runs(filters, limit=PAGE_SIZE, cursor=query.cursor)
     except DagwrightRunNotFoundError:
         raise ApiError(422, "invalid_request", "cursor", "names no run") from None
-    next_cursor = runs[-1].run_id if len(runs) == PAGE_SIZE else None
-    return page(request, "runs.html", runs=runs, query=query, next_cursor=next_cursor)
+    more = query.next_page(runs[-1].run_id) if len(runs) == PAGE_SIZE else None
+    return page(request, "runs.html", runs=runs, next_url=more, **shown)
+
+
+def _columns_and_sort(params: Any) -> dict[str, Any]:
+    """``columns``, ``sort`` and ``offset`` of the runs page, checked (422 naming each)."""
+    try:
+        columns = parse_columns(params.getlist("columns")) if params.getlist("columns") else ()
+    except DagwrightError as exc:
+        raise from_dagwright(exc, "columns") from None
+    sort = params.get("sort", "").strip()
+    try:
+        Sort.parse(sort or None)
+    except DagwrightError as exc:
+        raise from_dagwright(exc, "sort") from None
+    offset = params.get("offset", "0")
+    if not offset.isdigit() or len(offset) > 9:
+        raise ApiError(422, "invalid_request", "offset", "a whole number of runs to skip")
+    return {"columns": columns, "sort": sort, "offset": int(offset)}
 
 
 def _tag_pair(text: str) -> tuple[str, str]:
