@@ -184,3 +184,19 @@ def test_last_tick_is_the_newest_tick_not_when_start_was_pressed(
     assert ticked["last_tick_at"] == tick.timestamp == ticked["ticks"][0]["timestamp"]
     page = queued_client.get("/schedules/nightly_docs").text
     assert not re.search(r"<dt>last tick</dt><dd><span class=\"muted\">none yet", page)
+
+
+def test_a_refused_backfill_form_shows_its_error_inline_and_keeps_the_choices(
+    queued_client: TestClient, queued_instance: Instance
+) -> None:
+    # It replaced the page with a bare "Error 422" and lost the selection.
+    body = "partitions=chosen&partition_key=red&partition_key=blue&tags=bad%20key%3D1%0Ateam%3Dx"
+    answer = _post(queued_client, "/jobs/coloured/backfill", body)
+    assert answer.status_code == 422
+    page = answer.text
+    assert '<p class="error-message" role="alert" id="backfill-error">' in page
+    assert "bad key" in page and 'id="backfill-form"' in page  # the job page, not an error page
+    assert 'value="chosen" id="backfill-chosen" checked' in page
+    assert '<option value="red" selected>' in page and '<option value="blue" selected>' in page
+    assert "bad key=1\nteam=x</textarea>" in page
+    assert queued_instance.get_backfills() == []

@@ -136,7 +136,14 @@ def test_launchpad_checks_every_field_before_launching(
         "&op_selection=&partition_key=red&tag_key=good&tag_value=1&tag_key=bad+key&tag_value=2"
     )
     check = client.post("/jobs/configured/launchpad/check", content=form, headers=FORM).json()
-    assert check["ok"] is False and set(check["errors"]) == {"tag.1"}
+    # every error at once (a bad tag used to hide the config error)
+    assert check["ok"] is False and set(check["errors"]) == {"tag.1", "run_config"}
+    purple = form.replace("partition_key=red", "partition_key=purple")
+    check = client.post("/jobs/configured/launchpad/check", content=purple, headers=FORM).json()
+    assert set(check["errors"]) == {"tag.1", "run_config", "partition_key"}
+    shown = client.post("/jobs/configured/launchpad", content=purple, headers=FORM)
+    assert shown.status_code == 422
+    assert "bad key" in shown.text and "purple" in shown.text and "oops" in shown.text
     fixed = form.replace("&tag_key=bad+key&tag_value=2", "")
     check = client.post("/jobs/configured/launchpad/check", content=fixed, headers=FORM).json()
     assert set(check["errors"]) == {"run_config"} and "rows" in check["errors"]["run_config"]

@@ -8,6 +8,7 @@ Each route: parse → one ``Instance`` (or :class:`WebContext`) call → render,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial, update_wrapper
 from typing import Any
 from urllib.parse import urlencode
@@ -15,13 +16,22 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dagwright.errors import DagwrightNotFoundError
+from dagwright.errors import DagwrightError, DagwrightNotFoundError
 from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
 from dagwright.tags import BACKFILL_TAG, parse_tag_pair
 from dagwright.web.context import WebContext
-from dagwright.web.errors import ApiError, parse_choice
-from dagwright.web.views import Routes, View, form, page, param, see_other
+from dagwright.web.errors import ApiError, from_dagwright, parse_choice
+from dagwright.web.views import (
+    BackfillForm,
+    Routes,
+    View,
+    form,
+    page,
+    param,
+    render_job_page,
+    see_other,
+)
 
 ROUTES = Routes()
 
@@ -137,13 +147,23 @@ def launch_backfill(request: Request, web: WebContext) -> Response:
     """Launch a backfill of the job: every partition (``partitions=all``) or the chosen
     ``partition_key`` fields, with the ``tags`` field's ``key=value`` lines on every run;
     then show its progress page."""
-    job = web.get_job(param(request, "name"))
+    name = param(request, "name")
+    job = web.get_job(name)
     fields = form(request)
-    every = dict(fields).get("partitions", "all") == "all"
-    chosen = [value for key, value in fields if key == "partition_key"]
-    if not every and not chosen:
-        raise ApiError(422, "invalid_request", "partition_key", "choose at least one partition")
-    lines = dict(fields).get("tags", "").splitlines()
-    tags = dict(parse_tag_pair(line.strip()) for line in lines if line.strip())
-    backfill_id = web.instance.launch_backfill(job, None if every else chosen, tags=tags)
+    sent = BackfillForm(
+        every=dict(fields).get("partitions", "all") == "all",
+        chosen=tuple(value for key, value in fields if key == "partition_key"),
+        tags_text=dict(fields).get("tags", ""),
+    )
+    try:
+        if not sent.every and not sent.chosen:
+            raise ApiError(422, "invalid_request", "partition_key", "choose at least one partition")
+        lines = sent.tags_text.splitlines()
+        tags = dict(parse_tag_pair(line.strip()) for line in lines if line.strip())
+        chosen = None if sent.every else list(sent.chosen)
+        backfill_id = web.instance.launch_backfill(job, chosen, tags=tags)
+    except (ApiError, DagwrightError) as exc:  # shown on the form, the choices kept
+        error = exc if isinstance(exc, ApiError) else from_dagwright(exc)
+        refused = replace(sent, error=error.message)
+        return render_job_page(request, web, name, refused, status=error.status)
     return see_other(f"/backfills/{backfill_id}")

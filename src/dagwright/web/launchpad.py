@@ -93,29 +93,36 @@ def _parse_tags(form: LaunchForm) -> None:
 
 
 def check(form: LaunchForm, job: JobDefinition) -> None:
-    """Check the whole request as a launch would (nothing is stored), recording errors."""
+    """Check the whole request as a launch would (nothing is stored), recording every
+    error at once: a field found wrong is left out (its default taken) and the rest is
+    checked again, so a bad tag does not hide a config error."""
     from dagwright.runs.request import prepare_run
 
-    if form.errors:
-        return
-    try:
-        prepare_run(
-            job,
-            run_config=form.run_config,
-            tags=form.tags,
-            op_selection=form.op_selection,
-            partition_key=form.partition_key or None,
-        )
-    except DagwrightError as exc:
-        record_error(form, exc)
+    request: dict[str, Any] = {
+        "run_config": None if "run_config" in form.errors else form.run_config,
+        "tags": form.tags,
+        "op_selection": form.op_selection,
+        "partition_key": form.partition_key or None,
+    }
+    for _ in range(len(request) + 1):
+        try:
+            prepare_run(job, **request)
+            return
+        except DagwrightError as exc:
+            field = record_error(form, exc)
+        if request.get(field) in (None, {}):
+            return  # nothing left to leave out: the rest cannot be checked alone
+        request[field] = {} if field == "tags" else None
 
 
-def record_error(form: LaunchForm, exc: DagwrightError) -> None:
+def record_error(form: LaunchForm, exc: DagwrightError) -> str:
     """Show a refused launch's error next to its field (one of
-    :data:`~dagwright.web.errors.REQUEST_FIELDS`), or above the form (``form``)."""
+    :data:`~dagwright.web.errors.REQUEST_FIELDS`), or above the form (``form``), unless
+    that field shows one already; the field."""
     error = from_dagwright(exc)
-    field = error.field if error.field in REQUEST_FIELDS else None
-    form.errors[field or "form"] = error.message
+    field = error.field if error.field in REQUEST_FIELDS else "form"
+    form.errors.setdefault(field, error.message)
+    return field
 
 
 def default_config_text(job: JobDefinition) -> str:

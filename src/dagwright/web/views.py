@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -216,7 +216,28 @@ def jobs_page(request: Request, web: WebContext) -> Response:
 def job_page(request: Request, web: WebContext) -> Response:
     """A job's overview: its graph, description, metadata pane, tags, partitions, its
     schedules and sensors, runs; a backfill form for a partitioned job."""
-    name = param(request, "name")
+    return render_job_page(request, web, param(request, "name"))
+
+
+@dataclass
+class BackfillForm:
+    """What the job page's backfill form was sent, and why it was refused (shown inline,
+    with the choices kept)."""
+
+    every: bool = True
+    chosen: tuple[str, ...] = ()
+    tags_text: str = ""
+    error: str = ""
+
+
+def render_job_page(
+    request: Request,
+    web: WebContext,
+    name: str,
+    backfill: BackfillForm | None = None,
+    status: int = 200,
+) -> Response:
+    """The job page (``backfill``: a refused backfill form, shown with its error)."""
     job = web.get_job(name)
     names = list(job.graph.nodes)
     edges = [(e.from_node, e.to_node) for e in job.graph.edges]
@@ -240,6 +261,8 @@ def job_page(request: Request, web: WebContext) -> Response:
         states=states,
         runs=runs,
         runs_url=RunsQuery(job=job_reference(job) if runs_filter.location_name else job.name).url(),
+        backfill=backfill or BackfillForm(),
+        status=status,
     )
 
 
@@ -284,7 +307,8 @@ def launch(request: Request, web: WebContext) -> Response:
     name = param(request, "name")
     job = web.get_job(name)
     launch_form = launchpad.parse_form(form(request))
-    if launch_form.errors:  # YAML or a tag row: submit_run checks the rest
+    if launch_form.errors:  # YAML or a tag row: the rest is checked too, all shown
+        launchpad.check(launch_form, job)
         return _launchpad(request, web, name, launch_form, status=422)
     try:
         run = web.instance.submit_run(
@@ -296,6 +320,7 @@ def launch(request: Request, web: WebContext) -> Response:
         )
     except DagwrightError as exc:
         launchpad.record_error(launch_form, exc)
+        launchpad.check(launch_form, job)  # and every other error with it
         return _launchpad(request, web, name, launch_form, status=from_dagwright(exc).status)
     return see_other(f"/runs/{run.run_id}")
 
