@@ -395,3 +395,29 @@ def test_run_page_follows_the_output_of_a_running_step(
     release.touch()
     expect(logs).to_have_text("first line\nsecond line\n")
     expect(page.locator("#run")).to_have_attribute("data-status", "SUCCESS")
+
+
+def test_event_times_show_milliseconds_in_utc_or_local_time(
+    browser: Any, served: tuple[Instance, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    from dagwright import Event, EventType
+
+    instance = served[0]
+    result = web.documented.execute_in_process(instance=instance)
+    stamp = 1767323045.125  # 2026-01-02 03:04:05.125 UTC
+    instance.handle_event(Event(result.run_id, EventType.ENGINE, stamp, message="a known time"))
+    context = browser.new_context(base_url=served[1], timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        page.goto(f"/runs/{result.run_id}")
+        row = page.locator("#events tr", has_text="a known time").locator("time.event-time")
+        expect(row).to_have_text("2026-01-02 03:04:05.125 UTC")  # to the millisecond
+        page.locator("#time-zone").click()
+        expect(row).to_have_text("2026-01-02 04:04:05.125 Europe/Paris")
+        expect(page.locator("#time-zone")).to_have_text("local time")
+        page.reload()  # the choice is kept
+        expect(row).to_have_text("2026-01-02 04:04:05.125 Europe/Paris")
+    finally:
+        context.close()

@@ -91,6 +91,14 @@ def absolute_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def precise_time(ts: float | None) -> str:
+    """``2026-01-02 10:00:00.123 UTC`` (to the millisecond, for event logs), or ``-``."""
+    if ts is None:
+        return "-"
+    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+
+
 def iso_time(ts: float | None) -> str:
     """ISO 8601 in UTC (for ``<time datetime=…>``), or empty."""
     if ts is None:

@@ -126,6 +126,7 @@ def templates() -> Jinja2Templates:
         markdown=render.markdown_html,
         safe_url=render.safe_url,
         abstime=render.absolute_time,
+        precisetime=render.precise_time,
         isotime=render.iso_time,
         duration=render.duration,
         pretty_json=render.pretty_json,

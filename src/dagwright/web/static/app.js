@@ -87,6 +87,39 @@ function refreshTimes() {
 }
 
 // ---- copy buttons (paths)
+// Event times to the millisecond, in UTC or in the browser's zone (the choice is kept).
+const TIME_ZONE_KEY = "dagwright.timeZone";
+
+function formatEpoch(epoch, local) {
+  const d = new Date(epoch * 1000);
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  const get = (utc, loc) => (local ? d[loc]() : d[utc]());
+  const date = `${get("getUTCFullYear", "getFullYear")}-${pad(get("getUTCMonth", "getMonth") + 1)}-${pad(get("getUTCDate", "getDate"))}`;
+  const time = `${pad(get("getUTCHours", "getHours"))}:${pad(get("getUTCMinutes", "getMinutes"))}:${pad(get("getUTCSeconds", "getSeconds"))}.${pad(get("getUTCMilliseconds", "getMilliseconds"), 3)}`;
+  const zone = local ? Intl.DateTimeFormat().resolvedOptions().timeZone : "UTC";
+  return `${date} ${time} ${zone}`;
+}
+
+function showEventTimes() {
+  const local = localStorage.getItem(TIME_ZONE_KEY) === "local";
+  const button = document.getElementById("time-zone");
+  if (button) button.textContent = local ? "local time" : "UTC";
+  document.querySelectorAll("time.event-time[data-epoch]").forEach((el) => {
+    el.textContent = formatEpoch(Number(el.dataset.epoch), local);
+  });
+}
+
+function setupTimeZone() {
+  const button = document.getElementById("time-zone");
+  if (!button) return;
+  button.addEventListener("click", () => {
+    const local = localStorage.getItem(TIME_ZONE_KEY) === "local";
+    localStorage.setItem(TIME_ZONE_KEY, local ? "utc" : "local");
+    showEventTimes();
+  });
+  showEventTimes();
+}
+
 function setupCopy() {
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-copy]");
@@ -280,4 +313,5 @@ document.addEventListener("DOMContentLoaded", () => {
   setupAutosubmit();
   setupLaunchpad();
   setupRunPage();
+  setupTimeZone();
 });
