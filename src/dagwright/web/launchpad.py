@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.op import OpDefinition
-from dagwright.errors import DagwrightError
-from dagwright.tags import normalize_tags
+from dagwright.errors import DagwrightError, DagwrightInvalidTagError
+from dagwright.tags import is_system_tag, normalize_tags
 from dagwright.web.errors import REQUEST_FIELDS, from_dagwright
+
+if TYPE_CHECKING:
+    from dagwright.settings import Settings
 
 
 @dataclass
@@ -92,30 +95,103 @@ def _parse_tags(form: LaunchForm) -> None:
             form.errors[f"tag.{row}"] = str(exc)
 
 
-def check(form: LaunchForm, job: JobDefinition) -> None:
-    """Check the whole request as a launch would (nothing is stored), recording errors."""
+def check(form: LaunchForm, job: JobDefinition, settings: Settings | None = None) -> None:
+    """Check the whole request as a launch would (nothing is stored), recording errors;
+    with ``settings``, against its tag and metadata policies too."""
+    from dagwright.runs.policies import check_run
     from dagwright.runs.request import prepare_run
 
     if form.errors:
         return
     try:
-        prepare_run(
+        run = prepare_run(
             job,
             run_config=form.run_config,
             tags=form.tags,
             op_selection=form.op_selection,
             partition_key=form.partition_key or None,
-        )
+        ).run
+        if settings is not None:
+            user_tags = {k: v for k, v in run.tags.items() if not is_system_tag(k)}
+            check_run(
+                settings.tag_policies, settings.metadata_policies, job.name, user_tags, job.metadata
+            )
     except DagwrightError as exc:
         record_error(form, exc)
 
 
 def record_error(form: LaunchForm, exc: DagwrightError) -> None:
     """Show a refused launch's error next to its field (one of
-    :data:`~dagwright.web.errors.REQUEST_FIELDS`), or above the form (``form``)."""
+    :data:`~dagwright.web.errors.REQUEST_FIELDS`; a tag's row when a row has its key), or
+    above the form (``form``)."""
     error = from_dagwright(exc)
+    if isinstance(exc, DagwrightInvalidTagError):
+        rows = [row for row, (key, _) in enumerate(form.tag_rows) if key.strip() == exc.key]
+        if rows:
+            form.errors[f"tag.{rows[0]}"] = error.message
+            return
     field = error.field if error.field in REQUEST_FIELDS else None
     form.errors[field or "form"] = error.message
+
+
+@dataclass(frozen=True)
+class TagHint:
+    """What the launchpad tells about a tag key a policy governs.
+
+    Attributes:
+        key: the tag key.
+        required: a run of this job must carry it.
+        values: the allowed values, offered in a list (empty: any).
+        pattern: the regular expression a value must match, if any.
+        description: the policy's help text.
+    """
+
+    key: str
+    required: bool
+    values: tuple[str, ...]
+    pattern: str | None
+    description: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The hint as the page's script reads it."""
+        return {
+            "required": self.required,
+            "values": list(self.values),
+            "pattern": self.pattern,
+            "description": self.description,
+        }
+
+
+def tag_hints(settings: Settings, job: JobDefinition) -> dict[str, TagHint]:
+    """The hints of the tag policies that apply to the job, by key (the first policy of a
+    key gives its help; any of them makes it required)."""
+    from dagwright.runs.policies import applies
+
+    hints: dict[str, TagHint] = {}
+    for policy in settings.tag_policies:
+        if not applies(policy, job.name):
+            continue
+        known = hints.get(policy.key)
+        hints[policy.key] = TagHint(
+            policy.key,
+            policy.required or (known is not None and known.required),
+            known.values if known is not None and known.values else tuple(policy.values or ()),
+            known.pattern if known is not None and known.pattern else policy.pattern,
+            known.description if known is not None and known.description else policy.description,
+        )
+    return hints
+
+
+def with_required_rows(form: LaunchForm, hints: Mapping[str, TagHint], job: JobDefinition) -> None:
+    """Add an empty row for each required key the job does not set and no row names."""
+    given = {key.strip() for key, _ in form.tag_rows}
+    missing = [
+        key
+        for key, hint in hints.items()
+        if hint.required and key not in job.tags and key not in given
+    ]
+    rows = [row for row in form.tag_rows if row[0].strip() or row[1]]
+    form.tag_rows = [(key, "") for key in missing] + rows
 
 
 def default_config_text(job: JobDefinition) -> str:

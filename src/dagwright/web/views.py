@@ -251,6 +251,8 @@ def _launchpad(
     job = web.get_job(name)
     from dagwright.definitions.job_json import partitions_json
 
+    hints = launchpad.tag_hints(web.instance.settings, job)
+    launchpad.with_required_rows(launch_form, hints, job)
     return page(
         request,
         "launchpad.html",
@@ -259,6 +261,8 @@ def _launchpad(
         form=launch_form,
         partitions=partitions_json(job),
         tag_rules=tag_rules(),
+        tag_hints=hints,
+        hint_list={key: hint.to_json() for key, hint in hints.items()},
     )
 
 
@@ -267,7 +271,7 @@ def launchpad_check(request: Request, web: WebContext) -> Response:
     """Check a launchpad form without launching: ``{"errors": {field: message}}``."""
     job = web.get_job(param(request, "name"))
     launch_form = launchpad.parse_form(form(request))
-    launchpad.check(launch_form, job)
+    launchpad.check(launch_form, job, web.instance.settings)
     return JSONResponse({"ok": not launch_form.errors, "errors": launch_form.errors})
 
 
