@@ -4,10 +4,14 @@ with the real ``git``), the run tag ``dagwright/git_commit`` and the opt-out."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from tests.waiting import wait_finished
 
+from dagwright import Instance, RunStatus
+from dagwright.daemon.run_queue import RunQueueDaemon
 from dagwright.definitions.code_version import git_metadata_enabled
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.loader import load_definitions
@@ -145,3 +149,20 @@ def test_each_run_records_the_commit_as_a_system_tag(repo: Path) -> None:
     assert run.tags["dagwright/git_commit"] == git(repo, "rev-parse", "HEAD")
     with pytest.raises(Exception, match="reserved"):
         prepare_run(plain, tags={"dagwright/git_commit": "abc"})
+
+
+@pytest.mark.parametrize("storage_url", ["sqlite"], indirect=True)
+def test_a_launched_run_records_the_commit_of_the_code_that_ran(
+    repo: Path, queued_instance: Instance
+) -> None:
+    """Submitted at one commit, launched after another: the worker's commit is recorded."""
+    plain = load(repo / "pkg" / "jobs.py")["plain"]
+    first = git(repo, "rev-parse", "HEAD")
+    run = queued_instance.submit_run(plain)
+    assert run.status is RunStatus.QUEUED and run.tags["dagwright/git_commit"] == first
+    (repo / "pkg" / "jobs.py").write_text(JOBS + "\n# next commit\n")
+    git(repo, "commit", "-q", "-am", "next")
+    RunQueueDaemon(queued_instance).run_iteration(time.time())
+    done = wait_finished(queued_instance, run.run_id)
+    assert done.status is RunStatus.SUCCESS
+    assert done.tags["dagwright/git_commit"] == git(repo, "rev-parse", "HEAD") != first
