@@ -147,3 +147,12 @@ def queued_instance(queued_home: Path) -> Iterator[Instance]:
 
     with Instance.from_home(queued_home) as opened:
         yield opened
+
+
+# --------------------------------------------------------------------------------------
+# Code version metadata: off for the test jobs (they live in this repository's work tree,
+# and many tests compare a job's metadata or a run's tags exactly). Set at import, before
+# the test modules import tests.jobs; the code version tests turn it on (monkeypatch).
+# --------------------------------------------------------------------------------------
+
+os.environ["DAGWRIGHT_GIT_METADATA"] = "0"

@@ -225,6 +225,16 @@ def test_bad_env_url_names_the_variable(tmp_path: Path) -> None:
         ("run_monitoring: {enabled: maybe}", "run_monitoring.enabled", "boolean"),
         ("run_retries: {max_retries: -1}", "run_retries.max_retries", "greater than or equal"),
         ("run_retries: 3", "run_retries", ""),
+        ("tag_policies: [{required: true}]", "tag_policies.0.key", "Field required"),
+        ("tag_policies: [{key: 'a b'}]", "tag_policies.0.key", "prefix/name"),
+        ("tag_policies: [{key: dagwright/priority}]", "tag_policies.0.key", "system tags"),
+        ("tag_policies: [{key: t, pattern: '(['}]", "tag_policies.0.pattern", "regular"),
+        ("tag_policies: [{key: t, values: [1]}]", "tag_policies.0.values.0", "string"),
+        ("tag_policies: [{key: t, required: yes please}]", "tag_policies.0.required", "boolean"),
+        ("tag_policies: [{key: t, jobs: 'a*'}]", "tag_policies.0.jobs", ""),
+        ("tag_policies: [{key: t, allowed: [a]}]", "tag_policies.0.allowed", "Extra inputs"),
+        ("metadata_policies: [{key: ''}]", "metadata_policies.0.key", "at least 1"),
+        ("metadata_policies: [{key: o, values: [a]}]", "metadata_policies.0.values", "Extra"),
     ],
 )
 def test_errors_name_file_key_and_rule(tmp_path: Path, text: str, key: str, rule: str) -> None:
@@ -366,3 +376,26 @@ def test_bad_compute_logs_settings_name_the_key(
 ) -> None:
     error = config_error(tmp_path, text)
     assert error.key == key and rule in error.rule
+
+
+def test_tag_and_metadata_policies(tmp_path: Path) -> None:
+    (tmp_path / "dagwright.yaml").write_text(
+        "tag_policies:\n"
+        "  - {key: team, required: true, values: [docs, ml], description: owning team}\n"
+        "  - {key: ticket, pattern: '^[A-Z]+-[0-9]+$', jobs: ['finance_*']}\n"
+        "metadata_policies:\n"
+        "  - {key: owner, required: true}\n"
+    )
+    settings = load_settings(tmp_path, env={})
+    team, ticket = settings.tag_policies
+    assert (team.key, team.required, team.values, team.description) == (
+        "team",
+        True,
+        ("docs", "ml"),
+        "owning team",
+    )
+    assert ticket.pattern == "^[A-Z]+-[0-9]+$" and ticket.jobs == ("finance_*",)
+    assert not ticket.required and ticket.values is None
+    (owner,) = settings.metadata_policies
+    assert owner.key == "owner" and owner.required and owner.jobs is None
+    assert load_settings(tmp_path / "none", env={}).tag_policies == ()

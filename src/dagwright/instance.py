@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -308,7 +308,7 @@ class Instance:
             op_selection=op_selection,
             partition_key=partition_key,
         )
-        return self._submit(prepared.run)
+        return self._submit(prepared.run, job.metadata)
 
     def k8s_manifest(
         self,
@@ -357,21 +357,30 @@ class Instance:
                 return job
         return None
 
-    def _submit(self, run: Run) -> Run:
+    def _submit(self, run: Run, metadata_keys: Collection[str] | None = None) -> Run:
         """Store a validated run and hand it to the coordinator: the one way a run of this
         process is launched (``submit_run``, ``reexecute``, ``retry``)."""
-        run = self._launchable(run)
+        run = self._launchable(run, metadata_keys)
         self.add_run(run)
         return self.coordinator.submit(run)
 
-    def _launchable(self, run: Run) -> Run:
-        """The run, stamped with ``dagwright/image`` when this process knows its image.
+    def _launchable(self, run: Run, metadata_keys: Collection[str] | None = None) -> Run:
+        """The run, checked against the tag and metadata policies and stamped with
+        ``dagwright/image`` when this process knows its image: every submit path
+        (``_submit``, ``submit_runs``) goes through here.
+
+        Args:
+            run: the validated run.
+            metadata_keys: its job's metadata keys; None: unknown (a retry made from the
+                stored run), metadata policies are not checked.
 
         Raises:
             DagwrightCodeLoadError: the run has no code pointer.
+            DagwrightInvalidTagError, DagwrightInvalidMetadataError: a policy refuses it.
             DagwrightInvalidConfigError: the configured launcher cannot launch it.
         """
         require_code_pointer(run.job_name, run.code_pointer)
+        self._check_policies(run, metadata_keys)
         k8s = self.settings.run_launcher.k8s
         image = self.settings.current_image or (k8s.image if k8s is not None else None)
         if image:
@@ -383,6 +392,22 @@ class Instance:
             assert isinstance(launcher, K8sRunLauncher)
             launcher.prepare(run)
         return run
+
+    def _check_policies(self, run: Run, metadata_keys: Collection[str] | None) -> None:
+        """Refuse a run its tags or its job's metadata break a policy of (DESIGN §11)."""
+        settings = self.settings
+        if not settings.tag_policies and not settings.metadata_policies:
+            return
+        from dagwright.runs.policies import check_run
+
+        user_tags = {k: v for k, v in run.tags.items() if not is_system_tag(k)}
+        check_run(
+            settings.tag_policies,
+            settings.metadata_policies,
+            run.job_name,
+            user_tags,
+            metadata_keys,
+        )
 
     def get_queue_state(self) -> QueueDecision:
         """The run queue as the daemon sees it: every queued run in launch order with its
@@ -858,7 +883,9 @@ class Instance:
 
     # -- runs made by schedules, sensors and backfills ---------------------------------------
 
-    def submit_runs(self, runs: Sequence[Run]) -> list[str]:
+    def submit_runs(
+        self, runs: Sequence[Run], *, metadata_keys: Collection[str] | None = None
+    ) -> list[str]:
         """Store and submit validated runs made by a schedule, sensor or backfill (see
         ``dagwright.runs.request.prepare_run``), new ones in one transaction.
 
@@ -867,13 +894,20 @@ class Instance:
         backfill step repeated after a crash, with the same deterministic run ids, makes
         no duplicate runs.
 
+        Args:
+            runs: the runs.
+            metadata_keys: their job's metadata keys, checked against the metadata
+                policies (None: not checked).
+
         Returns:
             The run ids, in the order given.
 
         Raises:
             DagwrightCodeLoadError: a run has no code pointer (nothing is stored).
+            DagwrightInvalidTagError, DagwrightInvalidMetadataError: a policy refuses a run
+                (nothing is stored).
         """
-        launchable = [self._launchable(run) for run in runs]
+        launchable = [self._launchable(run, metadata_keys) for run in runs]
         existing = self.storage.runs.get_statuses([run.run_id for run in runs])
         new = [run for run in launchable if run.run_id not in existing]
         if new:
@@ -1052,6 +1086,10 @@ class Instance:
                 )
             job_or_name = definitions.get_job(job_or_name)
         backfill = new_backfill(job_or_name, partition_keys, tags)
+        from dagwright.runs.backfills import backfill_runs
+
+        first = backfill_runs(job_or_name, backfill, backfill.partition_keys[:1])[0]
+        self._check_policies(first, job_or_name.metadata)
         self.storage.backfills.add_backfill(backfill)
         return backfill.backfill_id
 

@@ -28,6 +28,11 @@ Example (every section optional)::
       default_priority: 5
     outputs: {database: {max_bytes: 67108864}}   # or {pickle: {}}; see OutputsSettings
     compute_logs: {max_bytes_per_step: 4194304}   # kept per step and stream (stdout, stderr)
+    tag_policies:                     # checked at submit and by `dagwright check`
+      - {key: team, required: true, values: [docs, ml], description: "owning team"}
+      - {key: ticket, pattern: "^[A-Z]+-[0-9]+$", jobs: ["finance_*"]}
+    metadata_policies:
+      - {key: owner, required: true}
 """
 
 from __future__ import annotations
@@ -220,6 +225,65 @@ class TagConcurrencyLimit(_Section):
     def match_value(self) -> str | None:
         """The one value this limit counts, or None for any value."""
         return self.value if isinstance(self.value, str) else None
+
+
+class TagPolicy(_Section):
+    """A rule every run's tag ``key`` must follow (``tag_policies:``).
+
+    Attributes:
+        key: the tag key (not a ``dagwright/`` system key).
+        required: every run must carry the tag.
+        values: the only values allowed (None: any).
+        pattern: a regular expression the whole value must match (None: any).
+        description: help shown in the launchpad.
+        jobs: ``fnmatch`` globs of the job names the policy applies to (None: every job).
+    """
+
+    key: Annotated[str, Field(strict=True)]
+    required: Annotated[bool, Field(strict=True)] = False
+    values: tuple[Annotated[str, Field(strict=True)], ...] | None = None
+    pattern: Annotated[str, Field(strict=True)] | None = None
+    description: Annotated[str, Field(strict=True)] | None = None
+    jobs: tuple[Annotated[str, Field(strict=True)], ...] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _tag_key(cls, key: str) -> str:
+        try:
+            validate_tag_key(key)
+        except DagwrightInvalidTagError as exc:
+            raise ValueError(exc.rule) from None
+        if key.startswith("dagwright/"):
+            raise ValueError("system tags (dagwright/...) cannot have a policy")
+        return key
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            import re
+
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+
+class MetadataPolicy(_Section):
+    """A metadata key jobs must define (``metadata_policies:``).
+
+    Attributes:
+        key: the metadata key.
+        required: every job (that ``jobs`` matches) must define it.
+        description: help shown with the job.
+        jobs: ``fnmatch`` globs of the job names the policy applies to (None: every job).
+    """
+
+    key: Annotated[str, Field(strict=True, min_length=1)]
+    required: Annotated[bool, Field(strict=True)] = False
+    description: Annotated[str, Field(strict=True)] | None = None
+    jobs: tuple[Annotated[str, Field(strict=True)], ...] | None = None
 
 
 class RunQueueSettings(_Section):
@@ -423,6 +487,8 @@ class Settings(_Section):
     celery: CelerySettings | None = None
     outputs: OutputsSettings | None = None
     compute_logs: ComputeLogsSettings = ComputeLogsSettings()
+    tag_policies: tuple[TagPolicy, ...] = ()
+    metadata_policies: tuple[MetadataPolicy, ...] = ()
     #: The container image of the code, recorded on each run as ``dagwright/image``.
     current_image: str | None = None
 

@@ -38,6 +38,7 @@ ROOT_RUN_ID_TAG: Final = "dagwright/root_run_id"
 RETRY_NUMBER_TAG: Final = "dagwright/retry_number"
 IMAGE_TAG: Final = "dagwright/image"
 FAILURE_REASON_TAG: Final = "dagwright/failure_reason"
+GIT_COMMIT_TAG: Final = "dagwright/git_commit"
 
 #: Every tag dagwright sets on its own.
 SYSTEM_TAGS: Final = frozenset(
@@ -53,6 +54,7 @@ SYSTEM_TAGS: Final = frozenset(
         RETRY_NUMBER_TAG,
         IMAGE_TAG,
         FAILURE_REASON_TAG,
+        GIT_COMMIT_TAG,
     }
 )
 

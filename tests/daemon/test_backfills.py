@@ -185,9 +185,9 @@ def test_a_cancel_landing_while_a_chunk_is_stored_is_not_undone(
     backfill_id = queued_instance.launch_backfill(scheduled.regions)
     submit_runs = queued_instance.submit_runs
 
-    def cancel_then_submit(runs: Any) -> list[str]:
+    def cancel_then_submit(runs: Any, **options: Any) -> list[str]:
         queued_instance.cancel_backfill(backfill_id)  # a user, while the chunk is in flight
-        return submit_runs(runs)
+        return submit_runs(runs, **options)
 
     monkeypatch.setattr(queued_instance, "submit_runs", cancel_then_submit)
     BackfillDaemon(queued_instance).run_iteration(time.time())

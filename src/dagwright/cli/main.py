@@ -10,6 +10,7 @@ import click
 from dagwright.cli.backfill import backfill_group, backfill_job
 from dagwright.cli.bulk import bulk_command
 from dagwright.cli.celery import celery_group
+from dagwright.cli.check import check_command
 from dagwright.cli.daemon import daemon_command, queue_command
 from dagwright.cli.job import job_group
 from dagwright.cli.k8s import k8s_group
@@ -51,6 +52,7 @@ cli.add_command(dev_command)
 cli.add_command(k8s_group)
 cli.add_command(port_command)
 cli.add_command(celery_group)
+cli.add_command(check_command)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

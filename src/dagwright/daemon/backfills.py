@@ -63,7 +63,7 @@ class BackfillDaemon:
             keys = backfill.partition_keys[backfill.submitted : backfill.submitted + CHUNK]
             try:
                 runs = backfill_runs(job, backfill, keys)
-                self._instance.submit_runs(runs)
+                self._instance.submit_runs(runs, metadata_keys=job.metadata)
             except DagwrightError as exc:
                 self._fail(backfill, f"cannot submit runs: {exc}", now)
                 return

@@ -57,7 +57,7 @@ def tick_schedule(instance: Instance, schedule: ScheduleDefinition, at: datetime
             {SCHEDULE_NAME_TAG: schedule.name},
             lambda i, r: origin_run_id("schedule", schedule.name, timestamp, r.run_key or i),
         )
-        run_ids = instance.submit_runs(runs)
+        run_ids = instance.submit_runs(runs, metadata_keys=schedule.job.metadata)
     except DagwrightError as exc:
         return finish(instance, tick, TickStatus.FAILURE, error=error_of(exc, where))
     keys = tuple(r.run_key for r in requests if r.run_key is not None)

@@ -92,7 +92,7 @@ def _evaluate(
                 else origin_run_id("sensor", sensor.name, "tick", tick.tick_id, i)
             ),
         )
-        run_ids = instance.submit_runs(runs)
+        run_ids = instance.submit_runs(runs, metadata_keys=sensor.job.metadata)
     except DagwrightError as exc:
         return finish(instance, tick, TickStatus.FAILURE, error=error_of(exc, where))
     keyed = {

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import TYPE_CHECKING, Any, overload
 
+from dagwright.definitions.code_version import git_metadata
 from dagwright.definitions.graph import GraphDefinition, make_graph
 from dagwright.definitions.op import _check_name
 from dagwright.errors import (
@@ -131,7 +132,7 @@ class JobDefinition:
             name=name,
             graph=graph,
             description=description,
-            metadata=_job_metadata(name, metadata),
+            metadata=_job_metadata(name, {**git_metadata(defined_in.file), **(metadata or {})}),
             tags=_job_tags(name, tags),
             config=config,
             executor_def=executor_def,

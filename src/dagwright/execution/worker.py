@@ -105,6 +105,7 @@ def execute_run(instance: Instance, run_id: str) -> bool:
         raise DagwrightError(f"run {run_id!r} not found or not launchable")
     try:
         job = load_job(run.code_pointer)
+        _record_code_version(instance, job, run)
         prepared = prepare_stored_run(instance, job, run)
     except Exception as exc:  # the code or config changed under the run: fail it, clearly
         instance.fail_run(run.run_id, "could not load the job", exc)
@@ -112,6 +113,16 @@ def execute_run(instance: Instance, run_id: str) -> bool:
     execution = _execution_for(instance, job, prepared)
     execution.execute()
     return execution.first_error is None and execution.run.status.value == "SUCCESS"
+
+
+def _record_code_version(instance: Instance, job: JobDefinition, run: Run) -> None:
+    """Stamp ``dagwright/git_commit`` of the code this worker loaded, when it is not the
+    one recorded at submit (the code changed in between, or a retry)."""
+    from dagwright.runs.request import code_version_tags
+
+    tags = code_version_tags(job)
+    if tags and any(run.tags.get(key) != value for key, value in tags.items()):
+        instance.set_system_tags(run.run_id, tags)
 
 
 class RunTerminated(BaseException):

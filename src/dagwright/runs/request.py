@@ -25,6 +25,7 @@ from dagwright.execution.plan import ExecutionPlan, build_plan, resolve_selectio
 from dagwright.jsonvalue import find_problem
 from dagwright.runs.models import Run, RunStatus
 from dagwright.tags import (
+    GIT_COMMIT_TAG,
     K8S_CONFIG_TAG,
     OP_SELECTION_TAG,
     PARTITION_TAG,
@@ -160,6 +161,13 @@ def _run_tags(*layers: Mapping[str, str] | None) -> dict[str, str]:
     return tags
 
 
+def code_version_tags(job: JobDefinition) -> dict[str, str]:
+    """``dagwright/git_commit`` of the job's code (its ``git_commit`` text metadata), if any."""
+    commit = job.metadata.get("git_commit")
+    value = getattr(commit, "value", None)
+    return {GIT_COMMIT_TAG: value} if isinstance(value, str) and value else {}
+
+
 def prepare_run(
     job: JobDefinition,
     *,
@@ -200,6 +208,7 @@ def prepare_run(
     else:
         config = default_run_config(job.config, partition_key)
     op_configs = resolve_op_configs(job, config, plan.step_keys)
+    system_tags.update(code_version_tags(job))
     if origin is not None:
         system_tags.update(origin.system_tags)
     run = Run(

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dagwright.definitions.job import JobDefinition
 from dagwright.definitions.op import OpDefinition
-from dagwright.errors import DagwrightError
-from dagwright.tags import normalize_tags
+from dagwright.errors import DagwrightError, DagwrightInvalidTagError
+from dagwright.tags import is_system_tag, normalize_tags
 from dagwright.web.errors import REQUEST_FIELDS, from_dagwright
+
+if TYPE_CHECKING:
+    from dagwright.runs.models import Run
+    from dagwright.settings import Settings
 
 
 @dataclass
@@ -92,10 +96,11 @@ def _parse_tags(form: LaunchForm) -> None:
             form.errors[f"tag.{row}"] = str(exc)
 
 
-def check(form: LaunchForm, job: JobDefinition) -> None:
+def check(form: LaunchForm, job: JobDefinition, settings: Settings | None = None) -> None:
     """Check the whole request as a launch would (nothing is stored), recording every
     error at once: a field found wrong is left out (its default taken) and the rest is
-    checked again, so a bad tag does not hide a config error."""
+    checked again, so a bad tag does not hide a config error; with ``settings``, against
+    its tag and metadata policies too."""
     from dagwright.runs.request import prepare_run
 
     request: dict[str, Any] = {
@@ -106,7 +111,9 @@ def check(form: LaunchForm, job: JobDefinition) -> None:
     }
     for _ in range(len(request) + 1):
         try:
-            prepare_run(job, **request)
+            run = prepare_run(job, **request).run
+            if settings is not None:
+                _check_policies(settings, job, run)
             return
         except DagwrightError as exc:
             field = record_error(form, exc)
@@ -115,14 +122,86 @@ def check(form: LaunchForm, job: JobDefinition) -> None:
         request[field] = {} if field == "tags" else None
 
 
+def _check_policies(settings: Settings, job: JobDefinition, run: Run) -> None:
+    from dagwright.runs.policies import check_run
+
+    user_tags = {k: v for k, v in run.tags.items() if not is_system_tag(k)}
+    check_run(settings.tag_policies, settings.metadata_policies, job.name, user_tags, job.metadata)
+
+
 def record_error(form: LaunchForm, exc: DagwrightError) -> str:
     """Show a refused launch's error next to its field (one of
-    :data:`~dagwright.web.errors.REQUEST_FIELDS`), or above the form (``form``), unless
-    that field shows one already; the field."""
+    :data:`~dagwright.web.errors.REQUEST_FIELDS`; a tag's row when a row has its key), or
+    above the form (``form``), unless that place shows one already; the field."""
     error = from_dagwright(exc)
+    if isinstance(exc, DagwrightInvalidTagError):
+        rows = [row for row, (key, _) in enumerate(form.tag_rows) if key.strip() == exc.key]
+        if rows:
+            form.errors.setdefault(f"tag.{rows[0]}", error.message)
+            return "tags"
     field = error.field if error.field in REQUEST_FIELDS else "form"
     form.errors.setdefault(field, error.message)
     return field
+
+
+@dataclass(frozen=True)
+class TagHint:
+    """What the launchpad tells about a tag key a policy governs.
+
+    Attributes:
+        key: the tag key.
+        required: a run of this job must carry it.
+        values: the allowed values, offered in a list (empty: any).
+        pattern: the regular expression a value must match, if any.
+        description: the policy's help text.
+    """
+
+    key: str
+    required: bool
+    values: tuple[str, ...]
+    pattern: str | None
+    description: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The hint as the page's script reads it."""
+        return {
+            "required": self.required,
+            "values": list(self.values),
+            "pattern": self.pattern,
+            "description": self.description,
+        }
+
+
+def tag_hints(settings: Settings, job: JobDefinition) -> dict[str, TagHint]:
+    """The hints of the tag policies that apply to the job, by key (the first policy of a
+    key gives its help; any of them makes it required)."""
+    from dagwright.runs.policies import applies
+
+    hints: dict[str, TagHint] = {}
+    for policy in settings.tag_policies:
+        if not applies(policy, job.name):
+            continue
+        known = hints.get(policy.key)
+        hints[policy.key] = TagHint(
+            policy.key,
+            policy.required or (known is not None and known.required),
+            known.values if known is not None and known.values else tuple(policy.values or ()),
+            known.pattern if known is not None and known.pattern else policy.pattern,
+            known.description if known is not None and known.description else policy.description,
+        )
+    return hints
+
+
+def with_required_rows(form: LaunchForm, hints: Mapping[str, TagHint], job: JobDefinition) -> None:
+    """Add an empty row for each required key the job does not set and no row names."""
+    given = {key.strip() for key, _ in form.tag_rows}
+    missing = [
+        key
+        for key, hint in hints.items()
+        if hint.required and key not in job.tags and key not in given
+    ]
+    rows = [row for row in form.tag_rows if row[0].strip() or row[1]]
+    form.tag_rows = [(key, "") for key in missing] + rows
 
 
 def default_config_text(job: JobDefinition) -> str:

@@ -282,6 +282,8 @@ def _launchpad(
     job = web.get_job(name)
     from dagwright.definitions.job_json import partitions_json
 
+    hints = launchpad.tag_hints(web.instance.settings, job)
+    launchpad.with_required_rows(launch_form, hints, job)
     return page(
         request,
         "launchpad.html",
@@ -290,6 +292,8 @@ def _launchpad(
         form=launch_form,
         partitions=partitions_json(job),
         tag_rules=tag_rules(),
+        tag_hints=hints,
+        hint_list={key: hint.to_json() for key, hint in hints.items()},
     )
 
 
@@ -298,7 +302,7 @@ def launchpad_check(request: Request, web: WebContext) -> Response:
     """Check a launchpad form without launching: ``{"errors": {field: message}}``."""
     job = web.get_job(param(request, "name"))
     launch_form = launchpad.parse_form(form(request))
-    launchpad.check(launch_form, job)
+    launchpad.check(launch_form, job, web.instance.settings)
     return JSONResponse({"ok": not launch_form.errors, "errors": launch_form.errors})
 
 
@@ -309,7 +313,7 @@ def launch(request: Request, web: WebContext) -> Response:
     job = web.get_job(name)
     launch_form = launchpad.parse_form(form(request))
     if launch_form.errors:  # YAML or a tag row: the rest is checked too, all shown
-        launchpad.check(launch_form, job)
+        launchpad.check(launch_form, job, web.instance.settings)
         return _launchpad(request, web, name, launch_form, status=422)
     try:
         run = web.instance.submit_run(
@@ -321,7 +325,7 @@ def launch(request: Request, web: WebContext) -> Response:
         )
     except DagwrightError as exc:
         launchpad.record_error(launch_form, exc)
-        launchpad.check(launch_form, job)  # and every other error with it
+        launchpad.check(launch_form, job, web.instance.settings)  # and every other error
         return _launchpad(request, web, name, launch_form, status=from_dagwright(exc).status)
     return see_other(f"/runs/{run.run_id}")
 

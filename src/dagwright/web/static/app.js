@@ -162,6 +162,30 @@ function validateRows(container) {
   return ok;
 }
 
+// ---- the launchpad's tag policies: allowed values offered in a list, the policy's help
+function tagHints() {
+  const node = document.getElementById("tag-hints");
+  return node ? JSON.parse(node.textContent) : {};
+}
+function applyHint(row) {
+  const hints = tagHints();
+  const key = row.querySelector(".tag-key").value.trim();
+  const hint = Object.hasOwn(hints, key) ? hints[key] : null;
+  const value = row.querySelector(".tag-value");
+  if (hint && hint.values.length) value.setAttribute("list", "tag-values-" + key);
+  else value.removeAttribute("list");
+  const help = row.querySelector(".tag-help");
+  if (!help) return;
+  let text = "";
+  if (hint) {
+    const parts = [hint.required ? "required by policy" : "", hint.description || ""];
+    text = parts.filter(Boolean).join(" · ");
+    if (hint.values.length) text += " (" + hint.values.join(", ") + ")";
+    else if (hint.pattern) text += " (matching " + hint.pattern + ")";
+  }
+  help.textContent = text;
+}
+
 // ---- the launchpad: tag editor, and the whole form checked by the server before launch
 function setupLaunchpad() {
   const form = document.getElementById("launchpad");
@@ -179,7 +203,10 @@ function setupLaunchpad() {
     validateRows(rows);
     scheduleCheck();
   });
-  rows.addEventListener("input", () => validateRows(rows));
+  rows.addEventListener("input", (event) => {
+    if (event.target.classList.contains("tag-key")) applyHint(event.target.closest(".tag-row"));
+    validateRows(rows);
+  });
 
   let timer = null;
   let sequence = 0;
