@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dagwright.cli.common import format_duration, format_time
+from dagwright.cli.common import format_time
+from dagwright.web.render import duration
 
 
 @pytest.mark.parametrize(
@@ -13,15 +14,15 @@ from dagwright.cli.common import format_duration, format_time
         (None, "-"),
         (0.0017, "2 ms"),
         (0.85, "850 ms"),
-        (2.345, "2.35 s"),
-        (59.4, "59.40 s"),
-        (245, "4m 05s"),
-        (3600 * 2 + 185, "2h 03m"),
+        (2.345, "2.3 s"),
+        (59.4, "59.4 s"),
+        (245, "4 min 05 s"),
+        (3600 * 2 + 185, "2 h 03 min"),
     ],
 )
 def test_durations_are_shown_for_people(seconds: float | None, shown: str) -> None:
     # run list used to print every sub-10 ms run as 0.00s
-    assert format_duration(seconds) == shown
+    assert duration(seconds) == shown
 
 
 def test_times_say_their_zone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,11 +10,11 @@ another host, it has not beaten for :data:`STALE_AFTER` seconds. It is then take
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from dagwright.runs.launcher import pid_alive  # a zombie claimant counts as dead
 from dagwright.storage.steps import StepClaim, StepStorage
 
 #: Seconds between the beats of a worker executing a step.
@@ -54,17 +54,6 @@ class ClaimResult:
     outcome: Literal["claimed", "busy", "lost", "exhausted"]
     attempt: int
     previous: StepClaim | None = None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def claimant_alive(

@@ -246,20 +246,6 @@ def format_time(ts: float | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def format_duration(seconds: float | None) -> str:
-    """A duration for people: ``850 ms``, ``2.35 s``, ``4m 05s``, ``2h 03m``; ``-`` for None."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
 def print_table(table: Any) -> None:
     """Print a rich table: fitted to a terminal, never truncated when piped."""
     import sys

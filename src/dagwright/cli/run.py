@@ -9,7 +9,6 @@ import click
 
 from dagwright.cli.common import (
     echo_json,
-    format_duration,
     format_tags,
     format_time,
     open_instance,
@@ -33,7 +32,9 @@ _STATUS_STYLE = {
 def _duration(run: Run) -> str:
     if run.started_at is None or run.ended_at is None:
         return "-"
-    return format_duration(run.ended_at - run.started_at)
+    from dagwright.web.render import duration  # the pages' wording, for one vocabulary
+
+    return duration(run.ended_at - run.started_at)
 
 
 @click.group("run")

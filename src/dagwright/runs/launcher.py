@@ -242,8 +242,12 @@ def process_alive(worker: WorkerInfo) -> bool | None:
     PID 1, a launcher that exited) is dead, although ``kill(pid, 0)`` still reaches it.
     """
     pid = _local_pid(worker)
-    if pid is None:
-        return None
+    return None if pid is None else pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether the process ``pid`` of this host lives: a zombie (exited, never reaped)
+    does not (``/proc/PID/stat``; ``kill(pid, 0)`` where there is no ``/proc``)."""
     state = _proc_state(pid)
     if state is not None:
         return state != "" and state not in _DEAD_STATES
