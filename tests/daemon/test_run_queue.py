@@ -17,6 +17,7 @@ from tests.waiting import wait_for
 
 from dagwright import EventType, Instance, RunsFilter, RunStatus
 from dagwright.daemon.run_queue import RunQueueDaemon
+from dagwright.runs.models import IN_PROGRESS_STATUSES
 
 QUEUE = """
 run_queue:
@@ -103,8 +104,10 @@ def test_a_long_lived_instance_follows_every_change_to_the_queue(
     agrees()
     RunQueueDaemon(instance).run_iteration(time.time())
     agrees()
-    starting = RunsFilter(statuses=[RunStatus.STARTING])
-    wait_for(lambda: not instance.get_runs(starting), what="launched runs started")
+    # the launched runs end in their own processes: wait until they have (a run ending
+    # between the two reads of agrees() would make them differ for a moment)
+    in_progress = RunsFilter(statuses=list(IN_PROGRESS_STATUSES))
+    wait_for(lambda: not instance.get_runs(in_progress), what="launched runs ended")
     agrees()
 
 
