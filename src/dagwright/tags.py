@@ -38,6 +38,8 @@ ROOT_RUN_ID_TAG: Final = "dagwright/root_run_id"
 RETRY_NUMBER_TAG: Final = "dagwright/retry_number"
 IMAGE_TAG: Final = "dagwright/image"
 FAILURE_REASON_TAG: Final = "dagwright/failure_reason"
+#: Who holds a queued run back from launching (``Instance.hold_run``).
+HELD_BY_TAG: Final = "dagwright/held_by"
 
 #: Every tag dagwright sets on its own.
 SYSTEM_TAGS: Final = frozenset(
@@ -53,6 +55,7 @@ SYSTEM_TAGS: Final = frozenset(
         RETRY_NUMBER_TAG,
         IMAGE_TAG,
         FAILURE_REASON_TAG,
+        HELD_BY_TAG,
     }
 )
 

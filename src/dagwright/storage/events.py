@@ -32,7 +32,7 @@ _UPDATE_RUN_SQL: Final = (
     "UPDATE runs SET status = {status}, updated_at = {updated_at}, started_at = {started_at},"
     " ended_at = {ended_at}, body = {body}, change_seq = {change_seq} WHERE id = {sid}"
 )
-_INSERT_EVENT_SQL: Final = (
+INSERT_EVENT_SQL: Final = (
     "INSERT INTO events (run_id, event_type, step_key, timestamp, body)"
     " VALUES ({run_id}, {event_type}, {step_key}, {timestamp}, {body})"
 )
@@ -62,7 +62,7 @@ class EventStorage:
         self._db = database
         db = self._db
         returning = " RETURNING id" if db.is_postgres else ""
-        self._insert_sql = db.driver_sql(_INSERT_EVENT_SQL) + returning
+        self._insert_sql = db.driver_sql(INSERT_EVENT_SQL) + returning
         self._lock_sql = lock_run_sql(db)
         self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
@@ -142,7 +142,12 @@ class EventStorage:
         return updated
 
     def get_events(
-        self, run_id: str, *, after: int | None = None, limit: int | None = None
+        self,
+        run_id: str,
+        *,
+        after: int | None = None,
+        limit: int | None = None,
+        event_types: Collection[EventType] = (),
     ) -> list[Event]:
         """A run's events in the order they were stored.
 
@@ -150,12 +155,18 @@ class EventStorage:
             run_id: the run.
             after: only events with a storage id greater than this.
             limit: at most this many.
+            event_types: only events of these types (all when empty).
 
         Returns:
             The events, each with its ``storage_id``; empty for an unknown run.
         """
-        sql = self._db.driver_sql(_SELECT_EVENTS_SQL)
+        db = self._db
+        sql = db.driver_sql(_SELECT_EVENTS_SQL)
         params: dict[str, Any] = {"run_id": run_id}
+        if event_types:
+            marks, types = db.in_list("t", [event_type.value for event_type in event_types])
+            sql += f" AND event_type IN ({marks})"
+            params.update(types)
         if after is not None:
             sql += self._db.driver_sql(" AND id > {after}")
             params["after"] = after
