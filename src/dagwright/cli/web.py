@@ -39,7 +39,7 @@ _PORT = click.option(
 )
 
 
-class _TokenText(click.ParamType):
+class _TokenText(click.ParamType[str]):
     """A ``--token`` value; ``DAGWRIGHT_TOKEN`` holds one per line (kept whole, so a
     secret holding whitespace is refused with its rule rather than split)."""
 
