@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 
 import pytest
 from tests.jobs.simple import chain
@@ -109,3 +110,37 @@ def test_queue_control_refuses_runs_that_are_not_queued(queued_instance: Instanc
         with pytest.raises(DagwrightInvalidTransitionError, match="only a QUEUED run"):
             call()
     assert instance.get_tag_history(run_id) == []
+
+
+def test_a_claim_of_a_run_held_after_the_pass_read_it_is_refused(
+    queued_instance: Instance,
+) -> None:
+    from dagwright import Event
+    from dagwright.runs.claims import ClaimLimits, ClaimRefusedError
+
+    run_id = _queued(queued_instance)
+    assert queued_instance.get_queue_state().runs[0].launch  # the pass would launch it
+    queued_instance.hold_run(run_id, actor="ana")
+    starting = Event(run_id, EventType.RUN_STARTING, 1.0)
+    with pytest.raises(ClaimRefusedError, match="held by ana"):
+        queued_instance.records.events.store_event(starting, limits=ClaimLimits(10))
+    assert queued_instance.get_run(run_id).status is RunStatus.QUEUED  # type: ignore[union-attr]
+
+
+def test_a_real_pass_launches_by_the_new_priority(tmp_path: Path, storage_url: str) -> None:
+    from tests.waiting import wait_finished
+
+    home = tmp_path / "cap-one"
+    home.mkdir()
+    config = "run_queue:\n  max_concurrent_runs: 1\n"
+    if storage_url.startswith("postgresql"):
+        config += f"storage:\n  postgres:\n    url: {storage_url}\n"
+    (home / "dagwright.yaml").write_text(config)
+    with Instance.from_home(home) as instance:
+        daemon = RunQueueDaemon(instance)
+        first, second = _queued(instance), _queued(instance)
+        instance.get_queue_state()  # the instance's queue has read both runs
+        instance.set_run_priority(second, 1)
+        daemon.run_iteration(1000.0)
+        assert instance.get_run(first).status is RunStatus.QUEUED  # type: ignore[union-attr]
+        assert wait_finished(instance, second).status is RunStatus.SUCCESS

@@ -19,12 +19,13 @@ from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
-from dagwright.runs.claims import ClaimLimits
+from dagwright.runs.claims import ClaimLimits, ClaimRefusedError
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.changes import tick
 from dagwright.storage.claims import check_claim
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
+from dagwright.tags import HELD_BY_TAG
 
 _LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
 _SELECT_EVENTS_SQL: Final = "SELECT id, body FROM events WHERE run_id = {run_id}"
@@ -121,6 +122,9 @@ class EventStorage:
         check_transition(run.run_id, run.status, new)
         change_seq = tick(cursor, self._db.is_postgres)  # PostgreSQL: holds the clock's lock
         if limits is not None and run.status is RunStatus.QUEUED and new is RunStatus.STARTING:
+            held = run.tags.get(HELD_BY_TAG)
+            if held is not None:  # held after the pass read the queue
+                raise ClaimRefusedError(run.run_id, [f"held by {held}"])
             check_claim(cursor, self._db, run, limits)
         now = event.timestamp
         updated = replace(
