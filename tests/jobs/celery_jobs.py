@@ -146,3 +146,11 @@ def big(context: OpExecutionContext, info: dict[str, Any]) -> bytes:
 )
 def with_context() -> None:
     big(configured())
+
+
+@job(executor_def=celery_executor)
+def tagged_on_celery() -> None:
+    """The ops of ``tests.jobs.tagging``, each step on a Celery worker."""
+    from tests.jobs.tagging import count_rows, finish
+
+    finish(count_rows())
