@@ -6,6 +6,7 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 
 from __future__ import annotations
 
+import getpass
 import os
 import threading
 import time
@@ -36,7 +37,9 @@ from dagwright.runs.models import (
 from dagwright.tags import (
     BACKFILL_TAG,
     FAILURE_REASON_TAG,
+    HELD_BY_TAG,
     IMAGE_TAG,
+    PRIORITY_TAG,
     is_system_tag,
     normalize_tags,
     validate_tag_key,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
+    from dagwright.runs.tag_history import TagAudit
     from dagwright.runs.ticks import (
         Instigator,
         InstigatorKind,
@@ -70,6 +74,22 @@ if TYPE_CHECKING:
     from dagwright.storage.driver import StorageOptions
     from dagwright.storage.records import RecordStore
     from dagwright.storage.workers import DaemonHeartbeat
+
+
+def tag_audit(actor: str | None, via: str) -> TagAudit:
+    """Who changes tags: ``actor``, or the OS user when None.
+
+    Raises:
+        DagwrightInvalidTagError: an unknown ``via`` or an empty actor.
+    """
+    from dagwright.runs.tag_history import TagAudit
+
+    if actor is None:
+        try:
+            actor = getpass.getuser()
+        except (KeyError, OSError):  # no login name, no passwd entry (a bare container)
+            actor = "unknown"
+    return TagAudit(actor, via)
 
 
 class Instance:
@@ -628,23 +648,37 @@ class Instance:
         most used first."""
         return self.storage.runs.get_run_tag_values(key, prefix=prefix, limit=limit)
 
-    def add_run_tags(self, run_id: str, tags: Mapping[str, object]) -> Run:
-        """Add (or overwrite) user tags on a run.
+    def add_run_tags(
+        self,
+        run_id: str,
+        tags: Mapping[str, object],
+        *,
+        actor: str | None = None,
+        via: str = "python",
+    ) -> Run:
+        """Add (or overwrite) user tags on a run, audited (see :meth:`update_run_tags`).
 
         Raises:
             DagwrightInvalidTagError: a tag breaks a rule (nothing is stored).
             DagwrightRunNotFoundError: no such run.
         """
-        return self.update_run_tags(run_id, add=tags)
+        return self.update_run_tags(run_id, add=tags, actor=actor, via=via)
 
-    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> Run:
-        """Remove user tags from a run; system tags cannot be removed.
+    def remove_run_tags(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        *,
+        actor: str | None = None,
+        via: str = "python",
+    ) -> Run:
+        """Remove user tags from a run, audited; system tags cannot be removed.
 
         Raises:
             DagwrightInvalidTagError: a key is malformed or is a system tag.
             DagwrightRunNotFoundError: no such run.
         """
-        return self.update_run_tags(run_id, remove=keys)
+        return self.update_run_tags(run_id, remove=keys, actor=actor, via=via)
 
     def update_run_tags(
         self,
@@ -652,9 +686,19 @@ class Instance:
         *,
         add: Mapping[str, object] | None = None,
         remove: Sequence[str] = (),
+        actor: str | None = None,
+        via: str = "python",
     ) -> Run:
         """Add and remove user tags in one call; everything is checked before anything
-        is stored.
+        is stored. What really changes is recorded, in the same transaction, as a
+        ``TAGS_CHANGED`` event (:meth:`get_tag_history`).
+
+        Args:
+            run_id: the run.
+            add: tags to set.
+            remove: keys to remove.
+            actor: who changes them (default: the OS user).
+            via: the surface: ``python``, ``cli``, ``api``, ``ui`` or ``op``.
 
         Raises:
             DagwrightInvalidTagError: a tag breaks a rule, a key to remove is a system tag,
@@ -672,13 +716,81 @@ class Instance:
                 raise DagwrightInvalidTagError(key, "system tags cannot be removed")
             if key in to_add:
                 raise DagwrightInvalidTagError(key, "a key cannot be both added and removed")
+        audit = tag_audit(actor, via)
         if not to_add and not remove:
             return self._require_run(run_id)
-        if to_add:
-            run = self.records.runs.add_run_tags(run_id, to_add)
-        if remove:
-            run = self.records.runs.remove_run_tags(run_id, list(remove))
-        return run
+        return self.records.runs.change_run_tags(run_id, to_add, remove, audit)
+
+    def get_tag_history(self, run_id: str) -> list[dict[str, Any]]:
+        """Every change of the run's tags after it was created, oldest first:
+        ``[{"at", "actor", "via", "changes": {key: {"old", "new"}}}]``.
+
+        Raises:
+            DagwrightRunNotFoundError: no such run.
+        """
+        from dagwright.runs.tag_history import tag_history
+
+        self._require_run(run_id)
+        types = (EventType.TAGS_CHANGED,)
+        return tag_history(self.records.events.get_events(run_id, event_types=types))
+
+    # -- queue control --------------------------------------------------------------------
+
+    def set_run_priority(
+        self, run_id: str, priority: int, *, actor: str | None = None, via: str = "python"
+    ) -> Run:
+        """Change the ``dagwright/priority`` of a QUEUED run (negative allowed); the queue
+        uses it from its next pass. Audited.
+
+        Raises:
+            DagwrightInvalidTagError: ``priority`` is not an integer.
+            DagwrightInvalidTransitionError: the run is not QUEUED.
+            DagwrightRunNotFoundError: no such run.
+        """
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise DagwrightInvalidTagError(PRIORITY_TAG, "the priority is an integer")
+        tags = normalize_tags({PRIORITY_TAG: str(priority)})
+        return self._queue_control(run_id, tags, (), tag_audit(actor, via), "reprioritized")
+
+    def hold_run(self, run_id: str, *, actor: str | None = None, via: str = "python") -> Run:
+        """Keep a QUEUED run from launching: the system tag ``dagwright/held_by`` = actor
+        (the queue explains it as "held by <actor>"). Audited.
+
+        Raises:
+            DagwrightInvalidTransitionError: the run is not QUEUED.
+            DagwrightRunNotFoundError: no such run.
+        """
+        audit = tag_audit(actor, via)
+        tags = normalize_tags({HELD_BY_TAG: audit.actor}, system=True)
+        return self._queue_control(run_id, tags, (), audit, "held")
+
+    def release_run(self, run_id: str, *, actor: str | None = None, via: str = "python") -> Run:
+        """Let a held QUEUED run launch again (nothing changes if it is not held). Audited.
+
+        Raises:
+            DagwrightInvalidTransitionError: the run is not QUEUED.
+            DagwrightRunNotFoundError: no such run.
+        """
+        audit = tag_audit(actor, via)
+        return self._queue_control(run_id, {}, (HELD_BY_TAG,), audit, "released")
+
+    def _queue_control(
+        self,
+        run_id: str,
+        add: Mapping[str, str],
+        remove: Sequence[str],
+        audit: TagAudit,
+        verb: str,
+    ) -> Run:
+        if not storable(run_id):
+            raise DagwrightRunNotFoundError(printable(str(run_id)))
+
+        def queued_only(run: Run) -> None:
+            if run.status is not RunStatus.QUEUED:
+                hint = f"only a QUEUED run can be {verb}"
+                raise DagwrightInvalidTransitionError(run_id, run.status.value, verb, hint=hint)
+
+        return self.records.runs.change_run_tags(run_id, add, remove, audit, queued_only)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its tags, events and stored outputs.

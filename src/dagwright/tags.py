@@ -39,6 +39,8 @@ RETRY_NUMBER_TAG: Final = "dagwright/retry_number"
 IMAGE_TAG: Final = "dagwright/image"
 FAILURE_REASON_TAG: Final = "dagwright/failure_reason"
 GIT_COMMIT_TAG: Final = "dagwright/git_commit"
+#: Who holds a queued run back from launching (``Instance.hold_run``).
+HELD_BY_TAG: Final = "dagwright/held_by"
 
 #: Every tag dagwright sets on its own.
 SYSTEM_TAGS: Final = frozenset(
@@ -55,6 +57,7 @@ SYSTEM_TAGS: Final = frozenset(
         IMAGE_TAG,
         FAILURE_REASON_TAG,
         GIT_COMMIT_TAG,
+        HELD_BY_TAG,
     }
 )
 

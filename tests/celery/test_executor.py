@@ -264,3 +264,17 @@ def test_a_worker_of_two_locations_runs_each_run_s_own_job(
         assert wait_finished(instance, run.run_id).status is RunStatus.SUCCESS
     assert _output(instance, runs["celery_jobs"].run_id, "transform") == 6
     assert _output(instance, runs["celery_jobs_other"].run_id, "transform") == 30
+
+
+def test_ops_on_celery_workers_tag_their_run(make_cluster: Any, redis_broker: Broker) -> None:
+    cluster: Cluster = make_cluster(redis_broker)
+    cluster.spawn_worker("tagger", ["tags"]).wait_ready()
+    instance = cluster.instance
+    run = instance.submit_run(
+        celery_jobs.tagged_on_celery, tags={CELERY_QUEUE_TAG: cluster.queue("tags")}
+    )
+    done = wait_finished(instance, run.run_id)
+    assert done.status is RunStatus.SUCCESS
+    assert (done.tags["rows"], done.tags["done"], "stage" in done.tags) == ("1200", "1200", False)
+    history = instance.get_tag_history(run.run_id)
+    assert [h["actor"] for h in history] == ["op:count_rows", "op:finish", "op:finish"]

@@ -103,3 +103,35 @@ def test_run_reexecute_from_failure(cli: CliRunner, tmp_path: Path) -> None:
         del os.environ["DAGWRIGHT_TEST_FLAKY_FLAG"]
     refused = cli("run", "reexecute", parent, "--tag", "dagwright/backfill=x")
     assert refused.code == 2 and "reserved" in refused.err
+
+
+def _queued_run(home: Path) -> str:
+    from tests.jobs.simple import chain
+
+    from dagwright import Instance
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagwright.yaml").write_text("run_queue:\n  max_concurrent_runs: 1\n")
+    with Instance.from_home(home) as instance:
+        return instance.submit_run(chain).run_id
+
+
+def test_run_tags_history_priority_hold_release(cli: CliRunner, home: Path) -> None:
+    import getpass
+
+    run_id = _queued_run(home)
+    assert cli("run", "tags", run_id, "--add", "owner=ana").code == 0
+    assert cli("run", "priority", run_id, "-4").code == 0
+    assert cli("run", "hold", run_id).out.strip() == f"run {run_id} held by {getpass.getuser()}"
+    assert cli("run", "release", run_id).code == 0
+    history = cli("run", "tags", run_id, "--history", "--json").json()["changes"]
+    assert [(h["via"], h["actor"]) for h in history] == [("cli", getpass.getuser())] * 4
+    assert [h["changes"] for h in history[:2]] == [
+        {"owner": {"old": None, "new": "ana"}},
+        {"dagwright/priority": {"old": None, "new": "-4"}},
+    ]
+    assert "+owner=ana" in cli("run", "tags", run_id, "--history").out
+    assert cli("run", "terminate", run_id).code == 0
+    late = cli("run", "hold", run_id)
+    assert late.code == 2 and "only a QUEUED run can be held" in late.err
+    assert cli("run", "priority", run_id, "x").code == 2

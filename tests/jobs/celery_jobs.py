@@ -146,3 +146,22 @@ def big(context: OpExecutionContext, info: dict[str, Any]) -> bytes:
 )
 def with_context() -> None:
     big(configured())
+
+
+@op(name="count_rows")
+def count_rows_tagging(context: OpExecutionContext) -> int:
+    context.add_run_tags({"rows": 1200, "stage": "counted"})
+    return 1200
+
+
+@op(name="finish")
+def finish_tagging(context: OpExecutionContext, rows: int) -> None:
+    assert context.get_tag("stage") == "counted"
+    context.remove_run_tags(["stage"])
+    context.add_run_tags({"done": rows})
+
+
+@job(executor_def=celery_executor)
+def tagged_on_celery() -> None:
+    """Ops that tag their run from Celery workers."""
+    finish_tagging(count_rows_tagging())

@@ -421,3 +421,42 @@ def test_event_times_show_milliseconds_in_utc_or_local_time(
         expect(row).to_have_text("2026-01-02 04:04:05.125 Europe/Paris")
     finally:
         context.close()
+
+
+def test_the_run_page_shows_who_changed_its_tags(page: Any, served: tuple[Instance, str]) -> None:
+    from playwright.sync_api import expect
+
+    result = web.documented.execute_in_process(instance=served[0])
+    page.goto(f"/runs/{result.run_id}")
+    expect(page.locator("#tag-history")).to_have_count(0)
+    page.locator("#add-tag-form .tag-key").fill("reviewed")
+    page.locator("#add-tag-form .tag-value").fill("yes")
+    page.get_by_role("button", name="Add tag").click()
+    page.get_by_role("button", name="Remove tag reviewed").click()
+    rows = page.locator("#tag-history tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("added yes")
+    expect(rows.nth(1)).to_contain_text("removed (was yes)")
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text("127.0.0.1")
+    expect(rows.nth(0).locator("td").nth(2)).to_have_text("ui")
+
+
+def test_hold_and_priority_controls_of_a_queued_run(
+    page: Any, served: tuple[Instance, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    queued = Run("queued-control", "documented", RunStatus.QUEUED, {}, created_at=time.time())
+    served[0].add_run(queued)
+    page.goto("/runs/queued-control")
+    page.locator("#hold").click()
+    expect(page.locator("#held-by")).to_have_text("held by 127.0.0.1")
+    page.locator("#priority-form input[name=priority]").fill("-7")
+    page.get_by_role("button", name="Set priority").click()
+    expect(page.locator('[data-tag="dagwright/priority=-7"]')).to_be_visible()
+    page.goto("/queue")
+    expect(page.locator("ul.reasons")).to_contain_text("held by 127.0.0.1")
+    page.get_by_role("button", name="Release").click()
+    expect(page).to_have_url(re.compile(r"/queue$"))
+    expect(page.get_by_role("button", name="Hold")).to_be_visible()
+    assert len(served[0].get_tag_history("queued-control")) == 3

@@ -384,3 +384,19 @@ def test_the_api_docs_come_from_the_package_with_the_response_nonce(
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         served = client.get(f"/static/swagger-ui/{asset}")
         assert served.status_code == 200 and len(served.content) > 100_000, asset
+
+
+def test_named_tokens_parse_and_refuse_repeats() -> None:
+    from dagwright.errors import DagwrightInvalidConfigError
+    from dagwright.web.security import parse_tokens, split_token
+
+    secret, other = "s" * 16, "o" * 16
+    assert parse_tokens([f"ana={secret}", other], "--token") == {"ana": secret, "token": other}
+    assert split_token("a+b/c=&d#e%f?g;h") == ("token", "a+b/c=&d#e%f?g;h")  # not a name
+    for texts, rule in (
+        ([f"ana={secret}", f"ana={other}"], "given twice"),
+        ([f"ana={secret}", f"bob={secret}"], "same secret"),
+        (["ana=short"], "at least 16"),
+    ):
+        with pytest.raises(DagwrightInvalidConfigError, match=rule):
+            parse_tokens(texts, "--token")

@@ -1,4 +1,4 @@
-"""``dagwright run list|show|tags|delete|terminate|reexecute``."""
+"""``dagwright run list|show|tags|priority|hold|release|delete|terminate|reexecute``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dagwright.cli.common import (
 from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.runs.columns import DEFAULT_COLUMNS, Sort, cell, column_label, parse_columns
 from dagwright.runs.models import Run, RunsFilter, RunStatus
-from dagwright.tags import is_system_tag, parse_tag_filters
+from dagwright.tags import HELD_BY_TAG, is_system_tag, parse_tag_filters
 
 _STATUS_STYLE = {
     RunStatus.SUCCESS: "green",
@@ -39,7 +39,7 @@ def _duration(run: Run) -> str:
 
 @click.group("run")
 def run_group() -> None:
-    """List, inspect, tag and delete runs of $DAGWRIGHT_HOME."""
+    """List, inspect, tag, reprioritise, hold and delete runs of $DAGWRIGHT_HOME."""
 
 
 def _print_runs_table(
@@ -202,14 +202,25 @@ def show_run(run_id: str, as_json: bool) -> None:
 @click.option("--add", "add_pairs", multiple=True, help="Add or change a tag key=value.")
 @click.option("--remove", "remove_keys", multiple=True, help="Remove the tag with this key.")
 @click.option("--json", "as_json", is_flag=True, help="Print the tags as JSON.")
+@click.option(
+    "--history", is_flag=True, help="Show who changed the run's tags, when and how instead."
+)
 def run_tags(
-    run_id: str, add_pairs: tuple[str, ...], remove_keys: tuple[str, ...], as_json: bool
+    run_id: str,
+    add_pairs: tuple[str, ...],
+    remove_keys: tuple[str, ...],
+    as_json: bool,
+    history: bool,
 ) -> None:
-    """Show a run's tags; add or remove user tags."""
+    """Show a run's tags; add or remove user tags (recorded in its tag history, as the OS
+    user)."""
     to_add = parse_tags(None, add_pairs)
+    if history:
+        _print_history(run_id, as_json)
+        return
     with open_instance() as instance:
         if to_add or remove_keys:
-            run = instance.update_run_tags(run_id, add=to_add, remove=remove_keys)
+            run = instance.update_run_tags(run_id, add=to_add, remove=remove_keys, via="cli")
         else:
             found = instance.get_run(run_id)
             if found is None:
@@ -220,6 +231,60 @@ def run_tags(
         return
     for key, value in run.tags.items():
         click.echo(f"{key}={value}")
+
+
+def _print_history(run_id: str, as_json: bool) -> None:
+    with open_instance() as instance:
+        changes = instance.get_tag_history(run_id)
+    if as_json:
+        echo_json({"changes": changes})
+        return
+    from rich.table import Table
+
+    table = Table("at", "actor", "via", "changes")
+    for change in changes:
+        table.add_row(
+            format_time(change["at"]), change["actor"], change["via"], _changes(change["changes"])
+        )
+    print_table(table)
+
+
+def _changes(changes: dict[str, dict[str, str | None]]) -> str:
+    parts = []
+    for key, change in changes.items():
+        old, new = change["old"], change["new"]
+        parts.append(f"+{key}={new}" if old is None else f"-{key}" if new is None else
+                     f"{key}: {old} -> {new}")  # fmt: skip
+    return ", ".join(parts)
+
+
+@run_group.command("priority", context_settings={"ignore_unknown_options": True})
+@click.argument("run_id")
+@click.argument("priority", type=int)
+def priority_run(run_id: str, priority: int) -> None:
+    """Change the queue priority of a QUEUED run (higher launches first; negative allowed);
+    the next queue pass uses it."""
+    with open_instance() as instance:
+        instance.set_run_priority(run_id, priority, via="cli")
+    click.echo(f"run {run_id} priority {priority}")
+
+
+@run_group.command("hold")
+@click.argument("run_id")
+def hold_run(run_id: str) -> None:
+    """Keep a QUEUED run from launching until it is released."""
+    with open_instance() as instance:
+        run = instance.hold_run(run_id, via="cli")
+    click.echo(f"run {run_id} held by {run.tags.get(HELD_BY_TAG)}")
+
+
+@run_group.command("release")
+@click.argument("run_id")
+def release_run(run_id: str) -> None:
+    """Let a held QUEUED run launch again."""
+    with open_instance() as instance:
+        instance.release_run(run_id, via="cli")
+    click.echo(f"run {run_id} released")
 
 
 @run_group.command("delete")

@@ -8,8 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import click
@@ -37,11 +38,29 @@ _PORT = click.option(
     help="Port to listen on.",
 )
 
+
+class _TokenText(click.ParamType[str]):
+    """A ``--token`` value; ``DAGWRIGHT_TOKEN`` holds one per line (kept whole, so a
+    secret holding whitespace is refused with its rule rather than split)."""
+
+    name = "token"
+    envvar_list_splitter = "\n"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return str(value)
+
+
 _TOKEN = click.option(
     "--token",
+    "tokens",
     envvar="DAGWRIGHT_TOKEN",
-    help="Require this token on every request (needed to listen beyond 127.0.0.1): at least "
-    f"16 characters, no whitespace; '{GENERATE}' makes a strong one and prints it.",
+    multiple=True,
+    type=_TokenText(),
+    metavar="[NAME=]SECRET",
+    help="Require a token on every request (needed to listen beyond 127.0.0.1): at least "
+    f"16 characters, no whitespace; '{GENERATE}' makes a strong one and prints it. "
+    "Repeatable, one per person or client: NAME=SECRET names it (the name is who tag "
+    "edits are recorded as); a bare SECRET is named 'token'.",
 )
 
 
@@ -52,19 +71,19 @@ class ServeOptions:
     Attributes:
         host: the interface to listen on.
         port: the port.
-        token: the token every request must carry, or None.
+        token: the named tokens, one of which every request must carry, or None.
         allowed_hosts: Host header names accepted besides the loopback ones and ``host``.
-        token_generated: whether ``token`` was generated (then it is printed).
+        token_generated: whether a token was generated (then it is printed).
     """
 
     host: str
     port: int
-    token: str | None = None
+    token: Mapping[str, str] | None = None
     allowed_hosts: tuple[str, ...] = ()
     token_generated: bool = False
 
 
-def check_binding(host: str, token: str | None) -> None:
+def check_binding(host: str, token: Mapping[str, str] | None) -> None:
     """Refuse to listen beyond the loopback interface without a token."""
     from dagwright.web.security import is_loopback
 
@@ -75,22 +94,29 @@ def check_binding(host: str, token: str | None) -> None:
         )
 
 
-def resolve_token(token: str | None) -> tuple[str | None, bool]:
-    """The token to require (a new one for ``generate``) and whether it was generated.
+def resolve_token(tokens: tuple[str, ...]) -> tuple[dict[str, str] | None, bool]:
+    """The named tokens to require (``generate`` as a secret makes a new one) and whether
+    one was generated.
 
     Raises:
         DagwrightInvalidConfigError: a token shorter than 16 characters or holding
-            whitespace, naming ``--token`` or ``DAGWRIGHT_TOKEN`` (where it came from).
+            whitespace, a repeated name, naming ``--token`` or ``DAGWRIGHT_TOKEN``.
     """
-    from dagwright.web.security import check_token
+    from dagwright.web.security import parse_tokens, split_token
 
-    if token is None:
+    if not tokens:
         return None, False
-    if token == GENERATE:
-        return secrets.token_urlsafe(GENERATED_TOKEN_BYTES), True
-    source = click.get_current_context().get_parameter_source("token")
-    check_token(token, "DAGWRIGHT_TOKEN" if source is ParameterSource.ENVIRONMENT else "--token")
-    return token, False
+    generated = False
+    texts = []
+    for text in tokens:
+        name, secret = split_token(text)
+        if secret == GENERATE:
+            secret, generated = secrets.token_urlsafe(GENERATED_TOKEN_BYTES), True
+            text = f"{name}={secret}"
+        texts.append(text)
+    source = click.get_current_context().get_parameter_source("tokens")
+    where = "DAGWRIGHT_TOKEN" if source is ParameterSource.ENVIRONMENT else "--token"
+    return parse_tokens(texts, where), generated
 
 
 def _check_allowed_hosts(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -144,11 +170,12 @@ def serve(
         allowed = (host, *options.allowed_hosts)
         app = create_app(instance, definitions, token=token, allowed_hosts=allowed)
         shown = f"[{host}]" if ":" in host else host
-        query = "?" + urlencode({"token": token}) if token else ""
+        first = next(iter(token.values()), None) if token else None
+        query = "?" + urlencode({"token": first}) if first else ""
         url = f"http://{shown}:{port}/{query}"
         click.echo(f"dagwright UI on {url}  (home {instance.home}; Ctrl-C stops it)", err=True)
         if options.token_generated:
-            click.echo(f"token (generated, shown once): {token}", err=True)
+            click.echo(f"token (generated, shown once): {first}", err=True)
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
@@ -179,13 +206,13 @@ def ui_command(
     code: CodeArgs,
     host: str,
     port: int,
-    token: str | None,
+    tokens: tuple[str, ...],
     allow_hosts: tuple[str, ...],
 ) -> None:
     """Serve the web UI and the HTTP API (/api/v1) for $DAGWRIGHT_HOME, showing the jobs of
     the code locations of -f FILE / -m MODULE (each repeatable) / -w workspace.yaml when
     given."""
-    token, generated = resolve_token(token)
+    token, generated = resolve_token(tokens)
     check_binding(host, token)
     options = ServeOptions(host, port, token, _check_allowed_hosts(allow_hosts), generated)
     definitions = load_code(code) if code.given else None
@@ -196,12 +223,12 @@ def ui_command(
 @code_options
 @_PORT
 @_TOKEN
-def dev_command(code: CodeArgs, port: int, token: str | None) -> None:
+def dev_command(code: CodeArgs, port: int, tokens: tuple[str, ...]) -> None:
     """Serve the web UI for the jobs of -f FILE / -m MODULE (each repeatable) /
     -w workspace.yaml on 127.0.0.1 and run the daemon (run queue, run monitor, retries,
     backfills, and the started schedules and sensors of that code) next to it, both on
     $DAGWRIGHT_HOME."""
-    token, generated = resolve_token(token)
+    token, generated = resolve_token(tokens)
     definitions = load_code(code)
     sock = bind("127.0.0.1", port)  # before the daemon starts: a port in use starts nothing
     daemon = subprocess.Popen([sys.executable, "-m", "dagwright", "daemon", *code.argv()])

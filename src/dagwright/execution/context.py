@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from dagwright.errors import DagwrightInvalidPartitionError
+from dagwright.errors import DagwrightInvalidPartitionError, DagwrightInvalidTagError
 from dagwright.execution.events import LEVELS
 from dagwright.runs.models import Run
 
@@ -19,6 +19,20 @@ _PY_LOGGER = logging.getLogger("dagwright.ops")
 
 LogSink = Callable[[str, str, str], None]
 """Receives (step_key, level, message) and stores a LOG event."""
+
+TagSink = Callable[[str, Mapping[str, object], Sequence[str]], Run]
+"""Receives (node name, tags to add, keys to remove), changes the run's tags (audited as
+``op:<node name>``) and returns the run as stored."""
+
+
+def _refuse_control_tags(keys: Sequence[str] | Mapping[str, object]) -> None:
+    from dagwright.tags import CONTROL_TAG_RULES
+
+    for key in keys:
+        if key in CONTROL_TAG_RULES:
+            raise DagwrightInvalidTagError(
+                key, "a control tag cannot change while the run runs (it was acted on at launch)"
+            )
 
 
 class OpLogger:
@@ -71,7 +85,7 @@ class OpExecutionContext:
         log: store log lines as events of the run.
     """
 
-    __slots__ = ("_partitions_def", "log", "op_config", "op_name", "run")
+    __slots__ = ("_partitions_def", "_tag_sink", "log", "op_config", "op_name", "run")
 
     def __init__(
         self,
@@ -80,12 +94,44 @@ class OpExecutionContext:
         op_config: Any,
         log: OpLogger,
         partitions_def: PartitionsDefinition | None = None,
+        tag_sink: TagSink | None = None,
     ) -> None:
         self.run = run
         self.op_name = op_name
         self.op_config = op_config
         self.log = log
         self._partitions_def = partitions_def
+        self._tag_sink = tag_sink
+
+    def add_run_tags(self, tags: Mapping[str, object]) -> None:
+        """Add (or change) user tags of this run while it runs; ``context.run.tags`` shows
+        them at once. Recorded in the run's tag history as ``op:<node name>``, via ``op``.
+
+        Raises:
+            DagwrightInvalidTagError: a tag breaks a rule, is a system tag, or is a control
+                tag (``dagwright/priority``, ``dagwright/max_retries`` …: acted on at
+                launch); nothing is stored.
+        """
+        if not isinstance(tags, Mapping):
+            raise DagwrightInvalidTagError("<tags>", "tags must be a mapping")
+        _refuse_control_tags(tags)
+        self._change_tags(tags, ())
+
+    def remove_run_tags(self, keys: Sequence[str]) -> None:
+        """Remove user tags of this run while it runs (system and control tags refused).
+
+        Raises:
+            DagwrightInvalidTagError: a key is malformed, a system tag or a control tag.
+        """
+        if isinstance(keys, str):
+            raise DagwrightInvalidTagError("<keys>", "keys to remove are a list of strings")
+        _refuse_control_tags(keys)
+        self._change_tags({}, keys)
+
+    def _change_tags(self, add: Mapping[str, object], remove: Sequence[str]) -> None:
+        if self._tag_sink is None:
+            raise DagwrightInvalidTagError("<tags>", "this context cannot change run tags")
+        self.run = self._tag_sink(self.op_name, add, remove)
 
     @property
     def run_id(self) -> str:

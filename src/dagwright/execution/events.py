@@ -26,6 +26,7 @@ class EventType(str, Enum):
     STEP_SKIPPED = "STEP_SKIPPED"
     LOG = "LOG"
     ENGINE = "ENGINE"
+    TAGS_CHANGED = "TAGS_CHANGED"
 
 
 #: The run status each run-level event moves its run to.

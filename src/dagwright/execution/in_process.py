@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dagwright.definitions.composition import NodeOutput
@@ -34,7 +35,7 @@ from dagwright.execution.step import (
     gather_inputs,
     split_outputs,
 )
-from dagwright.runs.models import RunStatus
+from dagwright.runs.models import Run, RunStatus
 from dagwright.runs.reexecution import REUSED_STEPS_KEY
 from dagwright.runs.request import PreparedRun, prepare_run
 
@@ -249,6 +250,16 @@ class InProcessExecution:
         """The outputs ``step`` may read its inputs from (those produced or loaded here)."""
         return self.outputs
 
+    def _change_tags(self, node: str, add: Mapping[str, object], remove: Sequence[str]) -> Run:
+        """An op's tag change: audited as ``op:<node>``; later steps see it too."""
+        run_id = self.run.run_id
+        actor = f"op:{node}"
+        changed = self.instance.update_run_tags(
+            run_id, add=add, remove=list(remove), actor=actor, via="op"
+        )
+        self.run = replace(self.run, tags=changed.tags)
+        return self.run
+
     def run_step(self, step: Step) -> bool:
         """Execute one step (its upstream outputs from :meth:`upstream_values`), writing
         STEP_START, its LOG lines and STEP_SUCCESS or STEP_FAILURE; whether it succeeded."""
@@ -260,6 +271,7 @@ class InProcessExecution:
             self.op_configs.get(step.key),
             OpLogger(step.key, self._log),
             self.prepared.partitions_def,
+            self._change_tags,
         )
         failure: Exception | None = None
         with self._captured(step) as recorder:  # the rest is written with the end event

@@ -20,6 +20,8 @@ Rules:
 - A tag limit holds a run only if the run carries the tag (and, for a ``value`` limit,
   that value). A held run does not hold back later runs that fit (no head-of-line
   blocking by tag limits).
+- A run with the system tag ``dagwright/held_by`` waits ("held by <actor>") and holds
+  back nothing (``Instance.hold_run``).
 - Runs admitted in one pass count against the cap and the limits for the runs after them.
 """
 

@@ -17,6 +17,7 @@ from typing import Final
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
 from dagwright.runs.queue import QueueDecision, launch_order, queue_priority
 from dagwright.runs.queue_limits import Cap, Limits, Pool, TagLimit
+from dagwright.tags import HELD_BY_TAG
 
 #: A verdict not worked out yet (None means "not known": judge again).
 _UNKNOWN: Final[tuple[str, ...]] = ("<unknown>",)
@@ -72,6 +73,7 @@ class QueueIndex:
         self._entries: list[Entry] = []
         self._queued: dict[str, Entry] = {}
         self._active: dict[str, tuple[Run, Signature]] = {}
+        self._held: dict[str, tuple[str, ...]] = {}  # held queued runs: their reason
         self._new_limits()
 
     def __len__(self) -> int:
@@ -81,7 +83,7 @@ class QueueIndex:
     def load(self, queued: Iterable[Run], in_progress: Iterable[Run]) -> None:
         """Forget everything, then take these queued runs (whatever their status) and the
         runs of ``in_progress`` whose status holds a launch slot."""
-        self._entries, self._queued, self._active = [], {}, {}
+        self._entries, self._queued, self._active, self._held = [], {}, {}, {}
         self._new_limits()
         for run in in_progress:
             if run.status in IN_PROGRESS_STATUSES:
@@ -117,7 +119,11 @@ class QueueIndex:
         verdicts = walk.verdicts
         reasons_of: list[tuple[str, ...]] = []
         held = reasons_of.append
+        holds = self._held
         for entry in self._entries:
+            if holds and entry[2] in holds:  # held by someone: waits, and holds back nothing
+                held(holds[entry[2]])
+                continue
             verdict = verdicts.get(entry[4])
             if verdict is None:
                 verdict = walk.judge(entry[4])
@@ -172,6 +178,9 @@ class QueueIndex:
     def _entry(self, run: Run, priority: int) -> Entry:
         entry = (-priority, run.created_at, run.run_id, run, self._signature(run.tags))
         self._queued[run.run_id] = entry
+        holder = run.tags.get(HELD_BY_TAG)
+        if holder is not None:
+            self._held[run.run_id] = (f"held by {holder}",)
         return entry
 
     def _hold(self, run: Run) -> None:
@@ -192,6 +201,7 @@ class QueueIndex:
         entry = self._queued.pop(run_id, None)
         if entry is not None:
             gone.append(entry)
+            self._held.pop(run_id, None)
         active = self._active.pop(run_id, None)
         if active is not None:
             self._count(active[1], -1)

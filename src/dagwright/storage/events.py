@@ -20,13 +20,14 @@ from typing import Any, Final
 from dagwright.errors import DagwrightInvalidTransitionError, DagwrightRunNotFoundError
 from dagwright.execution.events import Event, EventType
 from dagwright.execution.logs import PendingChunk
-from dagwright.runs.claims import ClaimLimits
+from dagwright.runs.claims import ClaimLimits, ClaimRefusedError
 from dagwright.runs.models import Run, RunStatus, check_transition
 from dagwright.storage.changes import tick
 from dagwright.storage.claims import check_claim
 from dagwright.storage.compute_logs import insert_chunks
 from dagwright.storage.driver import DriverDatabase
 from dagwright.storage.serde import event_body, event_from_body, run_body, run_from_body
+from dagwright.tags import HELD_BY_TAG
 
 _LOCK_RUN_SQL: Final = "SELECT id, body FROM runs WHERE run_id = {run_id}"
 _SELECT_EVENTS_SQL: Final = "SELECT id, body FROM events WHERE run_id = {run_id}"
@@ -34,7 +35,7 @@ _UPDATE_RUN_SQL: Final = (
     "UPDATE runs SET status = {status}, updated_at = {updated_at}, started_at = {started_at},"
     " ended_at = {ended_at}, body = {body}, change_seq = {change_seq} WHERE id = {sid}"
 )
-_INSERT_EVENT_SQL: Final = (
+INSERT_EVENT_SQL: Final = (
     "INSERT INTO events (run_id, event_type, step_key, timestamp, body)"
     " VALUES ({run_id}, {event_type}, {step_key}, {timestamp}, {body})"
 )
@@ -64,7 +65,7 @@ class EventStorage:
         self._db = database
         db = self._db
         returning = " RETURNING id" if db.is_postgres else ""
-        self._insert_sql = db.driver_sql(_INSERT_EVENT_SQL) + returning
+        self._insert_sql = db.driver_sql(INSERT_EVENT_SQL) + returning
         self._lock_sql = lock_run_sql(db)
         self._update_sql = db.driver_sql(_UPDATE_RUN_SQL)
 
@@ -153,6 +154,9 @@ class EventStorage:
         check_transition(run.run_id, run.status, new)
         change_seq = tick(cursor, self._db.is_postgres)  # PostgreSQL: holds the clock's lock
         if limits is not None and run.status is RunStatus.QUEUED and new is RunStatus.STARTING:
+            held = run.tags.get(HELD_BY_TAG)
+            if held is not None:  # held after the pass read the queue
+                raise ClaimRefusedError(run.run_id, [f"held by {held}"])
             check_claim(cursor, self._db, run, limits)
         now = event.timestamp
         updated = replace(
@@ -174,7 +178,12 @@ class EventStorage:
         return updated
 
     def get_events(
-        self, run_id: str, *, after: int | None = None, limit: int | None = None
+        self,
+        run_id: str,
+        *,
+        after: int | None = None,
+        limit: int | None = None,
+        event_types: Collection[EventType] = (),
     ) -> list[Event]:
         """A run's events in the order they were stored.
 
@@ -182,12 +191,18 @@ class EventStorage:
             run_id: the run.
             after: only events with a storage id greater than this.
             limit: at most this many.
+            event_types: only events of these types (all when empty).
 
         Returns:
             The events, each with its ``storage_id``; empty for an unknown run.
         """
-        sql = self._db.driver_sql(_SELECT_EVENTS_SQL)
+        db = self._db
+        sql = db.driver_sql(_SELECT_EVENTS_SQL)
         params: dict[str, Any] = {"run_id": run_id}
+        if event_types:
+            marks, types = db.in_list("t", [event_type.value for event_type in event_types])
+            sql += f" AND event_type IN ({marks})"
+            params.update(types)
         if after is not None:
             sql += self._db.driver_sql(" AND id > {after}")
             params["after"] = after

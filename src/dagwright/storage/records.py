@@ -10,16 +10,17 @@ touches, openable without importing SQLAlchemy (see :mod:`dagwright.storage.driv
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
 from dagwright.errors import DagwrightRunNotFoundError, DagwrightStorageError
 from dagwright.runs.models import IN_PROGRESS_STATUSES, Run, RunStatus
+from dagwright.runs.tag_history import TagAudit, apply_changes, tag_changes, tag_event
 from dagwright.storage.changes import Cursor, RunChanges, read_changes, tick
 from dagwright.storage.compute_logs import ComputeLogStorage
 from dagwright.storage.driver import DriverDatabase
-from dagwright.storage.events import EventStorage, lock_run_sql
+from dagwright.storage.events import INSERT_EVENT_SQL, EventStorage, event_row, lock_run_sql
 from dagwright.storage.serde import run_body, run_from_body
 from dagwright.storage.steps import StepStorage
 from dagwright.storage.tag_index import index_form
@@ -87,6 +88,7 @@ class RunRecords:
         self._insert_run_sql = db.driver_sql(_INSERT_RUN_SQL) + returning
         self._insert_tag_sql = db.driver_sql(_INSERT_TAG_SQL)
         self._lock_sql = lock_run_sql(db)
+        self._insert_event_sql = db.driver_sql(INSERT_EVENT_SQL)
 
     def add_run(self, run: Run, *, durable: bool = True) -> None:
         """Store a new run and its tags in one transaction (``durable=False``: the caller
@@ -182,6 +184,60 @@ class RunRecords:
                 self._update_body(cursor, sid, updated)
                 refusals.append(None)
         return refusals
+
+    def change_run_tags(
+        self,
+        run_id: str,
+        add: Mapping[str, str],
+        remove: Iterable[str],
+        audit: TagAudit,
+        check: Callable[[Run], None] | None = None,
+    ) -> Run:
+        """Add and remove tags of a run, and record what really changed as a
+        ``TAGS_CHANGED`` event, in one transaction (no event when nothing changes).
+
+        Args:
+            run_id: the run.
+            add: tags to set (validated).
+            remove: keys to remove; keys the run does not have are ignored.
+            audit: who changes them, and how.
+            check: called with the run as locked, before anything is written; what it
+                raises leaves everything as it was (a queued-only rule, for example).
+
+        Returns:
+            The run as stored now.
+
+        Raises:
+            DagwrightRunNotFoundError: no run has this id.
+            DagwrightStorageError: the database failed (after the write retries).
+        """
+        keys = list(remove)
+        return self._db.retrying(lambda: self._change_run_tags(run_id, add, keys, audit, check))
+
+    def _change_run_tags(
+        self,
+        run_id: str,
+        add: Mapping[str, str],
+        remove: list[str],
+        audit: TagAudit,
+        check: Callable[[Run], None] | None,
+    ) -> Run:
+        with self._db.driver_write() as cursor:
+            sid, run = self._lock_run(cursor, run_id)
+            if check is not None:
+                check(run)
+            changes = tag_changes(run.tags, add, remove)
+            if not changes:
+                return run
+            updated = replace(run, tags=apply_changes(run.tags, changes))
+            self._delete_tags(cursor, sid, changes.keys())
+            kept = {key: updated.tags[key] for key in changes if key in updated.tags}
+            if kept:
+                cursor.executemany(self._insert_tag_sql, tag_rows(sid, kept))
+            self._update_body(cursor, sid, updated)
+            event = tag_event(run_id, audit, changes, time.time())
+            cursor.execute(self._insert_event_sql, event_row(event))
+        return updated
 
     def queue_changes(self, since: Cursor | None) -> RunChanges:
         """The queued runs and the runs in progress that changed after ``since`` (all of

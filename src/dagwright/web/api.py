@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Path, Query
+from starlette.requests import Request
 from starlette.responses import Response
 
 from dagwright.definitions.job_json import job_detail, job_summary
@@ -28,6 +29,7 @@ from dagwright.tags import parse_tag_filters, validate_tag_key
 from dagwright.web import schemas
 from dagwright.web.context import WebContext, web_context
 from dagwright.web.errors import ApiError, from_dagwright
+from dagwright.web.security import request_actor
 
 router = APIRouter(tags=["dagwright"], responses=schemas.ERROR_RESPONSES)
 
@@ -181,15 +183,52 @@ def get_k8s_job(web: Web, run_id: RunId) -> Response:
 
 
 @router.patch("/runs/{run_id}/tags", response_model=schemas.RunOut)
-def patch_tags(web: Web, run_id: RunId, body: schemas.PatchTags) -> Response:
-    """Add (or change) and remove user tags; all are checked before any is stored."""
+def patch_tags(web: Web, request: Request, run_id: RunId, body: schemas.PatchTags) -> Response:
+    """Add (or change) and remove user tags; all are checked before any is stored. The
+    change is recorded in the run's tag history (actor: the token's name, else the
+    client's address)."""
     web.get_run(run_id)  # an unknown run is a 404 even when a tag is wrong too
+    actor = request_actor(request.scope)
     try:
-        run = web.instance.update_run_tags(run_id, add=body.add, remove=body.remove)
+        run = web.instance.update_run_tags(
+            run_id, add=body.add, remove=body.remove, actor=actor, via="api"
+        )
     except DagwrightError as exc:
         field = "remove" if getattr(exc, "key", None) in body.remove else "add"
         raise from_dagwright(exc, field) from None
     return _json(run.to_json())
+
+
+@router.get("/runs/{run_id}/tag-history", response_model=schemas.TagHistory)
+def get_tag_history(web: Web, run_id: RunId) -> Response:
+    """Every change of the run's tags after it was created, oldest first."""
+    return _json({"changes": web.instance.get_tag_history(run_id)})
+
+
+@router.post("/runs/{run_id}/priority", response_model=schemas.RunOut)
+def set_priority(web: Web, request: Request, run_id: RunId, body: schemas.SetPriority) -> Response:
+    """Change the queue priority of a QUEUED run (409 otherwise); the next queue pass uses
+    it."""
+    actor = request_actor(request.scope)
+    try:
+        run = web.instance.set_run_priority(run_id, body.priority, actor=actor, via="api")
+    except DagwrightError as exc:
+        raise from_dagwright(exc, "priority") from None
+    return _json(run.to_json())
+
+
+@router.post("/runs/{run_id}/hold", response_model=schemas.RunOut)
+def hold(web: Web, request: Request, run_id: RunId) -> Response:
+    """Keep a QUEUED run from launching (409 for a run that is not QUEUED)."""
+    actor = request_actor(request.scope)
+    return _json(web.instance.hold_run(run_id, actor=actor, via="api").to_json())
+
+
+@router.post("/runs/{run_id}/release", response_model=schemas.RunOut)
+def release(web: Web, request: Request, run_id: RunId) -> Response:
+    """Let a held QUEUED run launch again (409 for a run that is not QUEUED)."""
+    actor = request_actor(request.scope)
+    return _json(web.instance.release_run(run_id, actor=actor, via="api").to_json())
 
 
 @router.post("/runs/{run_id}/reexecute", status_code=201, response_model=schemas.RunOut)

@@ -15,7 +15,7 @@ Two apps behind one guard, so the server answers its first page fast:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,7 @@ def create_app(
     instance: Instance,
     definitions: Definitions | None = None,
     *,
-    token: str | None = None,
+    token: str | Mapping[str, str] | None = None,
     allowed_hosts: Iterable[str] = (),
 ) -> WebApp:
     """Build the web app over ``instance``.
@@ -142,7 +142,7 @@ class WebApp:
         pages: Starlette,
         api: LazyApp,
         *,
-        token: str | None = None,
+        token: str | Mapping[str, str] | None = None,
         allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.pages = pages

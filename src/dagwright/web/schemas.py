@@ -40,6 +40,12 @@ class PatchTags(_Body):
     remove: list[str] = Field(default_factory=list)
 
 
+class SetPriority(_Body):
+    """``POST /runs/{run_id}/priority``: the run's new queue priority (negative allowed)."""
+
+    priority: int = Field(description="Higher launches first; 0 is the default.")
+
+
 class Reexecute(_Body):
     """``POST /runs/{run_id}/reexecute``: all steps, or only those that did not succeed."""
 
@@ -173,6 +179,21 @@ class JobDetail(JobSummary):
 
     graph: dict[str, Any]
     partitions: dict[str, Any] | None
+
+
+class TagChange(BaseModel):
+    """One audited change of a run's tags."""
+
+    at: float = Field(description="When, in seconds since the epoch.")
+    actor: str = Field(description="A token's name, an OS user, a client address, op:<node>.")
+    via: str = Field(description="python, cli, api, ui or op.")
+    changes: dict[str, dict[str, str | None]] = Field(description='{key: {"old", "new"}}')
+
+
+class TagHistory(BaseModel):
+    """``GET /runs/{run_id}/tag-history``: oldest first."""
+
+    changes: list[TagChange]
 
 
 class TagKeys(BaseModel):

@@ -6,10 +6,12 @@
   Anything else is refused with 421 Misdirected Request, on every route and whatever the
   token: a page of a site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own
   name, so it reaches nothing.
-- With a token, every request must carry it: ``Authorization: Bearer <token>``, or the
+- With tokens, every request must carry one: ``Authorization: Bearer <token>``, or the
   ``dagwright_token`` cookie, which any URL with ``?token=<token>`` sets (the page is then
   reloaded without the token in its address). A token is at least 16 characters and holds
-  no whitespace.
+  no whitespace. Tokens are named (``--token NAME=SECRET``; a bare secret is named
+  ``token``); the name of the token a request carries is its actor (:func:`request_actor`:
+  who changed a run's tags), else the client's address.
 - A state-changing request (anything but GET, HEAD, OPTIONS) carrying no valid bearer token
   must come from the app's own pages: its ``Origin`` (or, without one, its ``Referer``) must
   have the scheme, host and port the request was sent to, and ``Sec-Fetch-Site`` (when
@@ -25,7 +27,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -44,6 +46,12 @@ SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: The host name always accepted besides the loopback addresses.
 LOOPBACK_NAME: Final = "localhost"
+
+#: The name of a token given without one.
+DEFAULT_TOKEN_NAME: Final = "token"
+
+#: Where the guard leaves the name of the token a request carried (``scope["state"]``).
+ACTOR_STATE: Final = "dagwright_actor"
 
 #: The shortest token accepted.
 MIN_TOKEN_LENGTH: Final = 16
@@ -142,6 +150,48 @@ def check_token(token: str, where: str) -> None:
         raise DagwrightInvalidConfigError(where, rule)
 
 
+#: A token's name: what ``--token NAME=SECRET`` may put before the ``=``.
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+def split_token(text: str) -> tuple[str, str]:
+    """``(name, secret)`` of ``NAME=SECRET``; a text whose part before the first ``=`` is
+    not a name (letters, digits, ``_.@-``, at most 64) is a bare secret named ``token``."""
+    name, sep, secret = text.partition("=")
+    if sep and _TOKEN_NAME.fullmatch(name):
+        return name, secret
+    return DEFAULT_TOKEN_NAME, text
+
+
+def parse_tokens(texts: Iterable[str], where: str) -> dict[str, str]:
+    """Named tokens from ``NAME=SECRET`` texts (a bare ``SECRET`` is named ``token``),
+    each checked by :func:`check_token`.
+
+    Raises:
+        DagwrightInvalidConfigError: a secret breaks a rule, a name repeats, or two
+            names share a secret.
+    """
+    tokens: dict[str, str] = {}
+    for text in texts:
+        name, secret = split_token(text)
+        check_token(secret, where)
+        if name in tokens:
+            raise DagwrightInvalidConfigError(where, f"the token name {name!r} is given twice")
+        if secret in tokens.values():
+            raise DagwrightInvalidConfigError(where, "two tokens have the same secret")
+        tokens[name] = secret
+    return tokens
+
+
+def request_actor(scope: Scope) -> str:
+    """Who sent a request: the name of the token it carried, else the client's address."""
+    name = scope.get("state", {}).get(ACTOR_STATE)
+    if name is not None:
+        return str(name)
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 def _origin(scheme: str, authority: str) -> tuple[str, str, int] | None:
     host = split_host(authority)
     if host is None or scheme not in DEFAULT_PORTS:
@@ -194,12 +244,18 @@ class AccessGuard:
     """ASGI middleware applying the Host, token and same-origin rules (module docstring)."""
 
     def __init__(
-        self, app: ASGIApp, token: str | None = None, allowed_hosts: Iterable[str] = ()
+        self,
+        app: ASGIApp,
+        token: str | Mapping[str, str] | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
-        if token is not None:
-            check_token(token, "token")
+        """Guard ``app``; ``token`` is one secret (named ``token``) or named secrets."""
+        if isinstance(token, str):
+            token = {DEFAULT_TOKEN_NAME: token}
+        for secret in (token or {}).values():
+            check_token(secret, "token")
         self.app = app
-        self.token = token
+        self.tokens: dict[str, str] | None = dict(token) if token else None
         self.allowed_hosts = allowed_host_names(allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -225,8 +281,10 @@ class AccessGuard:
                 "or start it with --allow-host NAME"
             )
             return _deny(scope, 421, "misdirected_request", message, "host")
-        bearer = self._bearer_ok(headers)
-        if self.token is not None and not bearer:
+        bearer = self._bearer_name(headers)
+        if bearer is not None:
+            scope.setdefault("state", {})[ACTOR_STATE] = bearer
+        elif self.tokens is not None:
             denied = self._token_check(scope, headers)
             if denied is not None:
                 return denied
@@ -237,25 +295,37 @@ class AccessGuard:
             return _deny(scope, 422, "invalid_request", "must not contain NUL characters", field)
         return None
 
-    def _bearer_ok(self, headers: Headers) -> bool:
-        if self.token is None:
-            return False
+    def _bearer_name(self, headers: Headers) -> str | None:
+        if self.tokens is None:
+            return None
         scheme, _, given = headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and _equal(given.strip(), self.token)
+        return self._name_of(given.strip()) if scheme.lower() == "bearer" else None
+
+    def _name_of(self, given: str | None) -> str | None:
+        """The name of the token ``given`` is (every token compared: no early exit)."""
+        if given is None or self.tokens is None:
+            return None
+        found = None
+        for name, secret in self.tokens.items():
+            if _equal(given, secret):
+                found = name
+        return found
 
     def _token_check(self, scope: Scope, headers: Headers) -> Response | None:
-        assert self.token is not None
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)
         given = next((v for k, v in query if k == "token"), None)
-        if given is not None and _equal(given, self.token):
+        name = self._name_of(given)
+        if given is not None and name is not None:
             if scope["method"] not in SAFE_METHODS:
+                scope.setdefault("state", {})[ACTOR_STATE] = name
                 return None
             rest = urlencode([(k, v) for k, v in query if k != "token"])
             redirect = RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), 303)
             redirect.set_cookie(TOKEN_COOKIE, given, httponly=True, samesite="strict")
             return redirect
-        cookie = _cookie(headers, TOKEN_COOKIE)
-        if cookie is not None and _equal(cookie, self.token):
+        name = self._name_of(_cookie(headers, TOKEN_COOKIE))
+        if name is not None:
+            scope.setdefault("state", {})[ACTOR_STATE] = name
             return None
         return _deny(
             scope,

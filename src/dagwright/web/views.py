@@ -25,16 +25,24 @@ from starlette.templating import Jinja2Templates
 from dagwright.daemon.health import DaemonHealth, iso_local
 from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.workspace import job_reference
-from dagwright.errors import DagwrightError, DagwrightInvalidQueryError, DagwrightRunNotFoundError
+from dagwright.errors import (
+    DagwrightError,
+    DagwrightInvalidQueryError,
+    DagwrightInvalidTagError,
+    DagwrightRunNotFoundError,
+)
 from dagwright.runs.columns import Sort, cell, column_label, parse_columns
 from dagwright.runs.models import RunsFilter, RunStatus
+from dagwright.runs.tag_history import tag_history
 from dagwright.tags import (
     CONTROL_TAG_RULES,
     CONTROL_TAGS,
     DAGSTER_TAG_EQUIVALENTS,
+    HELD_BY_TAG,
     KEY_PATTERN,
     MAX_VALUE_BYTES,
     PARENT_RUN_ID_TAG,
+    PRIORITY_TAG,
     SYSTEM_PREFIX,
     is_system_tag,
     parse_tag_pair,
@@ -43,6 +51,7 @@ from dagwright.web import dag, launchpad, render, timeline
 from dagwright.web.context import WebContext, web_context
 from dagwright.web.errors import ApiError, from_dagwright, parse_choice
 from dagwright.web.query import PAGE_SIZE, RunsQuery
+from dagwright.web.security import request_actor
 
 #: A page view: the request and the app's context in, a response out.
 View = Callable[[Request, WebContext], Response]
@@ -150,6 +159,8 @@ def templates() -> Jinja2Templates:
         table_columns=render.table_columns,
         statuses=[s.value for s in RunStatus],
         iso_local=iso_local,
+        held_by_tag=HELD_BY_TAG,
+        priority_tag=PRIORITY_TAG,
     )
     return Jinja2Templates(env=env)
 
@@ -417,6 +428,7 @@ def run_page(request: Request, web: WebContext) -> Response:
         reexecute_refusal=refusal,
         can_reexecute=run.status.is_finished and refusal is None,
         tag_rules=tag_rules(),
+        tag_history=tag_history(events),
     )
 
 
@@ -426,11 +438,46 @@ def edit_tags(request: Request, web: WebContext) -> Response:
     run_id = param(request, "run_id")
     values = dict(form(request))
     web.get_run(run_id)  # an unknown run is a 404 even when the tag is wrong too
+    actor = request_actor(request.scope)
     if "remove" in values:
-        web.instance.remove_run_tags(run_id, [values["remove"]])
+        web.instance.remove_run_tags(run_id, [values["remove"]], actor=actor, via="ui")
     else:
-        web.instance.add_run_tags(run_id, {values.get("key", "").strip(): values.get("value", "")})
+        tags = {values.get("key", "").strip(): values.get("value", "")}
+        web.instance.add_run_tags(run_id, tags, actor=actor, via="ui")
     return see_other(f"/runs/{run_id}")
+
+
+@ROUTES.post("/runs/{run_id}/priority")
+def set_priority(request: Request, web: WebContext) -> Response:
+    """Change a queued run's priority (``priority``), then show the run (or the queue)."""
+    run_id = param(request, "run_id")
+    values = dict(form(request))
+    text = values.get("priority", "").strip()
+    if not text.lstrip("-").isdigit():
+        raise DagwrightInvalidTagError(PRIORITY_TAG, "the priority is an integer")
+    actor = request_actor(request.scope)
+    web.instance.set_run_priority(run_id, int(text), actor=actor, via="ui")
+    return _back(values, run_id)
+
+
+@ROUTES.post("/runs/{run_id}/hold")
+def hold(request: Request, web: WebContext) -> Response:
+    """Hold a queued run, then show the run (or the queue)."""
+    run_id = param(request, "run_id")
+    web.instance.hold_run(run_id, actor=request_actor(request.scope), via="ui")
+    return _back(dict(form(request)), run_id)
+
+
+@ROUTES.post("/runs/{run_id}/release")
+def release(request: Request, web: WebContext) -> Response:
+    """Release a held queued run, then show the run (or the queue)."""
+    run_id = param(request, "run_id")
+    web.instance.release_run(run_id, actor=request_actor(request.scope), via="ui")
+    return _back(dict(form(request)), run_id)
+
+
+def _back(values: dict[str, str], run_id: str) -> Response:
+    return see_other("/queue" if values.get("back") == "queue" else f"/runs/{run_id}")
 
 
 @ROUTES.post("/runs/{run_id}/reexecute")
