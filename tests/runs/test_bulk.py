@@ -154,3 +154,11 @@ def test_runs_gone_before_their_turn_are_refused_and_chunks_go_on(
         assert [r.run_id for r in refused] == ["r00007"] and "r00007" in str(refused[0].reason)
         _add(queued_instance, "r00007", RunStatus.QUEUED, team="docs")
     assert queued_instance.get_runs_count(RunsFilter.parse("seen:1 status:CANCELED")) == CHUNK + 19
+
+
+def test_bulk_tag_edits_are_audited_like_any_other(queued_instance: Instance) -> None:
+    # The chunked tag path wrote tags without a TAGS_CHANGED event.
+    _add(queued_instance, "q", RunStatus.QUEUED, team="docs", env="x")
+    _bulk(queued_instance, "team:docs", "add_tags", tags={"env": "y"})
+    (entry,) = queued_instance.get_tag_history("q")
+    assert entry["changes"] == {"env": {"old": "x", "new": "y"}}

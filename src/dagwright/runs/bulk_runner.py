@@ -112,8 +112,11 @@ def _terminate_many(
 def _tags_many(
     instance: Instance, run_ids: list[str], params: Mapping[str, Any], _: Any
 ) -> list[Outcome]:
+    from dagwright.instance import tag_audit
+
     add, remove = params.get("tags", {}), params.get("keys", ())
-    refusals = instance.storage.runs.update_tags_each(run_ids, add, remove)
+    audit = tag_audit(params.get("actor"), params.get("via", "python"))
+    refusals = instance.storage.runs.update_tags_each(run_ids, add, remove, audit)
     return [("done", None) if why is None else ("refused", why) for why in refusals]
 
 

@@ -158,15 +158,20 @@ class RunRecords:
         return updated
 
     def update_tags_each(
-        self, run_ids: Iterable[str], add: Mapping[str, str], remove: Iterable[str] = ()
+        self,
+        run_ids: Iterable[str],
+        add: Mapping[str, str],
+        remove: Iterable[str],
+        audit: TagAudit,
     ) -> list[str | None]:
         """Add (or change) and remove tags of many runs in one transaction (the tags
-        already checked, as ``add_run_tags``/``remove_run_tags`` expect them).
+        already checked), each change recorded as a ``TAGS_CHANGED`` event as
+        :meth:`change_run_tags` records it.
 
         Returns:
             For each run: None if done, else why not (no such run).
         """
-        gone = set(remove) - set(add)
+        keys = list(remove)
         refusals: list[str | None] = []
         with self._db.driver_write() as cursor:
             for run_id in run_ids:
@@ -175,13 +180,7 @@ class RunRecords:
                 except DagwrightRunNotFoundError as exc:
                     refusals.append(str(exc))
                     continue
-                kept = {k: v for k, v in run.tags.items() if k not in gone}
-                updated = replace(run, tags={**kept, **add})
-                if gone or add:
-                    self._delete_tags(cursor, sid, gone | set(add))
-                if add:
-                    cursor.executemany(self._insert_tag_sql, tag_rows(sid, add))
-                self._update_body(cursor, sid, updated)
+                self._write_tag_changes(cursor, sid, run, add, keys, audit)
                 refusals.append(None)
         return refusals
 
@@ -226,17 +225,30 @@ class RunRecords:
             sid, run = self._lock_run(cursor, run_id)
             if check is not None:
                 check(run)
-            changes = tag_changes(run.tags, add, remove)
-            if not changes:
-                return run
-            updated = replace(run, tags=apply_changes(run.tags, changes))
-            self._delete_tags(cursor, sid, changes.keys())
-            kept = {key: updated.tags[key] for key in changes if key in updated.tags}
-            if kept:
-                cursor.executemany(self._insert_tag_sql, tag_rows(sid, kept))
-            self._update_body(cursor, sid, updated)
-            event = tag_event(run_id, audit, changes, time.time())
-            cursor.execute(self._insert_event_sql, event_row(event))
+            return self._write_tag_changes(cursor, sid, run, add, remove, audit)
+
+    def _write_tag_changes(
+        self,
+        cursor: Any,
+        sid: int,
+        run: Run,
+        add: Mapping[str, str],
+        remove: list[str],
+        audit: TagAudit,
+    ) -> Run:
+        """Apply what really changes to a locked run's tags and record it (no event when
+        nothing changes); the run as it is now."""
+        changes = tag_changes(run.tags, add, remove)
+        if not changes:
+            return run
+        updated = replace(run, tags=apply_changes(run.tags, changes))
+        self._delete_tags(cursor, sid, changes.keys())
+        kept = {key: updated.tags[key] for key in changes if key in updated.tags}
+        if kept:
+            cursor.executemany(self._insert_tag_sql, tag_rows(sid, kept))
+        self._update_body(cursor, sid, updated)
+        event = tag_event(run.run_id, audit, changes, time.time())
+        cursor.execute(self._insert_event_sql, event_row(event))
         return updated
 
     def queue_changes(self, since: Cursor | None) -> RunChanges:
