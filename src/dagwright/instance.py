@@ -6,6 +6,7 @@ SQLAlchemy) is imported only when an instance is made, never by ``import dagwrig
 
 from __future__ import annotations
 
+import datetime
 import getpass
 import os
 import threading
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from dagwright.runs.queue_feed import QueueFeed
     from dagwright.runs.request import PreparedRun
     from dagwright.runs.tag_history import TagAudit
+    from dagwright.runs.tag_stats import TagStats
     from dagwright.runs.ticks import (
         Instigator,
         InstigatorKind,
@@ -733,6 +735,35 @@ class Instance:
         self._require_run(run_id)
         types = (EventType.TAGS_CHANGED,)
         return tag_history(self.records.events.get_events(run_id, event_types=types))
+
+    def get_tag_stats(
+        self,
+        key: str,
+        *,
+        since: str | float | datetime.datetime | None = None,
+        until: str | float | datetime.datetime | None = None,
+        limit: int = 20,
+    ) -> TagStats:
+        """Tag analytics of ``key`` (DESIGN §11): for its ``limit`` values with the most
+        runs created in the window, the runs, successes, failures, success rate, p50/p95
+        duration and the same per day. The window is whole UTC days, by default the 30
+        ending today; ``since``/``until`` are epoch seconds, ISO 8601 text or datetimes
+        (see :mod:`dagwright.runs.tag_stats`).
+
+        Raises:
+            DagwrightInvalidConfigError: a bound or ``limit`` is not valid (``key`` names
+                which: ``since``, ``until`` or ``limit``).
+            DagwrightInvalidTagError: ``key`` is not a valid tag key.
+        """
+        from dagwright.runs.tag_stats import MAX_VALUES, parse_moment, window_days
+
+        validate_tag_key(key)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_VALUES:
+            raise DagwrightInvalidConfigError(
+                "tag stats", f"an integer from 1 to {MAX_VALUES}", "limit"
+            )
+        first, last = window_days(parse_moment(since, "since"), parse_moment(until, "until"))
+        return self.storage.tag_stats.get_tag_stats(key, first, last, limit)
 
     # -- queue control --------------------------------------------------------------------
 

@@ -164,7 +164,7 @@ def test_a_database_at_0003_with_runs_upgrades_to_0004_and_feeds_the_queue(
         )
     execute(engine, *rows)
     ensure_schema(engine)
-    assert read_revision(engine) == HEAD_REVISION == "0010"
+    assert read_revision(engine) == HEAD_REVISION == "0011"
     assert schema_diffs(engine) == []
     storage = Storage(str(engine.url), Database(engine))
     first = storage.runs.queue_changes(None)

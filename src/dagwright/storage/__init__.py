@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dagwright.storage.engine import Database
     from dagwright.storage.runs import RunStorage
     from dagwright.storage.schedules import ScheduleStorage
+    from dagwright.storage.tag_stats import TagStatsStorage
     from dagwright.storage.views import ViewStorage
 
 __all__ = ["HEAD_REVISION", "RecordStore", "Storage"]
@@ -42,6 +43,7 @@ class Storage(RecordStore):
         backfills: backfills, and counts of their runs.
         views: saved views of the runs list.
         bulk: bulk actions and their per-run results.
+        tag_stats: tag analytics, kept per key.
     """
 
     def __init__(self, url: str, database: Database) -> None:
@@ -50,6 +52,7 @@ class Storage(RecordStore):
         from dagwright.storage.bulk import BulkStorage
         from dagwright.storage.runs import RunStorage
         from dagwright.storage.schedules import ScheduleStorage
+        from dagwright.storage.tag_stats import TagStatsStorage
         from dagwright.storage.views import ViewStorage
 
         self.runs: RunStorage = RunStorage(database)
@@ -61,6 +64,7 @@ class Storage(RecordStore):
         self.backfills: BackfillStorage = BackfillStorage(database)
         self.views: ViewStorage = ViewStorage(database)
         self.bulk: BulkStorage = BulkStorage(database)
+        self.tag_stats: TagStatsStorage = TagStatsStorage(database)
 
     @classmethod
     def open(cls, url: str, options: StorageOptions | None = None) -> Storage:

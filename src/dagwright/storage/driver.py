@@ -20,7 +20,9 @@ that failed so, with backoff, for ``StorageOptions.write_retry`` seconds.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -150,12 +152,30 @@ def prepare_sqlite(
 ) -> None:
     """Set up a new SQLite driver connection: dagwright emits ``BEGIN`` itself."""
     connection.isolation_level = None
+    if not _sqlite_has_math():
+        # the tag analytics' duration buckets use ln() and floor(), which some builds
+        # of SQLite leave out
+        connection.create_function("ln", 1, math.log, deterministic=True)
+        connection.create_function("floor", 1, math.floor, deterministic=True)
     cursor = connection.cursor()
     for pragma in sqlite_pragmas(memory, options):
         cursor.execute(pragma)
     if not memory:
         enable_wal(cursor)
     cursor.close()
+
+
+@functools.cache
+def _sqlite_has_math() -> bool:
+    """Whether this process's SQLite has its math functions built in."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("SELECT ln(2), floor(1.5)")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def enable_wal(cursor: Any) -> None:

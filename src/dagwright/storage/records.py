@@ -28,7 +28,7 @@ from dagwright.storage.workers import WorkerStorage
 
 #: The newest schema revision (migration); a database at it needs no work. The full
 #: :class:`~dagwright.storage.Storage` migrates older ones (``storage/migrations``).
-HEAD_REVISION: Final = "0010"
+HEAD_REVISION: Final = "0011"
 
 #: What the run queue follows: queued runs, and the runs holding a launch slot.
 _QUEUE_STATUSES: Final = frozenset(

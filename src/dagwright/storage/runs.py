@@ -253,7 +253,7 @@ class RunStorage(RunRecords):
         )
         with self._sa.read() as conn:
             rows = conn.execute(query).all()
-            values = [(_full_value(conn, key, row[0]), int(row[1])) for row in rows]
+            values = [(full_value(conn, key, row[0]), int(row[1])) for row in rows]
         # the database orders by index form, which for long values is not value order
         return sorted(values, key=lambda pair: (-pair[1], pair[0]))
 
@@ -478,7 +478,7 @@ def _prefix_match(prefix: str) -> list[ColumnElement[bool]]:
     return [func.substr(column, 1, len(prefix)) == prefix]
 
 
-def _full_value(conn: Connection, key: str, value_idx: str) -> str:
+def full_value(conn: Connection, key: str, value_idx: str) -> str:
     """The value behind an index form (a lookup only for long values)."""
     if len(value_idx) <= SHORT_VALUE_CHARS:
         return value_idx

@@ -301,3 +301,57 @@ bulk_results: Final = Table(
     Column("reason", Text, nullable=True),
     Index("ix_bulk_results_bulk_sid_outcome_id", "bulk_sid", "outcome", "id"),
 )
+
+#: Tag analytics (DESIGN §11), kept per tag key once the key is first asked for and
+#: brought up to date from the run change feed on each later ask (see
+#: ``storage/tag_stats.py``): where each key's figures stand in the feed,
+tag_stats_keys: Final = Table(
+    "tag_stats_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+)
+
+#: what each run counts for under the key (its value, UTC day of creation, status and
+#: duration bucket), so that a change takes its old share out before adding the new,
+tag_stats_runs: Final = Table(
+    "tag_stats_runs",
+    metadata,
+    Column("key", String(255), nullable=False),
+    Column("run_sid", Integer, nullable=False),
+    Column("value_idx", String(SHORT_VALUE_CHARS + 1), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("bucket", Integer, nullable=True),
+    PrimaryKeyConstraint("key", "run_sid", name="pk_tag_stats_runs"),
+    sqlite_with_rowid=False,
+)
+
+#: the runs of each value per day by outcome,
+tag_stats_days: Final = Table(
+    "tag_stats_days",
+    metadata,
+    Column("key", String(255), nullable=False),
+    Column("value_idx", String(SHORT_VALUE_CHARS + 1), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("runs", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("canceled", Integer, nullable=False),
+    PrimaryKeyConstraint("key", "value_idx", "day", name="pk_tag_stats_days"),
+    sqlite_with_rowid=False,
+)
+
+#: and the finished runs of each value per day by duration bucket (for percentiles).
+tag_stats_durations: Final = Table(
+    "tag_stats_durations",
+    metadata,
+    Column("key", String(255), nullable=False),
+    Column("value_idx", String(SHORT_VALUE_CHARS + 1), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("runs", Integer, nullable=False),
+    PrimaryKeyConstraint("key", "value_idx", "day", "bucket", name="pk_tag_stats_durations"),
+    sqlite_with_rowid=False,
+)
