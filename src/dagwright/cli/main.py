@@ -18,6 +18,7 @@ from dagwright.cli.logs import logs_command
 from dagwright.cli.port import port_command
 from dagwright.cli.run import run_group
 from dagwright.cli.schedule import schedule_group, sensor_group
+from dagwright.cli.tag import tag_group
 from dagwright.cli.view import view_group
 from dagwright.cli.web import dev_command, ui_command
 from dagwright.errors import DagwrightError, DagwrightInvalidQueryError
@@ -42,6 +43,7 @@ run_group.add_command(logs_command)
 run_group.add_command(bulk_command)
 cli.add_command(run_group)
 cli.add_command(view_group)
+cli.add_command(tag_group)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)
 cli.add_command(backfill_group)

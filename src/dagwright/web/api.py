@@ -18,6 +18,7 @@ from dagwright.definitions.job_json import job_detail, job_summary
 from dagwright.definitions.workspace import LOCATION_SEPARATOR, split_reference
 from dagwright.errors import (
     DagwrightError,
+    DagwrightInvalidConfigError,
     DagwrightInvalidPartitionError,
     DagwrightNotFoundError,
     DagwrightRunNotFoundError,
@@ -273,6 +274,30 @@ def tag_values(
         raise from_dagwright(exc, "key") from None
     values = web.instance.get_run_tag_values(key, prefix=prefix, limit=limit)
     return _json({"key": key, "values": [{"value": v, "count": c} for v, c in values]})
+
+
+@router.get("/tag-stats", response_model=schemas.TagStatsOut)
+def tag_stats(
+    web: Web,
+    key: Annotated[str, Query(description="The tag key.")],
+    since: Annotated[
+        str | None, Query(description="Start: epoch seconds or ISO 8601 (its UTC day).")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="End: epoch seconds or ISO 8601 (to the next midnight).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Values to list.")] = 20,
+) -> Response:
+    """For each value of a tag key (the most used first): runs created in the window,
+    successes, failures, success rate, p50/p95 duration, and the same per UTC day. The
+    window defaults to the 30 days ending today."""
+    try:
+        stats = web.instance.get_tag_stats(key, since=since, until=until, limit=limit)
+    except DagwrightInvalidConfigError as exc:
+        raise from_dagwright(exc, exc.key) from None
+    except DagwrightError as exc:
+        raise from_dagwright(exc, "key") from None
+    return _json(stats.to_json())
 
 
 @router.get("/queue", response_model=schemas.QueueState)

@@ -216,6 +216,41 @@ class TagValues(BaseModel):
     values: list[TagValueCount]
 
 
+class TagStatsDay(BaseModel):
+    """One UTC day of one value: its runs, and those that succeeded and failed."""
+
+    day: str
+    runs: int
+    succeeded: int
+    failed: int
+
+
+class TagStatsValue(BaseModel):
+    """One value of the key over the window; rates and durations over finished runs
+    (null when none finished); ``by_day`` lists the days with runs."""
+
+    value: str
+    runs: int
+    succeeded: int
+    failed: int
+    canceled: int
+    success_rate: float | None
+    p50_seconds: float | None
+    p95_seconds: float | None
+    by_day: list[TagStatsDay]
+
+
+class TagStatsOut(BaseModel):
+    """``GET /tag-stats``: the window (whole UTC days, ``until`` exclusive), the values
+    with the most runs in it, and how many more values had runs."""
+
+    key: str
+    since: str
+    until: str
+    values: list[TagStatsValue]
+    more_values: int
+
+
 class QueueState(BaseModel):
     """The run queue: queued runs in launch order with what holds each, and every limit."""
 
