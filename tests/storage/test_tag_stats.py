@@ -179,3 +179,35 @@ def test_bad_windows_and_limits_name_the_argument(
 def test_a_bad_key_is_a_tag_error(queued_instance: Instance) -> None:
     with pytest.raises(DagwrightInvalidTagError):
         queued_instance.get_tag_stats("not a key")
+
+
+def test_asks_racing_each_other_and_writers_stay_exact(queued_home: Path) -> None:
+    """Two processes' worth of askers (own instances) catch up while runs are written."""
+    import threading
+
+    rng = random.Random(3)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        try:
+            with Instance.from_home(queued_home) as mine:
+                while not stop.is_set():
+                    mine.get_tag_stats("team", since=DAY0, until=DAY0 + 10 * DAY)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    with Instance.from_home(queued_home) as instance:
+        ids = [_new(instance, rng) for _ in range(40)]
+        askers = [threading.Thread(target=ask) for _ in range(2)]
+        for asker in askers:
+            asker.start()
+        try:
+            for _ in range(4):
+                _round(instance, ids, rng, 0)
+        finally:
+            stop.set()
+            for asker in askers:
+                asker.join()
+        assert not errors, errors
+        _check(instance, days=(0, 10))
