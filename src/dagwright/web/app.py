@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dagwright.definitions.container import Definitions
 from dagwright.instance import Instance
-from dagwright.web import apidocs, automation, errors, views
+from dagwright.web import apidocs, automation, errors, tag_stats, views
 from dagwright.web.context import WebContext
 from dagwright.web.errors import API_PREFIX, is_api_path
 from dagwright.web.headers import SecurityHeaders
@@ -74,6 +74,7 @@ def create_app(
         routes=[
             *views.ROUTES,
             *automation.ROUTES,
+            *tag_stats.ROUTES,
             Mount(apidocs.ASSETS_PATH, StaticFiles(directory=apidocs.assets_directory())),
             Mount("/static", StaticFiles(directory=HERE / "static")),
             Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]),

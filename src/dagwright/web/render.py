@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
@@ -176,6 +176,29 @@ def table_columns(table: Mapping[str, Any]) -> list[str]:
 def cell(value: Any) -> str:
     """A table cell: strings as they are, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def tag_stats_url(key: str) -> str:
+    """The path of a tag key's analytics page: ``/tag-stats/team``."""
+    return "/tag-stats/" + quote(key, safe="/")
+
+
+#: A small bar-chart icon (three bars, coloured by CSS).
+_STATS_ICON: Final = (
+    '<svg class="icon" viewBox="0 0 12 12" width="12" height="12" aria-hidden="true">'
+    '<rect x="1" y="6" width="2.5" height="5"></rect><rect x="4.75" y="2" width="2.5" '
+    'height="9"></rect><rect x="8.5" y="4" width="2.5" height="7"></rect></svg>'
+)
+
+
+def tag_stats_link_html(key: str) -> Markup:
+    """A small icon linking to a tag key's analytics page (next to where a key is shown)."""
+    label = escape(f"Tag stats of {key}")
+    href = escape(tag_stats_url(key))
+    return Markup(
+        f'<a class="tag-stats-link" href="{href}" title="{label}" aria-label="{label}">'
+        f"{_STATS_ICON}</a>"
+    )  # every part escaped
 
 
 def chips_html(tags: Mapping[str, str], query: RunsQuery | None = None) -> Markup:

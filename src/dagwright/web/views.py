@@ -109,6 +109,7 @@ NAV: list[tuple[str, str]] = [
     ("Schedules", "/schedules"),
     ("Sensors", "/sensors"),
     ("Backfills", "/backfills"),
+    ("Tag stats", "/tag-stats"),
 ]
 
 #: Runs shown on a job's overview page.
@@ -150,6 +151,8 @@ def templates() -> Jinja2Templates:
         is_hidden_key=render.is_hidden_key,
         chips_html=render.chips_html,
         chip_html=render.chip_html,
+        tag_stats_url=render.tag_stats_url,
+        tag_stats_link_html=render.tag_stats_link_html,
         when_html=render.when_html,
         status_html=render.status_html,
         progress_html=render.progress_html,
