@@ -73,7 +73,8 @@ def _note_violation(text: str, violations: list[str]) -> None:
 #: Every kind of page (the ids of runs and backfills are added by the test).
 PAGES = ["/", "/jobs/documented", "/jobs/configured", "/jobs/configured/launchpad", "/runs",
          "/runs?status=SUCCESS", "/queue", "/schedules", "/schedules/nightly_docs", "/sensors",
-         "/sensors/colour_files", "/backfills", "/nope", "/api/v1/docs"]  # fmt: skip
+         "/sensors/colour_files", "/backfills", "/tag-stats", "/tag-stats/team", "/nope",
+         "/api/v1/docs"]  # fmt: skip
 
 
 def test_no_page_violates_the_content_security_policy(

@@ -45,7 +45,7 @@ ROUTES = Routes()
 
 #: The windows offered as links, in days.
 PRESETS: Final = (7, 30, 90, 365)
-#: The longest ``days`` window (about ten years).
+#: The longest window the page shows, in days (about ten years).
 MAX_DAYS: Final = 3660
 #: Values shown unless ``limit`` says otherwise.
 DEFAULT_LIMIT: Final = 20
@@ -113,7 +113,7 @@ def _whole(text: str, field: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise ApiError(422, "invalid_request", field, "a whole number")
     return int(text)
 
@@ -136,9 +136,9 @@ class ValueRow:
     durations: Markup
 
 
-def value_rows(stats: TagStats) -> list[ValueRow]:
-    """The rows of the page (durations on one scale: the longest p95 shown)."""
-    days = stats.days
+def value_rows(stats: TagStats, days: list[str]) -> list[ValueRow]:
+    """The rows of the page (``days``: the window's, ``stats.days``), the durations on one
+    scale: the longest p95 shown."""
     before = day_iso(int(stats.until // DAY))
     longest = max((v.p95_seconds or 0.0 for v in stats.values), default=0.0)
     rows = []
@@ -194,19 +194,23 @@ def tag_stats_page(request: Request, web: WebContext) -> Response:
         stats = web.instance.get_tag_stats(key, since=since, until=until, limit=query.limit)
     except DagwrightInvalidConfigError as exc:
         raise from_dagwright(exc, exc.key) from None
+    if stats.until - stats.since > MAX_DAYS * DAY:
+        rule = f"the page shows at most {MAX_DAYS} days (the HTTP API takes longer windows)"
+        raise ApiError(422, "invalid_request", "since", rule)
+    days = stats.days
     more = min(MAX_VALUES, len(stats.values) + stats.more_values)
     return page(
         request,
         "tag_stats.html",
         key=key,
         stats=stats,
-        days=stats.days,
+        days=days,
         before=day_iso(int(stats.until // DAY)),
         query=query,
         presets=[(n, query.url(key, days=n), query.is_preset(n)) for n in PRESETS],
-        rows=value_rows(stats),
+        rows=value_rows(stats, days),
         more_url=query.url(key, limit=more) if stats.more_values else None,
-        per_bar=charts.per_bar(charts.days_per_bar(len(stats.days))),
+        per_bar=charts.per_bar(charts.days_per_bar(len(days))),
         percent=charts.percent,
         keys=[k for k in web.instance.get_run_tag_keys() if not is_hidden_key(k)],
     )
