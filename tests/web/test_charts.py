@@ -4,6 +4,7 @@ written as (no inline style, escaped text, titles and links per bar)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -45,7 +46,7 @@ def test_every_day_has_a_bar_and_heights_are_proportional() -> None:
     assert empty[0].title == "2026-01-01: no runs"
     # equally spaced, left to right, inside the plot
     xs = [bar.x for bar in chart.bars]
-    gaps = {round(b - a, 6) for a, b in zip(xs, xs[1:], strict=False)}
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(xs)}
     assert len(gaps) == 1 and gaps.pop() == pytest.approx(PLOT_W / 10)
     assert xs[0] >= LEFT and xs[-1] + chart.bars[-1].width <= LEFT + PLOT_W
 
