@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.waiting import wait_for
 from tests.web.conftest import BASE_URL
@@ -58,3 +60,22 @@ def test_a_favicon_is_served(client: TestClient) -> None:
         assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
         assert answer.text.startswith("<svg")
     assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/jobs").text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/runs?offset=%C2%B2", None),  # '²' is a digit to str.isdigit
+        ("get", "/schedules/nightly_docs?before=%D9%A3", None),  # an Arabic-Indic three
+        ("post", "/runs/{run_id}/priority", {"priority": "-²"}),
+    ],
+)
+def test_numbers_in_other_scripts_are_refused_not_a_crash(
+    queued_client: TestClient, queued_instance: Instance, method: str, path: str, data: Any
+) -> None:
+    from tests.jobs.simple import chain
+
+    run_id = queued_instance.submit_run(chain).run_id
+    url = path.format(run_id=run_id)
+    answer = queued_client.post(url, data=data) if method == "post" else queued_client.get(url)
+    assert answer.status_code == 422, answer.text

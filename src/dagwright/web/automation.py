@@ -96,7 +96,7 @@ def _local(url: str | None) -> str | None:
 def _int(text: str | None, field: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise ApiError(422, "invalid_request", field, "must be a tick id (a whole number)")
     return int(text)
 

@@ -399,7 +399,7 @@ def _columns_and_sort(params: Any) -> dict[str, Any]:
     except DagwrightError as exc:
         raise from_dagwright(exc, "sort") from None
     offset = params.get("offset", "0")
-    if not offset.isdigit() or len(offset) > 9:
+    if not (offset.isascii() and offset.isdigit()) or len(offset) > 9:
         raise ApiError(422, "invalid_request", "offset", "a whole number of runs to skip")
     return {"columns": columns, "sort": sort, "offset": int(offset)}
 
@@ -456,7 +456,8 @@ def set_priority(request: Request, web: WebContext) -> Response:
     run_id = param(request, "run_id")
     values = dict(form(request))
     text = values.get("priority", "").strip()
-    if not text.lstrip("-").isdigit():
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
         raise DagwrightInvalidTagError(PRIORITY_TAG, "the priority is an integer")
     actor = request_actor(request.scope)
     web.instance.set_run_priority(run_id, int(text), actor=actor, via="ui")
