@@ -62,8 +62,11 @@ def test_bad_input_is_one_line_and_exit_2(cli: CliRunner, args: list[str], words
     assert words in outcome.err and len(outcome.err.strip().splitlines()) == 1
 
 
-def test_the_sparkline_scales_to_the_busiest_day() -> None:
-    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
-    value = TagValueStats("v", 9, 9, 0, 0, 1.0, 1.0, 1.0,
-                          (DayStats(days[0], 1, 1, 0), DayStats(days[2], 8, 8, 0)))  # fmt: skip
-    assert sparkline(value, days) == "▁ █"
+def test_the_sparkline_scales_to_the_busiest_day_and_groups_long_windows() -> None:
+    first = 20454  # 2026-01-01
+    days = (DayStats("2026-01-01", 1, 1, 0), DayStats("2026-01-03", 8, 8, 0))
+    value = TagValueStats("v", 9, 9, 0, 0, 1.0, 1.0, 1.0, days)
+    assert sparkline(value, first, first + 3) == "▁ █"
+    # a year: 61 characters of 6 days each; both days fall in the first
+    year = sparkline(value, first, first + 365)
+    assert year == "█" + " " * 60

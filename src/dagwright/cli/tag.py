@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+
 import click
 
 from dagwright.cli.common import echo_json, open_instance, print_table
-from dagwright.runs.tag_stats import MAX_VALUES, TagStats, TagValueStats
+from dagwright.runs.tag_stats import DAY, MAX_VALUES, TagStats, TagValueStats, day_iso
 
 #: Bar heights of the per-day sparkline, lowest first (a day without runs is a space).
 _BARS = "▁▂▃▄▅▆▇█"
+#: The most characters a sparkline takes: longer windows give each several days.
+SPARK_WIDTH = 62
+_EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 @click.group("tag")
@@ -45,13 +51,14 @@ def _print(stats: TagStats) -> None:
 
     from dagwright.web.render import duration
 
-    days = stats.days
-    title = f"tag {stats.key!r}, {days[0]} to {days[-1]} (UTC, {len(days)} days)"
+    first, last = int(stats.since // DAY), int(stats.until // DAY)
+    title = f"tag {stats.key!r}, {day_iso(first)} to {day_iso(last - 1)} (UTC, {last - first} days)"
     if not stats.values:
         click.echo(f"{title}: no runs carry this tag")
         return
-    table = Table("value", "runs", "ok", "failed", "success", "p50", "p95", "runs per day",
-                  title=title)  # fmt: skip
+    width = math.ceil((last - first) / SPARK_WIDTH)
+    per = "runs per day" if width == 1 else f"runs per {width} days"
+    table = Table("value", "runs", "ok", "failed", "success", "p50", "p95", per, title=title)
     for value in stats.values:
         rate = "-" if value.success_rate is None else f"{value.success_rate:.0%}"
         table.add_row(
@@ -62,20 +69,22 @@ def _print(stats: TagStats) -> None:
             rate,
             duration(value.p50_seconds),
             duration(value.p95_seconds),
-            sparkline(value, days),
+            sparkline(value, first, last),
         )
     print_table(table)
     if stats.more_values:
         click.echo(f"and {stats.more_values} more values (--limit)")
 
 
-def sparkline(value: TagValueStats, days: list[str]) -> str:
-    """The value's runs per day of ``days`` as bar characters (the highest day full)."""
-    runs = {day.day: day.runs for day in value.by_day}
-    top = max(runs.values(), default=0)
-    if top == 0:
-        return " " * len(days)
+def sparkline(value: TagValueStats, first: int, last: int) -> str:
+    """The value's runs over the days ``[first, last)`` as at most :data:`SPARK_WIDTH`
+    bar characters, each for as many days as it takes (the busiest full height)."""
+    width = math.ceil((last - first) / SPARK_WIDTH)
+    runs = [0] * math.ceil((last - first) / width)
+    for day in value.by_day:
+        number = dt.date.fromisoformat(day.day).toordinal() - _EPOCH
+        runs[(number - first) // width] += day.runs
+    top = max(runs, default=0)
     return "".join(
-        _BARS[min(len(_BARS) - 1, (runs[day] * len(_BARS) - 1) // top)] if runs.get(day) else " "
-        for day in days
+        _BARS[min(len(_BARS) - 1, (n * len(_BARS) - 1) // top)] if n else " " for n in runs
     )
