@@ -42,7 +42,7 @@ def _duration(run: Run) -> str:
 
 @click.group("run")
 def run_group() -> None:
-    """List, inspect, tag, reprioritise, hold and delete runs of $DAGWRIGHT_HOME."""
+    """List, inspect, compare, tag, reprioritise, hold and delete runs of $DAGWRIGHT_HOME."""
 
 
 def _print_runs_table(
