@@ -215,20 +215,25 @@ def _state(in_left: bool, in_right: bool, same: bool) -> DiffState:
 
 
 def merged_order(left: Sequence[str], right: Sequence[str]) -> list[str]:
-    """Both key orders in one: the left's, each key only the right has placed after the
-    key the right has before it and after the left-only keys that follow that one (what
-    went, then what came)."""
-    order = list(left)
-    theirs = set(right)
-    after: str | None = None
+    """Both key orders in one: the left's, with each run of keys only the right has placed
+    after the key both have that the right has before it, past the left-only keys that
+    follow that one (what went, then what came). Linear in the number of keys."""
+    mine, theirs = set(left), set(right)
+    arrivals: dict[str | None, list[str]] = {}
+    anchor: str | None = None
     for key in right:
-        if key not in order:
-            at = order.index(after) + 1 if after is not None else 0
-            while at < len(order) and order[at] not in theirs:
-                at += 1
-            order.insert(at, key)
-        after = key
-    return order
+        if key in mine:
+            anchor = key
+        else:
+            arrivals.setdefault(anchor, []).append(key)
+    order: list[str] = []
+    pending = arrivals.get(None, [])
+    for key in left:
+        if key in theirs:
+            order += pending
+            pending = arrivals.get(key, [])
+        order.append(key)
+    return order + pending
 
 
 def _value_rows(left: Mapping[str, Any], right: Mapping[str, Any]) -> Iterator[ValueRow]:
