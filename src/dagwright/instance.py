@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from dagwright.runs.bulk import Bulk
     from dagwright.runs.columns import Sort
     from dagwright.runs.coordinator import RunCoordinator
+    from dagwright.runs.diff import RunDiff
     from dagwright.runs.launcher import RunLauncher
     from dagwright.runs.queue import QueueDecision
     from dagwright.runs.queue_feed import QueueFeed
@@ -846,6 +847,34 @@ class Instance:
         """
         self._require_run(run_id)
         return self.records.events.get_events(run_id, after=after)
+
+    def diff_runs(self, run_id: str, other_run_id: str | None = None) -> RunDiff:
+        """Compare a run with another run, side by side: summary, tags, run config, op
+        selection and each step's outcome. The other run is the left side, ``run_id`` the
+        right one, so the diff reads old → new. A run compared with itself is all "same".
+
+        Args:
+            run_id: the run asked about.
+            other_run_id: the run to compare it with; None: its parent (``parent_run_id``).
+
+        Raises:
+            DagwrightRunNotFoundError: either run does not exist (also a deleted parent).
+            DagwrightInvalidConfigError: no other run is named and the run has no parent.
+        """
+        from dagwright.runs.diff import diff_runs
+
+        right = self._require_run(run_id)
+        if other_run_id is None:
+            if right.parent_run_id is None:
+                rule = f"run {run_id!r} has no parent run (name another run to compare it with)"
+                raise DagwrightInvalidConfigError("run diff", rule)
+            other_run_id = right.parent_run_id
+        left = self._require_run(other_run_id)
+        events = self.records.events
+        left_events = events.get_events(left.run_id)
+        same = right.run_id == left.run_id
+        right_events = left_events if same else events.get_events(right.run_id)
+        return diff_runs(left, left_events, right, right_events, now=time.time())
 
     def get_step_logs(
         self,

@@ -1,4 +1,4 @@
-"""``dagwright run list|show|tags|delete``."""
+"""``dagwright run list|show|tags|delete|reexecute|diff``, and the queue controls."""
 
 from __future__ import annotations
 
@@ -103,6 +103,54 @@ def test_run_reexecute_from_failure(cli: CliRunner, tmp_path: Path) -> None:
         del os.environ["DAGWRIGHT_TEST_FLAKY_FLAG"]
     refused = cli("run", "reexecute", parent, "--tag", "dagwright/backfill=x")
     assert refused.code == 2 and "reserved" in refused.err
+
+
+def test_run_diff_lists_the_differences_with_its_parent(
+    cli: CliRunner, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import time
+
+    flag = tmp_path / "flag"
+    monkeypatch.setenv("DAGWRIGHT_TEST_FLAKY_FLAG", str(flag))
+    failed = cli(
+        "job", "execute", "-m", "tests.jobs.flaky", "-j", "flaky", "--tag", "why=x", "--json"
+    )
+    parent = failed.json()["run_id"]
+    flag.touch()
+    reexecuted = cli("run", "reexecute", parent, "--from-failure", "--tag", "why=fixed", "--json")
+    child = reexecuted.json()["run_id"]
+    deadline = time.monotonic() + 60
+    while cli("run", "show", child, "--json").json()["status"] != "SUCCESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    table = cli("run", "diff", child)
+    assert table.code == 0, table.err
+    lines = table.out.splitlines()
+    assert lines[0].startswith(f"run {child} against {parent} (parent): ")
+    why = next(line for line in lines if " why " in line)
+    assert "│ x " in why and "│ fixed " in why and "changed" in why
+    unstable = next(line for line in lines if " unstable " in line and "steps" in line)
+    assert "failure" in unstable and "success" in unstable
+    assert "step_keys_to_execute" in table.out and "unstable, after" in table.out
+    assert " job " not in table.out  # the same job: only --all lists it
+    every = cli("run", "diff", child, "--all")
+    assert " job " in every.out and "same" in every.out
+    data = cli("run", "diff", child, parent, "--json").json()  # the parent named: the same
+    assert data["left_run_id"] == parent and data["left_is_parent"] is True
+    steps = {row["key"]: (row["left"], row["right"]) for row in data["steps"]}
+    assert steps["unstable"] == ("failure", "success") and steps["emit"] == ("success", "reused")
+    itself = cli("run", "diff", parent, parent)
+    assert itself.code == 0 and "0 differences" in itself.out and "┃" not in itself.out
+
+
+def test_run_diff_errors_exit_2_with_one_line(cli: CliRunner) -> None:
+    run_id = _execute(cli, "team=docs")
+    orphan = cli("run", "diff", run_id)
+    assert orphan.code == 2 and orphan.out == ""
+    assert orphan.err.strip().count("\n") == 0 and "has no parent run" in orphan.err
+    unknown = cli("run", "diff", run_id, "nope")
+    assert unknown.code == 2 and "run 'nope' not found" in unknown.err
+    assert cli("run", "diff", "nope", "--json").code == 2
 
 
 def _queued_run(home: Path) -> str:

@@ -5,6 +5,8 @@ processes); with the variable unset, or the file missing, ``unstable`` raises.
 
 ``flaky`` (partitioned by region, optional):  emit -> unstable -> after;  emit -> steady
 ``nested_flaky``:                              emit -> stage.unstable -> after
+``moody``:                                     emit -> picky -> after  (picky fails while
+the run's ``mood`` tag is ``grumpy``: a re-execution with another mood succeeds)
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagwright import StaticPartitionsDefinition, graph, job, op
+from dagwright import OpExecutionContext, StaticPartitionsDefinition, graph, job, op
 
 #: The environment variable naming the flag file.
 FLAG_ENV = "DAGWRIGHT_TEST_FLAKY_FLAG"
@@ -66,3 +68,15 @@ def stage(x: int) -> int:
 @job
 def nested_flaky() -> None:
     after(stage(emit()))
+
+
+@op
+def picky(context: OpExecutionContext, x: int) -> int:
+    if context.get_tag("mood") == "grumpy":
+        raise RuntimeError("the run is grumpy")
+    return x
+
+
+@job
+def moody() -> None:
+    after(picky(emit()))

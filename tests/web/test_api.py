@@ -225,6 +225,8 @@ def test_unknown_runs_are_404(client: TestClient) -> None:
     for method, path in [
         ("GET", "/api/v1/runs/nope"),
         ("GET", "/api/v1/runs/nope/events"),
+        ("GET", "/api/v1/runs/nope/diff"),
+        ("GET", "/api/v1/runs/nope/diff?with=nope"),
         ("PATCH", "/api/v1/runs/nope/tags"),
         ("POST", "/api/v1/runs/nope/reexecute"),
         ("POST", "/api/v1/runs/nope/terminate"),
@@ -232,6 +234,60 @@ def test_unknown_runs_are_404(client: TestClient) -> None:
         kwargs: dict[str, Any] = {"json": {}} if method == "PATCH" else {}
         error = _error(client.request(method, path, **kwargs), 404)
         assert error["field"] == "run_id"
+
+
+def test_run_diff_against_its_parent_or_a_named_run(
+    client: TestClient, web_instance: Instance
+) -> None:
+    now = 1_800_000_000.0  # whole seconds: the durations are exact
+    parent = Run("p", "flaky", RunStatus.FAILURE, {"team": "docs"}, {"ops": {"emit": {}}},
+                 created_at=now, started_at=now, ended_at=now + 2)  # fmt: skip
+    child = Run("c", "flaky", RunStatus.SUCCESS, {"team": "fixed"}, {"ops": {"emit": {"x": 1}}},
+                parent_run_id="p", root_run_id="p", created_at=now + 3, started_at=now + 3,
+                ended_at=now + 4, step_keys_to_execute=("unstable",))  # fmt: skip
+    web_instance.storage.runs.add_runs([parent, child])
+    for run_id, at, end in [
+        ("p", now, EventType.STEP_FAILURE),
+        ("c", now + 3, EventType.STEP_SUCCESS),
+    ]:
+        web_instance.handle_event(Event(run_id, EventType.STEP_START, at, "unstable"))
+        web_instance.handle_event(Event(run_id, end, at + 0.5, "unstable"))
+    response = client.get("/api/v1/runs/c/diff")
+    assert response.status_code == 200, response.text
+    diff = response.json()
+    assert diff == web_instance.diff_runs("c").to_json()  # every run has ended: no `now`
+    assert (diff["left_run_id"], diff["right_run_id"], diff["left_is_parent"]) == ("p", "c", True)
+    changed = {"key": "team", "left": "docs", "right": "fixed", "state": "changed"}
+    assert diff["tags"] == [{**changed, "system": False}]
+    assert diff["run_config"] == [
+        {"key": "ops.emit", "left": {}, "right": None, "state": "removed"},
+        {"key": "ops.emit.x", "left": None, "right": 1, "state": "added"},
+    ]
+    durations = {"left_duration": 0.5, "right_duration": 0.5}
+    step = {"key": "unstable", "left": "failure", "right": "success", "state": "changed"}
+    assert diff["steps"] == [{**step, **durations}]
+    assert diff["summary"][3] == {"key": "duration", "left": 2.0, "right": 1.0, "state": "changed"}
+    other = client.get("/api/v1/runs/p/diff", params={"with": "c"}).json()
+    assert [other["left_run_id"], other["right_run_id"], other["left_is_parent"]] == [
+        "c",
+        "p",
+        False,
+    ]
+    itself = client.get("/api/v1/runs/c/diff", params={"with": "c"}).json()
+    assert itself["differences"] == 0
+
+
+def test_run_diff_errors_name_the_run_at_fault(client: TestClient, web_instance: Instance) -> None:
+    _store(web_instance, {"team": "docs"})
+    orphan = "run-0000-documented"
+    error = _error(client.get(f"/api/v1/runs/{orphan}/diff"), 422)
+    assert (error["type"], error["field"]) == ("invalid_request", "with")
+    assert "has no parent run" in error["rule"]
+    unknown = _error(client.get(f"/api/v1/runs/{orphan}/diff", params={"with": "nope"}), 404)
+    assert (unknown["field"], unknown["message"]) == ("with", "run 'nope' not found")
+    web_instance.add_run(Run("child", "documented", RunStatus.SUCCESS, parent_run_id="gone"))
+    gone = _error(client.get("/api/v1/runs/child/diff"), 404)  # its parent was deleted
+    assert (gone["field"], gone["message"]) == ("with", "run 'gone' not found")
 
 
 # -- tags ----------------------------------------------------------------------------------

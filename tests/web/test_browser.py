@@ -1,7 +1,8 @@
 """The UI in a real browser (Debian's Chromium via Playwright) against a real server: the
 metadata pane, filtering runs by a tag chip, launching from the launchpad with tags,
 re-executing from the run page, toggling a schedule, launching a backfill from a job's page
-and cancelling it. Also: the page's inline tag rules agree with ``tags.py``."""
+and cancelling it, comparing a re-execution with its parent. Also: the page's inline tag
+rules agree with ``tags.py``."""
 
 from __future__ import annotations
 
@@ -461,3 +462,54 @@ def test_hold_and_priority_controls_of_a_queued_run(
     expect(page).to_have_url(re.compile(r"/queue$"))
     expect(page.get_by_role("button", name="Hold")).to_be_visible()
     assert len(served[0].get_tag_history("queued-control")) == 3
+
+
+def test_compare_a_reexecution_with_its_parent(page: Any, served: tuple[Instance, str]) -> None:
+    from playwright.sync_api import expect
+    from tests.jobs import flaky
+    from tests.waiting import wait_finished
+
+    instance = served[0]
+    parent = instance.submit_run(flaky.moody, tags={"mood": "grumpy"})  # its op 'picky' fails
+    assert wait_finished(instance, parent.run_id).status is RunStatus.FAILURE
+    child = instance.reexecute(parent.run_id, from_failure=True, tags={"mood": "fine"})
+    assert wait_finished(instance, child.run_id).status is RunStatus.SUCCESS
+    page.goto(f"/runs/{child.run_id}")
+    page.get_by_role("link", name="Compare with parent").click()
+    expect(page).to_have_url(re.compile(rf"/runs/{child.run_id}/diff$"))
+    expect(page.locator("h1")).to_contain_text("with its parent")
+    mood = page.locator('#diff-tags tr[data-key="mood"]')
+    expect(mood).to_have_class(re.compile(r"\bdiff-changed\b"))
+    expect(mood.locator("td.diff-left")).to_have_text("grumpy")
+    expect(mood.locator("td.diff-right")).to_have_text("fine")
+    picky = page.locator('#diff-steps tr[data-key="picky"]')
+    expect(picky).to_have_class(re.compile(r"\bdiff-changed\b"))
+    expect(picky.locator("td.diff-left .status")).to_have_text("failure")
+    expect(picky.locator("td.diff-right .status")).to_have_text("success")
+    highlight = picky.locator("td.diff-right").evaluate(
+        "td => getComputedStyle(td).backgroundColor"
+    )
+    plain = page.locator('#diff-summary tr[data-key="job"] td.diff-right').evaluate(
+        "td => getComputedStyle(td).backgroundColor"
+    )
+    assert highlight != plain  # the changed value is highlighted, the same one is not
+    same_job = page.locator('#diff-summary tr[data-key="job"]')
+    expect(same_job).to_be_visible()
+    page.get_by_label("only differences").check()
+    expect(same_job).to_be_hidden()
+    expect(mood).to_be_visible()
+    expect(picky).to_be_visible()
+    expect(page).to_have_url(re.compile(r"only=1"))
+    page.reload()  # the choice is kept in the URL
+    expect(same_job).to_be_hidden()
+    page.get_by_label("only differences").uncheck()
+    expect(same_job).to_be_visible()
+    page.locator(".left-link").first.click()  # to the parent, then compare it with any run
+    expect(page).to_have_url(re.compile(rf"/runs/{parent.run_id}$"))
+    expect(page.locator("#compare-parent")).to_have_count(0)
+    page.locator("#compare-form input[name=with]").fill("no-such-run")
+    page.locator("#compare-form").get_by_role("button", name="Compare").click()
+    expect(page.locator("#diff-error")).to_have_text("run 'no-such-run' not found")
+    page.locator("#compare-form input[name=with]").fill(child.run_id)
+    page.locator("#compare-form").get_by_role("button", name="Compare").click()
+    expect(page.locator('#diff-tags tr[data-key="mood"] td.diff-left')).to_have_text("fine")

@@ -61,7 +61,7 @@ def _loopback(app: Any) -> Any:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_api_matches_its_openapi_document(api_schema: Any, mode: GenerationMode) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 39  # 34, the queue controls and tag history (4), tag stats
+    assert len(operations) == 40  # 34, queue controls and tag history (4), tag stats, run diff
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))

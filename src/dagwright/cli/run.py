@@ -1,9 +1,9 @@
-"""``dagwright run list|show|tags|priority|hold|release|delete|terminate|reexecute``."""
+"""``dagwright run list|show|tags|priority|hold|release|delete|terminate|reexecute|diff``."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from dagwright.errors import DagwrightRunNotFoundError
 from dagwright.runs.columns import DEFAULT_COLUMNS, Sort, cell, column_label, parse_columns
 from dagwright.runs.models import Run, RunsFilter, RunStatus
 from dagwright.tags import HELD_BY_TAG, is_system_tag, parse_tag_filters
+
+if TYPE_CHECKING:
+    from dagwright.runs.diff import RunDiff, StepRow, ValueRow
 
 _STATUS_STYLE = {
     RunStatus.SUCCESS: "green",
@@ -39,7 +42,7 @@ def _duration(run: Run) -> str:
 
 @click.group("run")
 def run_group() -> None:
-    """List, inspect, tag, reprioritise, hold and delete runs of $DAGWRIGHT_HOME."""
+    """List, inspect, compare, tag, reprioritise, hold and delete runs of $DAGWRIGHT_HOME."""
 
 
 def _print_runs_table(
@@ -339,3 +342,63 @@ def reexecute_run(
         echo_json(child.to_json())
     else:
         click.echo(f"run {child.run_id} {child.status.value} (re-execution of {run_id})")
+
+
+@run_group.command("diff")
+@click.argument("run_id")
+@click.argument("other_run_id", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Also list the rows that are the same.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as the HTTP API does.")
+def diff_run(run_id: str, other_run_id: str | None, show_all: bool, as_json: bool) -> None:
+    """Compare a run with OTHER_RUN_ID (default: its parent), old → new: summary, tags,
+    run config, op selection and each step's outcome. Lists the differences (--all: every
+    row)."""
+    with open_instance() as instance:
+        diff = instance.diff_runs(run_id, other_run_id)
+    if as_json:
+        echo_json(diff.to_json())
+        return
+    _print_diff(diff, show_all)
+
+
+def _print_diff(diff: RunDiff, show_all: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from dagwright.runs.diff import DiffState
+
+    left = diff.left_run_id + (" (parent)" if diff.left_is_parent else "")
+    count = diff.differences
+    plural = "" if count == 1 else "s"
+    click.echo(f"run {diff.right_run_id} against {left}: {count} difference{plural}")
+    table = Table("part", "key", diff.left_run_id[:8], diff.right_run_id[:8], "state")
+    for part, rows in diff.sections.items():
+        for row in rows:
+            if show_all or row.state is not DiffState.SAME:
+                old, new = (Text(_diff_value(part, row, side)) for side in ("left", "right"))
+                table.add_row(part, Text(row.key), old, new, row.state.value)
+    if table.row_count:
+        print_table(table)
+
+
+def _diff_value(part: str, row: ValueRow | StepRow, side: str) -> str:
+    """One side of a diff row in words (``-``: not in that run)."""
+    import json
+
+    from dagwright.runs.diff import DiffState
+    from dagwright.web.render import duration  # the pages' wording, for one vocabulary
+
+    value = getattr(row, side)
+    if value is None and row.state in (DiffState.ADDED, DiffState.REMOVED):
+        return "-"
+    if part == "steps":
+        took = getattr(row, f"{side}_duration")
+        return str(value) if took is None else f"{value} {duration(took)}"
+    if part == "summary":
+        shown = {"created_at": format_time, "duration": duration}.get(row.key, str)
+        return str(shown(value))
+    if part == "op_selection":
+        return "all" if value is None else ", ".join(value)
+    if part == "tags":
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)

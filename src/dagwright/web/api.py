@@ -143,6 +143,26 @@ def get_run(web: Web, run_id: RunId) -> Response:
     return _json(web.get_run(run_id).to_json())
 
 
+@router.get("/runs/{run_id}/diff", response_model=schemas.RunDiffOut)
+def diff_runs(
+    web: Web,
+    run_id: RunId,
+    other: Annotated[
+        str | None, Query(alias="with", description="The run to compare with; default: its parent.")
+    ] = None,
+) -> Response:
+    """The run (right) side by side with another run or its parent (left): summary, tags,
+    run config, op selection and each step's outcome. 422 on ``with`` for a run without a
+    parent when no other run is named; 404 for an unknown run."""
+    try:
+        diff = web.instance.diff_runs(run_id, other or None)
+    except DagwrightInvalidConfigError as exc:  # no parent, and no other run named
+        raise ApiError(422, "invalid_request", "with", exc.rule) from None
+    except DagwrightRunNotFoundError as exc:
+        raise from_dagwright(exc, "run_id" if exc.run_id == run_id else "with") from None
+    return _json(diff.to_json())
+
+
 @router.get("/runs/{run_id}/events", response_model=schemas.EventsPage)
 def get_events(
     web: Web,

@@ -196,6 +196,49 @@ class TagHistory(BaseModel):
     changes: list[TagChange]
 
 
+class DiffRowOut(BaseModel):
+    """One key in both runs: left (old) and right (new) value (null where absent) and how
+    they compare."""
+
+    key: str
+    left: Any
+    right: Any
+    state: Literal["same", "changed", "added", "removed"] = Field(
+        description="added: only in the right run; removed: only in the left one."
+    )
+
+
+class TagDiffRowOut(DiffRowOut):
+    """One tag key in both runs."""
+
+    system: bool = Field(description="A dagwright/ system tag (not a control tag).")
+
+
+class StepDiffRowOut(DiffRowOut):
+    """One step in both runs: its outcome in each (success, failure, skipped, running,
+    reused; null: not in that run) and how long it ran (seconds; null: never started)."""
+
+    left: str | None
+    right: str | None
+    left_duration: float | None
+    right_duration: float | None
+
+
+class RunDiffOut(BaseModel):
+    """``GET /runs/{run_id}/diff``: the run (right) against another run or its parent
+    (left), part by part, in each part's natural order."""
+
+    left_run_id: str
+    right_run_id: str
+    left_is_parent: bool
+    differences: int = Field(description="Rows that are not the same, over every part.")
+    summary: list[DiffRowOut] = Field(description="job, status, created_at, duration.")
+    tags: list[TagDiffRowOut] = Field(description="Every tag key of either run, sorted.")
+    run_config: list[DiffRowOut] = Field(description="Paths such as ops.load.config.rows.")
+    op_selection: list[DiffRowOut] = Field(description="op_selection, step_keys_to_execute.")
+    steps: list[StepDiffRowOut] = Field(description="Every step of either run, as they ran.")
+
+
 class TagKeys(BaseModel):
     """Every tag key used by some run."""
 

@@ -1,4 +1,4 @@
-"""The per-op timeline (Gantt) of a run, from its step events: one bar per step.
+"""The per-op timeline (Gantt) of a run, from its step events: one bar per step that started.
 
 Pure: a function of the events and ``now`` (for steps still running).
 """
@@ -9,19 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from dagwright.execution.events import Event, EventType
+from dagwright.execution.events import Event
+from dagwright.runs.steps import step_outcomes
 
 #: Bar height, gap and the width of the drawing area, in SVG pixels.
 BAR_H: Final = 18
 BAR_GAP: Final = 6
 WIDTH: Final = 720
 LABEL_W: Final = 180
-
-_ENDS: Final = {
-    EventType.STEP_SUCCESS: "success",
-    EventType.STEP_FAILURE: "failure",
-    EventType.STEP_SKIPPED: "skipped",
-}
 
 
 @dataclass(frozen=True)
@@ -54,30 +49,20 @@ class Timeline:
 
 
 def timeline(events: Sequence[Event], now: float) -> Timeline:
-    """The bars of every step that started (running steps end at ``now``)."""
-    starts: dict[str, float] = {}
-    ends: dict[str, tuple[float, str]] = {}
-    placed: dict[str, tuple[str, str]] = {}
-    for event in events:
-        key = event.step_key
-        if key is None:
-            continue
-        if event.event_type is EventType.STEP_START:
-            starts.setdefault(key, event.timestamp)
-            if "celery_worker" in event.data:
-                placed[key] = (str(event.data["celery_worker"]), str(event.data["celery_queue"]))
-        elif event.event_type in _ENDS:
-            ends[key] = (event.timestamp, _ENDS[event.event_type])
-    if not starts:
+    """The bars of every step that started (running steps end at ``now``), with the
+    outcomes of :func:`~dagwright.runs.steps.step_outcomes`."""
+    started = [step for step in step_outcomes(events) if step.start is not None]
+    if not started:
         return Timeline((), now, now, 0)
-    begin = min(starts.values())
-    finish = max(ends.get(k, (now, ""))[0] for k in starts)
+    begin = min(step.at for step in started)
+    finish = max(step.end if step.end is not None else now for step in started)
     span = max(finish - begin, 1e-3)
     scale = (WIDTH - LABEL_W) / span
     bars = []
-    for i, (key, start) in enumerate(sorted(starts.items(), key=lambda item: item[1])):
-        end, outcome = ends.get(key, (now, "running"))
-        x = LABEL_W + (start - begin) * scale
-        width, y = max((end - start) * scale, 2.0), i * (BAR_H + BAR_GAP)
-        bars.append(Bar(key, start, end, outcome, x, width, y, *placed.get(key, ("", ""))))
+    for i, step in enumerate(started):
+        end = step.end if step.end is not None else now
+        x = LABEL_W + (step.at - begin) * scale
+        width, y = max((end - step.at) * scale, 2.0), i * (BAR_H + BAR_GAP)
+        outcome = step.outcome
+        bars.append(Bar(step.step_key, step.at, end, outcome, x, width, y, step.worker, step.queue))
     return Timeline(tuple(bars), begin, finish, len(bars) * (BAR_H + BAR_GAP))

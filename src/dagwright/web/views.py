@@ -27,11 +27,14 @@ from dagwright.definitions.schedule import ScheduleDefinition
 from dagwright.definitions.workspace import job_reference
 from dagwright.errors import (
     DagwrightError,
+    DagwrightInvalidConfigError,
     DagwrightInvalidQueryError,
     DagwrightInvalidTagError,
     DagwrightRunNotFoundError,
 )
+from dagwright.jsonvalue import printable
 from dagwright.runs.columns import Sort, cell, column_label, parse_columns
+from dagwright.runs.diff import DiffState
 from dagwright.runs.models import RunsFilter, RunStatus
 from dagwright.runs.tag_history import tag_history
 from dagwright.tags import (
@@ -433,6 +436,42 @@ def run_page(request: Request, web: WebContext) -> Response:
         tag_rules=tag_rules(),
         tag_history=tag_history(events),
     )
+
+
+#: The parts of the run diff page: (title, name of the ``RunDiff`` part).
+DIFF_SECTIONS = [
+    ("Summary", "summary"),
+    ("Tags", "tags"),
+    ("Run config", "run_config"),
+    ("Op selection", "op_selection"),
+    ("Steps", "steps"),
+]
+
+
+@ROUTES.get("/runs/{run_id}/diff")
+def run_diff_page(request: Request, web: WebContext) -> Response:
+    """A run side by side with another run (``with``, a run id) or its parent: summary,
+    tags, run config, op selection, steps; ``only=1`` shows only the differences. A
+    ``with`` naming no run, or a run without a parent, is shown on the page (404, 422)."""
+    run_id = param(request, "run_id")
+    run = web.get_run(run_id)  # an unknown run is the error page's 404
+    other = request.query_params.get("with", "").strip()
+    shown: dict[str, Any] = {"run": run, "other": other, "diff": None, "sections": []}
+    shown["only"] = request.query_params.get("only") == "1"
+    try:
+        diff = web.instance.diff_runs(run_id, other or None)
+    except DagwrightInvalidConfigError as exc:  # no parent, and no other run named
+        return page(request, "diff.html", 422, error=printable(exc.rule), **shown)
+    except DagwrightRunNotFoundError as exc:
+        return page(request, "diff.html", 404, error=printable(str(exc)), **shown)
+    parts = diff.sections
+    sections = [
+        (title, name, [row for row in parts[name] if not render.is_hidden_key(row.key)])
+        for title, name in DIFF_SECTIONS
+    ]
+    differences = sum(row.state is not DiffState.SAME for _, _, rows in sections for row in rows)
+    shown.update(diff=diff, sections=sections, differences=differences)
+    return page(request, "diff.html", **shown)
 
 
 @ROUTES.post("/runs/{run_id}/tags")
