@@ -156,3 +156,19 @@ def queued_instance(queued_home: Path) -> Iterator[Instance]:
 # --------------------------------------------------------------------------------------
 
 os.environ["DAGWRIGHT_GIT_METADATA"] = "0"
+
+
+# --------------------------------------------------------------------------------------
+# The web app builds its API in a background thread after the first page. FastAPI's build
+# wraps parts in warnings.catch_warnings(), which swaps the process-wide warning filters:
+# racing pytest's own per-test catch_warnings (with "error" filters) in the main thread, it
+# can leave either side with the other's filters. In-process tests build it in the thread
+# that asked instead (servers started as processes keep the background build).
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _api_built_in_the_asking_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagwright.web.app import LazyApp
+
+    monkeypatch.setattr(LazyApp, "warm", LazyApp.get)
