@@ -116,10 +116,21 @@ def _round(instance: Instance, ids: list[str], rng: random.Random, round_: int) 
                 instance.remove_run_tags(run.run_id, ["team"])
 
 
-def test_kept_figures_follow_every_kind_of_change(queued_home: Path) -> None:
+@pytest.mark.parametrize("chunk", [20_000, 7])
+def test_kept_figures_follow_every_kind_of_change(
+    queued_home: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagwright.storage import tag_stats
+
+    monkeypatch.setattr(tag_stats, "SQLITE_CHUNK", chunk)  # 7: many chunks, ties split
     rng = random.Random(7)
     with Instance.from_home(queued_home) as instance:
-        ids = [_new(instance, rng) for _ in range(60)]
+        ids = [_new(instance, rng) for _ in range(40)]
+        # 20 runs stored together: one change_seq for all of them
+        together = [Run(uuid.uuid4().hex, "job", RunStatus.QUEUED, {"team": rng.choice(TEAMS)},
+                        created_at=DAY0 + rng.uniform(0, 10 * DAY)) for _ in range(20)]  # fmt: skip
+        instance.storage.runs.add_runs(together)
+        ids += [run.run_id for run in together]
         _check(instance)  # the first ask builds the key
         for round_ in range(6):
             _round(instance, ids, rng, round_)

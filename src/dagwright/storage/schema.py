@@ -304,13 +304,15 @@ bulk_results: Final = Table(
 
 #: Tag analytics (DESIGN §11), kept per tag key once the key is first asked for and
 #: brought up to date from the run change feed on each later ask (see
-#: ``storage/tag_stats.py``): where each key's figures stand in the feed,
+#: ``storage/tag_stats.py``): where each key's figures stand in the feed (the
+#: ``(change_seq, id)`` of the last run gone through),
 tag_stats_keys: Final = Table(
     "tag_stats_keys",
     metadata,
     Column("key", String(255), primary_key=True),
     Column("epoch", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    Column("sid", BigInteger, nullable=False),
 )
 
 #: what each run counts for under the key (its value, UTC day of creation, status and

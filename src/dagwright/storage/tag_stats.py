@@ -10,14 +10,17 @@ million runs), so the figures are kept, per key, from the first ask on:
 * ``tag_stats_keys`` — where in the run change feed (``storage/changes.py``) each key
   stands.
 
-An ask first brings its key up to date, in one write transaction that holds the key's row
-(``FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time): the runs whose
-``change_seq`` is past the key's are put in a work table, their old shares are taken out
-of the sums, replaced in ``tag_stats_runs`` from the runs and tags as they are now, and
-added back. The sums stay the ``GROUP BY`` of the shares whatever commits meanwhile (a run
-changed again is simply done again next time). The first ask, or the first after runs
-were deleted (a new epoch of the feed), builds the key afresh. Writers of runs pay
-nothing: nothing here runs on their path.
+An ask first brings its key up to date, in write transactions that hold the key's row
+(``FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time): the runs past the key's
+place in the run change feed (``(change_seq, id)``, an index range) are put in a work
+table, their old shares are taken out of the sums, replaced in ``tag_stats_runs`` from the
+runs and tags as they are now, and added back. The sums stay the ``GROUP BY`` of the
+shares whatever commits meanwhile (a run changed again is simply done again next time).
+On SQLite this goes :data:`SQLITE_CHUNK` runs per transaction, so a first ask at a million
+runs never holds the write lock for more than a fraction of a second at a time; PostgreSQL
+blocks no writer and does it in one. After runs were deleted (a new epoch of the feed) the
+shares of runs that are gone are taken out and every run is gone through again. Writers of
+runs pay nothing: nothing here runs on their path.
 """
 
 from __future__ import annotations
@@ -76,7 +79,6 @@ _ADD_DURATIONS: Final = (
 #: The shares of the runs in the work table.
 _WORKED: Final = "WHERE f.key = :key AND f.run_sid IN (SELECT sid FROM tag_stats_work)"
 _WORKED_BARE: Final = _WORKED.replace("f.", "")
-_ALL: Final = "WHERE f.key = :key"
 _SQLITE_WORK: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS tag_stats_work (sid INTEGER PRIMARY KEY, seq BIGINT NOT NULL)"
 )
@@ -84,11 +86,12 @@ _PG_WORK: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS tag_stats_work (sid INTEGER PRIMARY KEY,"
     " seq BIGINT NOT NULL) ON COMMIT DELETE ROWS"
 )
-_FEED: Final = text(
-    "SELECT (SELECT coalesce(max(change_seq), 0) FROM runs),"
-    " (SELECT epoch FROM run_clock WHERE id = 1)"
-)
-_STATE: Final = text("SELECT epoch, seq FROM tag_stats_keys WHERE key = :key")
+_EPOCH: Final = text("SELECT epoch FROM run_clock WHERE id = 1")
+_STATE: Final = text("SELECT epoch, seq, sid FROM tag_stats_keys WHERE key = :key")
+#: The runs after a key's place in the feed, ``(change_seq, id)`` (one index range).
+_AFTER: Final = "(change_seq, id) > (:seq, :sid)"
+#: Runs caught up with per write transaction on SQLite (one writer at a time there).
+SQLITE_CHUNK: Final = 20_000
 
 
 class TagStatsStorage:
@@ -162,61 +165,78 @@ class TagStatsStorage:
 
     def refresh(self, key: str) -> None:
         """Bring ``key``'s figures up to date with the runs (see the module's docstring);
-        nothing is written when no run changed since the last time."""
+        nothing is written when no run changed since the last time. On SQLite the work
+        is done :data:`SQLITE_CHUNK` runs per write transaction, so that writers of runs
+        wait for one chunk at the most, never for a whole build."""
         with self._db.read() as conn:
             state = conn.execute(_STATE, {"key": key}).first()
-            newest, epoch = conn.execute(_FEED).one()
-        epoch = int(epoch or 0)
-        if state is not None and (int(state[0]), int(state[1])) == (epoch, int(newest)):
-            return
-        with self._db.write() as conn:
-            self._refresh(conn, key)
+            if state is not None and not _behind(conn, state):
+                return
+        while True:
+            with self._db.write() as conn:
+                more = self._catch_up(conn, key)
+            if not more:
+                return
 
-    def _refresh(self, conn: Connection, key: str) -> None:
-        params = {"key": key}
+    def _catch_up(self, conn: Connection, key: str) -> bool:
+        """One chunk of catching up; whether there is more."""
+        params: dict[str, Any] = {"key": key}
         conn.execute(
-            text("INSERT INTO tag_stats_keys (key, epoch, seq) VALUES (:key, -1, -1)"
+            text("INSERT INTO tag_stats_keys (key, epoch, seq, sid) VALUES (:key, -1, -1, -1)"
                  " ON CONFLICT (key) DO NOTHING"),
             params,
         )  # fmt: skip
         lock = " FOR UPDATE" if self._db.is_postgres else ""
-        known_epoch, known_seq = conn.execute(text(f"{_STATE.text}{lock}"), params).one()
-        newest, epoch = conn.execute(_FEED).one()
-        epoch, newest = int(epoch or 0), int(newest)
-        if (int(known_epoch), int(known_seq)) == (epoch, newest):
-            return  # another ask did it meanwhile
-        if int(known_epoch) != epoch:
-            # a first ask, or runs were deleted: build the key afresh
-            for table in ("tag_stats_runs", "tag_stats_days", "tag_stats_durations"):
-                conn.execute(text(f"DELETE FROM {table} WHERE key = :key"), params)
-            conn.execute(text(f"{_INSERT_SHARES}{_SHARE} FROM run_tags t JOIN runs r"
-                              " ON r.id = t.run_sid WHERE t.key = :key"), params)  # fmt: skip
-            _add(conn, "", _ALL, params)
-        else:
-            conn.execute(text(_PG_WORK if self._db.is_postgres else _SQLITE_WORK))
-            conn.execute(text("DELETE FROM tag_stats_work"))
+        state = conn.execute(text(f"{_STATE.text}{lock}"), params).one()
+        if not _behind(conn, state):
+            return False  # another ask did it meanwhile
+        known_epoch, seq, sid = (int(v) for v in state)
+        epoch = int(conn.execute(_EPOCH).scalar() or 0)
+        conn.execute(text(_PG_WORK if self._db.is_postgres else _SQLITE_WORK))
+        conn.execute(text("DELETE FROM tag_stats_work"))
+        if known_epoch != epoch:
+            # runs were deleted (or this is the first ask): take out the shares of runs
+            # that are gone, then go through every run again (on SQLite a delete can make
+            # the feed reuse numbers)
             conn.execute(
-                text("INSERT INTO tag_stats_work (sid, seq) SELECT id, change_seq FROM runs"
-                     " WHERE change_seq > :seq"),
-                {"seq": int(known_seq)},
+                text("INSERT INTO tag_stats_work (sid, seq) SELECT f.run_sid, -1"
+                     " FROM tag_stats_runs f WHERE f.key = :key AND NOT EXISTS"
+                     " (SELECT 1 FROM runs r WHERE r.id = f.run_sid)"),
+                params,
             )  # fmt: skip
-            found = conn.execute(text("SELECT max(seq) FROM tag_stats_work")).scalar()
-            newest = max(int(known_seq), int(found)) if found is not None else int(known_seq)
-            _add(conn, "-", _WORKED, params)
-            conn.execute(text(f"DELETE FROM tag_stats_runs {_WORKED_BARE}"), params)
-            conn.execute(text(f"{_INSERT_SHARES}{_SHARE} FROM tag_stats_work w"
-                              " JOIN run_tags t ON t.run_sid = w.sid AND t.key = :key"
-                              " JOIN runs r ON r.id = w.sid"), params)  # fmt: skip
-            _add(conn, "", _WORKED, params)
-            conn.execute(text("DELETE FROM tag_stats_days WHERE key = :key AND runs = 0"), params)
-            conn.execute(
-                text("DELETE FROM tag_stats_durations WHERE key = :key AND runs = 0"), params
-            )
+            self._redo(conn, params)
             conn.execute(text("DELETE FROM tag_stats_work"))
+            seq = sid = -1
+        limit = "" if self._db.is_postgres else f" LIMIT {SQLITE_CHUNK}"
+        taken = conn.execute(
+            text("INSERT INTO tag_stats_work (sid, seq) SELECT id, change_seq FROM runs"
+                 f" WHERE {_AFTER} ORDER BY change_seq, id{limit}"),
+            {"seq": seq, "sid": sid},
+        ).rowcount  # fmt: skip
+        last = conn.execute(
+            text("SELECT seq, sid FROM tag_stats_work ORDER BY seq DESC, sid DESC LIMIT 1")
+        ).first()
+        if last is not None:
+            seq, sid = int(last[0]), int(last[1])
+            self._redo(conn, params)
+        conn.execute(text("DELETE FROM tag_stats_work"))
         conn.execute(
-            text("UPDATE tag_stats_keys SET epoch = :epoch, seq = :seq WHERE key = :key"),
-            {**params, "epoch": epoch, "seq": newest},
-        )
+            text("UPDATE tag_stats_keys SET epoch = :epoch, seq = :seq, sid = :sid"
+                 " WHERE key = :key"),
+            {**params, "epoch": epoch, "seq": seq, "sid": sid},
+        )  # fmt: skip
+        return not self._db.is_postgres and taken == SQLITE_CHUNK
+
+    def _redo(self, conn: Connection, params: dict[str, Any]) -> None:
+        """Replace the shares of the runs in the work table by what they are now."""
+        _add(conn, "-", _WORKED, params)
+        conn.execute(text(f"DELETE FROM tag_stats_runs {_WORKED_BARE}"), params)
+        conn.execute(text(f"{_INSERT_SHARES}{_SHARE} FROM tag_stats_work w"
+                          " JOIN run_tags t ON t.run_sid = w.sid AND t.key = :key"
+                          " JOIN runs r ON r.id = w.sid"), params)  # fmt: skip
+        _add(conn, "", _WORKED, params)
+        conn.execute(text("DELETE FROM tag_stats_days WHERE key = :key AND runs = 0"), params)
+        conn.execute(text("DELETE FROM tag_stats_durations WHERE key = :key AND runs = 0"), params)
 
     def forget(self, keys: Sequence[str]) -> None:
         """Drop the kept figures of ``keys`` (they are built again when next asked for)."""
@@ -225,6 +245,17 @@ class TagStatsStorage:
                 for table in ("tag_stats_runs", "tag_stats_days", "tag_stats_durations",
                               "tag_stats_keys"):  # fmt: skip
                     conn.execute(text(f"DELETE FROM {table} WHERE key = :key"), {"key": key})
+
+
+def _behind(conn: Connection, state: Any) -> bool:
+    """Whether runs changed (or were deleted) since the key's place ``state``."""
+    epoch = int(conn.execute(_EPOCH).scalar() or 0)
+    if int(state[0]) != epoch:
+        return True
+    found = conn.execute(
+        text(f"SELECT 1 FROM runs WHERE {_AFTER} LIMIT 1"), {"seq": state[1], "sid": state[2]}
+    ).first()
+    return found is not None
 
 
 def _add(conn: Connection, sign: str, where: str, params: dict[str, Any]) -> None:

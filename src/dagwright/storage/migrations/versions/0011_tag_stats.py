@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("epoch", sa.BigInteger(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("sid", sa.BigInteger(), nullable=False),
     )
     op.create_table(
         "tag_stats_runs",
