@@ -59,7 +59,7 @@ def _beat_all(home: Path, daemon_id: str, age: float = 0.0) -> None:
     import time
 
     with Instance.from_home(home) as instance:
-        for name in ("run_queue", "run_monitor", "run_retries", "backfills"):
+        for name in ("run_queue", "run_monitor", "run_retries", "backfills", "tag_stats"):
             host, pid = daemon_id.split(":")
             instance.storage.workers.beat_daemon(
                 name, daemon_id, time.time() - age, host=host, pid=int(pid), interval_seconds=1.0
@@ -79,6 +79,7 @@ def test_daemon_status_without_a_daemon_exits_1(cli: CliRunner, home: Path) -> N
         "run_monitor",
         "run_retries",
         "backfills",
+        "tag_stats",
     }
 
 

@@ -9,7 +9,7 @@ from dagwright.settings import Settings
 from dagwright.storage.workers import DaemonHeartbeat
 
 NOW = 1_000_000.0
-ALL = ["run_queue", "run_monitor", "run_retries", "backfills"]
+ALL = ["run_queue", "run_monitor", "run_retries", "backfills", "tag_stats"]
 
 
 def beat(
@@ -94,11 +94,11 @@ def test_loops_beyond_the_settings_are_expected_while_their_daemon_has_not_stopp
 
 
 def test_expected_loops_follow_the_settings() -> None:
-    assert expected_loops(Settings()) == ["run_monitor", "run_retries", "backfills"]
+    assert expected_loops(Settings()) == ["run_monitor", "run_retries", "backfills", "tag_stats"]
     queued = Settings.model_validate(
         {"run_queue": {"max_concurrent_runs": 1}, "run_retries": {"enabled": False}}
     )
-    assert expected_loops(queued) == ["run_queue", "run_monitor", "backfills"]
+    assert expected_loops(queued) == ["run_queue", "run_monitor", "backfills", "tag_stats"]
 
 
 def test_json_has_each_daemon_with_its_time_zone() -> None:

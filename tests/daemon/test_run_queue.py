@@ -168,7 +168,7 @@ def test_the_daemon_process_drains_the_queue_and_stops_on_sigterm(
     assert "run_queue: launched run" in out and "stopped" in out
     assert all(launches(instance, r.run_id) == 1 for r in runs)
     beats = {b.name for b in instance.storage.workers.daemon_heartbeats()}
-    assert beats == {"run_queue", "run_monitor", "run_retries", "backfills"}
+    assert beats == {"run_queue", "run_monitor", "run_retries", "backfills", "tag_stats"}
 
 
 def test_a_killed_daemon_loses_no_run(home: Path, instance: Instance) -> None:

@@ -637,7 +637,7 @@ def test_daemon_health_lists_each_loop_and_daemon(
 ) -> None:
     none = queued_client.get("/api/v1/daemon").json()
     assert none["state"] == "missing" and not none["healthy"] and none["daemons"] == []
-    loops = ["run_queue", "run_monitor", "run_retries", "backfills"]
+    loops = ["run_queue", "run_monitor", "run_retries", "backfills", "tag_stats"]
     _beat(queued_instance, "a:1", loops)
     _beat(queued_instance, "b:2", ["run_queue"], age=10.0)
     data = queued_client.get("/api/v1/daemon").json()

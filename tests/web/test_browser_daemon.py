@@ -16,7 +16,7 @@ from dagwright import Instance
 from dagwright.web.app import create_app
 
 TIMEOUT_MS = 30_000
-LOOPS = ("run_queue", "run_monitor", "run_retries", "backfills")
+LOOPS = ("run_queue", "run_monitor", "run_retries", "backfills", "tag_stats")
 
 
 @pytest.fixture
@@ -62,7 +62,8 @@ def test_the_header_shows_a_missing_daemon_then_a_healthy_one(
     expect(indicator).to_have_text("daemon missing")
     expect(indicator).to_have_attribute("title", "no daemon is running (`dagwright daemon`): "
                                         "backfills: missing, run_monitor: missing, "
-                                        "run_queue: missing, run_retries: missing")  # fmt: skip
+                                        "run_queue: missing, run_retries: missing, "
+                                        "tag_stats: missing")  # fmt: skip
     assert _dot_colour(page) == "rgb(229, 72, 77)"  # red
     indicator.click()
     expect(page).to_have_url(f"{served[1]}/daemon")

@@ -261,7 +261,8 @@ def test_every_page_header_shows_the_daemon_health(
 ) -> None:
     for path in ("/jobs", "/runs", "/queue", "/schedules", "/sensors", "/backfills", "/daemon"):
         assert _header_state(queued_client.get(path).text) == "missing", path
-    for name in ("run_queue", "run_monitor", "run_retries", "backfills", "schedules", "sensors"):
+    loops = ("run_queue", "run_monitor", "run_retries", "backfills", "schedules", "sensors")
+    for name in (*loops, "tag_stats"):
         queued_instance.storage.workers.beat_daemon(
             name, "h:1", time.time(), host="h", pid=1, interval_seconds=1.0
         )

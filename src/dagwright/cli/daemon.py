@@ -32,6 +32,7 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
     from dagwright.daemon.run_retries import RunRetryDaemon
     from dagwright.daemon.schedules import ScheduleDaemon
     from dagwright.daemon.sensors import SensorDaemon
+    from dagwright.daemon.tag_stats import TagStatsDaemon
 
     loops: list[Daemon] = []
     if instance.settings.run_queue is not None:
@@ -45,6 +46,7 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
         loops.append(ScheduleDaemon(instance, definitions))
     if definitions is not None and definitions.sensors:
         loops.append(SensorDaemon(instance, definitions))
+    loops.append(TagStatsDaemon(instance))
     return loops
 
 
@@ -59,7 +61,8 @@ def _daemons(instance: Any, definitions: Definitions | None) -> list[Daemon]:
 @click.pass_context
 def daemon_command(ctx: click.Context, code: CodeArgs, log_level: str) -> None:
     """Run the daemon loops of $DAGWRIGHT_HOME until SIGTERM or Ctrl-C: the run queue
-    (when run_queue is configured), the run monitor, run retries, backfills, and, with
+    (when run_queue is configured), the run monitor, run retries, backfills, tag analytics
+    (kept current for /tag-stats), and, with
     -f/-m/-w, the schedules and sensors of those code locations. With code given, only runs
     of its locations are retried (without, every failed run is, and no code is imported).
     One log line per decision.

@@ -199,7 +199,7 @@ def expected_loops(settings: Settings) -> list[str]:
         loops.append("run_monitor")
     if settings.run_retries.enabled:
         loops.append("run_retries")
-    return [*loops, "backfills"]
+    return [*loops, "backfills", "tag_stats"]
 
 
 def judge(beat: DaemonHeartbeat, now: float) -> LoopBeat:
