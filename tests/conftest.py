@@ -115,6 +115,20 @@ def instance(tmp_path: Path, flag: Path) -> Iterator[Instance]:
         yield opened
 
 
+@pytest.fixture
+def any_instance(storage_url: str, tmp_path: Path, flag: Path) -> Iterator[Instance]:
+    """An instance whose home configures the parametrised store (SQLite file or
+    PostgreSQL); its run workers read the same home."""
+    from dagwright import Instance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_url.startswith("postgresql"):
+        (home / "dagwright.yaml").write_text(f"storage:\n  postgres:\n    url: {storage_url}\n")
+    with Instance.from_home(home) as opened:
+        yield opened
+
+
 # --------------------------------------------------------------------------------------
 # Schedules, sensors, backfills: an instance whose runs wait in the queue (no processes),
 # on SQLite and PostgreSQL; the per-backfill limit is 1.

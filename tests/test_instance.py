@@ -39,14 +39,9 @@ def greet() -> None:
 
 
 @pytest.fixture
-def instance(storage_url: str, tmp_path: Path) -> Iterator[Instance]:
+def instance(any_instance: Instance) -> Instance:
     """An instance whose home configures the parametrised store (SQLite file or PostgreSQL)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    if storage_url.startswith("postgresql"):
-        (home / "dagwright.yaml").write_text(f"storage:\n  postgres:\n    url: {storage_url}\n")
-    with Instance.from_home(home) as opened:
-        yield opened
+    return any_instance
 
 
 def test_runs_are_stored_in_the_configured_store(instance: Instance, storage_url: str) -> None:

@@ -4,7 +4,6 @@ instances (SQLite and PostgreSQL), read old (left: the parent) → new (right)."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +23,6 @@ from dagwright.runs.diff import DiffState, RunDiff, TagRow, ValueRow, flatten, m
 
 SAME, CHANGED = DiffState.SAME, DiffState.CHANGED
 ADDED, REMOVED = DiffState.ADDED, DiffState.REMOVED
-
-
-@pytest.fixture
-def any_instance(storage_url: str, tmp_path: Path, flag: Path) -> Iterator[Instance]:
-    """An instance on the parametrised store (its run workers read the same home)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    if storage_url.startswith("postgresql"):
-        (home / "dagwright.yaml").write_text(f"storage:\n  postgres:\n    url: {storage_url}\n")
-    with Instance.from_home(home) as opened:
-        yield opened
 
 
 def _stored(instance: Instance, run_id: str, **fields: Any) -> Run:

@@ -7,7 +7,6 @@ parent's code pointer); ``unstable`` fails until the flag file exists.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +31,6 @@ from dagwright.runs.reexecution import KEPT_SYSTEM_TAGS, prepare_reexecution, su
 from dagwright.runs.request import prepare_run
 
 EMIT = NodeOutput("emit", "result")
-
-
-@pytest.fixture
-def any_instance(storage_url: str, tmp_path: Path, flag: Path) -> Iterator[Instance]:
-    """An instance on the parametrised store (SQLite file or PostgreSQL)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    if storage_url.startswith("postgresql"):
-        (home / "dagwright.yaml").write_text(f"storage:\n  postgres:\n    url: {storage_url}\n")
-    with Instance.from_home(home) as opened:
-        yield opened
 
 
 def _started(instance: Instance, run_id: str) -> list[str]:
