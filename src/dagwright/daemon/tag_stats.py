@@ -27,6 +27,13 @@ PREBUILD_VALUES: Final = 1000
 #: Keys looked at per pass, at most (the asked ones first).
 MAX_KEYS: Final = 100
 
+#: Where the run change feed stands (newest stamp, epoch), and how many keys are kept (a key
+#: asked for since the last pass is caught up with too).
+_FEED: Final = text(
+    "SELECT (SELECT max(change_seq) FROM runs), (SELECT count(*) FROM tag_stats_keys),"
+    " (SELECT epoch FROM run_clock WHERE id = 1)"
+)
+
 # The first values of one key, up to a bound, one index seek each (a loose index scan).
 _SOME_VALUES: Final = text(
     "WITH RECURSIVE v(value_idx, n) AS ("
@@ -44,19 +51,27 @@ class TagStatsDaemon:
 
     name = "tag_stats"
 
-    def __init__(self, instance: Instance, interval_seconds: float = 10.0) -> None:
+    def __init__(self, instance: Instance, interval_seconds: float = 15.0) -> None:
         self._instance = instance
         self.interval_seconds = interval_seconds
+        self._seen: tuple[object, ...] | None = None
 
     def run_iteration(self, now: float) -> None:
-        """One pass: catch every kept key up, and build the small user keys."""
+        """One pass: catch every kept key up, and build the small user keys (nothing at
+        all when no run changed since the last pass)."""
         del now
+        with self._instance.storage.database.read() as conn:
+            feed: tuple[object, ...] | None = tuple(conn.execute(_FEED).one())
+        if feed == self._seen:
+            return
         store = self._instance.storage.tag_stats
         for key in self.keys()[:MAX_KEYS]:
             try:
                 store.refresh(key)
             except Exception:  # one key's trouble must not stop the others
                 log.exception("tag_stats: key %r: pass failed", key)
+                feed = None  # try again next pass
+        self._seen = feed
 
     def keys(self) -> list[str]:
         """The keys kept: those asked for, then the small user keys, each once."""
