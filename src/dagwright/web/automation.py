@@ -21,7 +21,7 @@ from dagwright.runs.backfills import BackfillStatus
 from dagwright.runs.ticks import InstigatorKind, InstigatorStatus
 from dagwright.tags import BACKFILL_TAG, parse_tag_pair
 from dagwright.web.context import WebContext
-from dagwright.web.errors import ApiError, from_dagwright, parse_choice
+from dagwright.web.errors import ApiError, from_dagwright, parse_choice, parse_whole
 from dagwright.web.views import (
     BackfillForm,
     Routes,
@@ -56,7 +56,9 @@ def instigator_page(request: Request, web: WebContext, *, kind: InstigatorKind) 
     """One schedule (or sensor): its definition and state, and its ticks (paged back by
     ``?before=<tick_id>``) with links to their runs and collapsible tracebacks."""
     name = param(request, "name")
-    before = _int(request.query_params.get("before"), "before")
+    before = parse_whole(
+        request.query_params.get("before"), "before", "must be a tick id (a whole number)"
+    )
     [row] = web.instance.get_instigators(web.definitions, kind, name=name, ticks=1)
     ticks = web.instance.get_ticks(name, kind=kind, limit=PAGE_TICKS, before=before)
     older = ticks[-1].tick_id if len(ticks) == PAGE_TICKS else None
@@ -91,14 +93,6 @@ def _local(url: str | None) -> str | None:
     if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
         return url
     return None
-
-
-def _int(text: str | None, field: str) -> int | None:
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise ApiError(422, "invalid_request", field, "must be a tick id (a whole number)")
-    return int(text)
 
 
 # -- backfills -----------------------------------------------------------------------------

@@ -175,6 +175,22 @@ def parse_choice(choices: type[_Choice], text: str, field: str) -> _Choice:
         raise ApiError(422, "invalid_request", field, f"one of {known}") from None
 
 
+def parse_whole(text: str | None, field: str, rule: str, *, digits: int = 18) -> int | None:
+    """A request parameter that is a whole number of at most ``digits`` ASCII digits
+    (``str.isdigit`` alone takes '²' and other scripts' digits, which ``int`` refuses);
+    None when empty.
+
+    Raises:
+        ApiError: 422 naming ``field`` with ``rule`` for anything else.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > digits:
+        raise ApiError(422, "invalid_request", field, rule)
+    return int(text)
+
+
 def _json_problem(first: Mapping[str, Any], body: object) -> ApiError:
     """A body that is not JSON: field ``body``, where (line and column) and what."""
     offset = first["loc"][1] if len(first.get("loc", ())) > 1 else None

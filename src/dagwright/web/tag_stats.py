@@ -36,7 +36,7 @@ from dagwright.runs.tag_stats import (
 from dagwright.tags import is_system_tag, validate_tag_key
 from dagwright.web import charts
 from dagwright.web.context import WebContext
-from dagwright.web.errors import ApiError, from_dagwright
+from dagwright.web.errors import ApiError, from_dagwright, parse_whole
 from dagwright.web.query import RunsQuery
 from dagwright.web.render import is_hidden_key, tag_stats_url
 from dagwright.web.views import Routes, page, param, see_other
@@ -69,13 +69,13 @@ class StatsQuery:
             ApiError: ``days`` or ``limit`` is not a whole number (``days`` also: out of
                 range, or given with ``since``).
         """
-        days = _whole(params.get("days", ""), "days")
+        days = parse_whole(params.get("days"), "days", "a whole number", digits=6)
         if days is not None and not 1 <= days <= MAX_DAYS:
             raise ApiError(422, "invalid_request", "days", f"a whole number from 1 to {MAX_DAYS}")
         since = params.get("since", "").strip()
         if days is not None and since:
             raise ApiError(422, "invalid_request", "days", "give days or since, not both")
-        limit = _whole(params.get("limit", ""), "limit")
+        limit = parse_whole(params.get("limit"), "limit", "a whole number", digits=6)
         until = params.get("until", "").strip()
         return cls(since, until, days, DEFAULT_LIMIT if limit is None else limit)
 
@@ -107,15 +107,6 @@ class StatsQuery:
         params = [(name, str(value)) for name, value in fields.items() if value]
         params = [(n, v) for n, v in params if not (n == "limit" and v == str(DEFAULT_LIMIT))]
         return tag_stats_url(key) + ("?" + urlencode(params) if params else "")
-
-
-def _whole(text: str, field: str) -> int | None:
-    text = text.strip()
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
-        raise ApiError(422, "invalid_request", field, "a whole number")
-    return int(text)
 
 
 def runs_url(key: str, value: str, first: str, before: str) -> str:

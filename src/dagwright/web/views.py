@@ -52,7 +52,7 @@ from dagwright.tags import (
 )
 from dagwright.web import dag, launchpad, render, timeline
 from dagwright.web.context import WebContext, web_context
-from dagwright.web.errors import ApiError, from_dagwright, parse_choice
+from dagwright.web.errors import ApiError, from_dagwright, parse_choice, parse_whole
 from dagwright.web.query import PAGE_SIZE, RunsQuery
 from dagwright.web.security import request_actor
 
@@ -401,10 +401,8 @@ def _columns_and_sort(params: Any) -> dict[str, Any]:
         Sort.parse(sort or None)
     except DagwrightError as exc:
         raise from_dagwright(exc, "sort") from None
-    offset = params.get("offset", "0")
-    if not (offset.isascii() and offset.isdigit()) or len(offset) > 9:
-        raise ApiError(422, "invalid_request", "offset", "a whole number of runs to skip")
-    return {"columns": columns, "sort": sort, "offset": int(offset)}
+    offset = parse_whole(params.get("offset"), "offset", "a whole number of runs to skip", digits=9)
+    return {"columns": columns, "sort": sort, "offset": offset or 0}
 
 
 def _tag_pair(text: str) -> tuple[str, str]:
