@@ -26,7 +26,6 @@ runs pay nothing: nothing here runs on their path.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import BindParameter, Connection, bindparam, text
@@ -79,12 +78,9 @@ _ADD_DURATIONS: Final = (
 #: The shares of the runs in the work table.
 _WORKED: Final = "WHERE f.key = :key AND f.run_sid IN (SELECT sid FROM tag_stats_work)"
 _WORKED_BARE: Final = _WORKED.replace("f.", "")
-_SQLITE_WORK: Final = (
+#: The work table, one per connection (PostgreSQL empties it at each commit).
+_WORK: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS tag_stats_work (sid INTEGER PRIMARY KEY, seq BIGINT NOT NULL)"
-)
-_PG_WORK: Final = (
-    "CREATE TEMP TABLE IF NOT EXISTS tag_stats_work (sid INTEGER PRIMARY KEY,"
-    " seq BIGINT NOT NULL) ON COMMIT DELETE ROWS"
 )
 _EPOCH: Final = text("SELECT epoch FROM run_clock WHERE id = 1")
 _STATE: Final = text("SELECT epoch, seq, sid FROM tag_stats_keys WHERE key = :key")
@@ -170,7 +166,7 @@ class TagStatsStorage:
         wait for one chunk at the most, never for a whole build."""
         with self._db.read() as conn:
             state = conn.execute(_STATE, {"key": key}).first()
-            if state is not None and not _behind(conn, state):
+            if state is not None and not _behind(conn, state, _epoch(conn)):
                 return
         while True:
             with self._db.write() as conn:
@@ -188,11 +184,12 @@ class TagStatsStorage:
         )  # fmt: skip
         lock = " FOR UPDATE" if self._db.is_postgres else ""
         state = conn.execute(text(f"{_STATE.text}{lock}"), params).one()
-        if not _behind(conn, state):
+        epoch = _epoch(conn)
+        if not _behind(conn, state, epoch):
             return False  # another ask did it meanwhile
         known_epoch, seq, sid = (int(v) for v in state)
-        epoch = int(conn.execute(_EPOCH).scalar() or 0)
-        conn.execute(text(_PG_WORK if self._db.is_postgres else _SQLITE_WORK))
+        on_commit = " ON COMMIT DELETE ROWS" if self._db.is_postgres else ""
+        conn.execute(text(_WORK + on_commit))
         conn.execute(text("DELETE FROM tag_stats_work"))
         if known_epoch != epoch:
             # runs were deleted (or this is the first ask): take out the shares of runs
@@ -238,18 +235,15 @@ class TagStatsStorage:
         conn.execute(text("DELETE FROM tag_stats_days WHERE key = :key AND runs = 0"), params)
         conn.execute(text("DELETE FROM tag_stats_durations WHERE key = :key AND runs = 0"), params)
 
-    def forget(self, keys: Sequence[str]) -> None:
-        """Drop the kept figures of ``keys`` (they are built again when next asked for)."""
-        with self._db.write() as conn:
-            for key in keys:
-                for table in ("tag_stats_runs", "tag_stats_days", "tag_stats_durations",
-                              "tag_stats_keys"):  # fmt: skip
-                    conn.execute(text(f"DELETE FROM {table} WHERE key = :key"), {"key": key})
+
+def _epoch(conn: Connection) -> int:
+    """The run change feed's epoch (it moves on when runs are deleted)."""
+    return int(conn.execute(_EPOCH).scalar() or 0)
 
 
-def _behind(conn: Connection, state: Any) -> bool:
-    """Whether runs changed (or were deleted) since the key's place ``state``."""
-    epoch = int(conn.execute(_EPOCH).scalar() or 0)
+def _behind(conn: Connection, state: Any, epoch: int) -> bool:
+    """Whether runs changed (or were deleted: another ``epoch``) since the key's place
+    ``state``."""
     if int(state[0]) != epoch:
         return True
     found = conn.execute(
