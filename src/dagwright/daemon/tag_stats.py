@@ -55,6 +55,7 @@ class TagStatsDaemon:
         self._instance = instance
         self.interval_seconds = interval_seconds
         self._seen: tuple[object, ...] | None = None
+        self._large: set[str] = set()  # user keys found to have too many values
 
     def run_iteration(self, now: float) -> None:
         """One pass: catch every kept key up, and build the small user keys (nothing at
@@ -81,9 +82,11 @@ class TagStatsDaemon:
             chosen = dict.fromkeys(kept)
             for key in self._instance.storage.runs.get_run_tag_keys():
                 hidden = any(part.startswith(".") for part in key.split("/"))
-                if key in chosen or hidden or is_system_tag(key):
+                if key in chosen or key in self._large or hidden or is_system_tag(key):
                     continue
                 values = conn.execute(_SOME_VALUES, {"key": key, "bound": PREBUILD_VALUES})
                 if int(values.scalar_one()) <= PREBUILD_VALUES:
                     chosen[key] = None
+                else:
+                    self._large.add(key)  # values are seldom taken away: not counted again
         return list(chosen)
